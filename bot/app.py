@@ -1,0 +1,160 @@
+"""The Steward application: a `commands.Bot` wired to storage, services and the cogs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pkgutil
+from typing import Any
+
+import discord
+import yarl
+from discord.ext import commands
+
+import cogs
+from bot.clock import Clock, SystemClock
+from bot.db import Database, migrate
+from bot.db.audit import AuditEntry, AuditRepository
+from bot.db.guild_settings import GuildSettingsRepository
+from bot.interactions import StewardTree
+from bot.messaging import NOBODY
+from bot.routing import MessageRouter
+from bot.services.audit import AuditService
+from bot.services.guild_settings import GuildSettingsService
+from bot.services.registry import ServiceRegistry
+from bot.tasks import BackgroundTasks
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Extensions load in this order (later ones use services the earlier ones provide); any other
+# module in cogs/ not starting with "_" loads after them, alphabetically.
+EXTENSION_ORDER = ("core", "repost", "linkhold", "followups", "welcome", "setup")
+
+
+def intents() -> discord.Intents:
+    """Guilds, guild messages, message content, members and DMs; nothing else."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.message_content = True
+    wanted.members = True
+    wanted.dm_messages = True
+    return wanted
+
+
+def point_at(api_base: str, gateway_url: str) -> None:
+    """Send discord.py's REST calls to `api_base` and its gateway connection to `gateway_url`.
+
+    discord.py reads `Route.BASE` for every request and dials the hard-coded
+    `DiscordWebSocket.DEFAULT_GATEWAY` (it never asks /gateway/bot), so both are set here.
+    """
+    discord.http.Route.BASE = api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def extension_names() -> list[str]:
+    """Every extension module in cogs/, in load order."""
+    found = {m.name for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_")}
+    ordered = [name for name in EXTENSION_ORDER if name in found]
+    ordered += sorted(found - set(ordered))
+    return [f"cogs.{name}" for name in ordered]
+
+
+class StewardBot(commands.Bot):
+    """Steward: storage, services and one message router, shared by every cog."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        database: Database | None = None,
+        guild_ready_timeout: float = 2.0,
+        sync_commands: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents(),
+            allowed_mentions=NOBODY,
+            tree_cls=StewardTree,
+            guild_ready_timeout=guild_ready_timeout,
+            **options,
+        )
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.router = MessageRouter()
+        self.background = BackgroundTasks()
+        self.services = ServiceRegistry()
+        self._database = database
+        self._sync_commands = sync_commands
+        self.synced_commands: list[discord.app_commands.AppCommand] = []
+        self.ready_once = asyncio.Event()
+
+    @property
+    def db(self) -> Database:
+        """The open database (available from setup_hook on)."""
+        if self._database is None:
+            raise RuntimeError("the database is not open yet")
+        return self._database
+
+    @property
+    def guild_settings(self) -> GuildSettingsService:
+        """Per-guild settings (cached)."""
+        return self.services.get(GuildSettingsService)
+
+    @property
+    def audit(self) -> AuditService:
+        """The audit trail and mod log."""
+        return self.services.get(AuditService)
+
+    async def setup_hook(self) -> None:
+        """Open and migrate the database, build core services, load cogs, sync commands."""
+        if self._database is None:
+            self._database = await Database.open(self.settings.database)
+        report = await migrate(self.db)
+        log.info("database at schema version %d", report.after)
+        settings_service = GuildSettingsService(GuildSettingsRepository(self.db), self.clock)
+        await settings_service.load_all()
+        self.services.provide(settings_service)
+        audit = AuditService(AuditRepository(self.db), self.clock)
+        audit.set_mod_log_sink(self._post_to_mod_log)
+        self.services.provide(audit)
+        for name in extension_names():
+            await self.load_extension(name)
+        if self._sync_commands:
+            await self.sync_application_commands()
+
+    async def sync_application_commands(self) -> None:
+        """Register commands globally, or instantly in STEWARD_DEV_GUILD when set."""
+        if self.settings.dev_guild:
+            guild = discord.Object(self.settings.dev_guild)
+            self.tree.copy_global_to(guild=guild)
+            self.synced_commands = await self.tree.sync(guild=guild)
+        else:
+            self.synced_commands = await self.tree.sync()
+        log.info("registered %d application commands", len(self.synced_commands))
+
+    async def on_ready(self) -> None:
+        """Log once we are connected."""
+        log.info("connected as %s to %d guild(s)", self.user.id if self.user else "?",
+                 len(self.guilds))
+        self.ready_once.set()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """The single MESSAGE_CREATE entry point (see bot.routing)."""
+        await self.router.dispatch(message)
+
+    async def _post_to_mod_log(self, entry: AuditEntry) -> None:
+        from bot.modlog import post_entry  # local: keeps app import light for the CLI
+
+        await post_entry(self, entry)
+
+    async def close(self) -> None:
+        """Stop taking work, finish in-flight tasks and writes, close Discord and the DB."""
+        await self.background.drain()
+        await super().close()
+        if self._database is not None:
+            await self._database.close()

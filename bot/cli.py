@@ -1,0 +1,193 @@
+"""The `steward` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from config.settings import MissingTokenError, Settings, SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+_COMMANDS: dict[str, Command] = {}
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> int:
+    """Print one clear line to stderr and return the exit code."""
+    print(f"steward: {message}", file=sys.stderr)
+    return code
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    import discord
+
+    from bot.app import StewardBot, point_at
+
+    try:
+        token = settings.token()
+    except MissingTokenError:
+        return fail("DISCORD_TOKEN is not set: put your bot's token in .env "
+                    "(see .env.example) or the environment")
+    point_at(settings.discord_api_base, settings.discord_gateway_url)
+    bot = StewardBot(settings)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stopping.set)
+
+    async def stop_on_signal() -> None:
+        await stopping.wait()
+        log.info("shutting down")
+        await bot.close()
+
+    stopper = asyncio.create_task(stop_on_signal())
+    try:
+        async with bot:
+            await bot.start(token)
+    except discord.PrivilegedIntentsRequired:
+        return fail("Discord refused the connection because privileged intents are off: in the "
+                    "Developer Portal, open your application -> Bot and enable SERVER MEMBERS "
+                    "INTENT and MESSAGE CONTENT INTENT")
+    except discord.LoginFailure:
+        return fail("Discord did not accept DISCORD_TOKEN: copy the token again from the "
+                    "Developer Portal (Bot -> Reset Token)")
+    finally:
+        stopper.cancel()
+    return EXIT_OK
+
+
+async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import Database, MigrationError, migrate
+
+    db = await Database.open(settings.database)
+    try:
+        report = await migrate(db)
+    except MigrationError as exc:
+        return fail(str(exc), EXIT_FAILED)
+    finally:
+        await db.close()
+    if report.applied:
+        print(f"Migrated {settings.database} from version {report.before} to {report.after}: "
+              + ", ".join(report.applied))
+    else:
+        print(f"{settings.database} is up to date (schema version {report.after}).")
+    return EXIT_OK
+
+
+async def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import Database
+
+    if not Path(settings.database).exists():  # noqa: ASYNC240 - one stat at start-up
+        return fail(f"no database at {settings.database}", EXIT_FAILED)
+    db = await Database.open(settings.database)
+    try:
+        await db.backup(args.path)
+    finally:
+        await db.close()
+    print(f"Backed up {settings.database} to {args.path}.")
+    return EXIT_OK
+
+
+async def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import Database, MigrationError, migrate
+    from bot.db.guild_settings import GuildSettingsRepository
+
+    ok = True
+    print(f"settings: loaded (log level {settings.log_level}, format {settings.log_format})")
+    try:
+        settings.token()
+        print("DISCORD_TOKEN: set")
+    except MissingTokenError:
+        print("DISCORD_TOKEN: NOT SET")
+        ok = False
+    print(f"REST API: {settings.discord_api_base}")
+    print(f"gateway: {settings.discord_gateway_url}")
+    try:
+        db = await Database.open(settings.database)
+    except Exception as exc:
+        print(f"database: cannot open {settings.database}: {exc}")
+        return EXIT_FAILED
+    try:
+        report = await migrate(db)
+        guilds = await GuildSettingsRepository(db).load_all()
+        print(f"database: {settings.database}, schema version {report.after}, "
+              f"{len(guilds)} configured guild(s)")
+    except MigrationError as exc:
+        print(f"database: {exc}")
+        ok = False
+    finally:
+        await db.close()
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    """Register an extra subcommand implementation (used by feature modules)."""
+
+    def register(func: Command) -> Command:
+        _COMMANDS[name] = func
+        return func
+
+    return register
+
+
+_COMMANDS.update({"run": _run, "migrate": _migrate, "backup": _backup, "check": _check})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="steward", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="connect to Discord and run the bot")
+    sub.add_parser("migrate", help="apply database migrations and report")
+    backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
+    backup.add_argument("path", type=Path)
+    sub.add_parser("check", help="check settings and the database (Docker healthcheck)")
+    demo = sub.add_parser("demo", help="play an offline story against the built-in sandbox")
+    demo.add_argument("--quiet", action="store_true", help="print only the transcript")
+    for extend in _PARSER_EXTENSIONS:
+        extend(sub)
+    return parser
+
+
+ParserExtension = Callable[[Any], None]
+_PARSER_EXTENSIONS: list[ParserExtension] = []
+
+
+async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    code: int = await run_demo(quiet=args.quiet)
+    return code
+
+
+_COMMANDS["demo"] = _demo
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `steward` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return fail(str(exc))
+    if args.command != "demo":
+        from bot.logs import setup_logging
+
+        setup_logging(settings.log_level, settings.log_format.value)
+    try:
+        return asyncio.run(_COMMANDS[args.command](args, settings))
+    except KeyboardInterrupt:
+        return EXIT_OK

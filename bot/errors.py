@@ -1,0 +1,49 @@
+"""Domain errors. Cogs and services raise these; one handler turns them into short replies."""
+
+from __future__ import annotations
+
+
+class StewardError(Exception):
+    """An expected failure with a message fit to show the person who caused it."""
+
+    default = "Sorry, that didn't work."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default)
+        self.user_message = message or self.default
+
+
+class NotModerator(StewardError):
+    """The person is not a moderator here."""
+
+    default = "Only moderators can do that (Manage Messages or a moderator role)."
+
+
+class NotAdmin(StewardError):
+    """The person lacks Manage Server."""
+
+    default = "Only server admins (Manage Server) can change Steward's settings."
+
+
+class NotFound(StewardError):
+    """The thing asked for does not exist (any more)."""
+
+    default = "I couldn't find that. It may have been removed already."
+
+
+class AlreadyDecided(StewardError):
+    """Someone else already acted on this."""
+
+    default = "Someone already took care of this."
+
+
+class InvalidInput(StewardError):
+    """The input can't be used as given."""
+
+    default = "That input isn't valid."
+
+
+class BotMissingPermissions(StewardError):
+    """The bot lacks a Discord permission it needs for this."""
+
+    default = "I don't have the Discord permissions I need for that."

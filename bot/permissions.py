@@ -1,0 +1,99 @@
+"""Who may do what: the moderator and admin checks, and the bot's own permission table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import discord
+
+from bot.errors import NotAdmin, NotModerator
+from config.guild import CoreSettings
+
+
+@dataclass(frozen=True, slots=True)
+class NeededPermission:
+    """A Discord permission the bot needs, where, and why."""
+
+    name: str  # discord.Permissions attribute
+    label: str
+    where: str
+    why: str
+
+
+PERMISSIONS: tuple[NeededPermission, ...] = (
+    NeededPermission("view_channel", "View Channel", "every channel it works in",
+                     "see posts to check new members' links and answers to follow-ups"),
+    NeededPermission("send_messages", "Send Messages",
+                     "queue, mod-log, welcome and member channels",
+                     "queue held posts, welcome members, post reposts and follow-ups"),
+    NeededPermission("send_messages_in_threads", "Send Messages in Threads", "forums and threads",
+                     "repost and tag original posters inside forum posts"),
+    NeededPermission("embed_links", "Embed Links", "queue and mod-log channels",
+                     "show held posts and audit entries as embeds"),
+    NeededPermission("attach_files", "Attach Files", "member channels",
+                     "re-upload a held post's pictures when it is approved"),
+    NeededPermission("read_message_history", "Read Message History", "every channel it works in",
+                     "catch up after downtime and see whether an original poster answered"),
+    NeededPermission("manage_messages", "Manage Messages", "member channels",
+                     "remove a new member's held link post from the channel"),
+    NeededPermission("manage_webhooks", "Manage Webhooks", "member channels",
+                     "repost in the member's own name and picture"),
+    NeededPermission("manage_threads", "Manage Threads", "forums",
+                     "remove held forum posts and post one check-in into an archived thread"),
+    NeededPermission("manage_roles", "Manage Roles", "server (support-group roles)",
+                     "give and remove the support-group roles members pick"),
+    NeededPermission("manage_channels", "Manage Channels", "server (setup only)",
+                     "create the queue and mod-log channels during /steward setup"),
+    NeededPermission("manage_guild", "Manage Server", "server",
+                     "read Membership Screening and AutoMod settings"),
+)
+
+
+def required_permissions() -> discord.Permissions:
+    """Every permission in the table, as one value (the invite URL's integer)."""
+    return discord.Permissions(**{p.name: True for p in PERMISSIONS})
+
+
+def is_moderator(member: discord.Member | discord.User, core: CoreSettings,
+                 permissions: discord.Permissions | None = None) -> bool:
+    """Manage Messages (in `permissions`, else server-wide) or a configured moderator role."""
+    if not isinstance(member, discord.Member):
+        return False
+    perms = permissions if permissions is not None else member.guild_permissions
+    if perms.manage_messages or perms.administrator or member.guild.owner_id == member.id:
+        return True
+    moderator_roles = set(core.moderator_roles)
+    return any(role.id in moderator_roles for role in member.roles)
+
+
+def is_admin(member: discord.Member | discord.User,
+             permissions: discord.Permissions | None = None) -> bool:
+    """Manage Server (or Administrator, or the owner)."""
+    if not isinstance(member, discord.Member):
+        return False
+    perms = permissions if permissions is not None else member.guild_permissions
+    return perms.manage_guild or perms.administrator or member.guild.owner_id == member.id
+
+
+def require_moderator(interaction: discord.Interaction, core: CoreSettings) -> discord.Member:
+    """The interacting member, if a moderator here; raises NotModerator otherwise."""
+    user = interaction.user
+    if interaction.guild is None or not isinstance(user, discord.Member):
+        raise NotModerator
+    if not is_moderator(user, core, interaction.permissions):
+        raise NotModerator
+    return user
+
+
+def require_admin(interaction: discord.Interaction) -> discord.Member:
+    """The interacting member, if they have Manage Server; raises NotAdmin otherwise."""
+    user = interaction.user
+    if interaction.guild is None or not isinstance(user, discord.Member):
+        raise NotAdmin
+    if not is_admin(user, interaction.permissions):
+        raise NotAdmin
+    return user
+
+
+MODERATOR_DEFAULT = discord.Permissions(manage_messages=True)
+ADMIN_DEFAULT = discord.Permissions(manage_guild=True)

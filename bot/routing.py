@@ -1,0 +1,64 @@
+"""One entry point for MESSAGE_CREATE: the app receives `on_message` once and routes it.
+
+discord.py creates a task per listener per event; one listener per feature would cost more
+than parsing the message. Features register handlers here instead, cheapest and most important
+first. A handler returns True when it consumed the message (e.g. held it), which stops later
+handlers (a held post gets no group suggestion).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import discord
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[discord.Message], Awaitable[bool]]
+
+# Lower runs first. Link holds must see a message before anything reacts to it.
+PRIORITY_LINKHOLD = 10
+PRIORITY_FOLLOWUPS = 50
+PRIORITY_WELCOME = 90
+
+
+@dataclass(order=True)
+class _Route:
+    priority: int
+    name: str = field(compare=False)
+    handler: MessageHandler = field(compare=False)
+
+
+class MessageRouter:
+    """Routes each guild message from a human to the registered feature handlers."""
+
+    def __init__(self) -> None:
+        self._routes: list[_Route] = []
+
+    def add(self, name: str, handler: MessageHandler, *, priority: int) -> None:
+        """Register `handler`; re-registering a name replaces it (extension reloads)."""
+        self.remove(name)
+        self._routes.append(_Route(priority, name, handler))
+        self._routes.sort()
+
+    def remove(self, name: str) -> None:
+        """Unregister a handler by name."""
+        self._routes = [r for r in self._routes if r.name != name]
+
+    @property
+    def names(self) -> list[str]:
+        """Registered handler names, in the order they run."""
+        return [r.name for r in self._routes]
+
+    async def dispatch(self, message: discord.Message) -> None:
+        """Run handlers in order until one consumes the message."""
+        if message.guild is None or message.author.bot or message.webhook_id is not None:
+            return
+        for route in self._routes:
+            try:
+                if await route.handler(message):
+                    return
+            except Exception:
+                log.exception("message handler %s failed on message %s", route.name, message.id)

@@ -1,0 +1,109 @@
+"""Per-guild runtime settings: one validated model, stored as JSON per guild.
+
+The same models validate slash-command input and `steward config import`. Fields are split into
+a portable *policy* (no server-specific ids) and *server* fields (channel and role ids); the
+`server_field` marker says which is which, so config export/import can keep them apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SERVER = {"server": True}
+
+
+def server_field(**kwargs: Any) -> Any:
+    """A field holding a channel or role id: belongs to the `[server]` part of an export."""
+    if "default_factory" not in kwargs:
+        kwargs.setdefault("default", None)
+    return Field(json_schema_extra=SERVER, **kwargs)
+
+
+class Section(BaseModel):
+    """Base for a settings section: strict about unknown keys, validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CoreSettings(Section):
+    """Who moderates and where the bot reports."""
+
+    moderator_roles: list[int] = server_field(default_factory=list)
+    mod_log_channel: int | None = server_field()
+    rules_channel: int | None = server_field()
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/London)"
+            ) from None
+        return value
+
+
+class LinkHoldSettings(Section):
+    """New-member link holds."""
+
+    enabled: bool = True
+    hold_days: int = Field(default=3, ge=0, le=365)
+    min_posts: int = Field(default=0, ge=0, le=1000)
+    min_account_age_days: int = Field(default=0, ge=0, le=3650)
+    notify: Literal["dm", "channel", "both"] = "dm"
+    allowlist: list[str] = Field(default_factory=list)
+    review_reminder_hours: int = Field(default=24, ge=1, le=24 * 30)
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    attachment_max_bytes: int = Field(default=8 * 1024 * 1024, ge=0, le=500 * 1024 * 1024)
+    held_template: str | None = None
+    queue_channel: int | None = server_field()
+    notice_channel: int | None = server_field()
+    exempt_roles: list[int] = server_field(default_factory=list)
+    ignored_channels: list[int] = server_field(default_factory=list)
+
+
+class RepostSettings(Section):
+    """Reposting on a member's behalf."""
+
+    mode: Literal["webhook", "bot"] = "webhook"
+    attribution: str = "— shared for {member} by the moderators"
+
+
+class FollowupSettings(Section):
+    """Follow-ups that tag the original poster."""
+
+    default_days: int = Field(default=7, ge=1, le=365)
+    ask_template: str | None = None
+    checkin_template: str | None = None
+    autocheck_forums: dict[int, int] = server_field(default_factory=dict)
+
+
+class WelcomeSettings(Section):
+    """Welcomes and support-group suggestions."""
+
+    enabled: bool = True
+    dm: bool = False
+    template: str | None = None
+    burst_template: str | None = None
+    suggestions: bool = True
+    suggest_days: int = Field(default=14, ge=0, le=365)
+    burst_threshold: int = Field(default=5, ge=1, le=1000)
+    burst_window_seconds: int = Field(default=10, ge=1, le=3600)
+    screening_timeout_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    channel: int | None = server_field()
+
+
+class GuildConfig(Section):
+    """Everything configurable for one guild."""
+
+    core: CoreSettings = Field(default_factory=CoreSettings)
+    linkhold: LinkHoldSettings = Field(default_factory=LinkHoldSettings)
+    repost: RepostSettings = Field(default_factory=RepostSettings)
+    followup: FollowupSettings = Field(default_factory=FollowupSettings)
+    welcome: WelcomeSettings = Field(default_factory=WelcomeSettings)

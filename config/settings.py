@@ -1,0 +1,102 @@
+"""Deploy-time settings, read from the environment and `.env` (pydantic-settings).
+
+Built once at startup by the CLI and passed in; never instantiated at import time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DISCORD_API_BASE = "https://discord.com/api/v10"
+DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+
+
+class LogFormat(StrEnum):
+    """How log records are written."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    """Everything a self-hoster sets in the environment or `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
+    discord_api_base: str = Field(default=DISCORD_API_BASE, validation_alias="DISCORD_API_BASE")
+    discord_gateway_url: str = Field(
+        default=DISCORD_GATEWAY_URL, validation_alias="DISCORD_GATEWAY_URL"
+    )
+    database: Path = Field(
+        default=Path("data/steward.sqlite3"), validation_alias="STEWARD_DATABASE"
+    )
+    log_level: str = Field(default="INFO", validation_alias="STEWARD_LOG_LEVEL")
+    log_format: LogFormat = Field(default=LogFormat.TEXT, validation_alias="STEWARD_LOG_FORMAT")
+    dev_guild: int | None = Field(default=None, validation_alias="STEWARD_DEV_GUILD")
+    metrics_port: int | None = Field(default=None, validation_alias="STEWARD_METRICS_PORT")
+
+    @field_validator("discord_api_base", "discord_gateway_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must be an http(s):// or ws(s):// URL")
+        return value.rstrip("/") if "/api/" in value else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    def token(self) -> str:
+        """The bot token; raises MissingToken when it is not set."""
+        if self.discord_token is None or not self.discord_token.get_secret_value().strip():
+            raise MissingTokenError
+        return self.discord_token.get_secret_value().strip()
+
+
+class MissingTokenError(Exception):
+    """DISCORD_TOKEN is not set."""
+
+
+class SettingsError(Exception):
+    """Settings could not be loaded; the message names the variable and never its value."""
+
+
+_ENV_NAMES = {
+    "discord_token": "DISCORD_TOKEN",
+    "discord_api_base": "DISCORD_API_BASE",
+    "discord_gateway_url": "DISCORD_GATEWAY_URL",
+    "database": "STEWARD_DATABASE",
+    "log_level": "STEWARD_LOG_LEVEL",
+    "log_format": "STEWARD_LOG_FORMAT",
+    "dev_guild": "STEWARD_DEV_GUILD",
+    "metrics_port": "STEWARD_METRICS_PORT",
+}
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Load settings, turning validation errors into one line per bad variable."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            name = _ENV_NAMES.get(field, field.upper())
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("; ".join(problems)) from None
