@@ -1,0 +1,1 @@
+-- Reserved for repost-on-behalf; filled in by that feature before the first release.

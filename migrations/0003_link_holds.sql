@@ -1,0 +1,1 @@
+-- Reserved for new-member link holds; filled in by that feature before the first release.

@@ -1,0 +1,1 @@
+-- Reserved for follow-ups and reminders; filled in by that feature before the first release.

@@ -1,0 +1,1 @@
+-- Reserved for welcomes and support groups; filled in by that feature before the first release.

@@ -1,0 +1,1 @@
+-- Reserved for setup, doctor and privacy; filled in by that feature before the first release.
