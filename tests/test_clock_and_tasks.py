@@ -1,0 +1,50 @@
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.tasks import BackgroundTasks
+
+
+async def test_fake_clock_wakes_sleepers_in_order_only_when_advanced():
+    clock = FakeClock()
+    woke: list[str] = []
+
+    async def sleeper(name, minutes):
+        await clock.sleep_until(clock.now() + timedelta(minutes=minutes))
+        woke.append(name)
+
+    tasks = [asyncio.create_task(sleeper("b", 10)), asyncio.create_task(sleeper("a", 5))]
+    await asyncio.sleep(0)
+    assert woke == []
+    clock.advance(minutes=6)
+    await asyncio.sleep(0)
+    assert woke == ["a"]
+    clock.advance(minutes=10)
+    await asyncio.gather(*tasks)
+    assert woke == ["a", "b"]
+
+
+def test_fake_clock_refuses_to_go_backwards():
+    clock = FakeClock()
+    with pytest.raises(ValueError):
+        clock.set(clock.now() - timedelta(seconds=1))
+
+
+async def test_background_tasks_log_failures_and_drain(caplog):
+    tasks = BackgroundTasks()
+    done = asyncio.Event()
+
+    async def ok():
+        done.set()
+
+    async def boom():
+        raise RuntimeError("bad")
+
+    tasks.spawn(ok(), name="ok")
+    tasks.spawn(boom(), name="boom")
+    await tasks.drain(grace=1)
+    assert done.is_set()
+    assert "background task boom failed" in caplog.text
+    assert tasks.spawn(ok(), name="late") is None
