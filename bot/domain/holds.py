@@ -1,0 +1,257 @@
+"""Who gets a link post held, and what they are told: pure rules over facts and an explicit `now`.
+
+A member is *new* while any of the guild's policy conditions applies: joined less than
+`hold_days` ago, fewer than `min_posts` accepted posts (when set), or an account younger than
+`min_account_age_days` (when set). New members' links are held unless the member is exempt
+(bots, the owner, Manage Messages, exempt roles, trusted members) or the channel is ignored.
+Links on the allowlist pass, subdomains included (boundary-correct via `bot.links`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from bot.links import Link, matches_domain
+
+if TYPE_CHECKING:
+    from config.guild import LinkHoldSettings
+
+Exemption = Literal["bot", "owner", "moderator", "exempt role", "trusted"]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    """What the policy needs to know about the author of a post."""
+
+    member_id: int
+    joined_at: datetime | None
+    account_created_at: datetime
+    is_bot: bool = False
+    is_owner: bool = False
+    can_manage_messages: bool = False
+    role_ids: frozenset[int] = frozenset()
+    trusted: bool = False
+    accepted_posts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HoldPolicy:
+    """One guild's link-hold rules."""
+
+    enabled: bool = True
+    hold_days: int = 3
+    min_posts: int = 0
+    min_account_age_days: int = 0
+    allowlist: tuple[str, ...] = ()
+    exempt_roles: frozenset[int] = frozenset()
+    ignored_channels: frozenset[int] = frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: LinkHoldSettings) -> HoldPolicy:
+        """The policy described by a guild's `LinkHoldSettings`."""
+        return cls(
+            enabled=settings.enabled,
+            hold_days=settings.hold_days,
+            min_posts=settings.min_posts,
+            min_account_age_days=settings.min_account_age_days,
+            allowlist=tuple(settings.allowlist),
+            exempt_roles=frozenset(settings.exempt_roles),
+            ignored_channels=frozenset(settings.ignored_channels),
+        )
+
+
+def exemption(facts: MemberFacts, policy: HoldPolicy) -> Exemption | None:
+    """Why this member is never held, or None when the policy applies to them."""
+    if facts.is_bot:
+        return "bot"
+    if facts.is_owner:
+        return "owner"
+    if facts.can_manage_messages:
+        return "moderator"
+    if facts.role_ids & policy.exempt_roles:
+        return "exempt role"
+    if facts.trusted:
+        return "trusted"
+    return None
+
+
+def new_member_reasons(facts: MemberFacts, now: datetime, policy: HoldPolicy) -> list[str]:
+    """The policy conditions that make this member "new" right now (empty: established)."""
+    reasons: list[str] = []
+    if facts.joined_at is None:
+        reasons.append("join date unknown")
+    elif now - facts.joined_at < timedelta(days=policy.hold_days):
+        reasons.append(f"joined less than {_days(policy.hold_days)} ago")
+    if policy.min_posts > 0 and facts.accepted_posts < policy.min_posts:
+        reasons.append(f"{facts.accepted_posts} of {policy.min_posts} posts so far")
+    if policy.min_account_age_days > 0 and (
+        now - facts.account_created_at < timedelta(days=policy.min_account_age_days)
+    ):
+        reasons.append(f"Discord account younger than {_days(policy.min_account_age_days)}")
+    return reasons
+
+
+def is_new_member(facts: MemberFacts, now: datetime, policy: HoldPolicy) -> bool:
+    """True while any of the policy's "new member" conditions applies."""
+    return bool(new_member_reasons(facts, now, policy))
+
+
+def links_to_hold(links: Iterable[Link], allowlist: Sequence[str]) -> list[Link]:
+    """The links whose domain is not on the allowlist (subdomains of allowed domains pass)."""
+    return [
+        link for link in links if not any(matches_domain(link.domain, a) for a in allowlist)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a post is held, and why."""
+
+    held: bool
+    links: tuple[Link, ...] = ()
+    reasons: tuple[str, ...] = ()
+    exempt: Exemption | None = None
+
+
+PASS = Verdict(held=False)
+
+
+def judge(
+    facts: MemberFacts,
+    links: Iterable[Link],
+    channel_ids: Iterable[int],
+    now: datetime,
+    policy: HoldPolicy,
+) -> Verdict:
+    """Decide about a post with `links` in the channel (and its parents) `channel_ids`."""
+    if not policy.enabled:
+        return PASS
+    if any(c in policy.ignored_channels for c in channel_ids):
+        return PASS
+    exempt = exemption(facts, policy)
+    if exempt is not None:
+        return Verdict(held=False, exempt=exempt)
+    reasons = new_member_reasons(facts, now, policy)
+    if not reasons:
+        return PASS
+    held_links = links_to_hold(links, policy.allowlist)
+    if not held_links:
+        return Verdict(held=False, reasons=tuple(reasons))
+    return Verdict(held=True, links=tuple(held_links), reasons=tuple(reasons))
+
+
+@dataclass(frozen=True, slots=True)
+class Clearance:
+    """When a member may post links: a time (None: already, as far as time goes) and posts."""
+
+    at: datetime | None
+    posts_needed: int = 0
+
+
+def clearance(facts: MemberFacts, now: datetime, policy: HoldPolicy) -> Clearance:
+    """When the time-based conditions end, and how many more accepted posts are needed."""
+    moments: list[datetime] = []
+    if facts.joined_at is not None:
+        moments.append(facts.joined_at + timedelta(days=policy.hold_days))
+    if policy.min_account_age_days > 0:
+        moments.append(facts.account_created_at + timedelta(days=policy.min_account_age_days))
+    latest = max(moments) if moments else None
+    at = latest if latest is not None and latest > now else None
+    needed = max(0, policy.min_posts - facts.accepted_posts) if policy.min_posts > 0 else 0
+    return Clearance(at=at, posts_needed=needed)
+
+
+def describe_wait(until: datetime | None, now: datetime) -> str:
+    """A short phrase for how long until `until`: "in 2 days", "in 5 hours", "very soon"."""
+    if until is None or until <= now:
+        return "now"
+    seconds = (until - now).total_seconds()
+    if seconds < 3600:
+        return "within the hour"
+    if seconds < 86400:
+        hours = math.ceil(seconds / 3600)
+        return f"in {hours} hours" if hours > 1 else "in about an hour"
+    days = math.ceil(seconds / 86400)
+    return "tomorrow" if days == 1 else f"in {days} days"
+
+
+def describe_clearance(c: Clearance, now: datetime) -> str:
+    """When the member can post links, in plain words ("in 2 days", "after 3 more posts")."""
+    parts = []
+    if c.at is not None:
+        parts.append(describe_wait(c.at, now))
+    if c.posts_needed:
+        noun = "post" if c.posts_needed == 1 else "posts"
+        parts.append(f"after {c.posts_needed} more {noun} here")
+    if not parts:
+        return "soon"
+    return " and ".join(parts)
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def duplicate_key(member_id: int, text: str) -> str:
+    """A key equal for the same member posting the same words (case and spacing ignored)."""
+    normalized = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    digest = hashlib.sha256(f"{member_id}\x00{normalized}".encode()).hexdigest()
+    return digest[:32]
+
+
+# --- What people are told -------------------------------------------------------------------
+
+HELD_NAMES = frozenset({"member", "server", "channel", "when", "domains"})
+
+DEFAULT_HELD_DM = (
+    "Hi {member}, thank you for posting in **{server}**. Your post in {channel} had a link in "
+    "it, so I've held it for a moderator to look at.\n\n"
+    "New members can't post links for their first few days. We do this to keep spammers out "
+    "and keep the community safe; it isn't about you or what you wrote.\n\n"
+    "You'll be able to post links yourself {when}. Until then a moderator will review your "
+    "post and may post it for you. You don't need to do anything."
+)
+
+DEFAULT_HELD_NOTICE = (
+    "{member}, your post had a link, so I've held it for a moderator to review. New members "
+    "can't post links for their first few days; you can post links yourself {when}. "
+    "A moderator may post it for you. (This note disappears in 30 seconds.)"
+)
+
+DEFAULT_APPROVED_NOTICE = (
+    "Good news: a moderator approved your post in **{server}** and shared it for you: {jump}"
+)
+
+DEFAULT_REJECTED_DM = (
+    "Hi {member}, a moderator looked at the post I held in **{server}** and decided not to "
+    "share it.{reason}\n\nIf you have questions, you're welcome to ask the moderators."
+)
+
+NOTICE_DELETE_AFTER = timedelta(seconds=30)
+
+
+def render_values(
+    member_mention: str, server: str, channel: str, when: str, domains: Sequence[str]
+) -> dict[str, str]:
+    """Values for the held-post templates."""
+    return {
+        "member": member_mention,
+        "server": server,
+        "channel": channel,
+        "when": when,
+        "domains": ", ".join(dict.fromkeys(domains)),
+    }
+
+
+def code_span(text: str, limit: int = 200) -> str:
+    """`text` as inline code that can't be clicked or break out (backticks replaced)."""
+    cleaned = text.replace("`", "ˋ").replace("\n", " ")
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "…"
+    return f"`{cleaned}`" if cleaned else "` `"
