@@ -1,0 +1,118 @@
+"""When something should happen: `30m`, `2h`, `3d`, `2w`, `1d12h`, or `YYYY-MM-DD HH:MM`.
+
+Relative durations count from `now`; absolute dates are read in the guild's IANA time zone
+(zoneinfo). Anything sooner than a minute, later than a year, or unreadable is refused with
+an error that lists the accepted forms, fit to show the moderator as is.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MIN_DELAY = timedelta(minutes=1)
+MAX_DELAY = timedelta(days=365)
+
+ACCEPTED_FORMS = (
+    "a duration like `30m`, `2h`, `3d`, `2w` or `1d12h` (w = weeks, d = days, h = hours, "
+    "m = minutes), or a date and time like `2026-03-14 15:30` in the server's time zone"
+)
+
+_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
+          "m": timedelta(minutes=1)}
+# Units in this order, each at most once: 2w3d4h30m, 1d12h, 45m.
+_RELATIVE = re.compile(
+    r"(?:(?P<w>\d{1,4})w)?(?:(?P<d>\d{1,5})d)?(?:(?P<h>\d{1,6})h)?(?:(?P<m>\d{1,7})m)?",
+    re.IGNORECASE,
+)
+_ABSOLUTE = re.compile(
+    r"(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})[ T]+(?P<h>\d{1,2}):(?P<mi>\d{2})"
+)
+
+
+class DurationError(ValueError):
+    """The text can't be used as a time; the message says why and what is accepted."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem} Use {ACCEPTED_FORMS}.")
+        self.problem = problem
+
+
+def zone(name: str) -> tzinfo:
+    """The IANA time zone `name` (UTC for an unknown name, which settings never store)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def parse_duration(text: str) -> timedelta:
+    """`2h`, `1d12h`, ... as a timedelta (no bounds check); DurationError when unreadable."""
+    compact = "".join(text.split())
+    match = _RELATIVE.fullmatch(compact)
+    if not compact or match is None or not any(match.groupdict().values()):
+        raise DurationError(f"I couldn't read {_shown(text)} as a time.")
+    total = timedelta()
+    for unit, amount in match.groupdict().items():
+        if amount:
+            total += int(amount) * _UNITS[unit]
+    return total
+
+
+def parse_when(text: str, now: datetime, timezone: str | tzinfo = "UTC") -> datetime:
+    """The UTC moment `text` names, counted from `now` or read in `timezone`; bounds checked."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    tz = zone(timezone) if isinstance(timezone, str) else timezone
+    stripped = text.strip()
+    absolute = _ABSOLUTE.fullmatch(stripped)
+    if absolute is not None:
+        when = _local_to_utc(absolute, tz, stripped)
+    else:
+        when = now + parse_duration(stripped)
+    return check_bounds(when, now)
+
+
+def check_bounds(when: datetime, now: datetime) -> datetime:
+    """`when` in UTC if it is at least a minute and at most a year after `now`."""
+    delay = when - now
+    if delay < timedelta():
+        raise DurationError("That time is in the past.")
+    if delay < MIN_DELAY:
+        raise DurationError("That is less than a minute away.")
+    if delay > MAX_DELAY:
+        raise DurationError("That is more than a year away.")
+    return when.astimezone(UTC)
+
+
+def describe(delta: timedelta) -> str:
+    """A short human duration: `3 days`, `2 hours 30 minutes`, `1 minute`."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    for amount, unit in ((days, "day"), (hours, "hour"), (mins, "minute")):
+        if amount:
+            parts.append(f"{amount} {unit}{'' if amount == 1 else 's'}")
+    return " ".join(parts[:2]) or "less than a minute"
+
+
+def _local_to_utc(match: re.Match[str], tz: tzinfo, text: str) -> datetime:
+    try:
+        local = datetime(int(match["y"]), int(match["mo"]), int(match["d"]),
+                         int(match["h"]), int(match["mi"]), tzinfo=tz)
+    except ValueError:
+        raise DurationError(f"{_shown(text)} is not a real date and time.") from None
+    as_utc = local.astimezone(UTC)
+    # A wall time skipped by a daylight-saving jump does not survive the round trip.
+    if as_utc.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise DurationError(
+            f"{_shown(text)} doesn't exist in {tz} (the clocks jump forward then)."
+        )
+    return as_utc
+
+
+def _shown(text: str) -> str:
+    flat = " ".join(text.split())
+    return f"`{flat[:40]}`" if flat else "an empty time"
