@@ -15,20 +15,30 @@ class BackgroundTasks:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._daemons: set[asyncio.Task[Any]] = set()
         self._closing = False
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any] | None:
-        """Run `coro` in the background; returns None (and closes it) once shutdown began."""
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str, daemon: bool = False
+    ) -> asyncio.Task[Any] | None:
+        """Run `coro` in the background; returns None (and closes it) once shutdown began.
+
+        A `daemon` task (an endless loop that sleeps on the clock) is cancelled as soon as
+        shutdown begins instead of being waited for.
+        """
         if self._closing:
             coro.close()
             return None
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
+        if daemon:
+            self._daemons.add(task)
         task.add_done_callback(self._finished)
         return task
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        self._daemons.discard(task)
         if task.cancelled():
             return
         exc = task.exception()
@@ -41,6 +51,8 @@ class BackgroundTasks:
     async def drain(self, grace: float = 10.0) -> None:
         """Stop taking work and wait for in-flight tasks; cancel what is left after `grace` s."""
         self._closing = True
+        for daemon in list(self._daemons):
+            daemon.cancel()
         if not self._tasks:
             return
         _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
