@@ -197,6 +197,10 @@ def test_join_actions():
     assert w.join_action(w.JoinFacts(False, True, False, False), enabled=True) == "wait"
     assert w.join_action(w.JoinFacts(False, False, True, False), enabled=True) == "skip_rejoin"
     assert w.join_action(w.JoinFacts(False, True, False, True), enabled=True) == "skip_rejoin"
+    onboarding = w.JoinFacts(False, False, False, False, onboarding_started=True)
+    assert w.join_action(onboarding, enabled=True) == "wait"
+    done = w.JoinFacts(False, False, False, False, True, onboarding_completed=True)
+    assert w.join_action(done, enabled=True) == "greet"
 
 
 def test_screening_completion():

@@ -373,6 +373,8 @@ class JoinFacts:
     pending: bool
     did_rejoin: bool
     welcomed_before: bool
+    onboarding_started: bool = False
+    onboarding_completed: bool = False
 
 
 def join_action(facts: JoinFacts, *, enabled: bool) -> str:
@@ -381,7 +383,7 @@ def join_action(facts: JoinFacts, *, enabled: bool) -> str:
         return "ignore"
     if facts.did_rejoin or facts.welcomed_before:
         return "skip_rejoin"
-    if facts.pending:
+    if facts.pending or (facts.onboarding_started and not facts.onboarding_completed):
         return "wait"
     return "greet"
 
