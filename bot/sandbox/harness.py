@@ -35,7 +35,7 @@ def point_discord_at(api_base: str, gateway_url: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-def test_intents() -> discord.Intents:
+def sandbox_intents() -> discord.Intents:
     """guilds, guild messages, message content, members, DMs."""
     intents = discord.Intents.none()
     intents.guilds = True
