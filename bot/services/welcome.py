@@ -101,7 +101,8 @@ class WelcomeService:
     def start(self) -> None:
         """Start the loop that greets pending joins when they fall due."""
         if self._loop_task is None or self._loop_task.done():
-            self._loop_task = self.bot.background.spawn(self._run(), name="welcome-due-loop")
+            self._loop_task = self.bot.background.spawn(self._run(), name="welcome-due-loop",
+                                                         daemon=True)
 
     def stop(self) -> None:
         """Stop the loop (extension unload)."""

@@ -1,0 +1,14 @@
+"""Welcomes that point new members to the right support groups (extension entry point)."""
+
+from __future__ import annotations
+
+from bot.app import StewardBot
+from bot.db.welcome import WelcomeRepository
+from bot.services.welcome import WelcomeService
+from cogs.welcome._commands import WelcomeCog
+
+
+async def setup(bot: StewardBot) -> None:
+    """Build the welcome service, provide it, and load the cog."""
+    service = bot.services.provide(WelcomeService(bot, WelcomeRepository(bot.db), bot.clock))
+    await bot.add_cog(WelcomeCog(bot, service))

@@ -1,0 +1,258 @@
+"""`/groups` for everyone, `/welcome ...` for moderators and admins, and the join listeners.
+
+`/welcome` is visible to moderators (Manage Messages) because `/welcome resend` is theirs; a
+command group can't mix audiences. Every admin subcommand re-checks Manage Server at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import StewardBot
+from bot.messaging import reply_ephemeral
+from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
+from bot.routing import PRIORITY_WELCOME
+from bot.services.welcome import WelcomeService, check_template
+from cogs.welcome._views import PickerButton, open_picker, welcome_view
+from config.guild import GuildConfig
+
+RESET = "default"
+
+
+def describe_settings(config: GuildConfig) -> str:
+    """The welcome settings in a few lines."""
+    w = config.welcome
+    channel = f"<#{w.channel}>" if w.channel else "not set (the server's system channel)"
+    return "\n".join([
+        f"**Welcomes:** {'on' if w.enabled else 'off'}",
+        f"**Channel:** {channel}",
+        f"**DM:** {'on' if w.dm else 'off'}",
+        f"**Suggestions:** {'on' if w.suggestions else 'off'} "
+        f"(for members who joined in the last {w.suggest_days} days)",
+        f"**Burst:** more than {w.burst_threshold} joins per {w.burst_window_seconds} s "
+        "are greeted together",
+        f"**Screening fallback:** {w.screening_timeout_minutes} min",
+        f"**Template:** {'custom' if w.template else 'default'}; "
+        f"**burst template:** {'custom' if w.burst_template else 'default'}",
+    ])
+
+
+class WelcomeCog(commands.Cog, name="Welcome"):
+    """Welcomes, the support-group directory and group suggestions."""
+
+    welcome = app_commands.Group(
+        name="welcome", description="Welcomes and support groups (moderators and admins)",
+        guild_only=True, default_permissions=MODERATOR_DEFAULT)
+    group = app_commands.Group(name="group", description="The support-group directory (admins)",
+                               parent=welcome)
+
+    def __init__(self, bot: StewardBot, service: WelcomeService) -> None:
+        self.bot = bot
+        self.service = service
+
+    async def cog_load(self) -> None:
+        """Route messages, register the persistent button, start the due-join loop."""
+        self.bot.router.add("welcome", self.service.suggest, priority=PRIORITY_WELCOME)
+        self.bot.add_dynamic_items(PickerButton)
+        self.service.set_view_factory(welcome_view)
+        self.service.start()
+
+    async def cog_unload(self) -> None:
+        """Undo cog_load."""
+        self.bot.router.remove("welcome")
+        self.bot.remove_dynamic_items(PickerButton)
+        self.service.stop()
+
+    # --- gateway events
+
+    @commands.Cog.listener()
+    async def on_member_join(self, member: discord.Member) -> None:
+        """Greet, or wait for screening/onboarding."""
+        await self.service.on_join(member)
+
+    @commands.Cog.listener()
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """Screening or onboarding completed."""
+        await self.service.on_member_update(before, after)
+
+    @commands.Cog.listener()
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """Left before the welcome: not greeted (raw: works for uncached members too)."""
+        if payload.guild_id is not None:
+            await self.service.on_leave(payload.guild_id, payload.user.id)
+
+    # --- everyone
+
+    @app_commands.command(name="groups", description="See the support groups and pick yours")
+    @app_commands.guild_only()
+    async def groups(self, interaction: discord.Interaction) -> None:
+        """The directory and the picker, just for you."""
+        assert isinstance(interaction.user, discord.Member)
+        await open_picker(interaction, self.service, interaction.user)
+
+    # --- moderators
+
+    @welcome.command(name="resend", description="Post a member's welcome again")
+    @app_commands.describe(member="Who to welcome again")
+    async def resend(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        """Re-send a welcome (moderators)."""
+        assert interaction.guild_id is not None
+        actor = require_moderator(interaction, self.bot.guild_settings.get(
+            interaction.guild_id).core)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        message = await self.service.resend(member, actor)
+        await reply_ephemeral(interaction, f"Welcome posted again: {message.jump_url}")
+
+    # --- admins
+
+    @welcome.command(name="settings", description="Show or change where and whether to welcome")
+    @app_commands.describe(channel="Where welcomes are posted", dm="Also send the welcome by DM",
+                           enabled="Welcome new members at all")
+    async def settings(self, interaction: discord.Interaction,
+                       channel: discord.TextChannel | None = None, dm: bool | None = None,
+                       enabled: bool | None = None) -> None:
+        """Change the welcome settings (admins)."""
+        actor = require_admin(interaction)
+        assert interaction.guild_id is not None
+
+        def mutate(config: GuildConfig) -> None:
+            if channel is not None:
+                config.welcome.channel = channel.id
+            if dm is not None:
+                config.welcome.dm = dm
+            if enabled is not None:
+                config.welcome.enabled = enabled
+
+        await self._save(interaction, actor, mutate)
+
+    @welcome.command(name="message", description="Set the welcome template (or 'default')")
+    @app_commands.describe(
+        template="Text with {member} {member_name} {server} {member_count} {groups} {rules} "
+                 "{link_days}",
+        burst_template="Join-burst text with {members} {count} {server} {member_count} "
+                       "{groups} {rules} {link_days}")
+    async def message(self, interaction: discord.Interaction, template: str | None = None,
+                      burst_template: str | None = None) -> None:
+        """Change the templates (admins); invalid placeholders are refused with the list."""
+        actor = require_admin(interaction)
+        single = _template_value(template, burst=False)
+        burst = _template_value(burst_template, burst=True)
+
+        def mutate(config: GuildConfig) -> None:
+            if template is not None:
+                config.welcome.template = single
+            if burst_template is not None:
+                config.welcome.burst_template = burst
+
+        await self._save(interaction, actor, mutate)
+
+    @welcome.command(name="preview", description="See the welcome as a new member would")
+    @app_commands.describe(burst="Show the join-burst welcome instead")
+    async def preview(self, interaction: discord.Interaction, burst: bool = False) -> None:
+        """Preview the welcome for yourself (admins)."""
+        actor = require_admin(interaction)
+        text = await self.service.preview(actor, burst=burst)
+        await reply_ephemeral(interaction, text)
+
+    @welcome.command(name="suggestions", description="Point newcomers' posts to their groups")
+    async def suggestions(self, interaction: discord.Interaction,
+                          state: Literal["on", "off"]) -> None:
+        """Turn group suggestions on or off (admins)."""
+        actor = require_admin(interaction)
+
+        def mutate(config: GuildConfig) -> None:
+            config.welcome.suggestions = state == "on"
+
+        await self._save(interaction, actor, mutate)
+
+    async def _save(self, interaction: discord.Interaction, actor: discord.Member,
+                    mutate: Callable[[GuildConfig], None]) -> None:
+        assert interaction.guild_id is not None
+        _, new, changes = await self.bot.guild_settings.update(
+            interaction.guild_id, mutate)
+        if changes:
+            await self.bot.audit.record(
+                interaction.guild_id, actor.id, "settings.changed",
+                details={k: "changed" if "template" in k else f"{old} → {value}"
+                         for k, (old, value) in changes.items()})
+        await reply_ephemeral(interaction, ("Saved.\n" if changes else "")
+                              + describe_settings(new))
+
+    # --- the directory (admins)
+
+    @group.command(name="add", description="Add a support group")
+    @app_commands.describe(
+        name="The group's name, e.g. Colorectal Cancer",
+        channel="Where the group meets (text channel or forum)",
+        description="One line about the group",
+        keywords="Comma-separated words that point posts to this group",
+        role="A role members can take to follow the group (no permissions)")
+    async def group_add(
+        self, interaction: discord.Interaction, name: str,
+        channel: discord.TextChannel | discord.ForumChannel, description: str = "",
+        keywords: str = "", role: discord.Role | None = None,
+    ) -> None:
+        """Add a group (admins)."""
+        actor = require_admin(interaction)
+        assert interaction.guild_id is not None
+        group = await self.service.add_group(interaction.guild_id, actor, name, channel,
+                                             description, keywords, role)
+        await reply_ephemeral(interaction, f"Added **{group.name}** (<#{group.channel_id}>)."
+                              + _keywords_note(group.keywords))
+
+    @group.command(name="edit", description="Change a support group")
+    @app_commands.describe(
+        name="The group to change", new_name="A new name", channel="Where it meets now",
+        description="A new one-line description", keywords="New comma-separated keywords",
+        role="A new role (no permissions)", remove_role="Stop giving a role for this group")
+    async def group_edit(
+        self, interaction: discord.Interaction, name: str, new_name: str | None = None,
+        channel: discord.TextChannel | discord.ForumChannel | None = None,
+        description: str | None = None, keywords: str | None = None,
+        role: discord.Role | None = None, remove_role: bool = False,
+    ) -> None:
+        """Edit a group (admins)."""
+        actor = require_admin(interaction)
+        assert interaction.guild_id is not None
+        group = await self.service.edit_group(
+            interaction.guild_id, actor, name, new_name=new_name, channel=channel,
+            description=description, keywords=keywords, role=role, clear_role=remove_role)
+        await reply_ephemeral(interaction, f"Saved **{group.name}** (<#{group.channel_id}>)."
+                              + _keywords_note(group.keywords))
+
+    @group.command(name="remove", description="Remove a support group from the directory")
+    @app_commands.describe(name="The group to remove")
+    async def group_remove(self, interaction: discord.Interaction, name: str) -> None:
+        """Remove a group (admins)."""
+        actor = require_admin(interaction)
+        assert interaction.guild_id is not None
+        group = await self.service.remove_group(interaction.guild_id, actor, name)
+        await reply_ephemeral(interaction, f"Removed **{group.name}**. Members keep its role "
+                              "until they change their groups or you delete the role.")
+
+    @group_edit.autocomplete("name")
+    @group_remove.autocomplete("name")
+    async def _group_names(self, interaction: discord.Interaction,
+                           current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        names = await self.service.autocomplete(interaction.guild_id, current)
+        return [app_commands.Choice(name=n, value=n) for n in names]
+
+
+def _template_value(value: str | None, *, burst: bool) -> str | None:
+    if value is None or value.strip().lower() == RESET:
+        return None
+    return check_template(value.replace("\\n", "\n"), burst=burst)
+
+
+def _keywords_note(keywords: tuple[str, ...]) -> str:
+    if not keywords:
+        return " No keywords, so I won't point posts to it."
+    return " Keywords: " + ", ".join(keywords) + "."
+
