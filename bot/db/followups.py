@@ -1,0 +1,472 @@
+"""SQL for follow-ups, their subscribers, members' follow-up preferences, and reminders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.db.database import Database, Row, from_db_time, to_db_time
+
+OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
+
+PENDING, RUNNING, SENDING = "pending", "running", "sending"
+SENT, STOOD_DOWN, CANCELLED, FAILED = "sent", "stood_down", "cancelled", "failed"
+FINISHED = (SENT, STOOD_DOWN, CANCELLED, FAILED)
+
+
+def _time(value: Any) -> datetime | None:
+    return None if value is None else from_db_time(int(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """One ask: who was tagged where, by whom, and whether they answered."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    in_thread: bool
+    question_message_id: int
+    op_id: int
+    asker_id: int
+    tag_message_id: int | None
+    days: int
+    status: str
+    reason: str | None
+    answer_message_id: int | None
+    asked_at: datetime
+    closed_at: datetime | None
+
+
+def _followup(row: Row) -> Followup:
+    return Followup(
+        id=int(row["id"]), guild_id=int(row["guild_id"]), channel_id=int(row["channel_id"]),
+        in_thread=bool(row["in_thread"]), question_message_id=int(row["question_message_id"]),
+        op_id=int(row["op_id"]), asker_id=int(row["asker_id"]),
+        tag_message_id=row["tag_message_id"], days=int(row["days"]), status=str(row["status"]),
+        reason=row["reason"], answer_message_id=row["answer_message_id"],
+        asked_at=from_db_time(int(row["asked_at"])), closed_at=_time(row["closed_at"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """Someone who wants to know when the OP replies."""
+
+    user_id: int
+    notify_dm: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPrefs:
+    """A member's follow-up wishes in one server."""
+
+    pings: bool = True
+    notify_dm: bool = False
+
+
+class FollowupRepository:
+    """Follow-ups, subscriptions and preferences."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, *, guild_id: int, channel_id: int, in_thread: bool,
+                     question_message_id: int, op_id: int, asker_id: int, days: int,
+                     now: datetime) -> Followup:
+        """Record a new open follow-up (its tag message is set once posted)."""
+        new_id = await self._db.insert(
+            "INSERT INTO followups (guild_id, channel_id, in_thread, question_message_id, op_id,"
+            " asker_id, days, status, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)",
+            (guild_id, channel_id, int(in_thread), question_message_id, op_id, asker_id, days,
+             to_db_time(now)),
+        )
+        found = await self.get(new_id)
+        assert found is not None
+        return found
+
+    async def set_tag(self, followup_id: int, tag_message_id: int) -> None:
+        """Remember the tag message (answers are counted after it)."""
+        await self._db.execute(
+            "UPDATE followups SET tag_message_id = ? WHERE id = ?", (tag_message_id, followup_id)
+        )
+
+    async def delete(self, followup_id: int) -> None:
+        """Forget a follow-up whose tag could not be posted."""
+        await self._db.execute("DELETE FROM followups WHERE id = ?", (followup_id,))
+
+    async def get(self, followup_id: int) -> Followup | None:
+        """One follow-up by id."""
+        row = await self._db.fetchone("SELECT * FROM followups WHERE id = ?", (followup_id,))
+        return None if row is None else _followup(row)
+
+    async def open_in_channel(self, channel_id: int) -> list[Followup]:
+        """Open follow-ups watching a thread or channel."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM followups WHERE channel_id = ? AND status = 'open' ORDER BY id",
+            (channel_id,),
+        )
+        return [_followup(r) for r in rows]
+
+    async def open_channel_ids(self) -> set[int]:
+        """Every thread/channel with an open follow-up (kept in memory by the service)."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT channel_id FROM followups WHERE status = 'open'"
+        )
+        return {int(r["channel_id"]) for r in rows}
+
+    async def open_for_op(self, guild_id: int, op_id: int) -> list[Followup]:
+        """Open follow-ups that tag `op_id` in a guild."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM followups WHERE guild_id = ? AND op_id = ? AND status = 'open'",
+            (guild_id, op_id),
+        )
+        return [_followup(r) for r in rows]
+
+    async def list_open(self, guild_id: int, limit: int = 25) -> list[Followup]:
+        """Open follow-ups in a guild, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM followups WHERE guild_id = ? AND status = 'open' "
+            "ORDER BY asked_at, id LIMIT ?",
+            (guild_id, limit),
+        )
+        return [_followup(r) for r in rows]
+
+    async def close(self, followup_id: int, status: str, reason: str, now: datetime,
+                    *, answer_message_id: int | None = None) -> bool:
+        """open -> answered/closed, once; False if it was no longer open."""
+        changed = await self._db.execute(
+            "UPDATE followups SET status = ?, reason = ?, answer_message_id = ?, closed_at = ? "
+            "WHERE id = ? AND status = 'open'",
+            (status, reason, answer_message_id, to_db_time(now), followup_id),
+        )
+        return changed == 1
+
+    async def expire_before(self, cutoff: datetime, now: datetime) -> list[Followup]:
+        """Close follow-ups asked before `cutoff` that are still open; returns them."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM followups WHERE status = 'open' AND asked_at < ?",
+            (to_db_time(cutoff),),
+        )
+        expired = [_followup(r) for r in rows]
+        for followup in expired:
+            await self.close(followup.id, CLOSED, "expired", now)
+        return expired
+
+    async def subscribe(self, followup_id: int, user_id: int, now: datetime) -> bool:
+        """Add a subscriber; False if they already were one."""
+        changed = await self._db.execute(
+            "INSERT INTO followup_subscribers (followup_id, user_id, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (followup_id, user_id) DO NOTHING",
+            (followup_id, user_id, to_db_time(now)),
+        )
+        return changed == 1
+
+    async def unsubscribe(self, followup_id: int, user_id: int) -> bool:
+        """Remove a subscriber; False if they weren't one."""
+        changed = await self._db.execute(
+            "DELETE FROM followup_subscribers WHERE followup_id = ? AND user_id = ?",
+            (followup_id, user_id),
+        )
+        return changed == 1
+
+    async def take_subscribers(self, followup_id: int, guild_id: int,
+                               now: datetime) -> list[Subscriber]:
+        """Subscribers not yet notified, marked notified in the same transaction (once only)."""
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT s.user_id, p.notify_dm FROM followup_subscribers s "
+                "LEFT JOIN followup_prefs p ON p.guild_id = ? AND p.user_id = s.user_id "
+                "WHERE s.followup_id = ? AND s.notified_at IS NULL ORDER BY s.created_at, "
+                "s.user_id",
+                (guild_id, followup_id),
+            )
+            await tx.execute(
+                "UPDATE followup_subscribers SET notified_at = ? "
+                "WHERE followup_id = ? AND notified_at IS NULL",
+                (to_db_time(now), followup_id),
+            )
+        return [Subscriber(int(r["user_id"]), bool(r["notify_dm"])) for r in rows]
+
+    async def subscriber_ids(self, followup_id: int) -> list[int]:
+        """Everyone subscribed to a follow-up."""
+        rows = await self._db.fetchall(
+            "SELECT user_id FROM followup_subscribers WHERE followup_id = ? ORDER BY created_at",
+            (followup_id,),
+        )
+        return [int(r["user_id"]) for r in rows]
+
+    async def prefs(self, guild_id: int, user_id: int) -> MemberPrefs:
+        """A member's wishes (defaults when never set)."""
+        row = await self._db.fetchone(
+            "SELECT pings, notify_dm FROM followup_prefs WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        if row is None:
+            return MemberPrefs()
+        return MemberPrefs(pings=bool(row["pings"]), notify_dm=bool(row["notify_dm"]))
+
+    async def set_prefs(self, guild_id: int, user_id: int, now: datetime, *,
+                        pings: bool | None = None, notify_dm: bool | None = None) -> MemberPrefs:
+        """Change some of a member's wishes; returns them all."""
+        current = await self.prefs(guild_id, user_id)
+        new = MemberPrefs(
+            pings=current.pings if pings is None else pings,
+            notify_dm=current.notify_dm if notify_dm is None else notify_dm,
+        )
+        await self._db.execute(
+            "INSERT INTO followup_prefs (guild_id, user_id, pings, notify_dm, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET "
+            "pings = excluded.pings, notify_dm = excluded.notify_dm, "
+            "updated_at = excluded.updated_at",
+            (guild_id, user_id, int(new.pings), int(new.notify_dm), to_db_time(now)),
+        )
+        return new
+
+    async def opted_out(self, guild_id: int) -> set[int]:
+        """Members of a guild who turned follow-up pings off."""
+        rows = await self._db.fetchall(
+            "SELECT user_id FROM followup_prefs WHERE guild_id = ? AND pings = 0", (guild_id,)
+        )
+        return {int(r["user_id"]) for r in rows}
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewReminder:
+    """A reminder to schedule."""
+
+    guild_id: int
+    kind: str
+    channel_id: int
+    due_at: datetime
+    member_id: int | None = None
+    created_by: int | None = None
+    followup_id: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A scheduled item, as stored."""
+
+    id: int
+    guild_id: int
+    kind: str
+    channel_id: int
+    member_id: int | None
+    created_by: int | None
+    followup_id: int | None
+    note: str | None
+    due_at: datetime
+    status: str
+    attempts: int
+    sends: int
+    maybe_sent: bool
+    sending_at: datetime | None
+    fired_at: datetime | None
+    message_id: int | None
+    reason: str | None
+    created_at: datetime
+
+
+def _reminder(row: Row) -> Reminder:
+    return Reminder(
+        id=int(row["id"]), guild_id=int(row["guild_id"]), kind=str(row["kind"]),
+        channel_id=int(row["channel_id"]), member_id=row["member_id"],
+        created_by=row["created_by"], followup_id=row["followup_id"], note=row["note"],
+        due_at=from_db_time(int(row["due_at"])), status=str(row["status"]),
+        attempts=int(row["attempts"]), sends=int(row["sends"]),
+        maybe_sent=bool(row["maybe_sent"]), sending_at=_time(row["sending_at"]),
+        fired_at=_time(row["fired_at"]), message_id=row["message_id"], reason=row["reason"],
+        created_at=from_db_time(int(row["created_at"])),
+    )
+
+
+_INSERT_REMINDER = (
+    "INSERT INTO reminders (guild_id, kind, followup_id, channel_id, member_id, created_by, "
+    "note, due_at, status, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
+)
+
+
+def _reminder_params(new: NewReminder, now_ms: int) -> tuple[Any, ...]:
+    return (new.guild_id, new.kind, new.followup_id, new.channel_id, new.member_id,
+            new.created_by, new.note, to_db_time(new.due_at), now_ms, now_ms)
+
+
+class ReminderRepository:
+    """The persistent queue the scheduler reads from the head of its due-time index."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, new: NewReminder, now: datetime) -> Reminder:
+        """Schedule one reminder."""
+        new_id = await self._db.insert(_INSERT_REMINDER, _reminder_params(new, to_db_time(now)))
+        found = await self.get(new_id)
+        assert found is not None
+        return found
+
+    async def add_many(self, items: Iterable[NewReminder], now: datetime) -> None:
+        """Schedule many reminders in one transaction (imports and benchmarks)."""
+        now_ms = to_db_time(now)
+        await self._db.executemany(_INSERT_REMINDER,
+                                   (_reminder_params(n, now_ms) for n in items))
+
+    async def get(self, reminder_id: int) -> Reminder | None:
+        """One reminder by id."""
+        row = await self._db.fetchone("SELECT * FROM reminders WHERE id = ?", (reminder_id,))
+        return None if row is None else _reminder(row)
+
+    async def next_due_at(self) -> datetime | None:
+        """The earliest due time of a pending reminder (one index probe)."""
+        value = await self._db.fetchval(
+            "SELECT MIN(due_at) FROM reminders WHERE status = 'pending'"
+        )
+        return None if value is None else from_db_time(int(value))
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Reminder]:
+        """Up to `limit` reminders due by `now`, earliest first, moved to 'running'."""
+        now_ms = to_db_time(now)
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM reminders WHERE status = 'pending' AND due_at <= ? "
+                "ORDER BY due_at, id LIMIT ?",
+                (now_ms, limit),
+            )
+            if not rows:
+                return []
+            ids = [int(r["id"]) for r in rows]
+            marks = ", ".join("?" for _ in ids)
+            await tx.execute(
+                f"UPDATE reminders SET status = 'running', attempts = attempts + 1, "
+                f"updated_at = ? WHERE id IN ({marks}) AND status = 'pending'",
+                (now_ms, *ids),
+            )
+        claimed = []
+        for row in rows:
+            values = dict(zip(row.keys(), row, strict=True))
+            values.update(status=RUNNING, attempts=int(row["attempts"]) + 1)
+            claimed.append(_reminder(values))  # type: ignore[arg-type]
+        return claimed
+
+    async def mark_sending(self, reminder_id: int, now: datetime) -> bool:
+        """running -> sending, committed before the Discord call is made."""
+        now_ms = to_db_time(now)
+        changed = await self._db.execute(
+            "UPDATE reminders SET status = 'sending', sends = sends + 1, sending_at = ?, "
+            "updated_at = ? WHERE id = ? AND status = 'running'",
+            (now_ms, now_ms, reminder_id),
+        )
+        return changed == 1
+
+    async def finish(self, reminder_id: int, status: str, now: datetime, *,
+                     reason: str | None = None, message_id: int | None = None) -> bool:
+        """A running/sending reminder reaches a final state; its note is purged."""
+        if status not in FINISHED:
+            raise ValueError(f"not a final status: {status}")
+        now_ms = to_db_time(now)
+        changed = await self._db.execute(
+            "UPDATE reminders SET status = ?, reason = ?, message_id = ?, fired_at = ?, "
+            "note = NULL, updated_at = ? WHERE id = ? AND status IN ('running', 'sending')",
+            (status, reason, message_id, now_ms, now_ms, reminder_id),
+        )
+        return changed == 1
+
+    async def retry(self, reminder_id: int, due_at: datetime, now: datetime, *,
+                    maybe_sent: bool) -> bool:
+        """Back to pending at `due_at` after a transient failure."""
+        changed = await self._db.execute(
+            "UPDATE reminders SET status = 'pending', due_at = ?, "
+            "maybe_sent = CASE WHEN ? = 1 THEN 1 ELSE maybe_sent END, updated_at = ? "
+            "WHERE id = ? AND status IN ('running', 'sending')",
+            (to_db_time(due_at), int(maybe_sent), to_db_time(now), reminder_id),
+        )
+        return changed == 1
+
+    async def recover(self, now: datetime) -> tuple[int, int]:
+        """After a restart: running -> pending; sending -> pending with maybe_sent set."""
+        now_ms = to_db_time(now)
+        async with self._db.transaction() as tx:
+            running = await tx.execute(
+                "UPDATE reminders SET status = 'pending', updated_at = ? "
+                "WHERE status = 'running'", (now_ms,))
+            sending = await tx.execute(
+                "UPDATE reminders SET status = 'pending', maybe_sent = 1, updated_at = ? "
+                "WHERE status = 'sending'", (now_ms,))
+        return running, sending
+
+    async def cancel(self, reminder_id: int, now: datetime, *, guild_id: int | None = None,
+                     reason: str = "cancelled") -> bool:
+        """pending -> cancelled (note purged); False if not pending (or another guild's)."""
+        now_ms = to_db_time(now)
+        sql = ("UPDATE reminders SET status = 'cancelled', reason = ?, note = NULL, "
+               "fired_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
+        params: list[Any] = [reason, now_ms, now_ms, reminder_id]
+        if guild_id is not None:
+            sql += " AND guild_id = ?"
+            params.append(guild_id)
+        return await self._db.execute(sql, params) == 1
+
+    async def cancel_for_followup(self, followup_id: int, now: datetime,
+                                  reason: str) -> list[Reminder]:
+        """Cancel the pending reminders of a follow-up; returns the ones cancelled."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM reminders WHERE followup_id = ? AND status = 'pending'",
+            (followup_id,),
+        )
+        cancelled = []
+        for row in rows:
+            if await self.cancel(int(row["id"]), now, reason=reason):
+                cancelled.append(_reminder(row))
+        return cancelled
+
+    async def snooze(self, reminder_id: int, due_at: datetime, now: datetime, *,
+                     guild_id: int) -> bool:
+        """Move a pending reminder to `due_at`."""
+        changed = await self._db.execute(
+            "UPDATE reminders SET due_at = ?, updated_at = ? "
+            "WHERE id = ? AND guild_id = ? AND status = 'pending'",
+            (to_db_time(due_at), to_db_time(now), reminder_id, guild_id),
+        )
+        return changed == 1
+
+    async def list_pending(self, guild_id: int, limit: int = 25) -> list[Reminder]:
+        """Pending reminders in a guild, soonest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM reminders WHERE guild_id = ? AND status = 'pending' "
+            "ORDER BY due_at, id LIMIT ?",
+            (guild_id, limit),
+        )
+        return [_reminder(r) for r in rows]
+
+    async def count_pending(self, guild_id: int | None = None) -> int:
+        """How many reminders wait (in one guild, or everywhere)."""
+        if guild_id is None:
+            value = await self._db.fetchval(
+                "SELECT COUNT(*) FROM reminders WHERE status = 'pending'")
+        else:
+            value = await self._db.fetchval(
+                "SELECT COUNT(*) FROM reminders WHERE guild_id = ? AND status = 'pending'",
+                (guild_id,))
+        return int(value or 0)
+
+    async def for_followup(self, followup_id: int) -> list[Reminder]:
+        """Every reminder of a follow-up, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM reminders WHERE followup_id = ? ORDER BY id", (followup_id,))
+        return [_reminder(r) for r in rows]
+
+    async def with_status(self, statuses: Sequence[str], limit: int = 100) -> list[Reminder]:
+        """Reminders in the given states (diagnostics and tests)."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = await self._db.fetchall(
+            f"SELECT * FROM reminders WHERE status IN ({marks}) ORDER BY id LIMIT ?",
+            (*statuses, limit),
+        )
+        return [_reminder(r) for r in rows]
