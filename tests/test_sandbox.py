@@ -173,7 +173,7 @@ async def test_connects_with_requested_intents_and_caches_guild(world):
 async def test_bot_message_is_recorded_and_dispatched_back(world):
     sb = world.sb
     sent = await world.bot.get_channel(world.general.id).send(
-        "hi <@%d>" % world.anna.id, allowed_mentions=discord.AllowedMentions(users=False))
+        f"hi <@{world.anna.id}>", allowed_mentions=discord.AllowedMentions(users=False))
     call = await sb.wait_for_request("POST /channels/{channel_id}/messages",
                                      channel=world.general)
     assert "users" not in call.allowed_mentions["parse"]

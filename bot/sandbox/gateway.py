@@ -190,8 +190,6 @@ class Gateway:
                 await self._on_frame(conn, payload)
         finally:
             self.connections.remove(conn)
-            if ws.close_code is not None:
-                self.close_codes.append(ws.close_code)
             session = conn.session
             if session is not None and session.conn is conn:
                 session.conn = None
@@ -215,12 +213,12 @@ class Gateway:
         self.identify = data
         self.identifies += 1
         if data.get("token") not in (self.world.token, f"Bot {self.world.token}"):
-            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            await self._close(conn, 4004, b"Authentication failed.")
             return
         intents = int(data.get("intents") or 0)
         for name, bit in PRIVILEGED.items():
             if intents & bit and name not in self.privileged_enabled:
-                await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
+                await self._close(conn, 4014, b"Disallowed intent(s).")
                 return
         session = Session(id=secrets.token_hex(16), intents=intents, conn=conn)
         conn.session = session
@@ -249,6 +247,12 @@ class Gateway:
                 await self._send_dispatch(session, "GUILD_CREATE",
                                           wire.guild_create(world, guild))
         self.ready_sent.set()
+
+    async def _close(self, conn: Connection, code: int, message: bytes) -> None:
+        """Close from the server side, remembering the code (``sb.gateway.close_codes``)."""
+        self.close_codes.append(code)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await conn.ws.close(code=code, message=message)
 
     async def _resume(self, conn: Connection, data: dict[str, Any]) -> None:
         session = self.sessions.get(str(data.get("session_id")))
@@ -339,8 +343,7 @@ class Gateway:
                 if transport is not None:
                     transport.abort()
             else:
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await conn.ws.close(code=code, message=b"sandbox drop")
+                await self._close(conn, code, b"sandbox drop")
         return len(conns)
 
     async def send_op(self, op: int, d: Any) -> None:

@@ -56,6 +56,8 @@ async def start_client(sb: Sandbox, client: discord.Client, token: str | None = 
                                  return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         ready.cancel()
+        if not client.is_closed():
+            await client.close()
         task.result()  # raises the start-up error
         raise RuntimeError("client.start() returned before the client was ready")
     if ready not in done:
