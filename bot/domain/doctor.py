@@ -1,0 +1,319 @@
+"""The doctor's rules: facts about a guild in, findings (each with its exact fix) out.
+
+Pure: the service turns discord.py objects into these facts; nothing here talks to Discord.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+MAX_LISTED = 10  # channels named in one finding before "and N more"
+CONTENT_EMPTY_THRESHOLD = 5  # empty member messages in a row that mean content stopped arriving
+
+
+class Severity(StrEnum):
+    """How bad a finding is."""
+
+    PROBLEM = "problem"  # something Steward should do is not happening
+    WARNING = "warning"  # works, but not as well as it could
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing wrong, in plain words, with the exact fix."""
+
+    code: str
+    subject: str
+    severity: Severity
+    message: str
+    fix: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity of the finding (what it is about, not its wording)."""
+        return (self.code, self.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelNeed:
+    """What a configured channel is for and what Steward must be allowed to do there."""
+
+    label: str
+    permissions: tuple[str, ...]
+    kinds: tuple[str, ...] = ("text",)
+
+
+_BASIC = ("view_channel", "send_messages", "embed_links", "read_message_history")
+
+# Setting name -> need. Server fields not listed here get view + send.
+CHANNEL_NEEDS: dict[str, ChannelNeed] = {
+    "core.mod_log_channel": ChannelNeed("mod-log channel", _BASIC),
+    "core.rules_channel": ChannelNeed("rules channel", ("view_channel",),
+                                      ("text", "forum", "news")),
+    "linkhold.queue_channel": ChannelNeed("queue channel", (*_BASIC, "attach_files")),
+    "linkhold.notice_channel": ChannelNeed("notice channel", ("view_channel", "send_messages")),
+    "linkhold.ignored_channels": ChannelNeed("ignored channel", (),
+                                             ("text", "forum", "news", "voice", "category")),
+    "welcome.channel": ChannelNeed("welcome channel", ("view_channel", "send_messages",
+                                                      "embed_links")),
+    "followup.autocheck_forums": ChannelNeed(
+        "follow-up forum",
+        ("view_channel", "send_messages_in_threads", "read_message_history", "manage_threads"),
+        ("forum",),
+    ),
+}
+DEFAULT_NEED = ChannelNeed("channel", ("view_channel", "send_messages"),
+                           ("text", "forum", "news"))
+
+PERMISSION_LABELS: dict[str, str] = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "embed_links": "Embed Links",
+    "attach_files": "Attach Files",
+    "read_message_history": "Read Message History",
+    "manage_messages": "Manage Messages",
+    "manage_webhooks": "Manage Webhooks",
+    "manage_threads": "Manage Threads",
+    "manage_roles": "Manage Roles",
+    "manage_channels": "Manage Channels",
+    "manage_guild": "Manage Server",
+}
+
+
+def label(permission: str) -> str:
+    """A permission's name as Discord's settings screens show it."""
+    return PERMISSION_LABELS.get(permission, permission.replace("_", " ").title())
+
+
+def need_for(setting: str) -> ChannelNeed:
+    """The need of a channel setting (a generic one for settings not in the table)."""
+    return CHANNEL_NEEDS.get(setting, DEFAULT_NEED)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFacts:
+    """A channel a setting points at, as the bot sees it."""
+
+    setting: str
+    channel_id: int
+    exists: bool
+    kind: str = "text"  # text | forum | news | voice | category | thread | other
+    granted: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class RoleFacts:
+    """A role a setting points at."""
+
+    setting: str
+    role_id: int
+    exists: bool
+    position: int = 0
+    managed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureUse:
+    """Which features are switched on (they decide what the bot needs server-wide)."""
+
+    linkhold: bool = True
+    repost_webhooks: bool = True
+    welcome: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GuildFacts:
+    """Everything the doctor looks at for one guild."""
+
+    channels: tuple[ChannelFacts, ...] = ()
+    roles: tuple[RoleFacts, ...] = ()
+    group_roles: tuple[RoleFacts, ...] = ()
+    member_channels: tuple[ChannelFacts, ...] = ()  # where members post (setting "member")
+    bot_top_role_position: int = 0
+    bot_guild_permissions: frozenset[str] = frozenset()
+    features: FeatureUse = field(default_factory=FeatureUse)
+    content_missing: bool = False
+    mod_log_configured: bool = True
+    queue_configured: bool = True
+    extra: tuple[Finding, ...] = ()  # from other features' probes (stuck items, failing jobs)
+
+
+def _channel_ref(facts: ChannelFacts) -> str:
+    return f"<#{facts.channel_id}>"
+
+
+def _setting_option(setting: str) -> str:
+    return {
+        "core.mod_log_channel": "mod_log_channel",
+        "core.rules_channel": "rules_channel",
+        "linkhold.queue_channel": "queue_channel",
+        "welcome.channel": "welcome_channel",
+    }.get(setting, "")
+
+
+def _deleted_channel_fix(facts: ChannelFacts) -> str:
+    option = _setting_option(facts.setting)
+    if option:
+        return (f"Pick another channel with `/steward setup {option}:`"
+                + (" (or `create_missing: True`)." if option in {"queue_channel",
+                                                                  "mod_log_channel"} else "."))
+    return (f"Remove it from `{facts.setting}` or choose another channel "
+            "(`steward config export`/`import`, or the feature's settings command).")
+
+
+def check_channel(facts: ChannelFacts) -> list[Finding]:
+    """Findings for one configured channel: deleted, wrong kind, or missing permissions."""
+    need = need_for(facts.setting)
+    if not facts.exists:
+        return [Finding(
+            "channel.deleted", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
+            f"The {need.label} (`{facts.setting}`, id {facts.channel_id}) no longer exists.",
+            _deleted_channel_fix(facts),
+        )]
+    found: list[Finding] = []
+    if facts.kind not in need.kinds:
+        found.append(Finding(
+            "channel.kind", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
+            f"The {need.label} {_channel_ref(facts)} is a {facts.kind} channel; "
+            f"it must be a {' or '.join(need.kinds)} channel.",
+            f"Choose a {need.kinds[0]} channel for `{facts.setting}`.",
+        ))
+    missing = [p for p in need.permissions if p not in facts.granted]
+    if missing:
+        names = ", ".join(label(p) for p in missing)
+        found.append(Finding(
+            "channel.permission", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
+            f"In the {need.label} {_channel_ref(facts)} Steward is missing: {names}.",
+            f"Open {_channel_ref(facts)} → Edit Channel → Permissions → add the Steward role "
+            f"and allow {names}.",
+        ))
+    return found
+
+
+def _listed(channels: Sequence[ChannelFacts]) -> str:
+    shown = " ".join(_channel_ref(c) for c in channels[:MAX_LISTED])
+    more = len(channels) - MAX_LISTED
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def member_channel_needs(features: FeatureUse) -> tuple[str, ...]:
+    """Permissions Steward needs in every channel where members post."""
+    needs = ["view_channel", "read_message_history"]
+    if features.linkhold:
+        needs += ["manage_messages", "send_messages", "attach_files"]
+    if features.linkhold and features.repost_webhooks:
+        needs.append("manage_webhooks")
+    return tuple(needs)
+
+
+def check_member_channels(facts: GuildFacts) -> list[Finding]:
+    """One finding per permission Steward lacks in channels where members post."""
+    found: list[Finding] = []
+    for permission in member_channel_needs(facts.features):
+        lacking = [c for c in facts.member_channels if c.exists and permission not in c.granted]
+        if not lacking:
+            continue
+        found.append(Finding(
+            "member_channels.permission", permission, Severity.PROBLEM,
+            f"Steward lacks {label(permission)} in {len(lacking)} channel(s) where members "
+            f"post: {_listed(lacking)}.",
+            f"Server Settings → Roles → Steward → allow {label(permission)}, and check those "
+            f"channels' permission overrides don't deny it.",
+        ))
+    return found
+
+
+def check_roles(facts: GuildFacts) -> list[Finding]:
+    """Deleted moderator/exempt roles; group roles Steward can't hand out."""
+    found: list[Finding] = []
+    for role in facts.roles:
+        if not role.exists:
+            found.append(Finding(
+                "role.deleted", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
+                f"A role in `{role.setting}` (id {role.role_id}) no longer exists.",
+                "Run `/steward settings moderator_role:` with the new role, or remove it from "
+                f"`{role.setting}`." if role.setting == "core.moderator_roles"
+                else f"Remove it from `{role.setting}` or choose another role.",
+            ))
+    existing_groups = [r for r in facts.group_roles if r.exists]
+    for role in facts.group_roles:
+        if not role.exists:
+            found.append(Finding(
+                "role.deleted", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
+                f"A support-group role in `{role.setting}` (id {role.role_id}) no longer exists.",
+                f"Remove it from `{role.setting}` or choose another role.",
+            ))
+        elif role.managed:
+            found.append(Finding(
+                "role.managed", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
+                f"<@&{role.role_id}> belongs to an integration; nobody can hand it out.",
+                f"Choose an ordinary role for `{role.setting}`.",
+            ))
+        elif role.position >= facts.bot_top_role_position:
+            found.append(Finding(
+                "role.hierarchy", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
+                f"<@&{role.role_id}> is above Steward's highest role, so Steward can't give "
+                "it to members.",
+                "Server Settings → Roles → drag the Steward role above "
+                f"<@&{role.role_id}>.",
+            ))
+    if existing_groups and "manage_roles" not in facts.bot_guild_permissions:
+        found.append(Finding(
+            "server.permission", "manage_roles", Severity.PROBLEM,
+            "Support-group roles are set up but Steward lacks Manage Roles.",
+            "Server Settings → Roles → Steward → allow Manage Roles.",
+        ))
+    return found
+
+
+def diagnose(facts: GuildFacts) -> list[Finding]:
+    """Every finding for a guild, most serious first, in a stable order."""
+    found: list[Finding] = []
+    for channel in facts.channels:
+        found.extend(check_channel(channel))
+    found.extend(check_member_channels(facts))
+    found.extend(check_roles(facts))
+    if facts.content_missing:
+        found.append(Finding(
+            "gateway.message_content", "intent", Severity.PROBLEM,
+            "Messages from members are arriving without their text, so Steward can't see "
+            "links or replies. The Message Content intent was probably switched off.",
+            "Discord Developer Portal → your application → Bot → turn on MESSAGE CONTENT "
+            "INTENT, then restart Steward.",
+        ))
+    if not facts.mod_log_configured:
+        found.append(Finding(
+            "setting.missing", "core.mod_log_channel", Severity.WARNING,
+            "No mod-log channel is set: Steward's actions are only in `/steward audit`.",
+            "Run `/steward setup mod_log_channel:` (or `create_missing: True`).",
+        ))
+    if facts.features.linkhold and not facts.queue_configured:
+        found.append(Finding(
+            "setting.missing", "linkhold.queue_channel", Severity.PROBLEM,
+            "Link holds are on but no queue channel is set, so moderators won't see held posts.",
+            "Run `/steward setup queue_channel:` (or `create_missing: True`).",
+        ))
+    found.extend(facts.extra)
+    return sort_findings(found)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Problems before warnings, then by code and subject; duplicates dropped."""
+    unique = {f.key: f for f in findings}
+    order = {Severity.PROBLEM: 0, Severity.WARNING: 1}
+    return sorted(unique.values(), key=lambda f: (order[f.severity], f.code, f.subject))
+
+
+def fingerprint(findings: Iterable[Finding]) -> str:
+    """A short stable digest of what was found (not of the wording), for report-once."""
+    keys = sorted(f"{f.severity}|{f.code}|{f.subject}" for f in findings)
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+
+
+def content_missing(empty_in_a_row: int) -> bool:
+    """Whether member messages have arrived empty often enough to blame the content intent."""
+    return empty_in_a_row >= CONTENT_EMPTY_THRESHOLD

@@ -1,0 +1,252 @@
+"""Config as code: a guild's settings as TOML, and importing them back with the same validation.
+
+The file has two parts. `[policy.<section>]` holds everything portable (hold days, templates,
+allowlist, follow-up defaults); `[server.<section>]` holds channel and role ids (fields made
+with `config.guild.server_field`), plus `[server] guild_id`. Importing into the guild the file
+came from applies both; importing into another guild applies the policy and keeps that
+guild's own server part (set it with `/steward setup`). Keys missing from `[policy]` take their
+defaults, so the file is the whole policy. An invalid file is refused with line numbers and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel, ValidationError
+
+from bot.services.guild_settings import GuildSettingsService, diff
+from config.guild import SERVER, GuildConfig
+
+FORMAT_VERSION = 1
+
+
+def is_server_field(section: type[BaseModel], name: str) -> bool:
+    """Whether a section's field holds server-specific ids (channels, roles)."""
+    extra = section.model_fields[name].json_schema_extra
+    return isinstance(extra, dict) and all(extra.get(k) == v for k, v in SERVER.items())
+
+
+def _section_types() -> dict[str, type[BaseModel]]:
+    types: dict[str, type[BaseModel]] = {}
+    for name, info in GuildConfig.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            types[name] = annotation
+    return types
+
+
+def _tomlable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _tomlable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_tomlable(v) for v in value]
+    return value
+
+
+def split(config: GuildConfig) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(policy, server): the config's values by section, None values left out (TOML has none)."""
+    policy: dict[str, dict[str, Any]] = {}
+    server: dict[str, dict[str, Any]] = {}
+    dumped = config.model_dump(mode="json")
+    for section, kind in _section_types().items():
+        for name in kind.model_fields:
+            value = dumped[section][name]
+            if value is None:
+                continue
+            target = server if is_server_field(kind, name) else policy
+            target.setdefault(section, {})[name] = _tomlable(value)
+    return policy, server
+
+
+def export_toml(config: GuildConfig, guild_id: int, exported_at: datetime | None = None) -> str:
+    """The guild's settings as a TOML document."""
+    policy, server = split(config)
+    header = [
+        "# Steward settings. Share the [policy] part between servers; [server] holds this",
+        "# server's channel and role ids and is only applied to the server it came from.",
+        f"# Import with: steward config import --guild {guild_id} FILE [--dry-run]",
+    ]
+    if exported_at is not None:
+        header.append(f"# Exported {exported_at.isoformat(timespec='seconds')}")
+    document: dict[str, Any] = {
+        "steward": {"format": FORMAT_VERSION},
+        "policy": policy,
+        "server": {"guild_id": guild_id, **server},
+    }
+    return "\n".join(header) + "\n\n" + tomli_w.dumps(document)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    """One thing wrong with an import file, at a line when known."""
+
+    line: int | None
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        prefix = f"line {self.line}: " if self.line else ""
+        return f"{prefix}{self.where}: {self.message}" if self.where else prefix + self.message
+
+
+class ImportRejected(Exception):
+    """The file can't be imported; nothing was changed."""
+
+    def __init__(self, problems: list[ImportProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """What an import would do: the new settings and the changes, plus notes for the admin."""
+
+    new: GuildConfig
+    changes: dict[str, tuple[Any, Any]]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\s\"']+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"']+)\s*=")
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Line number of each `[table]` header and `key =` line, by dotted path (best effort)."""
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(raw)
+        if header and not raw.lstrip().startswith("[["):
+            table = tuple(p.strip().strip("\"'") for p in header.group(1).split("."))
+            lines.setdefault(table, number)
+            continue
+        key = _KEY.match(raw)
+        if key:
+            lines.setdefault((*table, key.group(1).strip("\"'")), number)
+    return lines
+
+
+def _line_of(lines: dict[tuple[str, ...], int], path: tuple[str, ...]) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
+
+
+def _check_shape(data: dict[str, Any], lines: dict[tuple[str, ...], int]) -> list[ImportProblem]:
+    problems: list[ImportProblem] = []
+    sections = _section_types()
+    for top in data:
+        if top not in {"steward", "policy", "server"}:
+            problems.append(ImportProblem(_line_of(lines, (top,)), top,
+                                          "unknown part (expected [policy] and [server])"))
+    fmt = data.get("steward", {}).get("format", FORMAT_VERSION)
+    if fmt != FORMAT_VERSION:
+        problems.append(ImportProblem(_line_of(lines, ("steward", "format")), "steward.format",
+                                      f"this Steward reads format {FORMAT_VERSION}, not {fmt}"))
+    for part in ("policy", "server"):
+        block = data.get(part, {})
+        if not isinstance(block, dict):
+            problems.append(ImportProblem(_line_of(lines, (part,)), part, "must be a table"))
+            continue
+        for section, values in block.items():
+            if part == "server" and section == "guild_id":
+                continue
+            where = f"{part}.{section}"
+            kind = sections.get(section)
+            if kind is None:
+                problems.append(ImportProblem(_line_of(lines, (part, section)), where,
+                                              "unknown section"))
+                continue
+            if not isinstance(values, dict):
+                problems.append(ImportProblem(_line_of(lines, (part, section)), where,
+                                              "must be a table"))
+                continue
+            for name in values:
+                if name not in kind.model_fields:
+                    problems.append(ImportProblem(_line_of(lines, (part, section, name)),
+                                                  f"{where}.{name}", "unknown setting"))
+                elif is_server_field(kind, name) != (part == "server"):
+                    right = "server" if part == "policy" else "policy"
+                    problems.append(ImportProblem(
+                        _line_of(lines, (part, section, name)), f"{where}.{name}",
+                        f"belongs in [{right}.{section}]"))
+    return problems
+
+
+def plan_import(text: str, current: GuildConfig, guild_id: int) -> ImportPlan:
+    """Parse and validate `text` against the guild's current settings; raises ImportRejected."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ImportRejected([ImportProblem(int(match.group(1)) if match else None, "",
+                                            f"not valid TOML: {exc}")]) from None
+    lines = key_lines(text)
+    problems = _check_shape(data, lines)
+    if problems:
+        raise ImportRejected(problems)
+    server = dict(data.get("server", {}))
+    source_guild = server.pop("guild_id", None)
+    same_server = source_guild == guild_id
+    policy = data.get("policy", {})
+    current_dump = current.model_dump(mode="json")
+    merged: dict[str, dict[str, Any]] = {}
+    for section, kind in _section_types().items():
+        values: dict[str, Any] = {}
+        for name in kind.model_fields:
+            if is_server_field(kind, name):
+                if same_server:
+                    if name in server.get(section, {}):
+                        values[name] = server[section][name]
+                else:
+                    values[name] = current_dump[section][name]
+            elif name in policy.get(section, {}):
+                values[name] = policy[section][name]
+        merged[section] = values
+    try:
+        new = GuildConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ImportRejected(_validation_problems(exc, lines, same_server)) from None
+    notes: list[str] = []
+    if not same_server and server:
+        notes.append(
+            f"The [server] part came from server {source_guild}, not this one, so it was "
+            "skipped: set channels and roles here with /steward setup."
+        )
+    return ImportPlan(new, diff(current, new), tuple(notes))
+
+
+def _validation_problems(exc: ValidationError, lines: dict[tuple[str, ...], int],
+                         same_server: bool) -> list[ImportProblem]:
+    sections = _section_types()
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = tuple(str(p) for p in error["loc"])
+        part = "policy"
+        if len(loc) >= 2 and loc[0] in sections and loc[1] in sections[loc[0]].model_fields:
+            part = "server" if is_server_field(sections[loc[0]], loc[1]) else "policy"
+        path = (part, *loc)
+        problems.append(ImportProblem(_line_of(lines, path), ".".join(path), error["msg"]))
+    return problems
+
+
+def describe_changes(changes: dict[str, tuple[Any, Any]]) -> list[str]:
+    """One line per changed setting: `name: old → new`."""
+    return [f"{name}: {old!r} → {new!r}" for name, (old, new) in sorted(changes.items())]
+
+
+async def apply_import(service: GuildSettingsService, guild_id: int, text: str,
+                       *, dry_run: bool = False) -> ImportPlan:
+    """Validate and (unless `dry_run`) save an import; raises ImportRejected, saving nothing."""
+    plan = plan_import(text, service.get(guild_id), guild_id)
+    if not dry_run and plan.changes:
+        await service.replace(guild_id, plan.new)
+    return plan

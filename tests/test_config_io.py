@@ -1,0 +1,150 @@
+"""Config as code: export -> import round-trips; bad files are refused by line and change nothing."""
+
+import tomllib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.clock import FakeClock
+from bot.db import Database, migrate
+from bot.db.guild_settings import GuildSettingsRepository
+from bot.services.config_io import (
+    ImportRejected,
+    apply_import,
+    export_toml,
+    is_server_field,
+    key_lines,
+    plan_import,
+    split,
+)
+from bot.services.guild_settings import GuildSettingsService
+from config.guild import GuildConfig
+
+GUILD = 900_000_000_000_000_001
+OTHER_GUILD = 900_000_000_000_000_002
+
+
+def configured() -> GuildConfig:
+    config = GuildConfig()
+    config.core.moderator_roles = [800_000_000_000_000_001, 800_000_000_000_000_002]
+    config.core.mod_log_channel = 700_000_000_000_000_001
+    config.core.timezone = "Europe/London"
+    config.linkhold.hold_days = 5
+    config.linkhold.allowlist = ["cancer.org", "nhs.uk"]
+    config.linkhold.queue_channel = 700_000_000_000_000_002
+    config.linkhold.held_template = 'Hi {member},\n"thanks" — we\'ll look soon. ✨'
+    config.followup.default_days = 10
+    config.followup.autocheck_forums = {700_000_000_000_000_003: 14}
+    config.welcome.dm = True
+    config.welcome.channel = 700_000_000_000_000_004
+    return config
+
+
+@pytest.fixture
+async def service(tmp_path):
+    db = await Database.open(tmp_path / "c.sqlite3")
+    await migrate(db)
+    svc = GuildSettingsService(GuildSettingsRepository(db), FakeClock())
+    yield svc
+    await db.close()
+
+
+def test_policy_holds_no_server_ids_and_server_holds_only_ids():
+    policy, server = split(configured())
+    text = export_toml(configured(), GUILD)
+    data = tomllib.loads(text)
+    assert data["server"]["guild_id"] == GUILD
+    assert data["policy"]["linkhold"]["hold_days"] == 5
+    assert data["server"]["followup"]["autocheck_forums"] == {"700000000000000003": 14}
+    sections = {name: type(getattr(GuildConfig(), name)) for name in GuildConfig.model_fields}
+    for section, values in policy.items():
+        assert not any(is_server_field(sections[section], k) for k in values)
+    for section, values in server.items():
+        assert all(is_server_field(sections[section], k) for k in values)
+    policy_text = text[text.index("[policy"):text.index("[server")]
+    assert "70000000000000000" not in policy_text and "80000000000000000" not in policy_text
+
+
+def test_export_then_import_into_the_same_guild_round_trips():
+    config = configured()
+    plan = plan_import(export_toml(config, GUILD), GuildConfig(), GUILD)
+    assert plan.new == config and plan.notes == ()
+    assert plan_import(export_toml(config, GUILD), config, GUILD).changes == {}
+
+
+def test_importing_into_another_guild_applies_policy_and_keeps_its_own_server_part():
+    theirs = GuildConfig()
+    theirs.linkhold.queue_channel = 123
+    plan = plan_import(export_toml(configured(), GUILD), theirs, OTHER_GUILD)
+    assert plan.new.linkhold.hold_days == 5 and plan.new.linkhold.allowlist == ["cancer.org",
+                                                                               "nhs.uk"]
+    assert plan.new.linkhold.queue_channel == 123 and plan.new.core.mod_log_channel is None
+    assert plan.new.followup.autocheck_forums == {}
+    assert plan.notes and "/steward setup" in plan.notes[0]
+    assert all(not name.endswith(("channel", "roles", "forums")) for name in plan.changes)
+
+
+async def test_dry_run_shows_the_diff_and_saves_nothing(service):
+    text = export_toml(configured(), GUILD)
+    plan = await apply_import(service, GUILD, text, dry_run=True)
+    assert plan.changes["linkhold.hold_days"] == (3, 5)
+    assert service.get(GUILD) == GuildConfig()
+    await apply_import(service, GUILD, text)
+    assert service.get(GUILD) == configured()
+
+
+@pytest.mark.parametrize(("text", "line", "where", "says"), [
+    ("[policy.linkhold]\nhold_days = 3\nnotify = \n", 3, "", "not valid TOML"),
+    ("[policy.linkhold]\nenabled = true\n\nhold_days = -1\n", 4, "policy.linkhold.hold_days",
+     "greater than or equal"),
+    ("[policy.core]\ntimezone = \"Mars/Base\"\n", 2, "policy.core.timezone", "unknown time zone"),
+    ("[policy.linkhold]\nhold_dayz = 3\n", 2, "policy.linkhold.hold_dayz", "unknown setting"),
+    ("[policy.linkhold]\nqueue_channel = 5\n", 2, "policy.linkhold.queue_channel",
+     "belongs in [server.linkhold]"),
+    ("[policy]\n[policy.nope]\nx = 1\n", 2, "policy.nope", "unknown section"),
+    ("[server]\nguild_id = 1\n[server.welcome]\nchannel = \"general\"\n", 4,
+     "server.welcome.channel", "integer"),
+    ("[steward]\nformat = 9\n", 2, "steward.format", "format 1"),
+])
+async def test_invalid_files_are_refused_by_line_and_change_nothing(service, text, line,
+                                                                     where, says):
+    before = service.get(GUILD)
+    with pytest.raises(ImportRejected) as caught:
+        await apply_import(service, GUILD, text.replace("guild_id = 1", f"guild_id = {GUILD}"))
+    [problem] = caught.value.problems
+    assert problem.line == line and problem.where == where and says in problem.message
+    assert str(problem).startswith(f"line {line}: ")
+    assert service.get(GUILD) is before
+
+
+def test_key_lines_follow_tables_and_dotted_headers():
+    text = '# c\n[policy.linkhold]\nhold_days = 3\n\n[ server . "welcome" ]\nchannel = 1\n'
+    lines = key_lines(text)
+    assert lines[("policy", "linkhold", "hold_days")] == 3
+    assert lines[("server", "welcome", "channel")] == 6
+
+
+def test_missing_policy_keys_take_their_defaults():
+    current = configured()
+    plan = plan_import("[policy.linkhold]\nhold_days = 4\n", current, OTHER_GUILD)
+    assert plan.new.linkhold.hold_days == 4 and plan.new.linkhold.allowlist == []
+    assert plan.new.welcome.dm is False and plan.new.linkhold.queue_channel == 700_000_000_000_000_002
+
+
+templates = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
+
+
+@settings(max_examples=60, deadline=None)
+@given(templates, templates, st.lists(st.from_regex(r"[a-z]{1,10}\.(org|com|uk)",
+                                                     fullmatch=True), max_size=5),
+       st.integers(0, 365), st.dictionaries(st.integers(1, 2**63 - 1), st.integers(1, 365),
+                                            max_size=3))
+def test_any_valid_config_round_trips(held, attribution, allowlist, days, forums):
+    config = GuildConfig()
+    config.linkhold.held_template = held
+    config.repost.attribution = attribution
+    config.linkhold.allowlist = allowlist
+    config.linkhold.hold_days = days
+    config.followup.autocheck_forums = forums
+    assert plan_import(export_toml(config, GUILD), GuildConfig(), GUILD).new == config
