@@ -404,3 +404,71 @@ async def test_history_is_newest_first_and_after_is_oldest(world):
     after = [m.content async for m in channel.history(limit=2, after=discord.Object(
         posted[1].id))]
     assert after == ["m2", "m3"]
+
+
+async def test_component_defer_then_edit_original_edits_the_message(world):
+    sb = world.sb
+
+    class Confirm(discord.ui.View):
+        @discord.ui.button(label="Confirm", custom_id="confirm")
+        async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+            await interaction.response.defer()
+            await interaction.edit_original_response(content="confirmed", view=None)
+            await interaction.followup.send("secret note", ephemeral=True)
+
+    await world.bot.get_channel(world.general.id).send("Confirm?", view=Confirm())
+    msg = await sb.wait_for_message(world.general, lambda m: m.content == "Confirm?")
+    r = await sb.click(msg, "Confirm", by=world.anna)
+    await r.done()
+    assert r.response_type == 6 and r.message is msg
+    assert msg.content == "confirmed" and msg.components == []
+    note = r.followups[0]
+    assert note.ephemeral and note not in sb.messages(world.general)
+
+
+async def test_click_on_ephemeral_followup(world):
+    sb = world.sb
+
+    class Again(discord.ui.View):
+        @discord.ui.button(label="Again", custom_id="again")
+        async def again(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+            await interaction.response.send_message("clicked again", ephemeral=True)
+
+    @world.bot.tree.command(name="offer", description="x", guild=discord.Object(world.guild.id))
+    async def offer(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True)
+        await interaction.followup.send("first", ephemeral=True)
+        await interaction.followup.send("choose", view=Again(), ephemeral=True)
+
+    await world.bot.tree.sync(guild=discord.Object(world.guild.id))
+    r = await sb.slash(world.guild, world.anna, "offer")
+    await r.done()
+    assert r.content == "first"
+    choose = r.followups[-1]
+    assert choose.ephemeral and choose.content == "choose"
+    clicked = await sb.click(choose, "Again", by=world.anna)
+    await clicked.responded()
+    assert clicked.content == "clicked again"
+
+
+async def test_user_context_menu_and_guild_join(world):
+    sb = world.sb
+
+    @world.bot.tree.context_menu(name="Check member", guild=discord.Object(world.guild.id))
+    async def check(interaction: discord.Interaction, member: discord.Member) -> None:
+        perms = interaction.permissions.manage_messages
+        await interaction.response.send_message(f"{member.name} mod={perms}", ephemeral=True)
+
+    await world.bot.tree.sync(guild=discord.Object(world.guild.id))
+    r = await sb.context_menu(world.guild, world.mod, "Check member", target=world.anna)
+    await r.responded()
+    assert r.content == "anna mod=True"
+    joined: list[discord.Guild] = []
+
+    async def on_guild_join(guild: discord.Guild) -> None:
+        joined.append(guild)
+
+    world.bot.add_listener(on_guild_join)
+    later = sb.add_guild("Second Home")
+    await sb.wait_for(lambda: world.bot.get_guild(later.id))
+    await sb.wait_for(lambda: joined)

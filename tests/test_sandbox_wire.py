@@ -198,3 +198,20 @@ def _collector(seen: list[str]):
         seen.append(message.content)
 
     return on_message
+
+
+async def test_without_message_content_other_messages_are_blank():
+    async with Sandbox() as sb:
+        guild = sb.add_guild("Hope Together")
+        general = sb.add_text_channel(guild, "general")
+        anna = sb.add_member(guild, "anna")
+        intents = sandbox_intents()
+        intents.message_content = False
+        client = discord.Client(intents=intents, guild_ready_timeout=0.05)
+        seen: list[str] = []
+        client.event(_collector(seen))
+        async with connected_client(sb, client):
+            await sb.post(general, anna, "secret")
+            await sb.post(general, anna, f"hey {sb.bot_user.mention}")
+            await sb.wait_for(lambda: len(seen) == 2)
+            assert seen == ["", f"hey {sb.bot_user.mention}"]
