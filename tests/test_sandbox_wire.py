@@ -81,11 +81,14 @@ async def test_hello_identify_ready_guild_create(sb, compressed):
         guild = await gw.recv()
         assert (guild["t"], guild["s"]) == ("GUILD_CREATE", 2)
         assert guild["d"]["unavailable"] is False
-        assert guild["d"]["member_count"] == len(guild["d"]["members"]) == 3
+        assert guild["d"]["member_count"] == 3
+        # without GUILD_PRESENCES only the bot is included, like Discord
+        assert [m["user"]["id"] for m in guild["d"]["members"]] == [str(sb.bot_user.id)]
         await gw.send(8, {"guild_id": int(guild["d"]["id"]), "query": "", "limit": 0,
                           "presences": False, "nonce": "abc"})
         chunk = await gw.recv()
         assert chunk["t"] == "GUILD_MEMBERS_CHUNK" and chunk["d"]["nonce"] == "abc"
+        assert len(chunk["d"]["members"]) == 3
         assert (gw.binary_frames > 0) == compressed
         assert sb.identify["intents"] == 33283
         await gw.ws.close()

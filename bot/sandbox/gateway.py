@@ -115,6 +115,15 @@ def _blank_content(data: dict[str, Any], bot_id: int) -> dict[str, Any]:
     return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
 
 
+def _trim_members(data: dict[str, Any], session: Session, bot_id: int) -> dict[str, Any]:
+    """Without GUILD_PRESENCES Discord puts only the bot in GUILD_CREATE ``members``
+    (discord.py then asks for the rest with op 8, which the sandbox answers at once)."""
+    if session.intents & GUILD_PRESENCES:
+        return data
+    members = [m for m in data.get("members") or [] if m["user"]["id"] == str(bot_id)]
+    return {**data, "members": members}
+
+
 class Gateway:
     """Serves ``/gateway`` and sends dispatches to every live session."""
 
@@ -244,8 +253,9 @@ class Gateway:
         async with self.dispatch_lock:
             await self._send_dispatch(session, "READY", ready)
             for guild in list(world.guilds.values()):
+                data = wire.guild_create(world, guild)
                 await self._send_dispatch(session, "GUILD_CREATE",
-                                          wire.guild_create(world, guild))
+                                          _trim_members(data, session, world.bot_user.id))
         self.ready_sent.set()
 
     async def _close(self, conn: Connection, code: int, message: bytes) -> None:
@@ -323,6 +333,8 @@ class Gateway:
                 if not session.wants(event, data, bot_id):
                     continue
                 payload = data
+                if event == "GUILD_CREATE":
+                    payload = _trim_members(data, session, bot_id)
                 if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not (
                         session.intents & MESSAGE_CONTENT):
                     payload = _blank_content(data, bot_id)
