@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 SERVER = {"server": True}
 
@@ -61,11 +61,25 @@ class LinkHoldSettings(Section):
     review_reminder_hours: int = Field(default=24, ge=1, le=24 * 30)
     retention_days: int = Field(default=30, ge=1, le=3650)
     attachment_max_bytes: int = Field(default=8 * 1024 * 1024, ge=0, le=500 * 1024 * 1024)
-    held_template: str | None = None
+    held_template: str | None = None  # the DM; names: member server channel when domains
+    notice_template: str | None = None  # the in-channel notice when DMs are closed (same names)
+    approved_template: str | None = None  # the one approval notice; names: member channel link
+    rejected_template: str | None = None  # the rejection DM; names: member server reason
     queue_channel: int | None = server_field()
     notice_channel: int | None = server_field()
     exempt_roles: list[int] = server_field(default_factory=list)
     ignored_channels: list[int] = server_field(default_factory=list)
+
+    @field_validator("held_template", "notice_template", "approved_template",
+                     "rejected_template")
+    @classmethod
+    def _valid_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from bot.domain.holds import TEMPLATE_NAMES
+        from bot.domain.templates import validate
+
+        if value is not None:
+            validate(value, TEMPLATE_NAMES[str(info.field_name)])
+        return value
 
 
 class RepostSettings(Section):

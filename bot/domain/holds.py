@@ -225,7 +225,7 @@ DEFAULT_HELD_NOTICE = (
 )
 
 DEFAULT_APPROVED_NOTICE = (
-    "Good news: a moderator approved your post in **{server}** and shared it for you: {jump}"
+    "Good news: a moderator approved your post and shared it for you in {channel}: {link}"
 )
 
 DEFAULT_REJECTED_DM = (
@@ -234,6 +234,15 @@ DEFAULT_REJECTED_DM = (
 )
 
 NOTICE_DELETE_AFTER = timedelta(seconds=30)
+
+# Placeholders each configurable template may use (the approval notice is rendered by the
+# repost service, which offers these names).
+TEMPLATE_NAMES: dict[str, frozenset[str]] = {
+    "held_template": HELD_NAMES,
+    "notice_template": HELD_NAMES,
+    "approved_template": frozenset({"member", "channel", "link"}),
+    "rejected_template": frozenset({"member", "server", "reason"}),
+}
 
 
 def render_values(

@@ -1,0 +1,62 @@
+"""New-member link holds: the router handler, raw edits, persistent buttons and `/linkhold`."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.routing import PRIORITY_LINKHOLD
+from bot.services.linkhold import LinkHoldService
+from cogs.linkhold._commands import LinkHoldCommands
+from cogs.linkhold._views import HoldButton, hold_controls
+
+if TYPE_CHECKING:
+    from bot.app import StewardBot
+
+log = logging.getLogger(__name__)
+
+
+class LinkHold(LinkHoldCommands):
+    """Holds new members' link posts; see `bot.services.linkhold`."""
+
+    async def cog_load(self) -> None:
+        """Load state, take the message route, register the persistent buttons."""
+        await self.service.load()
+        self.service.controls = hold_controls
+        self.bot.router.add("linkhold", self.service.on_message, priority=PRIORITY_LINKHOLD)
+        self.bot.add_dynamic_items(HoldButton)
+        if self.bot.is_ready():
+            self._start()
+
+    async def cog_unload(self) -> None:
+        """Give the route back and save what must survive a restart."""
+        self.bot.router.remove("linkhold")
+        self.bot.remove_dynamic_items(HoldButton)
+        await self.service.stop()
+
+    def _start(self) -> None:
+        self.bot.background.spawn(self.service.start(), name="linkhold-start")
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Once connected: finish interrupted holds and catch up on missed messages."""
+        self._start()
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """Edits (raw, so uncached messages count): a link edited in is held like a post."""
+        if payload.guild_id is None or "content" not in payload.data:
+            return
+        try:
+            await self.service.on_edit(payload.message)
+        except Exception:
+            log.exception("could not check edited message %s", payload.message_id)
+
+
+async def setup(bot: StewardBot) -> None:
+    """Build the service, register it, and add the cog."""
+    service = bot.services.provide(LinkHoldService(bot, bot.clock))
+    await bot.add_cog(LinkHold(bot, service))

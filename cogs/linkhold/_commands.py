@@ -1,0 +1,328 @@
+"""`/linkhold ...`: moderator and admin commands for new-member link holds.
+
+One top-level group can carry only one `default_permissions`, so the group is visible to
+moderators (Manage Messages) and the admin subcommands (settings, exempt, unexempt, ignore,
+unignore) check Manage Server when they run. Every reply is ephemeral.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import InvalidInput
+from bot.links import is_valid_domain
+from bot.messaging import reply_ephemeral
+from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
+from bot.services.linkhold import LinkHoldService
+from config.guild import GuildConfig, LinkHoldSettings
+
+if TYPE_CHECKING:
+    from bot.app import StewardBot
+
+IgnorableChannel = discord.TextChannel | discord.ForumChannel | discord.CategoryChannel
+
+
+def describe_settings(settings: LinkHoldSettings) -> str:
+    """The link-hold settings in a few lines."""
+    def channel(cid: int | None) -> str:
+        return f"<#{cid}>" if cid else "not set"
+
+    lines = [
+        f"**Holds:** {'on' if settings.enabled else 'off'}",
+        f"**New for:** {settings.hold_days} days after joining",
+        f"**Minimum posts:** {settings.min_posts or 'not required'}",
+        f"**Minimum account age:** "
+        f"{f'{settings.min_account_age_days} days' if settings.min_account_age_days else 'any'}",
+        f"**Tell members by:** {settings.notify}",
+        f"**Queue channel:** {channel(settings.queue_channel)}",
+        f"**Notice channel (forum posts):** {channel(settings.notice_channel)}",
+        f"**Exempt roles:** {', '.join(f'<@&{r}>' for r in settings.exempt_roles) or 'none'}",
+        f"**Ignored channels:** "
+        f"{', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'}",
+        f"**Allowlist:** {', '.join(f'`{d}`' for d in settings.allowlist) or 'empty'}",
+        f"**Reminders after:** {settings.review_reminder_hours} hours; "
+        f"**held content kept:** {settings.retention_days} days after a decision",
+    ]
+    return "\n".join(lines)
+
+
+def _can_post(channel: discord.abc.GuildChannel, me: discord.Member) -> bool:
+    perms = channel.permissions_for(me)
+    return perms.view_channel and perms.send_messages and perms.embed_links
+
+
+class LinkHoldCommands(commands.Cog):
+    """`/linkhold` commands."""
+
+    linkhold = app_commands.Group(
+        name="linkhold",
+        description="New-member link holds (moderators; some subcommands need Manage Server)",
+        guild_only=True,
+        default_permissions=MODERATOR_DEFAULT,
+    )
+
+    def __init__(self, bot: StewardBot, service: LinkHoldService) -> None:
+        self.bot = bot
+        self.service = service
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _moderator(self, interaction: discord.Interaction) -> discord.Member:
+        assert interaction.guild_id is not None
+        core = self.bot.guild_settings.get(interaction.guild_id).core
+        return require_moderator(interaction, core)
+
+    async def _reply(self, interaction: discord.Interaction, text: str) -> None:
+        assert interaction.guild_id is not None
+        hint = self.service.setup_hint(interaction.guild_id)
+        await reply_ephemeral(interaction, f"{text}\n\n{hint}" if hint else text)
+
+    async def _change(
+        self,
+        interaction: discord.Interaction,
+        actor: discord.Member,
+        mutate: object,
+    ) -> GuildConfig:
+        assert interaction.guild_id is not None
+        _, new, changes = await self.bot.guild_settings.update(
+            interaction.guild_id, mutate  # type: ignore[arg-type]
+        )
+        if changes:
+            await self.bot.audit.record(
+                interaction.guild_id, actor.id, "settings.changed",
+                details={k: f"{old} → {value}" for k, (old, value) in changes.items()},
+            )
+        return new
+
+    # --- moderators -----------------------------------------------------------------------------
+
+    @linkhold.command(name="allow", description="Let links to a site through for new members")
+    @app_commands.describe(domain="A website, e.g. cancer.gov (its subdomains pass too)")
+    async def allow(self, interaction: discord.Interaction, domain: str) -> None:
+        """Add a domain to the allowlist."""
+        moderator = self._moderator(interaction)
+        normalized = is_valid_domain(domain)
+        if normalized is None:
+            raise InvalidInput(f"`{domain[:100]}` isn't a website address I can use. "
+                               "Try something like `cancer.gov` or `mayoclinic.org`.")
+
+        def mutate(config: GuildConfig) -> None:
+            if normalized not in config.linkhold.allowlist:
+                config.linkhold.allowlist = [*config.linkhold.allowlist, normalized]
+
+        await self._change(interaction, moderator, mutate)
+        await self._reply(interaction, f"Links to `{normalized}` (and its subdomains) now pass "
+                                       "for new members.")
+
+    @linkhold.command(name="disallow", description="Remove a site from the allowlist")
+    @app_commands.describe(domain="A website on the allowlist")
+    async def disallow(self, interaction: discord.Interaction, domain: str) -> None:
+        """Remove a domain from the allowlist."""
+        moderator = self._moderator(interaction)
+        assert interaction.guild_id is not None
+        normalized = is_valid_domain(domain) or domain.strip().lower()
+        current = self.bot.guild_settings.get(interaction.guild_id).linkhold.allowlist
+        if normalized not in current:
+            raise InvalidInput(f"`{normalized[:100]}` isn't on the allowlist. "
+                               "See it with `/linkhold allowlist`.")
+
+        def mutate(config: GuildConfig) -> None:
+            config.linkhold.allowlist = [d for d in config.linkhold.allowlist if d != normalized]
+
+        await self._change(interaction, moderator, mutate)
+        await self._reply(interaction, f"`{normalized}` is off the allowlist: new members' "
+                                       "links there are held again.")
+
+    @linkhold.command(name="allowlist", description="Show the sites new members may link to")
+    async def allowlist(self, interaction: discord.Interaction) -> None:
+        """Show the allowlist."""
+        self._moderator(interaction)
+        assert interaction.guild_id is not None
+        domains = self.bot.guild_settings.get(interaction.guild_id).linkhold.allowlist
+        text = ("New members' links to these sites (and their subdomains) pass:\n"
+                + "\n".join(f"• `{d}`" for d in domains)) if domains else (
+            "The allowlist is empty: every link from a new member is held. "
+            "Add a site with `/linkhold allow domain:cancer.gov`.")
+        await self._reply(interaction, text)
+
+    @linkhold.command(name="trust", description="Never hold this member's links again")
+    @app_commands.describe(member="The member to trust")
+    async def trust(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        """Trust a member."""
+        moderator = self._moderator(interaction)
+        added = await self.service.trust(member.guild.id, member.id, moderator.id)
+        await self._reply(interaction, f"{member.mention} is trusted: their links won't be held."
+                          if added else f"{member.mention} was already trusted.")
+
+    @linkhold.command(name="untrust", description="Apply the new-member rules to them again")
+    @app_commands.describe(member="The member to stop trusting")
+    async def untrust(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        """Stop trusting a member."""
+        moderator = self._moderator(interaction)
+        removed = await self.service.untrust(member.guild.id, member.id, moderator.id)
+        await self._reply(interaction, f"{member.mention} is no longer trusted; the new-member "
+                          "rules apply to them again." if removed
+                          else f"{member.mention} wasn't trusted.")
+
+    @linkhold.command(name="queue", description="Held posts waiting for review")
+    async def queue(self, interaction: discord.Interaction) -> None:
+        """List pending holds with jump links."""
+        self._moderator(interaction)
+        assert interaction.guild_id is not None
+        pending = await self.service.pending(interaction.guild_id, limit=26)
+        if not pending:
+            await self._reply(interaction, "No held posts are waiting. 🌱")
+            return
+        lines = []
+        for hold in pending[:25]:
+            shown = hold.parent_id if hold.is_forum_post and hold.parent_id else hold.channel_id
+            where = f"<#{shown}>"
+            if hold.queue_channel_id and hold.queue_message_id:
+                label = (f"[Hold #{hold.id}](https://discord.com/channels/{hold.guild_id}/"
+                         f"{hold.queue_channel_id}/{hold.queue_message_id})")
+            else:
+                label = f"Hold #{hold.id}"
+            lines.append(f"• {label}: <@{hold.member_id}> in {where}, held "
+                         f"<t:{int(hold.created_at.timestamp())}:R>")
+        more = "\n…and more; decide these first." if len(pending) > 25 else ""
+        await self._reply(interaction, f"**{len(pending[:25])} held posts waiting:**\n"
+                          + "\n".join(lines) + more)
+
+    @linkhold.command(name="status", description="Is this member's posting held, and why")
+    @app_commands.describe(member="The member to look up")
+    async def status(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        """Explain whether a member is held, until when, and why."""
+        self._moderator(interaction)
+        status = await self.service.status(member.guild, member)
+        if status.exempt is not None:
+            text = f"{member.mention}'s links are never held ({status.exempt})."
+        elif not status.held:
+            text = f"{member.mention}'s links are not held (established member)."
+        else:
+            text = (f"{member.mention}'s links are held for review: "
+                    f"{'; '.join(status.reasons)}. They can post links {status.clearance}.")
+        if status.history:
+            text += "\nHolds so far: " + ", ".join(
+                f"{n} {s}" for s, n in sorted(status.history.items()))
+        await self._reply(interaction, text)
+
+    # --- admins (checked at run time) -----------------------------------------------------------
+
+    @linkhold.command(name="settings", description="Show or change link-hold settings (admins)")
+    @app_commands.describe(
+        hold_days="Days after joining that links are held (0-365)",
+        min_posts="Also hold until this many accepted posts (0: off)",
+        min_account_age_days="Also hold Discord accounts younger than this (0: off)",
+        queue_channel="Where held posts go for review",
+        notify="How to tell members their post was held",
+        notice_channel="Where to tell members about held forum posts if their DMs are closed",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        hold_days: int | None = None,
+        min_posts: int | None = None,
+        min_account_age_days: int | None = None,
+        queue_channel: discord.TextChannel | None = None,
+        notify: Literal["dm", "channel", "both"] | None = None,
+        notice_channel: discord.TextChannel | None = None,
+    ) -> None:
+        """Change the settings (or show them when no option is given)."""
+        admin = require_admin(interaction)
+        guild = admin.guild
+        for chosen in (queue_channel, notice_channel):
+            if chosen is not None:
+                real = guild.get_channel(chosen.id)
+                if not isinstance(real, discord.TextChannel) or not _can_post(real, guild.me):
+                    raise InvalidInput(
+                        f"I can't post in {chosen.mention}: I need View Channel, Send Messages "
+                        "and Embed Links there. Nothing was changed.")
+        options = (hold_days, min_posts, min_account_age_days, queue_channel, notify,
+                   notice_channel)
+        if all(o is None for o in options):
+            await self._reply(interaction, describe_settings(
+                self.bot.guild_settings.get(guild.id).linkhold))
+            return
+
+        def mutate(config: GuildConfig) -> None:
+            section = config.linkhold
+            if hold_days is not None:
+                section.hold_days = hold_days
+            if min_posts is not None:
+                section.min_posts = min_posts
+            if min_account_age_days is not None:
+                section.min_account_age_days = min_account_age_days
+            if queue_channel is not None:
+                section.queue_channel = queue_channel.id
+            if notify is not None:
+                section.notify = notify
+            if notice_channel is not None:
+                section.notice_channel = notice_channel.id
+
+        new = await self._change(interaction, admin, mutate)
+        await reply_ephemeral(interaction, "Saved.\n" + describe_settings(new.linkhold))
+
+    @linkhold.command(name="exempt", description="Never hold links from members with this role")
+    @app_commands.describe(role="The role whose members are never held")
+    async def exempt(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        """Exempt a role (admins)."""
+        admin = require_admin(interaction)
+
+        def mutate(config: GuildConfig) -> None:
+            if role.id not in config.linkhold.exempt_roles:
+                config.linkhold.exempt_roles = [*config.linkhold.exempt_roles, role.id]
+
+        await self._change(interaction, admin, mutate)
+        await self._reply(interaction, f"Members with {role.mention} are never held.")
+
+    @linkhold.command(name="unexempt", description="Apply the rules to this role again")
+    @app_commands.describe(role="An exempt role")
+    async def unexempt(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        """Remove a role's exemption (admins)."""
+        admin = require_admin(interaction)
+        current = self.bot.guild_settings.get(admin.guild.id).linkhold.exempt_roles
+        if role.id not in current:
+            raise InvalidInput(f"{role.mention} isn't exempt.")
+
+        def mutate(config: GuildConfig) -> None:
+            config.linkhold.exempt_roles = [r for r in config.linkhold.exempt_roles
+                                            if r != role.id]
+
+        await self._change(interaction, admin, mutate)
+        await self._reply(interaction, f"{role.mention} is no longer exempt.")
+
+    @linkhold.command(name="ignore", description="Don't check links in this channel")
+    @app_commands.describe(channel="A channel, forum or category (e.g. #resources)")
+    async def ignore(self, interaction: discord.Interaction, channel: IgnorableChannel) -> None:
+        """Ignore a channel, forum or category (admins)."""
+        admin = require_admin(interaction)
+
+        def mutate(config: GuildConfig) -> None:
+            if channel.id not in config.linkhold.ignored_channels:
+                config.linkhold.ignored_channels = [*config.linkhold.ignored_channels,
+                                                    channel.id]
+
+        await self._change(interaction, admin, mutate)
+        await self._reply(interaction, f"New members' links in {channel.mention} pass "
+                                       "without review.")
+
+    @linkhold.command(name="unignore", description="Check links in this channel again")
+    @app_commands.describe(channel="An ignored channel")
+    async def unignore(self, interaction: discord.Interaction, channel: IgnorableChannel) -> None:
+        """Stop ignoring a channel (admins)."""
+        admin = require_admin(interaction)
+        current = self.bot.guild_settings.get(admin.guild.id).linkhold.ignored_channels
+        if channel.id not in current:
+            raise InvalidInput(f"{channel.mention} isn't ignored.")
+
+        def mutate(config: GuildConfig) -> None:
+            config.linkhold.ignored_channels = [c for c in config.linkhold.ignored_channels
+                                                if c != channel.id]
+
+        await self._change(interaction, admin, mutate)
+        await self._reply(interaction, f"New members' links in {channel.mention} are checked "
+                                       "again.")
