@@ -74,6 +74,11 @@ class StewardBot(commands.Bot):
         sync_commands: bool = True,
         **options: Any,
     ) -> None:
+        if "http_trace" not in options:
+            from bot.metrics import Metrics, http_trace_config
+
+            # Counts Discord's error responses once metrics are on (a no-op otherwise).
+            options["http_trace"] = http_trace_config(lambda: self.services.find(Metrics))
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

@@ -191,3 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_COMMANDS[args.command](args, settings))
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+# Subcommands that live in their own modules register themselves on import.
+from bot import cli_admin  # noqa: E402,F401

@@ -21,10 +21,15 @@ class AuditService:
         self.repository = repository
         self._clock = clock
         self._sink: ModLogSink | None = None
+        self._listeners: list[Callable[[AuditEntry], None]] = []
 
     def set_mod_log_sink(self, sink: ModLogSink | None) -> None:
         """Where entries are posted after being stored (the app renders the embed)."""
         self._sink = sink
+
+    def add_listener(self, listener: Callable[[AuditEntry], None]) -> None:
+        """Call `listener(entry)` (sync, cheap: e.g. a metrics counter) for every entry."""
+        self._listeners.append(listener)
 
     async def record(
         self,
@@ -43,6 +48,11 @@ class AuditService:
         log.info(
             "audit guild=%s actor=%s action=%s target=%s", guild_id, actor_id, action, target_id
         )
+        for listener in self._listeners:
+            try:
+                listener(entry)
+            except Exception:
+                log.exception("audit listener failed on entry %s", entry.id)
         if post and self._sink is not None:
             try:
                 await self._sink(entry)

@@ -11,17 +11,23 @@ changes nothing.
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
+from bot.clock import Clock
+from bot.db.guild_settings import GuildSettingsRepository
+from bot.db.settings_stamps import SettingsStampRepository
 from bot.services.guild_settings import GuildSettingsService, diff
 from config.guild import SERVER, GuildConfig
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 
@@ -250,3 +256,50 @@ async def apply_import(service: GuildSettingsService, guild_id: int, text: str,
     if not dry_run and plan.changes:
         await service.replace(guild_id, plan.new)
     return plan
+
+
+class ExternalChanges:
+    """Picks up settings another process saved (`steward config import`) while the bot runs."""
+
+    def __init__(self, stamps: SettingsStampRepository, raw: GuildSettingsRepository,
+                 service: GuildSettingsService, clock: Clock) -> None:
+        self._stamps = stamps
+        self._raw = raw
+        self._service = service
+        self._clock = clock
+        self._known: dict[int, int] | None = None
+
+    async def poll(self) -> list[int]:
+        """Apply settings saved elsewhere since the last poll; returns the guilds reloaded."""
+        current = await self._stamps.stamps()
+        known, self._known = self._known, current
+        if known is None:
+            return []
+        reloaded = []
+        for guild_id, stamp in current.items():
+            if known.get(guild_id) == stamp:
+                continue
+            raw = await self._raw.load(guild_id)
+            if raw is None:
+                continue
+            try:
+                stored = GuildConfig.model_validate_json(raw)
+            except ValidationError:
+                log.error("settings of guild %s saved elsewhere are invalid; ignored", guild_id)
+                continue
+            if stored != self._service.get(guild_id):
+                await self._service.replace(guild_id, stored)
+                reloaded.append(guild_id)
+                log.info("picked up settings of guild %s saved by another process", guild_id)
+        if reloaded:
+            self._known = await self._stamps.stamps()
+        return reloaded
+
+    async def run(self, interval: timedelta = timedelta(minutes=1)) -> None:
+        """Poll every `interval` until cancelled."""
+        while True:
+            try:
+                await self.poll()
+            except Exception:
+                log.exception("could not check for settings saved elsewhere")
+            await self._clock.sleep_until(self._clock.now() + interval)

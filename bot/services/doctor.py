@@ -35,10 +35,11 @@ from config.guild import GuildConfig
 log = logging.getLogger(__name__)
 
 Probe = Callable[[int], Awaitable[list[Finding]]]
-GroupRoleSource = Callable[[GuildConfig], list[tuple[str, int]]]
+GroupRoleSource = Callable[[int], Awaitable[list[tuple[str, int]]]]
 
 STAFF_SETTINGS = ("core.mod_log_channel", "linkhold.queue_channel")
 MAX_REPORTED = 15
+UNPOSTED = "unposted:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,18 +156,27 @@ class DoctorService:
         self._probes[name] = probe
 
     def add_group_roles(self, name: str, source: GroupRoleSource) -> None:
-        """Let a feature name roles Steward hands out: `source(config) -> [(setting, id)]`."""
+        """Let a feature name roles Steward hands out: `source(guild_id) -> [(where, id)]`."""
         self._group_role_sources[name] = source
 
-    def gather(self, guild: discord.Guild, config: GuildConfig) -> GuildFacts:
+    async def _group_roles(self, guild_id: int) -> list[ServerRef]:
+        refs: list[ServerRef] = []
+        for name, source in list(self._group_role_sources.items()):
+            try:
+                refs.extend(ServerRef(where, "group_role", i) for where, i in
+                            await source(guild_id))
+            except Exception:
+                log.exception("group-role source %s failed for guild %s", name, guild_id)
+        return refs
+
+    def gather(self, guild: discord.Guild, config: GuildConfig,
+               group_roles: list[ServerRef] | None = None) -> GuildFacts:
         """The facts about `guild`, as the bot sees it right now."""
         me = guild.me
         channels: list[ChannelFacts] = []
         roles: list[RoleFacts] = []
         groups: list[RoleFacts] = []
-        refs = server_refs(config)
-        for source in self._group_role_sources.values():
-            refs.extend(ServerRef(setting, "group_role", i) for setting, i in source(config))
+        refs = server_refs(config) + list(group_roles or ())
         for ref in refs:
             if ref.kind == "channel":
                 channel = guild.get_channel_or_thread(ref.id)
@@ -234,46 +244,54 @@ class DoctorService:
     async def check(self, guild: discord.Guild) -> list[Finding]:
         """Diagnose a guild and record the findings (for `/steward doctor` and the CLI)."""
         config = self._settings.get(guild.id)
-        facts = self.gather(guild, config)
+        facts = self.gather(guild, config, await self._group_roles(guild.id))
         extra = await self._probe(guild.id)
         findings = diagnose(replace(facts, extra=tuple(extra)))
         await self.repository.save(guild.id, findings, fingerprint(findings), self._clock.now())
         return findings
 
     async def check_and_report(self, guild: discord.Guild) -> list[Finding]:
-        """Check, and post to the mod log when the findings differ from what it last told it."""
+        """Check, and post to the mod log when the findings differ from what it last told it.
+
+        Findings that could not be posted (no usable mod-log channel) are remembered as
+        unposted, so fixing them later doesn't announce an "all clear" nobody needed.
+        """
         findings = await self.check(guild)
         current = fingerprint(findings)
         run = await self.repository.last_run(guild.id)
         reported = run.reported_fingerprint if run else None
-        if reported == current:
+        unposted = reported is None or reported.startswith(UNPOSTED)
+        if reported is not None and reported.removeprefix(UNPOSTED) == current:
             return findings
-        if not findings and reported is None:
-            # A healthy server that was never unhealthy: nothing to say.
-            await self.repository.mark_reported(guild.id, current, self._clock.now())
+        now = self._clock.now()
+        if not findings and unposted:
+            await self.repository.mark_reported(guild.id, current, now)
             return findings
-        if await self._post(guild, findings):
-            await self.repository.mark_reported(guild.id, current, self._clock.now())
+        outcome = await self._post(guild, findings)
+        if outcome == "posted":
+            await self.repository.mark_reported(guild.id, current, now)
+        elif outcome == "impossible":
+            await self.repository.mark_reported(guild.id, UNPOSTED + current, now)
         return findings
 
-    async def _post(self, guild: discord.Guild, findings: list[Finding]) -> bool:
-        """Post the report; True when done or impossible for now (don't retry on every event)."""
+    async def _post(self, guild: discord.Guild, findings: list[Finding]) -> str:
+        """Post the report: "posted", "impossible" (no usable channel) or "failed" (retry)."""
         channel_id = self._settings.get(guild.id).core.mod_log_channel
         channel = guild.get_channel(channel_id) if channel_id else None
         if not isinstance(channel, discord.TextChannel):
-            return True
+            return "impossible"
         perms = channel.permissions_for(guild.me)
         if not (perms.view_channel and perms.send_messages and perms.embed_links):
-            return True
+            return "impossible"
         try:
             await messaging.send(channel, embeds=[render_report(findings, changed=True)])
         except discord.Forbidden:
-            return True
+            return "impossible"
         except discord.HTTPException as exc:
             log.warning("could not post the doctor report to guild %s: %s", guild.id, exc.status)
-            return False
+            return "failed"
         log.info("doctor reported %d finding(s) for guild %s", len(findings), guild.id)
-        return True
+        return "posted"
 
 
 def render_report(findings: list[Finding], *, changed: bool = False) -> discord.Embed:

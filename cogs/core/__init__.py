@@ -1,0 +1,140 @@
+"""Core: setup, settings, audit, doctor, privacy and metrics (loads first; others use these).
+
+Services provided here for the features that load after it:
+- `PrivacyService`: `register(name, forget, purge)`, hashed opt-outs;
+- `DoctorService`: `add_probe(name, probe)`, `add_group_roles(name, source)`;
+- `Metrics`: `inc/set/observe` (no-ops unless STEWARD_METRICS_PORT is set).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.app import StewardBot
+from bot.db.audit import AuditEntry
+from bot.db.doctor import DoctorRepository
+from bot.db.guild_settings import GuildSettingsRepository
+from bot.db.settings_stamps import SettingsStampRepository
+from bot.metrics import Metrics
+from bot.services.config_io import ExternalChanges
+from bot.services.doctor import DoctorService
+from bot.services.privacy import PrivacyService, load_or_create_key
+from cogs.core._commands import Core
+from cogs.core._privacy import Privacy
+from config.guild import GuildConfig
+
+log = logging.getLogger(__name__)
+
+PRIORITY_CONTENT_WATCH = 0  # sees every message first and never consumes it
+
+
+class Upkeep(commands.Cog):
+    """Runs the doctor when things change, the retention job, and the metrics endpoint."""
+
+    def __init__(self, bot: StewardBot, doctor: DoctorService, privacy: PrivacyService,
+                 metrics: Metrics, external: ExternalChanges) -> None:
+        self.bot = bot
+        self.doctor = doctor
+        self.privacy = privacy
+        self.metrics = metrics
+        self.external = external
+        self._pending: set[int] = set()
+
+    async def cog_load(self) -> None:
+        """Watch messages, settings and the schedule; start metrics."""
+        self.bot.router.add("doctor.content", self._watch_content,
+                            priority=PRIORITY_CONTENT_WATCH)
+        self.bot.guild_settings.on_change(self._settings_changed)
+        self.bot.audit.add_listener(self._count_action)
+        self.bot.background.spawn(self.privacy.run_retention(), name="privacy.retention")
+        self.bot.background.spawn(self.external.run(), name="settings.external")
+        if self.bot.settings.metrics_port is not None:
+            self.metrics.start(self.bot.settings.metrics_port)
+            self.metrics.set_function("gateway_latency_seconds", lambda: self.bot.latency)
+
+    async def cog_unload(self) -> None:
+        """Stop routing and serving metrics."""
+        self.bot.router.remove("doctor.content")
+        await self.metrics.stop()
+
+    def _count_action(self, entry: AuditEntry) -> None:
+        self.metrics.inc("audit_actions", action=entry.action)
+
+    def schedule(self, guild_id: int) -> None:
+        """Check a guild soon (several events in a row cause one check)."""
+        if guild_id in self._pending:
+            return
+        self._pending.add(guild_id)
+        self.bot.background.spawn(self._check(guild_id), name=f"doctor.{guild_id}")
+
+    async def _check(self, guild_id: int) -> None:
+        self._pending.discard(guild_id)
+        guild = self.bot.get_guild(guild_id)
+        if guild is not None:
+            await self.doctor.check_and_report(guild)
+
+    async def _watch_content(self, message: discord.Message) -> bool:
+        if self.doctor.content.observe(message) and message.guild is not None:
+            self.schedule(message.guild.id)
+        return False
+
+    async def _settings_changed(self, guild_id: int, old: GuildConfig, new: GuildConfig) -> None:
+        self.schedule(guild_id)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Check every guild at startup (and after a full reconnect)."""
+        for guild in self.bot.guilds:
+            self.schedule(guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """A new server: check it."""
+        self.schedule(guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        """A configured channel may be gone."""
+        self.schedule(channel.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_update(self, before: discord.abc.GuildChannel,
+                                      after: discord.abc.GuildChannel) -> None:
+        """Permissions may have changed."""
+        if before.overwrites != after.overwrites or before.type != after.type:
+            self.schedule(after.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        """A configured role may be gone."""
+        self.schedule(role.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        """Permissions or the hierarchy may have changed."""
+        if before.permissions != after.permissions or before.position != after.position:
+            self.schedule(after.guild.id)
+
+    @commands.Cog.listener()
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """Steward's own roles changed."""
+        me = self.bot.user
+        if me is not None and after.id == me.id and before.roles != after.roles:
+            self.schedule(after.guild.id)
+
+
+async def setup(bot: StewardBot) -> None:
+    """Build the core services, provide them, and load the cogs."""
+    privacy = bot.services.provide(
+        PrivacyService(bot.db, bot.clock, load_or_create_key(bot.db.path)))
+    doctor = bot.services.provide(
+        DoctorService(DoctorRepository(bot.db), bot.guild_settings, bot.clock))
+    metrics = bot.services.provide(Metrics(enabled=bot.settings.metrics_port is not None))
+    external = ExternalChanges(SettingsStampRepository(bot.db), GuildSettingsRepository(bot.db),
+                               bot.guild_settings, bot.clock)
+    await bot.add_cog(Core(bot, doctor))
+    await bot.add_cog(Privacy(bot, privacy))
+    await bot.add_cog(Upkeep(bot, doctor, privacy, metrics, external))

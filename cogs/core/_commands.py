@@ -1,0 +1,262 @@
+"""`/steward ...` (server admins): setup, settings, audit, doctor, config export."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import timedelta
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import StewardBot
+from bot.domain.doctor import Severity
+from bot.errors import BotMissingPermissions, InvalidInput
+from bot.messaging import reply_ephemeral
+from bot.permissions import ADMIN_DEFAULT, require_admin
+from bot.services.config_io import export_toml
+from bot.services.doctor import DoctorService, render_report
+from cogs.core._render import audit_page, settings_pages, setup_summary
+from cogs.core._views import Pager
+from config.guild import GuildConfig
+
+log = logging.getLogger(__name__)
+
+AUDIT_PAGE_SIZE = 10
+QUEUE_NAME = "mod-queue"
+LOG_NAME = "mod-log"
+
+
+def _describe_core(config: GuildConfig) -> str:
+    roles = ", ".join(f"<@&{r}>" for r in config.core.moderator_roles) or "none (Manage Messages)"
+    log_channel = f"<#{config.core.mod_log_channel}>" if config.core.mod_log_channel else "not set"
+    return f"**Moderator roles:** {roles}\n**Mod log:** {log_channel}"
+
+
+def staff_overwrites(guild: discord.Guild, moderator_roles: list[int]
+                     ) -> dict[discord.Role | discord.Member | discord.Object,
+                               discord.PermissionOverwrite]:
+    """Hidden from @everyone; visible to the moderator roles and to Steward."""
+    overwrites: dict[discord.Role | discord.Member | discord.Object,
+                     discord.PermissionOverwrite] = {
+        guild.default_role: discord.PermissionOverwrite(view_channel=False),
+        guild.me: discord.PermissionOverwrite(
+            view_channel=True, send_messages=True, embed_links=True, attach_files=True,
+            read_message_history=True),
+    }
+    for role_id in moderator_roles:
+        role = guild.get_role(role_id)
+        if role is not None:
+            overwrites[role] = discord.PermissionOverwrite(
+                view_channel=True, send_messages=True, read_message_history=True)
+    return overwrites
+
+
+class Core(commands.Cog):
+    """Setting Steward up and looking after it (server admins)."""
+
+    steward = app_commands.Group(
+        name="steward",
+        description="Set up and look after Steward (server admins)",
+        guild_only=True,
+        default_permissions=ADMIN_DEFAULT,
+    )
+    config_group = app_commands.Group(name="config", description="Settings as a TOML file",
+                                      parent=steward)
+
+    def __init__(self, bot: StewardBot, doctor: DoctorService) -> None:
+        self.bot = bot
+        self.doctor = doctor
+
+    # ------------------------------------------------------------------ setup
+    @steward.command(name="setup", description="Set moderator role and channels; create the "
+                                               "missing ones")
+    @app_commands.describe(
+        moderator_role="A role whose members moderate (added to the moderator roles)",
+        queue_channel="Where held posts wait for a moderator",
+        mod_log_channel="Where Steward records what it did",
+        welcome_channel="Where new members are welcomed",
+        rules_channel="Your rules channel (linked in welcomes)",
+        create_missing="Create #mod-queue and #mod-log (moderators only) if they are not set",
+    )
+    async def setup(
+        self,
+        interaction: discord.Interaction,
+        moderator_role: discord.Role | None = None,
+        queue_channel: discord.TextChannel | None = None,
+        mod_log_channel: discord.TextChannel | None = None,
+        welcome_channel: discord.TextChannel | None = None,
+        rules_channel: discord.TextChannel | None = None,
+        create_missing: bool = False,
+    ) -> None:
+        """One guided step: shows current values, sets what was given, creates what's asked."""
+        admin = require_admin(interaction)
+        guild = interaction.guild
+        assert guild is not None
+        if moderator_role is not None and (moderator_role.is_default()
+                                           or moderator_role.managed):
+            raise InvalidInput("Pick an ordinary role for moderators (not @everyone or a "
+                               "bot's own role).")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        current = self.bot.guild_settings.get(guild.id)
+        roles = list(current.core.moderator_roles)
+        if moderator_role is not None and moderator_role.id not in roles:
+            roles.append(moderator_role.id)
+        queue_id = queue_channel.id if queue_channel else current.linkhold.queue_channel
+        log_id = mod_log_channel.id if mod_log_channel else current.core.mod_log_channel
+        created: list[str] = []
+        if create_missing:
+            wanted = [name for name, value in ((QUEUE_NAME, queue_id), (LOG_NAME, log_id))
+                      if value is None or guild.get_channel(value) is None]
+            if wanted:
+                made = await self._create_staff_channels(guild, wanted, roles)
+                created = [c.mention for c in made.values()]
+                queue_id = made[QUEUE_NAME].id if QUEUE_NAME in made else queue_id
+                log_id = made[LOG_NAME].id if LOG_NAME in made else log_id
+
+        def mutate(config: GuildConfig) -> None:
+            config.core.moderator_roles = roles
+            config.linkhold.queue_channel = queue_id
+            config.core.mod_log_channel = log_id
+            if welcome_channel is not None:
+                config.welcome.channel = welcome_channel.id
+            if rules_channel is not None:
+                config.core.rules_channel = rules_channel.id
+
+        _, new, changes = await self.bot.guild_settings.update(guild.id, mutate)
+        if changes:
+            await self.bot.audit.record(
+                guild.id, admin.id, "settings.changed",
+                details={k: f"{old} → {value}" for k, (old, value) in changes.items()},
+            )
+        findings = await self.doctor.check_and_report(guild)
+        problems = sum(1 for f in findings if f.severity is Severity.PROBLEM)
+        missing = [label for label, value in (
+            ("queue channel", new.linkhold.queue_channel),
+            ("mod-log channel", new.core.mod_log_channel),
+            ("welcome channel", new.welcome.channel),
+            ("rules channel", new.core.rules_channel),
+        ) if value is None]
+        await reply_ephemeral(interaction, embeds=[
+            setup_summary(new, created, missing, problems, len(findings) - problems)])
+
+    async def _create_staff_channels(self, guild: discord.Guild, names: list[str],
+                                     roles: list[int]) -> dict[str, discord.TextChannel]:
+        me = guild.me.guild_permissions
+        lacking = [label for label, ok in (("Manage Channels", me.manage_channels),
+                                           ("Manage Roles", me.manage_roles)) if not ok]
+        if lacking:
+            raise BotMissingPermissions(
+                "I can't create channels without " + " and ".join(lacking) + ". Give the "
+                "Steward role " + " and ".join(lacking) + " in Server Settings → Roles, or "
+                "pick existing channels with `queue_channel:` and `mod_log_channel:`.")
+        made: dict[str, discord.TextChannel] = {}
+        for name in names:
+            made[name] = await guild.create_text_channel(
+                name, overwrites=staff_overwrites(guild, roles),
+                reason="Steward setup: moderators-only channel")
+            log.info("setup created channel %s in guild %s", made[name].id, guild.id)
+        return made
+
+    # --------------------------------------------------------------- settings
+    @steward.command(name="settings", description="Show every setting, or change moderator "
+                                                  "roles and the mod log")
+    @app_commands.describe(
+        moderator_role="Add this role to the moderator roles (or remove it if it is one)",
+        mod_log="Channel where Steward records what it did",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        moderator_role: discord.Role | None = None,
+        mod_log: discord.TextChannel | None = None,
+    ) -> None:
+        """Change the shared settings, or show all settings with defaults (admins)."""
+        admin = require_admin(interaction)
+        assert interaction.guild_id is not None
+        if moderator_role is None and mod_log is None:
+            pages = settings_pages(self.bot.guild_settings.get(interaction.guild_id))
+
+            async def page(number: int) -> tuple[discord.Embed, bool]:
+                number = min(number, len(pages) - 1)
+                return pages[number], number < len(pages) - 1
+
+            await Pager.start(interaction, page, require_admin)
+            return
+
+        def mutate(config: GuildConfig) -> None:
+            if moderator_role is not None:
+                roles = list(config.core.moderator_roles)
+                if moderator_role.id in roles:
+                    roles.remove(moderator_role.id)
+                else:
+                    roles.append(moderator_role.id)
+                config.core.moderator_roles = roles
+            if mod_log is not None:
+                config.core.mod_log_channel = mod_log.id
+
+        _, new, changes = await self.bot.guild_settings.update(interaction.guild_id, mutate)
+        if changes:
+            await self.bot.audit.record(
+                interaction.guild_id, admin.id, "settings.changed",
+                details={k: f"{old} → {value}" for k, (old, value) in changes.items()},
+            )
+        await reply_ephemeral(interaction, "Saved.\n" + _describe_core(new))
+
+    # ------------------------------------------------------------------ audit
+    @steward.command(name="audit", description="What Steward and the moderators did, newest "
+                                               "first")
+    @app_commands.describe(member="Only entries about this member",
+                           action="Only actions starting with this, e.g. hold or settings",
+                           days="Only the last N days")
+    async def audit(self, interaction: discord.Interaction, member: discord.User | None = None,
+                    action: str | None = None,
+                    days: app_commands.Range[int, 1, 3650] | None = None) -> None:
+        """Recent audit entries, paged (admins)."""
+        require_admin(interaction)
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        since = self.bot.clock.now() - timedelta(days=days) if days else None
+        filters = ", ".join(part for part in (
+            f"member {member.id}" if member else "", f"action {action}" if action else "",
+            f"last {days} days" if days else "") if part)
+        repository = self.bot.audit.repository
+
+        async def page(number: int) -> tuple[discord.Embed, bool]:
+            entries = await repository.recent(
+                guild_id, target_id=member.id if member else None, action_prefix=action,
+                since=since, limit=AUDIT_PAGE_SIZE + 1, offset=number * AUDIT_PAGE_SIZE)
+            return (audit_page(entries[:AUDIT_PAGE_SIZE], number, filters),
+                    len(entries) > AUDIT_PAGE_SIZE)
+
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await Pager.start(interaction, page, require_admin)
+
+    # ----------------------------------------------------------------- doctor
+    @steward.command(name="doctor", description="Check Steward's permissions, channels and "
+                                                "roles, with exact fixes")
+    async def doctor_command(self, interaction: discord.Interaction) -> None:
+        """Run the doctor now (admins)."""
+        require_admin(interaction)
+        assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        findings = await self.doctor.check_and_report(interaction.guild)
+        await reply_ephemeral(interaction, embeds=[render_report(findings)])
+
+    # ----------------------------------------------------------------- config
+    @config_group.command(name="export", description="Download this server's settings as a "
+                                                     "TOML file")
+    async def config_export(self, interaction: discord.Interaction) -> None:
+        """The settings as a file (admins)."""
+        require_admin(interaction)
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        text = export_toml(self.bot.guild_settings.get(guild_id), guild_id,
+                           self.bot.clock.now())
+        file = discord.File(io.BytesIO(text.encode()), filename=f"steward-{guild_id}.toml")
+        await reply_ephemeral(
+            interaction,
+            "Here are this server's settings. Share the `[policy]` part with other servers; "
+            f"import with `steward config import --guild {guild_id} FILE --dry-run` first.",
+            file=file)

@@ -1,0 +1,136 @@
+"""Embeds for /steward settings, /steward audit and /steward setup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from pydantic import BaseModel
+
+from bot.db.audit import AuditEntry
+from bot.domain.text import truncate
+from bot.services.config_io import is_server_field
+from config.guild import GuildConfig
+
+VALUE_LIMIT = 120
+INTEGRATIONS_HINT = (
+    "**Who sees moderator commands:** Discord shows Steward's moderator commands to people "
+    "with Manage Messages and `/steward` to people with Manage Server. To narrow that, open "
+    "**Server Settings → Integrations → Steward**: there you can allow or deny each command "
+    "for chosen roles, members and channels. Steward still checks every action itself."
+)
+
+
+def _default(section: type[BaseModel], name: str) -> Any:
+    info = section.model_fields[name]
+    return info.get_default(call_default_factory=True)
+
+
+def _show(section: type[BaseModel], name: str, value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return "—"
+    if is_server_field(section, name):
+        mention = "<@&{}>" if "role" in name else "<#{}>"
+        if isinstance(value, dict):
+            return ", ".join(f"{mention.format(k)}: {v}" for k, v in value.items())
+        if isinstance(value, list):
+            return ", ".join(mention.format(v) for v in value)
+        return mention.format(value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, str):
+        return "`" + truncate(" ".join(value.split()), VALUE_LIMIT).replace("`", "'") + "`"
+    return truncate(str(value), VALUE_LIMIT)
+
+
+def settings_pages(config: GuildConfig) -> list[discord.Embed]:
+    """One embed per settings section: every setting, its value, and its default."""
+    pages = []
+    names = list(GuildConfig.model_fields)
+    for index, section_name in enumerate(names, start=1):
+        section = getattr(config, section_name)
+        kind = type(section)
+        lines = []
+        for name in kind.model_fields:
+            value = getattr(section, name)
+            default = _default(kind, name)
+            if value == default:
+                lines.append(f"**{name}:** {_show(kind, name, value)} *(default)*")
+            else:
+                lines.append(f"**{name}:** {_show(kind, name, value)} "
+                             f"*(default: {_show(kind, name, default)})*")
+        doc = (kind.__doc__ or "").strip()
+        embed = discord.Embed(title=f"Settings: {section_name}", description=doc + "\n\n"
+                              + "\n".join(lines), colour=discord.Colour.blurple())
+        embed.set_footer(text=f"Page {index} of {len(names)} · change them with the "
+                              "feature's commands or steward config import")
+        pages.append(embed)
+    return pages
+
+
+def audit_line(entry: AuditEntry) -> str:
+    """One compact line: when, what, who, whom, links."""
+    when = f"<t:{int(entry.created_at.timestamp())}:R>" if entry.created_at else "?"
+    parts = [f"{when} **{entry.action}**"]
+    if entry.actor_id is not None:
+        parts.append(f"by <@{entry.actor_id}>")
+    if entry.target_id is not None:
+        parts.append(f"→ <@{entry.target_id}>")
+    links = [f"[{key}]({value})" for key, value in entry.details.items()
+             if isinstance(value, str) and value.startswith("https://")]
+    other = [f"{key}: {truncate(str(value), 60)}" for key, value in entry.details.items()
+             if not (isinstance(value, str) and value.startswith("https://"))
+             and value not in (None, "", [], {})]
+    if other:
+        parts.append("· " + "; ".join(other))
+    if links:
+        parts.append(" ".join(links))
+    return truncate(" ".join(parts), 380)
+
+
+def audit_page(entries: list[AuditEntry], page: int, filters: str) -> discord.Embed:
+    """A page of audit entries (newest first)."""
+    embed = discord.Embed(title="Audit log" + (f" ({filters})" if filters else ""),
+                          colour=discord.Colour.blurple())
+    if not entries:
+        embed.description = ("Nothing recorded yet." if page == 0 and not filters else
+                             "No entries match." if page == 0 else "No more entries.")
+    else:
+        embed.description = "\n".join(f"#{e.id} {audit_line(e)}" for e in entries)
+    embed.set_footer(text=f"Page {page + 1}")
+    return embed
+
+
+def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
+                  problems: int, warnings: int) -> discord.Embed:
+    """What /steward setup set, what it created, what is still missing, and what is next."""
+    core, hold, welcome = config.core, config.linkhold, config.welcome
+
+    def channel(value: int | None) -> str:
+        return f"<#{value}>" if value else "not set"
+
+    roles = ", ".join(f"<@&{r}>" for r in core.moderator_roles) or \
+        "none (only people with Manage Messages moderate)"
+    lines = [
+        f"**Moderator roles:** {roles}",
+        f"**Queue channel:** {channel(hold.queue_channel)}",
+        f"**Mod-log channel:** {channel(core.mod_log_channel)}",
+        f"**Welcome channel:** {channel(welcome.channel)}",
+        f"**Rules channel:** {channel(core.rules_channel)}",
+    ]
+    if created:
+        lines += ["", "**Created** (visible to moderators and Steward only): "
+                  + ", ".join(created)]
+    if missing:
+        can_create = {"queue channel", "mod-log channel"} & set(missing)
+        lines += ["", "**Still missing:** " + ", ".join(missing) + ". Run `/steward setup` "
+                  "again with them" + (", or with `create_missing: True` to create "
+                  + " and ".join(sorted(can_create)) + " for moderators only"
+                  if can_create else "") + "."]
+    lines += ["", "**Check-up:** " + ("all clear." if not problems and not warnings else
+              f"{problems} problem(s), {warnings} warning(s): run `/steward doctor` for the "
+              "fixes.")]
+    lines += ["", INTEGRATIONS_HINT]
+    return discord.Embed(title="Steward setup", description="\n".join(lines),
+                         colour=discord.Colour.green() if not problems
+                         else discord.Colour.orange())

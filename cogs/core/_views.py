@@ -1,0 +1,105 @@
+"""Ephemeral pagers and the forget confirmation (re-checking permission on every click)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+
+from bot.errors import NotAdmin
+from bot.interactions import StewardView
+
+PageSource = Callable[[int], Awaitable[tuple[discord.Embed, bool]]]
+Check = Callable[[discord.Interaction], Any]
+
+
+class Pager(StewardView):
+    """Previous/Next over pages built on demand; only the person who asked can turn them."""
+
+    def __init__(self, owner_id: int, source: PageSource, check: Check, *,
+                 timeout: float = 600) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.source = source
+        self.check = check
+        self.page = 0
+
+    @classmethod
+    async def start(cls, interaction: discord.Interaction, source: PageSource,
+                    check: Check) -> None:
+        """Answer `interaction` with the first page (and buttons when there are more)."""
+        pager = cls(interaction.user.id, source, check)
+        embed, has_more = await source(0)
+        pager._sync(has_more)
+        kwargs: dict[str, Any] = {"embed": embed, "ephemeral": True,
+                                  "allowed_mentions": discord.AllowedMentions.none()}
+        if has_more:
+            kwargs["view"] = pager
+        if interaction.response.is_done():
+            await interaction.followup.send(**kwargs)
+        else:
+            await interaction.response.send_message(**kwargs)
+
+    def _sync(self, has_more: bool) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = not has_more
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Only the person who opened the pager, and only while they may still see it."""
+        if interaction.user.id != self.owner_id:
+            raise NotAdmin("These pages belong to whoever opened them; run the command "
+                           "yourself.")
+        self.check(interaction)
+        return True
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.page = max(0, self.page + step)
+        embed, has_more = await self.source(self.page)
+        self._sync(has_more)
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction,
+                       _: discord.ui.Button[Pager]) -> None:
+        """One page back."""
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Pager]) -> None:
+        """One page on."""
+        await self._turn(interaction, 1)
+
+
+class ConfirmForget(StewardView):
+    """"Forget everything" / "Cancel" for the moderator who asked."""
+
+    def __init__(self, owner_id: int, check: Check,
+                 forget: Callable[[discord.Interaction], Awaitable[None]]) -> None:
+        super().__init__(timeout=300)
+        self.owner_id = owner_id
+        self.check = check
+        self.forget = forget
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Only the moderator who asked, and only while still a moderator."""
+        if interaction.user.id != self.owner_id:
+            raise NotAdmin("Only the moderator who asked can confirm this.")
+        self.check(interaction)
+        return True
+
+    @discord.ui.button(label="Forget everything", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction,
+                      _: discord.ui.Button[ConfirmForget]) -> None:
+        """Do it."""
+        self.stop()
+        await interaction.response.edit_message(content="Forgetting…", view=None)
+        await self.forget(interaction)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction,
+                     _: discord.ui.Button[ConfirmForget]) -> None:
+        """Leave everything as it is."""
+        self.stop()
+        await interaction.response.edit_message(content="Cancelled: nothing was removed.",
+                                                view=None)
