@@ -472,3 +472,46 @@ async def test_user_context_menu_and_guild_join(world):
     later = sb.add_guild("Second Home")
     await sb.wait_for(lambda: world.bot.get_guild(later.id))
     await sb.wait_for(lambda: joined)
+
+
+async def test_autocomplete_and_dm_slash(world):
+    sb = world.sb
+    gobj = discord.Object(world.guild.id)
+
+    async def fruits(interaction: discord.Interaction, current: str):
+        return [app_commands.Choice(name=f, value=f) for f in ("apple", "apricot", "banana")
+                if f.startswith(current)]
+
+    @world.bot.tree.command(name="fruit", description="x", guild=gobj)
+    @app_commands.autocomplete(name=fruits)
+    async def fruit(interaction: discord.Interaction, name: str, count: int) -> None:
+        await interaction.response.send_message(f"{count} {name}")
+
+    @world.bot.tree.command(name="hello", description="works in DMs")
+    async def hello(interaction: discord.Interaction) -> None:
+        where = "dm" if interaction.guild is None else "guild"
+        await interaction.response.send_message(f"hello from {where}")
+
+    await world.bot.tree.sync(guild=gobj)
+    await world.bot.tree.sync()
+    r = await sb.autocomplete(world.guild, world.anna, "fruit", focused="name", name="ap")
+    await r.responded()
+    assert [c["value"] for c in r.autocomplete_choices] == ["apple", "apricot"]
+    r = await sb.slash(world.guild, world.anna, "fruit", name="apple", count=3)
+    await r.responded()
+    assert r.content == "3 apple" and not r.ephemeral
+    assert r.message in sb.messages(world.general)
+    r = await sb.slash(None, world.anna, "hello", sb.dm_channel(world.anna))
+    await r.responded()
+    assert r.content == "hello from dm"
+    assert sb.dms(world.anna)[-1].content == "hello from dm"
+
+
+async def test_no_message_events_from_channels_the_bot_cannot_see(world):
+    sb = world.sb
+    hidden = sb.add_text_channel(world.guild, "hidden")
+    sb.deny(hidden, "view_channel")
+    await sb.post(hidden, world.anna, "you cannot see this")
+    marker = await sb.post(world.general, world.anna, "but this")
+    await sb.wait_for(lambda: any(m.id == marker.id for m in world.events.get("message", [])))
+    assert [m.content for m in world.events["message"]] == ["but this"]

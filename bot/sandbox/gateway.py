@@ -328,6 +328,8 @@ class Gateway:
 
     async def _deliver(self, event: str, data: dict[str, Any]) -> None:
         bot_id = self.world.bot_user.id
+        if event in MESSAGE_EVENTS and not self._bot_sees(data):
+            return
         async with self.dispatch_lock:
             for session in list(self.sessions.values()):
                 if not session.wants(event, data, bot_id):
@@ -339,6 +341,13 @@ class Gateway:
                         session.intents & MESSAGE_CONTENT):
                     payload = _blank_content(data, bot_id)
                 await self._send_dispatch(session, event, payload)
+
+    def _bot_sees(self, data: dict[str, Any]) -> bool:
+        """Discord sends message events only for channels the bot can view."""
+        chan = self.world.channels.get(int(data.get("channel_id") or 0))
+        if chan is None or chan.is_dm:
+            return True
+        return self.world.bot_can(chan, "view_channel")
 
     # ----------------------------------------------------------------- faults
     async def drop(self, *, code: int = 4000, abort: bool = False) -> int:

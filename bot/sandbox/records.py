@@ -88,6 +88,7 @@ class FaultRule:
     global_: bool = False
     params: dict[str, int] = field(default_factory=dict)
     used: int = 0
+    after_effect: bool = False  # run the handler first (Discord acted, then the reply failed)
 
     def applies(self, route: str, params: dict[str, Any]) -> bool:
         if self.used >= self.times or self.route != route:

@@ -12,6 +12,7 @@ Also served: attachment bytes at ``/attachments/{channel_id}/{attachment_id}/{fi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -222,10 +223,13 @@ class RestApi:
             err = errors.unauthorized()
             return self._finish(record, err.status, err.body(), route_name)
         fault = self._fault_for(route_name, params)
-        if fault is not None:
-            return self._fault_response(record, fault)
         ctx = Ctx(self.world, request, route_name, params, dict(request.query), body,
                   uploads, record.reason, record)
+        if fault is not None and fault.after_effect:
+            with contextlib.suppress(errors.ApiError):
+                await route_def.handler(ctx)
+        if fault is not None:
+            return self._fault_response(record, fault)
         try:
             result = await route_def.handler(ctx)
         except errors.ApiError as exc:

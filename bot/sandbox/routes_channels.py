@@ -152,6 +152,13 @@ async def create_message(ctx: Ctx) -> Any:
     chan = world.channel(ctx.id("channel_id"))
     check_can_post(world, chan, uploads=len(ctx.uploads))
     validate_message(payload, file_count=len(ctx.uploads))
+    nonce = payload.get("nonce") if isinstance(payload, dict) else None
+    if nonce is not None and payload.get("enforce_nonce"):
+        # Discord: the same nonce from the same author within a few minutes returns the
+        # message created the first time instead of creating another.
+        for earlier in world.visible(chan):
+            if earlier.author.id == world.bot_user.id and earlier.nonce == nonce:
+                return wire.message(world, earlier)
     msg = world.build_message(chan, world.bot_user, payload, ctx.uploads)
     await unarchive_if_needed(world, chan)
     world.store(msg)

@@ -332,13 +332,28 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         creator_user = self._user(creator) if creator else None
         return self.world.new_webhook(channel, name, creator_user)
 
+    async def delete_webhook(self, webhook: Any) -> None:
+        """Someone (an admin) deletes a webhook: later calls with it get 404 10015."""
+        webhook.deleted = True
+        await self.world.dispatch("WEBHOOKS_UPDATE", {"guild_id": str(webhook.guild_id),
+                                                      "channel_id": str(webhook.channel_id)})
+
+    def webhooks_in(self, channel: Channel) -> list[Any]:
+        """Live webhooks of a channel (a thread's are its parent's)."""
+        target = channel.parent_id if channel.is_thread and channel.parent_id else channel.id
+        return [h for h in self.world.webhooks.values()
+                if h.channel_id == target and not h.deleted]
+
     def fail(self, route: str, status: int = 429, times: int = 1, *,
              retry_after: float = 0.05, global_: bool = False,
-             channel: Channel | None = None, **params: Any) -> None:
+             channel: Channel | None = None, after_effect: bool = False,
+             **params: Any) -> None:
         """Make the next ``times`` matching requests fail with ``status``.
 
         ``route`` is a template like ``"POST /channels/{channel_id}/messages"``;
         ``channel=`` (or any ``param=value``) restricts it to those path params.
+        ``after_effect=True``: the request takes effect first and only the answer fails
+        (Discord created the message, then a 5xx reached the bot).
         """
         from bot.sandbox.records import FaultRule
 
@@ -347,7 +362,8 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         ids = {k: getattr(v, "id", v) for k, v in params.items()}
         if not any(r.name == route for r in self.api.router.routes):
             raise SandboxError(f"unknown route {route!r}; see sb.routes()")
-        self.api.faults.append(FaultRule(route, status, times, retry_after, global_, ids))
+        self.api.faults.append(FaultRule(route, status, times, retry_after, global_, ids,
+                                         after_effect=after_effect))
 
     def routes(self) -> list[str]:
         """Every route template the sandbox serves."""

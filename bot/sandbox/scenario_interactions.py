@@ -87,35 +87,17 @@ class InteractionsMixin(SandboxBase):
         raise SandboxError(f"value {value!r} does not fit option type {opt_type}")
 
     # --------------------------------------------------------------- slash
-    async def slash(
-        self,
-        guild: Guild | None,
-        user: User | Member,
-        command: str,
-        /,
-        channel: Channel | None = None,
-        *,
-        options: Mapping[str, Any] | None = None,
-        locale: str = "en-US",
-        **kwargs: Any,
-    ) -> InteractionResult:
-        """Invoke ``/command`` (space-separated path: ``"linkhold allow"``).
-
-        Options go as keyword arguments (``domain="x.com", member=anna``) or in
-        ``options={...}`` (needed for an option literally named ``channel``). Users/members,
-        roles, channels and ``("file.png", b"...")`` attachments are resolved like Discord.
-        ``channel`` is where the command is used (default: the guild's first text channel).
-        """
+    def _command_data(self, guild: Guild | None, invoker: User, where: Channel, command: str,
+                      given: Mapping[str, Any], *, focused: str | None = None
+                      ) -> dict[str, Any]:
+        """``data`` for a chat-input command (or its autocomplete when ``focused``)."""
         world = self.world
-        invoker = user.user if isinstance(user, Member) else user
-        where = channel or self._default_channel(guild)
         names = command.split()
         cmd = world.find_command(names[0], guild.id if guild else None, 1)
         if cmd is None:
             known = sorted({c.name for scope in world.commands.values() for c in scope})
             raise SandboxError(f"/{names[0]} is not registered (registered: {known}); "
                                "did the bot call tree.sync()?")
-        given = {**(options or {}), **kwargs}
         resolved: dict[str, dict[str, Any]] = {}
         definitions = cmd.data.get("options") or []
         leaf: list[dict[str, Any]] = []
@@ -134,20 +116,75 @@ class InteractionsMixin(SandboxBase):
             opt = by_name.get(key)
             if opt is None:
                 raise SandboxError(f"/{command} has no option {key!r}; options: {list(by_name)}")
+            if key == focused:
+                leaf.append({"name": key, "type": opt["type"], "value": str(value),
+                             "focused": True})
+                continue
             leaf.append({"name": key, "type": opt["type"],
                          "value": self._resolve_value(opt["type"], value, where, invoker,
                                                       resolved)})
         missing = [o["name"] for o in definitions if o.get("required") and o["name"] not in given
                    and o["type"] not in (OPTION_SUBCOMMAND, OPTION_GROUP)]
-        if missing:
+        if missing and focused is None:
             raise SandboxError(f"/{command}: required options missing: {missing}")
+        if focused is not None and focused not in given:
+            raise SandboxError(f"autocomplete: give the focused option {focused!r} a value")
         data: dict[str, Any] = {"id": str(cmd.id), "name": cmd.name, "type": 1,
                                 "options": top}
         if cmd.guild_id is not None:
             data["guild_id"] = str(cmd.guild_id)
         if resolved:
             data["resolved"] = resolved
-        result = new_interaction(world, kind=InteractionType.APPLICATION_COMMAND, data=data,
+        return data
+
+    async def slash(
+        self,
+        guild: Guild | None,
+        user: User | Member,
+        command: str,
+        /,
+        channel: Channel | None = None,
+        *,
+        options: Mapping[str, Any] | None = None,
+        locale: str = "en-US",
+        **kwargs: Any,
+    ) -> InteractionResult:
+        """Invoke ``/command`` (space-separated path: ``"linkhold allow"``).
+
+        Options go as keyword arguments (``domain="x.com", member=anna``) or in
+        ``options={...}`` (needed for an option literally named ``channel``). Users/members,
+        roles, channels and ``("file.png", b"...")`` attachments are resolved like Discord.
+        ``channel`` is where the command is used (default: the guild's first text channel;
+        for DMs pass ``sb.dm_channel(user)`` and ``guild=None``).
+        """
+        invoker = user.user if isinstance(user, Member) else user
+        where = channel or self._default_channel(guild)
+        data = self._command_data(guild, invoker, where, command,
+                                  {**(options or {}), **kwargs})
+        result = new_interaction(self.world, kind=InteractionType.APPLICATION_COMMAND,
+                                 data=data, channel=where, user=invoker, locale=locale)
+        return await self._send(result)
+
+    async def autocomplete(
+        self,
+        guild: Guild | None,
+        user: User | Member,
+        command: str,
+        /,
+        focused: str,
+        channel: Channel | None = None,
+        *,
+        options: Mapping[str, Any] | None = None,
+        locale: str = "en-US",
+        **kwargs: Any,
+    ) -> InteractionResult:
+        """The user is typing option ``focused`` (its partial text among the options).
+        ``await r.responded()`` then read ``r.autocomplete_choices``."""
+        invoker = user.user if isinstance(user, Member) else user
+        where = channel or self._default_channel(guild)
+        data = self._command_data(guild, invoker, where, command,
+                                  {**(options or {}), **kwargs}, focused=focused)
+        result = new_interaction(self.world, kind=InteractionType.AUTOCOMPLETE, data=data,
                                  channel=where, user=invoker, locale=locale)
         return await self._send(result)
 

@@ -1,0 +1,128 @@
+"""The standard support server and a restartable Steward running against the sandbox.
+
+Tests and `steward demo` share this: a small support community ("Hope Together") with
+#welcome, #rules, #general, a Colorectal Cancer forum, #mod-queue and #mod-log, a Moderators
+role, a moderator (Maria), an established member (Anna) and the owner (Olivia); and
+`StewardHarness`, which runs the real `StewardBot` on it with a FakeClock and can restart it on
+the same database (what survives a restart is what was stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from bot.app import StewardBot
+from bot.clock import FakeClock
+from bot.sandbox.harness import start_client, stop_client
+from bot.sandbox.models import Channel, Guild, Member, Role
+from bot.sandbox.scenario import Sandbox
+from config.guild import GuildConfig
+from config.settings import Settings
+
+
+@dataclass
+class SupportServer:
+    """Handles to the standard server's channels, roles and people."""
+
+    sb: Sandbox
+    clock: FakeClock
+    guild: Guild
+    welcome: Channel
+    rules: Channel
+    general: Channel
+    forum: Channel
+    queue: Channel
+    modlog: Channel
+    moderators: Role
+    owner: Member
+    mod: Member
+    member: Member
+
+
+def build_support_server(sb: Sandbox, clock: FakeClock) -> SupportServer:
+    """Create the standard support server in `sb` (before the bot connects)."""
+    now = clock.now()
+    guild = sb.add_guild("Hope Together", owner="olivia")
+    welcome = sb.add_text_channel(guild, "welcome")
+    rules = sb.add_text_channel(guild, "rules")
+    general = sb.add_text_channel(guild, "general")
+    forum = sb.add_forum_channel(guild, "colorectal-cancer", tags=["question", "treatment"])
+    queue = sb.add_text_channel(guild, "mod-queue")
+    modlog = sb.add_text_channel(guild, "mod-log")
+    moderators = sb.add_role(guild, "Moderators", discord.Permissions(manage_messages=True))
+    for private in (queue, modlog):
+        sb.set_overwrite(private, guild, deny=discord.Permissions(view_channel=True).value)
+        sb.set_overwrite(private, moderators, allow=discord.Permissions(view_channel=True).value)
+    mod = sb.add_member(guild, "maria", roles=[moderators], joined_at=now - timedelta(days=400))
+    member = sb.add_member(guild, "anna", joined_at=now - timedelta(days=90))
+    owner = sb.member(guild, "olivia")
+    return SupportServer(sb=sb, clock=clock, guild=guild, welcome=welcome, rules=rules,
+                         general=general, forum=forum, queue=queue, modlog=modlog,
+                         moderators=moderators, owner=owner, mod=mod, member=member)
+
+
+def configure_defaults(server: SupportServer) -> Any:
+    """A mutator that points Steward's settings at the standard server's channels and role."""
+
+    def mutate(config: GuildConfig) -> None:
+        config.core.moderator_roles = [server.moderators.id]
+        config.core.mod_log_channel = server.modlog.id
+        config.core.rules_channel = server.rules.id
+        config.linkhold.queue_channel = server.queue.id
+        config.welcome.channel = server.welcome.id
+
+    return mutate
+
+
+def sandbox_settings(sb: Sandbox, database: Path) -> Settings:
+    """Deploy settings that point Steward at `sb` with its own database file."""
+    return Settings.model_validate({
+        "DISCORD_TOKEN": sb.token,
+        "DISCORD_API_BASE": sb.api_base,
+        "DISCORD_GATEWAY_URL": sb.gateway_url,
+        "STEWARD_DATABASE": str(database),
+    })
+
+
+class StewardHarness:
+    """Runs the real StewardBot against a sandbox; `restart()` keeps the database."""
+
+    def __init__(self, sb: Sandbox, clock: FakeClock, database: Path) -> None:
+        self.sb = sb
+        self.clock = clock
+        self.database = database
+        self._bot: StewardBot | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def bot(self) -> StewardBot:
+        """The running bot."""
+        if self._bot is None:
+            raise RuntimeError("Steward is not running")
+        return self._bot
+
+    async def start(self) -> StewardBot:
+        """Start a fresh StewardBot and wait until it is ready."""
+        bot = StewardBot(sandbox_settings(self.sb, self.database), clock=self.clock,
+                         guild_ready_timeout=0.05)
+        self._task = await start_client(self.sb, bot)
+        self._bot = bot
+        return bot
+
+    async def stop(self) -> None:
+        """Shut the bot down as SIGTERM would."""
+        if self._bot is not None and self._task is not None:
+            await stop_client(self._bot, self._task)
+        self._bot = None
+        self._task = None
+
+    async def restart(self) -> StewardBot:
+        """Stop and start again on the same database (in-memory state is lost)."""
+        await self.stop()
+        return await self.start()
