@@ -218,3 +218,22 @@ async def test_without_message_content_other_messages_are_blank():
             await sb.post(general, anna, f"hey {sb.bot_user.mention}")
             await sb.wait_for(lambda: len(seen) == 2)
             assert seen == ["", f"hey {sb.bot_user.mention}"]
+
+
+async def test_op7_reconnect_resumes():
+    async with Sandbox() as sb:
+        guild = sb.add_guild("Hope Together")
+        sb.add_text_channel(guild, "general")
+        client = discord.Client(intents=sandbox_intents(), guild_ready_timeout=0.05)
+        readies: list[bool] = []
+
+        async def on_ready() -> None:
+            readies.append(True)
+
+        client.event(on_ready)
+        async with connected_client(sb, client):
+            await sb.request_reconnect()
+            await sb.wait_for_resume()
+            assert sb.gateway.identifies == 1 and readies == [True]
+            # (op 9 with d=false makes discord.py wait 5 s before IDENTIFYing again,
+            # so sb.invalidate_session() is not exercised here)
