@@ -13,8 +13,29 @@ from bot.sandbox.harness import start_client, stop_client
 from config.settings import Settings
 
 
+class Server:
+    """A support server: channels, a moderator role, and a few people."""
+
+    def __init__(self, sb: Sandbox, name: str) -> None:
+        self.sb = sb
+        self.guild = g = sb.add_guild(name, f"owner-{name}")
+        self.id = g.id
+        self.owner = sb.member(g, f"owner-{name}")
+        self.welcome = sb.add_text_channel(g, "welcome")
+        self.general = sb.add_text_channel(g, "general")
+        self.rules = sb.add_text_channel(g, "rules")
+        self.forum = sb.add_forum_channel(g, "colorectal-cancer")
+        self.mod_role = sb.add_role(g, "Moderators", ["manage_messages"])
+        self.helper_role = sb.add_role(g, "Helpers")
+        self.admin_role = sb.add_role(g, "Admins", ["manage_guild"])
+        self.moderator = sb.add_member(g, f"mod-{name}", roles=[self.mod_role])
+        self.helper = sb.add_member(g, f"helper-{name}", roles=[self.helper_role])
+        self.admin = sb.add_member(g, f"admin-{name}", roles=[self.admin_role])
+        self.member = sb.add_member(g, f"member-{name}")
+
+
 class StewardEnv:
-    """The sandbox, one support server, and a running bot that can be restarted."""
+    """The sandbox, a support server, and a running bot that can be restarted."""
 
     def __init__(self, sb: Sandbox, clock: FakeClock, db_path: Path, *,
                  metrics_port: int | None = None) -> None:
@@ -24,20 +45,17 @@ class StewardEnv:
         self.metrics_port = metrics_port
         self.bot: StewardBot | None = None
         self.task: asyncio.Task[None] | None = None
-        self.guild = sb.add_guild("Hope Together", "owner")
-        g = self.guild
-        self.owner = sb.member(g, "owner")
-        self.welcome = sb.add_text_channel(g, "welcome")
-        self.general = sb.add_text_channel(g, "general")
-        self.rules = sb.add_text_channel(g, "rules")
-        self.forum = sb.add_forum_channel(g, "colorectal-cancer")
-        self.mod_role = sb.add_role(g, "Moderators", ["manage_messages"])
-        self.helper_role = sb.add_role(g, "Helpers")
-        self.admin_role = sb.add_role(g, "Admins", ["manage_guild"])
-        self.moderator = sb.add_member(g, "mod", roles=[self.mod_role])
-        self.helper = sb.add_member(g, "helper", roles=[self.helper_role])
-        self.admin = sb.add_member(g, "admin", roles=[self.admin_role])
-        self.member = sb.add_member(g, "member")
+        self._servers = 0
+        self.main = Server(sb, "Hope Together")
+
+    async def add_server(self) -> Server:
+        """A fresh server, joined by the running bot (tests stay independent)."""
+        self._servers += 1
+        server = Server(self.sb, f"Support {self._servers}")
+        bot = self.bot
+        assert bot is not None
+        await self.sb.wait_for(lambda: bot.get_guild(server.id) is not None)
+        return server
 
     def settings(self) -> Settings:
         """Deploy settings pointing at the test database."""

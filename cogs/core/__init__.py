@@ -49,8 +49,9 @@ class Upkeep(commands.Cog):
                             priority=PRIORITY_CONTENT_WATCH)
         self.bot.guild_settings.on_change(self._settings_changed)
         self.bot.audit.add_listener(self._count_action)
-        self.bot.background.spawn(self.privacy.run_retention(), name="privacy.retention")
-        self.bot.background.spawn(self.external.run(), name="settings.external")
+        self.bot.background.spawn(self.privacy.run_retention(), name="privacy.retention",
+                                  daemon=True)
+        self.bot.background.spawn(self.external.run(), name="settings.external", daemon=True)
         if self.bot.settings.metrics_port is not None:
             self.metrics.start(self.bot.settings.metrics_port)
             self.metrics.set_function("gateway_latency_seconds", lambda: self.bot.latency)
