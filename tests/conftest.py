@@ -1,0 +1,71 @@
+"""Shared fixtures: the standard support server with the real Steward running against it.
+
+`steward` (module scope, one bot start per test module): a `Steward` with `.sb` (the sandbox),
+`.bot` (the running StewardBot), `.clock` (FakeClock), `.server` (channels, roles, people of
+the standard server, see bot/sandbox/world.py), `.harness` (for `await steward.restart()`).
+Settings point at #mod-queue, #mod-log, #welcome, #rules and the Moderators role.
+Between tests the sandbox's records are reset (the world and the database persist within a
+module, so use fresh members per test where state matters: `await sb.join(guild, "name")`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import pytest_asyncio
+
+from bot.app import StewardBot
+from bot.clock import FakeClock
+from bot.sandbox import Sandbox
+from bot.sandbox.world import (
+    StewardHarness,
+    SupportServer,
+    build_support_server,
+    configure_defaults,
+)
+
+
+@dataclass
+class Steward:
+    """Everything a feature test needs."""
+
+    sb: Sandbox
+    clock: FakeClock
+    server: SupportServer
+    harness: StewardHarness
+
+    @property
+    def bot(self) -> StewardBot:
+        """The currently running bot (changes after restart)."""
+        return self.harness.bot
+
+    async def restart(self) -> StewardBot:
+        """Restart Steward on the same database."""
+        return await self.harness.restart()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def steward(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Steward]:
+    """The standard server with Steward running, configured, once per test module."""
+    clock = FakeClock()
+    sb = Sandbox(clock=clock)
+    await sb.start()
+    server = build_support_server(sb, clock)
+    harness = StewardHarness(sb, clock, tmp_path_factory.mktemp("steward") / "steward.sqlite3")
+    try:
+        bot = await harness.start()
+        await bot.guild_settings.update(server.guild.id, configure_defaults(server))
+        sb.reset()
+        yield Steward(sb=sb, clock=clock, server=server, harness=harness)
+    finally:
+        await harness.stop()
+        await sb.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_sandbox_records(request: pytest.FixtureRequest) -> None:
+    """Each test sees only its own wire traffic."""
+    if "steward" in request.fixturenames:
+        request.getfixturevalue("steward").sb.reset()
