@@ -1,4 +1,4 @@
-"""Config as code: export -> import round-trips; bad files are refused by line and change nothing."""
+"""Config as code: export -> import round-trips; bad files are refused by line, changing nothing."""
 
 import tomllib
 
@@ -129,7 +129,8 @@ def test_missing_policy_keys_take_their_defaults():
     current = configured()
     plan = plan_import("[policy.linkhold]\nhold_days = 4\n", current, OTHER_GUILD)
     assert plan.new.linkhold.hold_days == 4 and plan.new.linkhold.allowlist == []
-    assert plan.new.welcome.dm is False and plan.new.linkhold.queue_channel == 700_000_000_000_000_002
+    assert plan.new.welcome.dm is False
+    assert plan.new.linkhold.queue_channel == 700_000_000_000_000_002
 
 
 templates = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
