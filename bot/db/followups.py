@@ -102,6 +102,12 @@ class FollowupRepository:
         row = await self._db.fetchone("SELECT * FROM followups WHERE id = ?", (followup_id,))
         return None if row is None else _followup(row)
 
+    async def for_tag(self, tag_message_id: int) -> Followup | None:
+        """The follow-up whose tag message this is."""
+        row = await self._db.fetchone(
+            "SELECT * FROM followups WHERE tag_message_id = ?", (tag_message_id,))
+        return None if row is None else _followup(row)
+
     async def open_in_channel(self, channel_id: int) -> list[Followup]:
         """Open follow-ups watching a thread or channel."""
         rows = await self._db.fetchall(
@@ -460,6 +466,13 @@ class ReminderRepository:
         """Every reminder of a follow-up, oldest first."""
         rows = await self._db.fetchall(
             "SELECT * FROM reminders WHERE followup_id = ? ORDER BY id", (followup_id,))
+        return [_reminder(r) for r in rows]
+
+    async def autochecks_for(self, channel_id: int) -> list[Reminder]:
+        """The automatic check-ins scheduled for a forum post."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM reminders WHERE kind = 'autocheck' AND channel_id = ? ORDER BY id",
+            (channel_id,))
         return [_reminder(r) for r in rows]
 
     async def with_status(self, statuses: Sequence[str], limit: int = 100) -> list[Reminder]:

@@ -6,6 +6,7 @@ and pass `now` explicitly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -316,3 +317,33 @@ def render_answered(*, subscriber_ids: Sequence[int], op_id: int, jump: str) -> 
 def render_answered_dm(*, op_id: int, jump: str) -> str:
     """The DM version of the notice, for subscribers who prefer DMs."""
     return f"{mention(op_id)} replied to the question you were following: {jump}"
+
+
+# --- links ----------------------------------------------------------------------------------
+
+_LINK = re.compile(
+    r"https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/"
+    r"(?P<guild>\d{15,21})/(?P<channel>\d{15,21})/(?P<message>\d{15,21})/?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLink:
+    """The ids in a message link."""
+
+    guild_id: int
+    channel_id: int
+    message_id: int
+
+
+def parse_message_link(text: str) -> MessageLink | None:
+    """The ids of a `https://discord.com/channels/g/c/m` link (ptb/canary too), or None."""
+    match = _LINK.fullmatch(text.strip().strip("<>"))
+    if match is None:
+        return None
+    return MessageLink(int(match["guild"]), int(match["channel"]), int(match["message"]))
+
+
+def jump_link(guild_id: int, channel_id: int, message_id: int) -> str:
+    """A link that opens a message."""
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"

@@ -1,0 +1,18 @@
+"""Follow-ups that tag the original poster, and scheduled reminders (extension entry point)."""
+
+from __future__ import annotations
+
+from bot.app import StewardBot
+from bot.db.followups import FollowupRepository, ReminderRepository
+from bot.services.followups import FollowupService
+from bot.services.scheduler import Scheduler
+from cogs.followups._commands import FollowupCog
+
+
+async def setup(bot: StewardBot) -> None:
+    """Build the scheduler and the follow-up service, provide them, and load the cog."""
+    scheduler = bot.services.provide(
+        Scheduler(ReminderRepository(bot.db), bot.clock, bot.background))
+    service = bot.services.provide(
+        FollowupService(bot, FollowupRepository(bot.db), scheduler, bot.clock))
+    await bot.add_cog(FollowupCog(bot, service))

@@ -1,0 +1,303 @@
+"""Follow-up commands: the "Ask original poster" menu, `/followup ...` and `/preferences`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import StewardBot
+from bot.db.followups import Reminder
+from bot.domain import templates
+from bot.domain.durations import DurationError, parse_when
+from bot.domain.followups import ASK_PLACEHOLDERS, CHECKIN_PLACEHOLDERS
+from bot.errors import InvalidInput
+from bot.messaging import reply_ephemeral
+from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
+from bot.routing import PRIORITY_FOLLOWUPS
+from bot.services.followups import KIND_AUTOCHECK, KIND_CHECKIN, FollowupService
+from cogs.followups._views import DynamicButtons, NotifyButton, StopButton
+from config.guild import GuildConfig
+
+KIND_LABEL = {KIND_CHECKIN: "check-in", KIND_AUTOCHECK: "auto check-in", "remind": "reminder"}
+RESET = "default"
+
+
+def stamp(when: datetime) -> str:
+    """A Discord timestamp every reader sees in their own time zone."""
+    return f"<t:{int(when.timestamp())}:f>"
+
+
+def describe_reminder(reminder: Reminder) -> str:
+    """One line of `/followup list`."""
+    who = f"<@{reminder.member_id}>" if reminder.member_id else "?"
+    return (f"**#{reminder.id}** {KIND_LABEL.get(reminder.kind, reminder.kind)} for {who} "
+            f"in <#{reminder.channel_id}>, {stamp(reminder.due_at)}")
+
+
+def _when(text: str, guild_id: int, bot: StewardBot) -> datetime:
+    tz = bot.guild_settings.get(guild_id).core.timezone
+    try:
+        return parse_when(text, bot.clock.now(), tz)
+    except DurationError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+class FollowupCog(commands.Cog, name="Follow-ups"):
+    """Tag original posters, check in once, remind members."""
+
+    followup = app_commands.Group(
+        name="followup", description="Follow-ups and reminders that tag a member (moderators)",
+        guild_only=True, default_permissions=MODERATOR_DEFAULT)
+
+    def __init__(self, bot: StewardBot, service: FollowupService) -> None:
+        self.bot = bot
+        self.service = service
+        self.ask_menu = app_commands.ContextMenu(
+            name="Ask original poster", callback=self.ask_from_menu)
+        self.ask_menu.guild_only = True
+        self.ask_menu.default_permissions = MODERATOR_DEFAULT
+
+    async def cog_load(self) -> None:
+        """Load open follow-ups, route messages, register buttons, start the scheduler."""
+        self.service.views = DynamicButtons()
+        await self.service.load()
+        self.bot.router.add("followups", self.service.on_message, priority=PRIORITY_FOLLOWUPS)
+        self.bot.add_dynamic_items(NotifyButton, StopButton)
+        self.bot.tree.add_command(self.ask_menu)
+        self.bot.background.spawn(self._start_when_ready(), name="followups-start", daemon=True)
+
+    async def _start_when_ready(self) -> None:
+        await self.bot.wait_until_ready()
+        await self.service.scheduler.start()
+
+    async def cog_unload(self) -> None:
+        """Undo cog_load (the scheduler's rows are recovered on the next start)."""
+        self.bot.router.remove("followups")
+        self.bot.remove_dynamic_items(NotifyButton, StopButton)
+        self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
+        await self.service.scheduler.abort()
+
+    def _config(self, interaction: discord.Interaction) -> GuildConfig:
+        assert interaction.guild_id is not None
+        return self.bot.guild_settings.get(interaction.guild_id)
+
+    # --- asking
+
+    async def ask_from_menu(self, interaction: discord.Interaction,
+                            message: discord.Message) -> None:
+        """Message menu "Ask original poster" (moderators)."""
+        moderator = require_moderator(interaction, self._config(interaction).core)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._ask(interaction, moderator, message, None, None)
+
+    @followup.command(name="ask", description="Tag the original poster under a question")
+    @app_commands.describe(
+        question="Link to the question (right-click it → Copy Message Link)",
+        op="The member to tag, if it isn't the thread's starter",
+        days="Check in once after this many days without an answer (default 7)",
+    )
+    async def ask(self, interaction: discord.Interaction, question: str,
+                  op: discord.Member | None = None,
+                  days: app_commands.Range[int, 1, 365] | None = None) -> None:
+        """Tag the OP (moderators)."""
+        moderator = require_moderator(interaction, self._config(interaction).core)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        assert interaction.guild is not None
+        message = await self.service.fetch_question(interaction.guild, question)
+        await self._ask(interaction, moderator, message, op.id if op else None, days)
+
+    async def _ask(self, interaction: discord.Interaction, moderator: discord.Member,
+                   message: discord.Message, op_id: int | None, days: int | None) -> None:
+        assert interaction.guild is not None
+        result = await self.service.ask(guild=interaction.guild, asker=moderator,
+                                        question=message, op_id=op_id, days=days)
+        await reply_ephemeral(
+            interaction,
+            f"Done: I tagged <@{result.followup.op_id}> ({result.tag_message.jump_url}). "
+            f"You'll hear when they reply. If they haven't by {stamp(result.checkin_due)}, "
+            f"I'll check in with them once (follow-up #{result.followup.id}).",
+        )
+
+    # --- reminders
+
+    @followup.command(name="remind", description="Tag a member in a thread at a later time")
+    @app_commands.describe(
+        member="Who to tag", when="30m, 2h, 3d, 2w, 1d12h or 2026-03-14 15:30",
+        note="A short note to include", channel="Where to post (default: here)",
+    )
+    async def remind(self, interaction: discord.Interaction, member: discord.Member, when: str,
+                     note: app_commands.Range[str, 1, 1500] | None = None,
+                     channel: discord.TextChannel | discord.Thread | None = None) -> None:
+        """Schedule one tag (moderators)."""
+        moderator = require_moderator(interaction, self._config(interaction).core)
+        assert interaction.guild is not None
+        due = _when(when, interaction.guild.id, self.bot)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        place = channel or interaction.channel
+        if not isinstance(place, discord.TextChannel | discord.Thread):
+            raise InvalidInput("Pick a text channel, thread or forum post for the reminder.")
+        if member.bot:
+            raise InvalidInput("Reminders are for members, not bots.")
+        reminder = await self.service.remind(
+            guild=interaction.guild, moderator=moderator, member_id=member.id, channel=place,
+            due=due, note=note)
+        await reply_ephemeral(
+            interaction, f"Scheduled reminder #{reminder.id}: I'll tag {member.mention} in "
+                         f"<#{place.id}> at {stamp(reminder.due_at)}.")
+
+    @followup.command(name="list", description="Pending check-ins and reminders here")
+    async def list_pending(self, interaction: discord.Interaction) -> None:
+        """List pending items (moderators)."""
+        require_moderator(interaction, self._config(interaction).core)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        assert interaction.guild_id is not None
+        pending = await self.service.pending(interaction.guild_id)
+        if not pending:
+            await reply_ephemeral(interaction, "Nothing is scheduled in this server.")
+            return
+        lines = [describe_reminder(r) for r in pending]
+        await reply_ephemeral(interaction, "**Scheduled**\n" + "\n".join(lines)
+                              + "\nCancel with `/followup cancel id:`, move with "
+                                "`/followup snooze id: when:`.")
+
+    @followup.command(name="cancel", description="Cancel a pending check-in or reminder")
+    @app_commands.describe(id="The number shown by /followup list")
+    async def cancel(self, interaction: discord.Interaction, id: int) -> None:  # noqa: A002
+        """Cancel one (moderators)."""
+        moderator = require_moderator(interaction, self._config(interaction).core)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        assert interaction.guild_id is not None
+        reminder = await self.service.cancel(interaction.guild_id, id, moderator.id)
+        await reply_ephemeral(interaction, f"Cancelled {describe_reminder(reminder)}.")
+
+    @followup.command(name="snooze", description="Move a pending check-in or reminder")
+    @app_commands.describe(id="The number shown by /followup list",
+                           when="30m, 2h, 3d, 2w, 1d12h or 2026-03-14 15:30")
+    async def snooze(self, interaction: discord.Interaction, id: int,  # noqa: A002
+                     when: str) -> None:
+        """Snooze one (moderators)."""
+        moderator = require_moderator(interaction, self._config(interaction).core)
+        assert interaction.guild_id is not None
+        due = _when(when, interaction.guild_id, self.bot)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reminder = await self.service.snooze(interaction.guild_id, id, due, moderator.id)
+        await reply_ephemeral(interaction, f"Moved: {describe_reminder(reminder)}.")
+
+    @followup.command(name="autocheck", description="Check in once on forum posts after n days")
+    @app_commands.describe(forum="The forum", days="Days after a post, or off")
+    async def autocheck(self, interaction: discord.Interaction, forum: discord.ForumChannel,
+                        days: str) -> None:
+        """Turn automatic check-ins on or off for a forum (moderators)."""
+        moderator = require_moderator(interaction, self._config(interaction).core)
+        assert interaction.guild_id is not None
+        value = days.strip().lower()
+        if value == "off":
+            number = None
+        elif value.isdigit() and 1 <= int(value) <= 365:
+            number = int(value)
+        else:
+            raise InvalidInput("`days` is a number from 1 to 365, or `off`.")
+
+        def mutate(config: GuildConfig) -> None:
+            forums = dict(config.followup.autocheck_forums)
+            if number is None:
+                forums.pop(forum.id, None)
+            else:
+                forums[forum.id] = number
+            config.followup.autocheck_forums = forums
+
+        _, _, changes = await self.bot.guild_settings.update(interaction.guild_id, mutate)
+        if changes:
+            await self.bot.audit.record(interaction.guild_id, moderator.id, "settings.changed",
+                                        details={"followup.autocheck": f"{forum.id}: {value}"})
+        if number is None:
+            text = f"Automatic check-ins are off in {forum.mention}."
+        else:
+            text = (f"In {forum.mention}, {number} days after a new post, if others replied and "
+                    "the poster hasn't been back, I'll check in with them once.")
+        await reply_ephemeral(interaction, text)
+
+    @followup.command(name="settings", description="Time zone and wording of follow-ups (admins)")
+    @app_commands.describe(
+        timezone="The server's time zone for dates, an IANA name like Europe/London",
+        days="Default days before the one check-in",
+        ask_template="Wording of the tag: {op} {asker} {question} {jump} ('default' resets)",
+        checkin_template="Wording of the check-in: {op} {jump} {days} ('default' resets)",
+    )
+    async def settings(self, interaction: discord.Interaction, timezone: str | None = None,
+                       days: app_commands.Range[int, 1, 365] | None = None,
+                       ask_template: str | None = None,
+                       checkin_template: str | None = None) -> None:
+        """Show or change follow-up settings (admins)."""
+        admin = require_admin(interaction)
+        assert interaction.guild_id is not None
+        for text, allowed in ((ask_template, ASK_PLACEHOLDERS),
+                              (checkin_template, CHECKIN_PLACEHOLDERS)):
+            if text is not None and text.strip().lower() != RESET:
+                try:
+                    templates.validate(text, allowed)
+                except templates.TemplateError as exc:
+                    raise InvalidInput(str(exc)) from None
+
+        def mutate(config: GuildConfig) -> None:
+            if timezone is not None:
+                config.core.timezone = timezone.strip()
+            if days is not None:
+                config.followup.default_days = days
+            if ask_template is not None:
+                reset = ask_template.strip().lower() == RESET
+                config.followup.ask_template = None if reset else ask_template
+            if checkin_template is not None:
+                reset = checkin_template.strip().lower() == RESET
+                config.followup.checkin_template = None if reset else checkin_template
+
+        _, new, changes = await self.bot.guild_settings.update(interaction.guild_id, mutate)
+        if changes:
+            await self.bot.audit.record(
+                interaction.guild_id, admin.id, "settings.changed",
+                details={k: "changed" if "template" in k else f"{old} → {value}"
+                         for k, (old, value) in changes.items()})
+        f = new.followup
+        await reply_ephemeral(interaction, "\n".join([
+            "Saved." if changes else "Follow-up settings:",
+            f"**Time zone:** {new.core.timezone}",
+            f"**Check in after:** {f.default_days} days",
+            f"**Tag wording:** {'custom' if f.ask_template else 'default'}; "
+            f"**check-in wording:** {'custom' if f.checkin_template else 'default'}",
+            "**Automatic check-ins:** "
+            + (", ".join(f"<#{k}> after {v} days" for k, v in f.autocheck_forums.items())
+               or "off"),
+        ]))
+
+    # --- members
+
+    @app_commands.command(name="preferences", description="Your follow-up pings and notices")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        followup_pings="on: moderators may tag you about questions on your posts; off: never",
+        reply_notices="How to tell you someone you follow replied: a mention or a DM",
+    )
+    async def preferences(self, interaction: discord.Interaction,
+                          followup_pings: Literal["on", "off"] | None = None,
+                          reply_notices: Literal["mention", "dm"] | None = None) -> None:
+        """A member's own follow-up wishes."""
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        prefs = await self.service.set_prefs(
+            interaction.guild_id, interaction.user.id,
+            pings=None if followup_pings is None else followup_pings == "on",
+            notify_dm=None if reply_notices is None else reply_notices == "dm",
+        )
+        pings = ("On: moderators may tag you about questions on your posts, and I may check "
+                 "in once." if prefs.pings else
+                 "Off: nobody will be tagged about your posts by me. No reminders, no "
+                 "check-ins.")
+        notices = "by DM" if prefs.notify_dm else "with a mention in the thread"
+        await reply_ephemeral(interaction, f"**Follow-up pings:** {pings}\n"
+                                           f"**Reply notices** (when you follow a question): "
+                                           f"{notices}.\nChange these any time with "
+                                           f"`/preferences`.")

@@ -1,0 +1,114 @@
+"""The persistent follow-up buttons: "Notify me when they reply" and "Please don't remind me"."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bot.domain.followups import jump_link
+from bot.errors import NotFound
+from bot.interactions import guarded
+from bot.messaging import reply_ephemeral
+from bot.services.followups import FollowupService, notify_custom_id, stop_custom_id
+
+NOTIFY_LABEL = "Notify me when they reply"
+STOP_LABEL = "Please don't remind me"
+
+
+def _service(interaction: discord.Interaction) -> FollowupService:
+    return interaction.client.services.get(FollowupService)  # type: ignore[attr-defined, no-any-return]
+
+
+def _guild_id(interaction: discord.Interaction) -> int:
+    if interaction.guild_id is None:
+        raise NotFound("This button only works in the server.")
+    return interaction.guild_id
+
+
+class NotifyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                   template=r"steward:followup:(?P<id>\d+):notify"):
+    """On a tag message: anyone can ask to hear when the original poster replies."""
+
+    def __init__(self, followup_id: int) -> None:
+        super().__init__(discord.ui.Button(label=NOTIFY_LABEL, emoji="🔔",
+                                           style=discord.ButtonStyle.secondary,
+                                           custom_id=notify_custom_id(followup_id)))
+        self.followup_id = followup_id
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any],
+        match: re.Match[str], /,
+    ) -> NotifyButton:
+        """Rebuild from the custom_id (the follow-up id is the key; state is in the DB)."""
+        return cls(int(match["id"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        """Subscribe the clicker (a second click unsubscribes)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        service = _service(interaction)
+        subscribed, followup = await service.toggle_subscription(
+            self.followup_id, interaction.user.id, _guild_id(interaction))
+        if followup.status == "answered" and followup.answer_message_id is not None:
+            jump = jump_link(followup.guild_id, followup.channel_id, followup.answer_message_id)
+            text = f"They've already replied: {jump}"
+        elif followup.status != "open":
+            text = "This follow-up is closed, so there's nothing to wait for."
+        elif subscribed:
+            text = ("Got it: I'll let you know once when they reply. Choose between a mention "
+                    "here and a DM with `/preferences reply_notices:`.")
+        else:
+            text = "Okay, I won't notify you about this one after all."
+        await reply_ephemeral(interaction, text)
+
+
+class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                 template=r"steward:reminder:(?P<id>\d+):stop"):
+    """On every check-in and reminder: the tagged member turns follow-up pings off."""
+
+    def __init__(self, reminder_id: int) -> None:
+        super().__init__(discord.ui.Button(label=STOP_LABEL, style=discord.ButtonStyle.secondary,
+                                           custom_id=stop_custom_id(reminder_id)))
+        self.reminder_id = reminder_id
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any],
+        match: re.Match[str], /,
+    ) -> StopButton:
+        """Rebuild from the custom_id (the reminder id is the key)."""
+        return cls(int(match["id"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        """Opt the clicker out, if they are the member this reminder tagged."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        opted_out, member_id = await _service(interaction).stop_button(
+            _guild_id(interaction), self.reminder_id, interaction.user.id)
+        if opted_out:
+            text = ("Done. I won't tag you for follow-ups in this server any more. "
+                    "Take care. If you change your mind: `/preferences followup_pings:on`.")
+        else:
+            who = f"<@{member_id}>" if member_id else "the person it tagged"
+            text = (f"This button is for {who}. To stop follow-up pings for yourself, use "
+                    "`/preferences followup_pings:off`.")
+        await reply_ephemeral(interaction, text)
+
+
+class DynamicButtons:
+    """Builds tag and check-in views from the DynamicItems (nothing kept per message)."""
+
+    def notify_view(self, followup_id: int) -> discord.ui.View:
+        """The tag message's view."""
+        view = discord.ui.View(timeout=None)
+        view.add_item(NotifyButton(followup_id))
+        return view
+
+    def stop_view(self, reminder_id: int) -> discord.ui.View:
+        """A check-in's or reminder's view."""
+        view = discord.ui.View(timeout=None)
+        view.add_item(StopButton(reminder_id))
+        return view
