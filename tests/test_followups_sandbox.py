@@ -150,7 +150,7 @@ def _every_message_pings_only_whom_it_means(env):
                 assert not any(r in pinged for r in env.guild.roles)
 
 
-async def eventually(predicate, timeout: float = 5.0):
+async def eventually(predicate, timeout: float = 5.0):  # noqa: ASYNC109
     """Await an async condition (the bot works concurrently; this polls the database)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
