@@ -1,0 +1,50 @@
+"""`steward run` as a separate process, pointed at a sandbox by its two settings."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.sandbox import Sandbox
+from bot.sandbox.world import build_support_server
+from bot.clock import FakeClock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_steward_run_connects_to_the_given_urls_and_answers_a_slash_command(tmp_path):
+    clock = FakeClock()
+    async with Sandbox() as sb:
+        server = build_support_server(sb, clock)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "STEWARD_"))}
+        env.update({
+            "DISCORD_TOKEN": sb.token,
+            "DISCORD_API_BASE": sb.api_base,
+            "DISCORD_GATEWAY_URL": sb.gateway_url,
+            "STEWARD_DATABASE": str(tmp_path / "run.sqlite3"),
+            "PYTHONPATH": str(ROOT),
+        })
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await sb.wait_for(lambda: sb.connected and sb.registered_commands(), timeout=60)
+            # on_ready follows GUILD_CREATE after discord.py's guild_ready_timeout (2 s).
+            await sb.wait_for(lambda: any(
+                r.route == "GET /users/@me" for r in sb.requests), timeout=30)
+            result = await sb.slash(server.guild, server.owner, "steward settings")
+            await result.responded(timeout=30)
+            assert result.ephemeral
+            await result.done()
+            shown = result.content + " ".join(
+                (e.get("description") or "") + str(e.get("fields")) for e in result.embeds)
+            assert "moderator_roles" in shown.lower().replace(" ", "_")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, stderr.decode()[-2000:]
+        assert sb.token not in stderr.decode() and sb.token not in stdout.decode()
