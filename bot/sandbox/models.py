@@ -209,6 +209,7 @@ class Channel:
     # DMs
     recipient: User | None = None
     deleted: bool = False
+    last_message_id: int | None = None  # newest message posted (Discord keeps it after deletes)
 
     @property
     def is_thread(self) -> bool:
@@ -232,8 +233,9 @@ class Channel:
         raise KeyError(f"forum {self.name!r} has no tag {name_or_id!r}")
 
     def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": str(self.id), "type": int(self.type),
-                               "flags": 0, "last_message_id": None}
+        out: dict[str, Any] = {"id": str(self.id), "type": int(self.type), "flags": 0,
+                               "last_message_id": str(self.last_message_id)
+                               if self.last_message_id else None}
         if self.is_dm:
             out["recipients"] = [self.recipient.to_wire()] if self.recipient else []
             return out

@@ -282,6 +282,8 @@ class World:
         self.messages[msg.id] = msg
         if not msg.ephemeral:
             self.messages_in(msg.channel).append(msg)
+            if msg.id > (msg.channel.last_message_id or 0):
+                msg.channel.last_message_id = msg.id
             if msg.channel.is_thread and msg.id != msg.channel.id:
                 msg.channel.message_count += 1
         return msg

@@ -213,7 +213,15 @@ class LinkHoldService:
         return report
 
     async def stop(self) -> None:
-        """Save the high-water marks and remove outstanding member notices (at shutdown)."""
+        """Save the high-water marks and remove outstanding member notices (at shutdown).
+
+        On a clean stop every event up to now was handled, so the mark becomes "now"; that
+        spares the next start from re-reading channels where only the bot posted since.
+        """
+        if self._started:
+            now_id = discord.utils.time_snowflake(self._clock.now())
+            for guild in self._bot.guilds:
+                self._marks[guild.id] = max(self._marks.get(guild.id, 0), now_id)
         await self.save_marks()
         for message_id, channel_id in list(self._notices.items()):
             await self._delete_notice(channel_id, message_id)
@@ -872,7 +880,7 @@ class LinkHoldService:
                 if member is None:
                     note = "They already left the server, so I couldn't time them out."
                 else:
-                    await member.timeout(TIMEOUT_DURATION, reason=reason)
+                    await member.timeout(self._clock.now() + TIMEOUT_DURATION, reason=reason)
             else:
                 await guild.ban(discord.Object(hold.member_id), reason=reason,
                                 delete_message_seconds=BAN_DELETE_SECONDS)
