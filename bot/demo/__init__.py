@@ -1,0 +1,223 @@
+"""`steward demo`: the real Steward plays a scripted story against the offline sandbox.
+
+Nothing leaves the machine and no token is needed: a sandbox Discord runs in this process,
+the real StewardBot connects to it, and simulated time (a FakeClock) stands in for days
+passing. The transcript shows what each channel and DM would show a person.
+
+Chapters live in `bot/demo/<feature>.py`, each with `async def chapter(story: Story) -> None`,
+and play in the order of `CHAPTERS` (a chapter whose module does not exist is skipped). A
+chapter acts through `story.sb` (the sandbox scenario API: `post`, `join`, `slash`, `click`,
+`context_menu`, `submit_modal`, ...), waits with `await story.settle()`, moves time with
+`story.later(days=2, note="Two days later")`, and prints with `story.say(...)` and
+`story.show()` (everything new in the server and in DMs since the last `show()`), or
+`story.show_reply(result)` for an ephemeral answer only the clicker sees. The cast is shared:
+`story.newcomer` is Sam, who joins in the welcome chapter (`await story.ensure_newcomer()`
+joins Sam if no earlier chapter did).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.clock import FakeClock
+from bot.sandbox import Sandbox
+from bot.sandbox.models import Channel, Member, Message
+from bot.sandbox.world import (
+    StewardHarness,
+    SupportServer,
+    build_support_server,
+    configure_defaults,
+)
+
+CHAPTERS = ("startup", "welcome", "linkhold", "repost", "followups")
+
+log = logging.getLogger(__name__)
+
+
+class Story:
+    """The demo's stage: sandbox, clock, server, the running bot, and a transcript printer."""
+
+    def __init__(self, sb: Sandbox, clock: FakeClock, server: SupportServer,
+                 harness: StewardHarness, out: TextIO) -> None:
+        self.sb = sb
+        self.clock = clock
+        self.server = server
+        self.harness = harness
+        self.out = out
+        self.newcomer: Member | None = None
+        self.cast: dict[str, Any] = {}
+        self._shown: set[int] = set()
+        self._deleted_shown: set[int] = set()
+
+    @property
+    def bot(self) -> Any:
+        """The running StewardBot."""
+        return self.harness.bot
+
+    def heading(self, title: str) -> None:
+        """Start a chapter."""
+        self.out.write(f"\n{'=' * 72}\n{title}\n{'=' * 72}\n")
+
+    def say(self, text: str) -> None:
+        """A narrator's line."""
+        self.out.write(f"\n  ~ {text}\n")
+
+    async def settle(self, quiet: float = 0.15) -> None:
+        """Wait until Steward has stopped talking to Discord for a moment."""
+        await self.sb.idle(quiet=quiet)
+
+    def later(self, note: str | None = None, **delta: float) -> None:
+        """Move simulated time forward (e.g. `later("Two days later", days=2)`)."""
+        self.clock.advance(timedelta(**delta))
+        self.say(f"({note or 'Later'}: {self.clock.now():%a %d %b, %H:%M} UTC)")
+
+    async def ensure_newcomer(self) -> Member:
+        """Sam, the newcomer; joins now unless an earlier chapter brought them in."""
+        if self.newcomer is None:
+            self.newcomer = await self.sb.join(self.server.guild, "sam")
+            await self.settle()
+        return self.newcomer
+
+    def _where(self, channel: Channel) -> str:
+        if channel.recipient is not None:
+            return f"DM to {channel.recipient.username}"
+        if channel.parent_id is not None:
+            parent = self.sb.world.channels.get(channel.parent_id)
+            return f"#{parent.name if parent else '?'} > {channel.name}"
+        return f"#{channel.name}"
+
+    def _author(self, message: Message) -> str:
+        name = message.author.username
+        if message.webhook_id is not None:
+            return f"{name} [via webhook]"
+        if message.author.id == self.sb.bot_user.id:
+            return f"{name} [bot]"
+        return name
+
+    def _render_mentions(self, text: str) -> str:
+        for user in self.sb.world.users.values():
+            text = text.replace(f"<@{user.id}>", f"@{user.username}")
+        for channel in self.sb.world.channels.values():
+            if channel.name:
+                text = text.replace(f"<#{channel.id}>", f"#{channel.name}")
+        return text
+
+    def _format(self, message: Message) -> list[str]:
+        lines = [f"[{self._where(message.channel)}] {self._author(message)}:"]
+        body = self._render_mentions(message.content or "")
+        lines += [f"    {line}" for line in body.splitlines() if line.strip()]
+        for embed in message.embeds:
+            if embed.get("title"):
+                lines.append(f"    | {self._render_mentions(embed['title'])}")
+            for line in self._render_mentions(embed.get("description") or "").splitlines():
+                if line.strip():
+                    lines.append(f"    | {line}")
+            for field in embed.get("fields", []):
+                value = self._render_mentions(str(field.get("value", ""))).replace("\n", " / ")
+                lines.append(f"    | {field.get('name')}: {value}")
+        for attachment in message.attachments:
+            lines.append(f"    (attachment: {attachment.filename})")
+        buttons = [b.get("label") for b in message.buttons() if b.get("label")]
+        if buttons:
+            lines.append("    " + "  ".join(f"[{label}]" for label in buttons))
+        pinged = self.sb.mentions_pinged(message)
+        if pinged:
+            names = sorted(self.sb.world.users[p].username if p in self.sb.world.users
+                           else str(p) for p in pinged)
+            lines.append(f"    (pings: {', '.join(names)})")
+        return lines
+
+    def show(self) -> None:
+        """Print every message that appeared (or was removed) since the last call."""
+        for message in sorted(self.sb.world.messages.values(), key=lambda m: m.id):
+            if message.ephemeral:
+                continue
+            if message.id not in self._shown:
+                self._shown.add(message.id)
+                if message.deleted:
+                    self._deleted_shown.add(message.id)
+                    self.out.write("\n".join(self._format(message)) + "\n")
+                    self.out.write("    (removed by Steward moments later)\n")
+                    continue
+                self.out.write("\n".join(self._format(message)) + "\n")
+            elif message.deleted and message.id not in self._deleted_shown:
+                self._deleted_shown.add(message.id)
+                self.out.write(f"[{self._where(message.channel)}] "
+                               f"(a message by {message.author.username} was removed)\n")
+
+    def show_reply(self, result: Any, who: str = "") -> None:
+        """Print an interaction's visible answer (ephemeral ones marked as private)."""
+        for message in getattr(result, "messages", []) or []:
+            tag = "only you can see this" if message.ephemeral else "reply"
+            lines = self._format(message)
+            lines[0] = f"[{tag}{' — ' + who if who else ''}] {self._author(message)}:"
+            self.out.write("\n".join(lines) + "\n")
+            self._shown.add(message.id)
+
+    def mark_seen(self) -> None:
+        """Skip everything so far (e.g. set-up noise)."""
+        for message in self.sb.world.messages.values():
+            self._shown.add(message.id)
+            if message.deleted:
+                self._deleted_shown.add(message.id)
+
+
+async def _startup(story: Story) -> None:
+    story.heading("Steward starts")
+    bot = story.bot
+    commands = story.sb.registered_commands()
+    story.say(f"Steward connected to the sandbox as {bot.user} and registered "
+              f"{len(commands)} application commands:")
+    for command in sorted(commands, key=lambda c: (c.type, c.name)):
+        kind = {1: "/", 2: "user menu: ", 3: "message menu: "}.get(command.type, "")
+        story.out.write(f"    {kind}{command.name}\n")
+    guild = bot.get_guild(story.server.guild.id)
+    story.say(f"A tour of {guild.name}: {guild.member_count} members.")
+    for channel in sorted(guild.channels, key=lambda c: c.position):
+        story.out.write(f"    #{channel.name} ({channel.type.name})\n")
+    story.say("The admin has pointed Steward at #mod-queue, #mod-log, #welcome and #rules, "
+              "and made the Moderators role its moderators.")
+
+
+async def play(out: TextIO, database: Path) -> None:
+    """Build the server, start Steward and play every chapter."""
+    clock = FakeClock()
+    async with Sandbox(clock=clock) as sb:
+        server = build_support_server(sb, clock)
+        harness = StewardHarness(sb, clock, database)
+        bot = await harness.start()
+        try:
+            await bot.guild_settings.update(server.guild.id, configure_defaults(server))
+            story = Story(sb, clock, server, harness, out)
+            await story.settle()
+            story.mark_seen()
+            for name in CHAPTERS:
+                if name == "startup":
+                    await _startup(story)
+                    continue
+                try:
+                    module = importlib.import_module(f"bot.demo.{name}")
+                except ModuleNotFoundError:
+                    continue
+                await module.chapter(story)
+                await story.settle()
+                story.show()
+        finally:
+            await harness.stop()
+    out.write("\nThe end. Everything above ran offline against Steward's built-in sandbox.\n")
+
+
+async def run_demo(*, quiet: bool = False) -> int:
+    """Play the demo, printing the transcript to stdout; returns the exit code."""
+    logging.basicConfig(level=logging.ERROR if quiet else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("discord").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="steward-demo-") as folder:
+        await play(sys.stdout, Path(folder) / "demo.sqlite3")
+    return 0
