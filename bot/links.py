@@ -1,8 +1,8 @@
 """Link detection for member messages: catches disguised links, spares ordinary writing.
 
-Pure module (no discord import). Public API:
+Pure module (stdlib + tldextract/idna; no discord import). Public API:
 
-* ``find_links(text) -> list[Link]`` - every link in a message, in order.
+* ``find_links(text) -> list[Link]`` - every link in a message, in order, never overlapping.
 * ``normalize(text) -> Normalized`` - the de-obfuscation step, with a position map back
   to the text as written.
 * ``matches_domain(link_domain, allowed) -> bool`` - allowlist matching.
@@ -20,50 +20,78 @@ An address a reader would visit or a spammer wants visited. Detection runs in tw
    * fullwidth forms (``ｄｉｓｃｏｒｄ．ｇｇ``), mathematical bold/italic letters, circled
      letters and dot look-alikes (``。 ｡ ﹒ ․``) are folded to ASCII. Other scripts are
      NOT folded: a Cyrillic ``а`` keeps its identity and surfaces as punycode;
-   * defanging: ``hxxp(s)``, ``[:]``, ``[://]``, ``[.] (.) {.} <.>``, ``[dot] (dot)``,
-     ``[at] (at)``, escaped ``\\.`` / ``\\/``, percent-encoded separators and letters
-     (``%3A%2F%2F``), spaced-out schemes (``h t t p s : / /``), and a newline after
-     ``://`` or before a dot (``drx-herbal\\n.com``). These are *strong* marks: nobody
-     writes them by accident, so a candidate containing one is a link whenever its
-     host has a real public suffix;
-   * *weak* joins, which ordinary prose can also produce, and which therefore still
-     have to pass the bare-domain rules below: spaced dots (``bit . ly``), the word
-     ``dot`` (``example dot com``), and a dot followed by a line break
-     (``discord.\\ngg/x``; this one only counts with a path, scheme or ``www.``).
+   * *strong* disguises, which nobody writes by accident, so a candidate holding one is
+     a link whenever its host has a real public suffix: ``hxxp(s)``, ``[:]``, ``[://]``,
+     ``[.] (.) {.} <.>`` and ``[dot] (dot)`` (spaces allowed inside), ``[at] (at)``,
+     escaped ``\\.`` / ``\\/``, percent-encoded separators (``%3A%2F%2F``, ``%2E``;
+     encoded letters are decoded too), spaced-out schemes (``h t t p s : / /``,
+     ``https : //``) and spaces or a line break after ``http(s)://``;
+   * *weak* joins, which prose can also produce, so the result must still pass the
+     bare-domain rules below: spaced dots (``bit . ly``), the word ``dot``
+     (``example dot com``); a dot with a space only before it (``bit .ly``) or a line
+     break before it (``drx-herbal\\n.com``), which as bare domains must be all
+     lower-case (``tbh .NET`` is prose); and a dot then a line break
+     (``discord.\\ngg/x``), which needs a path, scheme or ``www.`` - and is not joined
+     at all when the token before already holds a dot (``iherb.com.\\nmy mum``).
 
-2. A single linear-time scan (possessive quantifiers, start-of-token guards, no
-   nested ambiguous repetition) finds candidates ``[scheme://][local@]host[:port][/path]``
-   plus partial invites (``.gg/x``). A candidate is a link when its host is an IPv4
-   address, or its last label is a real TLD of the bundled public-suffix snapshot
-   (tldextract, never fetched) and one of these holds:
+2. A linear-time scan finds anchors (a dot before a letter or digit, ``@``, ``://``),
+   walks back to the start of the token and matches one candidate
+   ``[scheme:][//][local@]host[:port][/path|?query|#frag]`` there (possessive
+   quantifiers, bounded look-back, nothing re-scanned), plus partial invites
+   ``.gg/code`` (reported as ``discord.gg``). A path stops before an embedded
+   ``scheme://`` so redirect targets are reported too. Trailing punctuation and
+   unbalanced closing brackets are not part of a link. A candidate is a link when:
 
-   * explicit scheme (any scheme, any case; dotless hosts too), ``www.`` prefix, an
-     e-mail local part (``drx@gmail.com`` is a link to ``gmail.com``), or a strong mark;
-   * otherwise, the missing-space / abbreviation guard must pass: a TLD written in
-     Titlecase (``home.Today``, ``fine.Now``, ``B.Com``, ``M.Sc``) is a missing space
-     after a full stop or a degree, unless it is com/org/net/gov/edu after a label of 3+
-     characters (``Amazon.Com``); an upper-case single-letter label before an
-     upper-case TLD is an abbreviation (``B.COM``); ``ASP.NET``-style names are tech;
-   * then a path (``/x``), query (``?a=``), fragment (``#x``) or port makes it a link
-     (``bit.ly/x``, ``healing.now/join``, ``192.168.0.10/login``);
-   * a bare domain (nothing but ``name.tld``) counts only when the TLD is a "link-y"
-     one: com/net/org/gov/edu/info/biz/io/... or a country code that is not also an
-     everyday English word (``.it .in .is .me .my .no .so .to .us .be .do ...`` are
-     words), and the TLD is not a common file extension (``readme.md``,
-     ``script.py``, ``archive.zip``). A short list of well-known short hosts
-     (``youtu.be``, ``t.me``, ``amzn.to``...) counts bare too. So ``mayoclinic.org``,
-     ``cancer.gov`` and ``bit.ly`` are links; ``we went home.today`` is not;
-   * weak ``dot``-word joins are rejected after a determiner/preposition
-     (``the dot com bubble``) or before a prose noun (``dot com boom``).
+   * its host is an IPv4 dotted quad and it has a scheme, port, path or local part
+     (a bare ``192.168.1.1`` or ``1.2.3.4`` is a version/number), or an IPv6 literal
+     with a scheme, or ``localhost``/a numeric host with a web scheme; otherwise
+   * its last label is a real TLD in the bundled public-suffix snapshot (tldextract,
+     ``suffix_list_urls=()``, never fetched) and one of these holds:
 
-   Never links: an ``@handle.name`` with nothing before the ``@`` (social handle), all
-   numeric dotted runs (versions, doses, dates: ``v2.0.1``, ``3.5mg``, ``1.5.2024``; a
-   bare dotted quad needs a scheme, port or path), unknown TLDs (``Node.js``, ``e.g.``,
-   ``Ph.D.``, ``Dr.Smith``).
+     - explicit scheme (any scheme, any case), ``www.`` prefix, an e-mail local part
+       (``drx@gmail.com`` is a link to ``gmail.com``), or a strong mark;
+     - otherwise the missing-space / abbreviation guard must pass first: a TLD written
+       in Titlecase (``home.Today``, ``fine.Now``, ``B.Com``, ``M.Sc``) is a missing
+       space after a full stop or a degree, unless it is com/org/net/gov/edu after a
+       label of 3+ characters (``Amazon.Com``); a single upper-case letter before a
+       non-lower-case TLD is an abbreviation (``B.COM``); ``ASP.NET``-style names are
+       technology;
+     - then a path (``/x``), query (``?a=``), fragment (``#x``) or port makes it a
+       link (``bit.ly/x``, ``healing.now/join``);
+     - a bare domain (just ``name.tld``) counts only when its TLD is "link-y":
+       com/net/org/gov/edu/info/biz/io/xyz/... or a country code that is not also an
+       everyday word (``.it .in .is .me .my .no .so .to .us .be .do .am .at ...`` are
+       words here), and is not a common file extension (``readme.md``, ``script.py``,
+       ``archive.zip``, ``video.mov``). A few well-known short hosts (``youtu.be``,
+       ``t.me``, ``amzn.to``, ``discord.gift``...) count bare too. So ``mayoclinic.org``,
+       ``cancer.gov`` and ``bit.ly`` are links; ``we went home.today`` is not;
+     - weak ``dot``-word joins are refused after a determiner or preposition
+       (``the dot com bubble``, ``in dot com days``) or before a prose noun
+       (``dot com boom``).
 
-Domains are the registrable domain (public suffix + one label, ICANN section only) in
-lower-case ASCII; internationalised names are IDNA-encoded (punycode). IP hosts report
-the address; dotless scheme hosts report the host.
+   Never links: an ``@handle.name`` with nothing before the ``@`` (social handle),
+   all-numeric dotted runs (``v2.0.1``, ``3.5mg``, ``98.6F``, ``1.5.2024``), unknown
+   TLDs (``Node.js``, ``e.g.``, ``Ph.D.``, ``Dr.Smith``).
+
+Domains and URLs
+================
+``Link.domain`` is the registrable domain (public suffix + one label, ICANN section of
+the list) in lower-case ASCII, internationalised names IDNA-encoded (punycode). When
+the host is itself a multi-label public suffix that is also a site (``nhs.uk``,
+``gov.uk``), or is ``www.`` under one, that suffix is reported (``www.nhs.uk`` ->
+``nhs.uk``; ``111.nhs.uk`` stays ``111.nhs.uk``, as the list says). IP hosts report the
+address. ``Link.url`` is absolute: the scheme lower-cased (``http://`` when none was
+written), the host lower-case punycode, port and path as written; e-mail addresses give
+``mailto:local@host``; partial invites give ``https://discord.gg/code``.
+
+``matches_domain`` is true for the allowed domain itself and its subdomains, compared
+label by label in lower-case punycode (``evil-example.com`` and ``example.com.evil.net``
+never match ``example.com``). ``is_valid_domain`` accepts a bare domain, a URL or an
+e-mail address (``*.`` prefix allowed) and returns its registrable domain; it refuses
+whitespace, IP addresses, unknown TLDs and open second-level suffixes such as ``co.uk``.
+
+Known limits: an all-caps two-label degree over a country code (``MB.BS``) reads as a
+domain; link text split in the middle of a label across lines is found from the break.
 """
 
 from __future__ import annotations
