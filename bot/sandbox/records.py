@@ -89,8 +89,15 @@ class FaultRule:
     params: dict[str, int] = field(default_factory=dict)
     used: int = 0
     after_effect: bool = False  # run the handler first (Discord acted, then the reply failed)
+    skip: int = 0  # let this many matching requests through before failing
+    skipped: int = 0
 
     def applies(self, route: str, params: dict[str, Any]) -> bool:
         if self.used >= self.times or self.route != route:
             return False
-        return all(params.get(k) == v for k, v in self.params.items())
+        if not all(params.get(k) == v for k, v in self.params.items()):
+            return False
+        if self.skipped < self.skip:
+            self.skipped += 1
+            return False
+        return True

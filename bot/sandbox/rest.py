@@ -153,6 +153,7 @@ class RestApi:
         self.faults: list[FaultRule] = []
         self.in_flight = 0
         self.last_request_at = 0.0
+        self.pacer: Any = None  # bot.sandbox.pacing.Pacer, for Discord-like rate limits
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.in_flight += 1
@@ -223,6 +224,8 @@ class RestApi:
             err = errors.unauthorized()
             return self._finish(record, err.status, err.body(), route_name)
         fault = self._fault_for(route_name, params)
+        if fault is None and self.pacer is not None:
+            fault = self.pacer.admit(route_name, params)
         ctx = Ctx(self.world, request, route_name, params, dict(request.query), body,
                   uploads, record.reason, record)
         if fault is not None and fault.after_effect:
@@ -255,7 +258,8 @@ class RestApi:
         record.response = payload
         if isinstance(payload, dict) and status >= 400:
             record.error_code = payload.get("code")
-        headers = ratelimit_headers(route)
+        paced = self.pacer.headers(route, record.params) if self.pacer is not None else None
+        headers = paced or ratelimit_headers(route)
         if status == 204:
             return web.Response(status=204, headers=headers)
         return json_response(status, payload, headers)

@@ -252,13 +252,18 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         """A role placed just below the bot's role (or above it with ``above_bot``)."""
         bot_role = self.bot_role(guild)
         position = bot_role.position + 1 if above_bot else bot_role.position
+        shifted = []
         for role in guild.roles.values():
             if not role.is_everyone and role.position >= position:
                 role.position += 1
+                shifted.append(role)
         role = Role(self.world.ids.next(), guild.id, name, to_int(permissions),
                     position=position, mentionable=mentionable, color=color, hoist=hoist)
         guild.roles[role.id] = role
         self._announce("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.to_wire()})
+        for other in shifted:  # Discord announces every role whose position moved
+            self._announce("GUILD_ROLE_UPDATE",
+                           {"guild_id": str(guild.id), "role": other.to_wire()})
         return role
 
     def _user(self, who: UserLike, *, bot: bool = False, avatar: str | None = None,
@@ -346,14 +351,15 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
 
     def fail(self, route: str, status: int = 429, times: int = 1, *,
              retry_after: float = 0.05, global_: bool = False,
-             channel: Channel | None = None, after_effect: bool = False,
+             channel: Channel | None = None, after_effect: bool = False, skip: int = 0,
              **params: Any) -> None:
         """Make the next ``times`` matching requests fail with ``status``.
 
         ``route`` is a template like ``"POST /channels/{channel_id}/messages"``;
         ``channel=`` (or any ``param=value``) restricts it to those path params.
         ``after_effect=True``: the request takes effect first and only the answer fails
-        (Discord created the message, then a 5xx reached the bot).
+        (Discord created the message, then a 5xx reached the bot). ``skip=N`` lets the
+        first N matching requests through.
         """
         from bot.sandbox.records import FaultRule
 
@@ -363,7 +369,7 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         if not any(r.name == route for r in self.api.router.routes):
             raise SandboxError(f"unknown route {route!r}; see sb.routes()")
         self.api.faults.append(FaultRule(route, status, times, retry_after, global_, ids,
-                                         after_effect=after_effect))
+                                         after_effect=after_effect, skip=skip))
 
     def routes(self) -> list[str]:
         """Every route template the sandbox serves."""
