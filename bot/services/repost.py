@@ -416,7 +416,7 @@ class RepostService:
         attempts = 0
         while True:
             attempts += 1
-            after = discord.utils.time_snowflake(discord.utils.utcnow() - timedelta(seconds=5))
+            after = discord.utils.time_snowflake(self._clock.now() - timedelta(seconds=5))
             started = time.monotonic()
             try:
                 message = await asyncio.wait_for(

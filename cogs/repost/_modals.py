@@ -1,0 +1,190 @@
+"""The modals of the repost feature: "Repost for member" and "Edit this copy"."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.errors import InvalidInput, StewardError
+from bot.interactions import StewardModal
+from bot.messaging import reply_ephemeral
+from bot.permissions import require_moderator
+from bot.services.repost import RepostRequest, RepostService, StoredAttachment
+
+if TYPE_CHECKING:
+    from bot.app import StewardBot
+
+log = logging.getLogger(__name__)
+
+CONTENT_MAX = 4000
+INTRO_MAX = 200
+INTRO_PLACEHOLDER = "Please allow me to post this for you:"
+DESTINATION_TYPES = [
+    discord.ChannelType.text,
+    discord.ChannelType.news,
+    discord.ChannelType.forum,
+    discord.ChannelType.public_thread,
+    discord.ChannelType.private_thread,
+]
+
+
+def _channel_id(value: Any) -> int | None:
+    """A channel select value as an id (discord.py gives objects when resolved, else ids)."""
+    raw = getattr(value, "id", value)
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+async def download(
+    attachments: Sequence[discord.Attachment], cap: int
+) -> tuple[tuple[StoredAttachment, ...], tuple[str, ...]]:
+    """Read attachments up to `cap` bytes each; the rest are named, not silently dropped."""
+    kept: list[StoredAttachment] = []
+    skipped: list[str] = []
+    for attachment in attachments:
+        if attachment.size > cap:
+            skipped.append(attachment.filename)
+            continue
+        try:
+            data = await attachment.read()
+        except (discord.HTTPException, discord.NotFound) as exc:
+            log.warning("could not download attachment %s: %s", attachment.id, exc)
+            skipped.append(attachment.filename)
+            continue
+        kept.append(StoredAttachment(attachment.filename, data, attachment.content_type))
+    return tuple(kept), tuple(skipped)
+
+
+class RepostModal(StewardModal, title="Repost for a member"):
+    """Content (prefilled, editable), an intro line, where to post it, and whether to ping."""
+
+    def __init__(
+        self,
+        bot: StewardBot,
+        service: RepostService,
+        *,
+        member_id: int,
+        content: str,
+        destination_id: int | None,
+        source: str,
+        source_url: str | None = None,
+        attachments: Sequence[discord.Attachment] = (),
+        reply_to_url: str | None = None,
+    ) -> None:
+        super().__init__(timeout=15 * 60)
+        self.bot = bot
+        self.service = service
+        self.member_id = member_id
+        self.source = source
+        self.source_url = source_url
+        self.attachments = list(attachments)
+        self.reply_to_url = reply_to_url
+        self.content: discord.ui.TextInput[RepostModal] = discord.ui.TextInput(
+            style=discord.TextStyle.paragraph, default=content[:CONTENT_MAX] or None,
+            max_length=CONTENT_MAX, required=not self.attachments,
+        )
+        self.intro: discord.ui.TextInput[RepostModal] = discord.ui.TextInput(
+            style=discord.TextStyle.short, required=False, max_length=INTRO_MAX,
+            placeholder=INTRO_PLACEHOLDER,
+        )
+        defaults = ([discord.SelectDefaultValue(id=destination_id,
+                                                type=discord.SelectDefaultValueType.channel)]
+                    if destination_id else [])
+        self.destination: discord.ui.ChannelSelect[RepostModal] = discord.ui.ChannelSelect(
+            channel_types=DESTINATION_TYPES, default_values=defaults, min_values=1,
+            max_values=1, required=True,
+        )
+        self.ping: discord.ui.Select[RepostModal] = discord.ui.Select(
+            options=[
+                discord.SelectOption(label="No, just tell them privately", value="no",
+                                     default=True),
+                discord.SelectOption(label="Yes, mention them in the post", value="yes"),
+            ],
+            min_values=1, max_values=1, required=False,
+        )
+        self.add_item(discord.ui.Label(text="Their words (edit if needed)",
+                                       component=self.content))
+        self.add_item(discord.ui.Label(text="Intro line (optional)",
+                                       description="Shown above their words",
+                                       component=self.intro))
+        self.add_item(discord.ui.Label(text="Post it in", component=self.destination))
+        self.add_item(discord.ui.Label(text="Ping the member in the post?",
+                                       component=self.ping))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        """Re-check, then publish and answer with the link."""
+        assert interaction.guild_id is not None
+        moderator = require_moderator(
+            interaction, self.bot.guild_settings.get(interaction.guild_id).core)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        destination_id = next(
+            (cid for v in self.destination.values if (cid := _channel_id(v)) is not None), None)
+        if destination_id is None:
+            raise InvalidInput("Pick a channel to post in.")
+        content = self.content.value or ""
+        cap = interaction.guild.filesize_limit if interaction.guild else 8 * 1024 * 1024
+        files, not_kept = await download(self.attachments, cap)
+        if not content.strip() and not files:
+            raise InvalidInput("There is nothing to post: the text is empty.")
+        request = RepostRequest(
+            guild_id=interaction.guild_id, member_id=self.member_id, content=content,
+            destination_id=destination_id, moderator_id=moderator.id,
+            reason="moderator repost", source=self.source, attachments=files,
+            not_kept=not_kept, reply_to_url=self.reply_to_url,
+            intro=(self.intro.value or "").strip() or None,
+            ping_member="yes" in self.ping.values, source_url=self.source_url,
+        )
+        result = await self.service.publish(request)
+        told = {"dm": "I told them by DM.",
+                "channel": "Their DMs are closed, so I told them in the channel.",
+                "none": "I couldn't tell them (they may have left the server)."}
+        how = "in their name" if result.mode == "webhook" else "as Steward"
+        parts = f" in {len(result.message_ids)} parts" if len(result.message_ids) > 1 else ""
+        await reply_ephemeral(
+            interaction,
+            f"Shared {how}{parts}: {result.jump_url}\n{told[result.member_notified]}",
+        )
+
+
+class EditModal(StewardModal, title="Edit this copy"):
+    """The words of one part of a repost, to edit."""
+
+    def __init__(
+        self, bot: StewardBot, service: RepostService, *, repost_id: int, message_id: int,
+        words: str, room: int,
+    ) -> None:
+        super().__init__(timeout=15 * 60)
+        self.bot = bot
+        self.service = service
+        self.repost_id = repost_id
+        self.message_id = message_id
+        self.old_words = words
+        self.words: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
+            style=discord.TextStyle.paragraph, default=words[:CONTENT_MAX] or None,
+            max_length=max(1, min(CONTENT_MAX, room)), required=True,
+        )
+        self.add_item(discord.ui.Label(text="The words in this message", component=self.words))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        """Re-check who may edit, apply the link policy to members, then edit."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        record = await self.service.get(self.repost_id)
+        if record is None or record.status != "published":
+            raise StewardError("This repost was removed, so there is nothing to edit.")
+        user = interaction.user
+        if not self.service.may_manage(record, user):
+            raise StewardError("Only the member this was shared for, or a moderator, can "
+                               "change it.")
+        core = self.bot.guild_settings.get(record.guild_id).core
+        from bot.permissions import is_moderator
+
+        if isinstance(user, discord.Member) and not is_moderator(user, core):
+            await self.service.check_member_edit(record, user, self.old_words,
+                                                 self.words.value)
+        await self.service.edit_part(record, self.message_id, self.words.value, user.id)
+        await reply_ephemeral(interaction, "Saved. The copy now shows your edit.")
