@@ -40,7 +40,7 @@ from bot.db.holds import (
 )
 from bot.domain import holds as rules
 from bot.domain.templates import TemplateError, render
-from bot.domain.text import truncate
+from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.errors import (
     AlreadyDecided,
     BotMissingPermissions,
@@ -219,7 +219,7 @@ class LinkHoldService:
         spares the next start from re-reading channels where only the bot posted since.
         """
         if self._started:
-            now_id = discord.utils.time_snowflake(self._clock.now())
+            now_id = discord.utils.time_snowflake(self._clock.now(), high=True)
             for guild in self._bot.guilds:
                 self._marks[guild.id] = max(self._marks.get(guild.id, 0), now_id)
         await self.save_marks()
@@ -971,16 +971,17 @@ class LinkHoldService:
                 by_guild[hold.guild_id].append(hold)
         total = 0
         for guild_id, due in by_guild.items():
-            lines = []
-            for hold in due[:20]:
+            noun = "post is" if len(due) == 1 else "posts are"
+            text = f"⏰ {len(due)} held {noun} still waiting for review:"
+            for shown, hold in enumerate(due):
                 url = self._queue_url(guild_id, hold.queue_channel_id, hold.queue_message_id)
                 label = f"[Hold #{hold.id}]({url})" if url else f"Hold #{hold.id}"
-                lines.append(f"• {label}: <@{hold.member_id}> in <#{hold.channel_id}>, "
-                             f"held <t:{int(hold.created_at.timestamp())}:R>")
-            if len(due) > 20:
-                lines.append(f"…and {len(due) - 20} more (see `/linkhold queue`).")
-            noun = "post is" if len(due) == 1 else "posts are"
-            text = (f"⏰ {len(due)} held {noun} still waiting for review:\n" + "\n".join(lines))
+                line = (f"\n• {label}: <@{hold.member_id}> in <#{hold.channel_id}>, "
+                        f"held <t:{int(hold.created_at.timestamp())}:R>")
+                if len(text) + len(line) > MESSAGE_LIMIT - 80:
+                    text += f"\n…and {len(due) - shown} more (see `/linkhold queue`)."
+                    break
+                text += line
             target = self._queue_channel(guild_id)
             if target is None:
                 mod_log = self._bot.guild_settings.get(guild_id).core.mod_log_channel
