@@ -123,9 +123,9 @@ class Delivery:
         """Record that a send starts now (before the Discord call); refuse past MAX_SENDS."""
         if self.reminder.sends + self.sends_started >= MAX_SENDS:
             raise DeliveryFailed("may_have_sent")
-        marked = await self._scheduler.repository.mark_sending(
+        marked = await asyncio.shield(self._scheduler.repository.mark_sending(
             self.reminder.id, self._scheduler.clock.now()
-        )
+        ))
         if not marked:
             raise DeliveryFailed("state_changed", notify=False)
         self.sends_started += 1
@@ -155,6 +155,7 @@ class Scheduler:
         *,
         batch_size: int = 50,
         max_in_flight: int = 10,
+        max_per_second: float | None = None,
     ) -> None:
         self.repository = repository
         self.clock = clock
@@ -168,6 +169,11 @@ class Scheduler:
         self._loop_task: asyncio.Task[Any] | None = None
         self._sleeping_until: datetime | None = None
         self._idle = asyncio.Event()
+        self._stopping = False
+        # Deliveries talk to Discord, whose global limit is ~50 requests/s; starting them at a
+        # steady pace avoids bursts of 429s (discord.py gives up after five in a row).
+        self._interval = 1.0 / max_per_second if max_per_second else 0.0
+        self._next_start = 0.0
 
     def register(self, kind: str, handler: Handler) -> None:
         """Deliver reminders of `kind` with `handler`."""
@@ -193,11 +199,13 @@ class Scheduler:
         self._loop_task = self._tasks.spawn(self._run(), name="scheduler", daemon=True)
 
     async def stop(self) -> None:
-        """Stop the loop and wait for in-flight deliveries."""
+        """Let the loop finish its current step and stop, then wait for in-flight deliveries."""
         if self._loop_task is not None:
-            self._loop_task.cancel()
+            self._stopping = True
+            self._wake.set()
             await asyncio.gather(self._loop_task, return_exceptions=True)
             self._loop_task = None
+            self._stopping = False
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
@@ -245,20 +253,25 @@ class Scheduler:
         )
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             while len(self._in_flight) >= self._max_in_flight:
                 await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
             now = self.clock.now()
             capacity = self._max_in_flight - len(self._in_flight)
             try:
-                batch = await self.repository.claim_due(now, min(self._batch_size, capacity))
+                # Shielded: a cancellation (shutdown) must not cut a transaction in half.
+                batch = await asyncio.shield(
+                    self.repository.claim_due(now, min(self._batch_size, capacity)))
             except Exception:
                 log.exception("scheduler could not read due reminders; retrying in 30 s")
                 await self._sleep(now + timedelta(seconds=30))
                 continue
+            if self._stopping:
+                break  # claimed rows stay 'running'; start() puts them back
             if batch:
                 for reminder in batch:
+                    await self._pace()
                     self._start(reminder, now)
                 continue
             next_due = await self.repository.next_due_at()
@@ -283,6 +296,16 @@ class Scheduler:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
             self._sleeping_until = None
+
+    async def _pace(self) -> None:
+        """Wait (in real time: Discord's limits are real) so starts keep `max_per_second`."""
+        if not self._interval:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._next_start - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._next_start = max(loop.time(), self._next_start) + self._interval
 
     def _start(self, reminder: Reminder, now: datetime) -> None:
         task = self._tasks.spawn(self._deliver(reminder, now), name=f"reminder-{reminder.id}")
@@ -331,16 +354,16 @@ class Scheduler:
         due = now + retry_delay(reminder.attempts)
         log.warning("reminder %s: transient failure (%s); retry %d at %s", reminder.id,
                     type(error).__name__, reminder.attempts, due.isoformat())
-        await self.repository.retry(reminder.id, due, now,
-                                    maybe_sent=delivery.sends_started > 0)
+        await asyncio.shield(self.repository.retry(reminder.id, due, now,
+                                                   maybe_sent=delivery.sends_started > 0))
         self.notify_due(due)
 
     async def _finish(self, delivery: Delivery, done: Done) -> None:
         reminder = delivery.reminder
-        recorded = await self.repository.finish(
+        recorded = await asyncio.shield(self.repository.finish(
             reminder.id, done.status, self.clock.now(), reason=done.reason,
             message_id=done.message_id,
-        )
+        ))
         if not recorded:
             return
         log.info("reminder %s (%s) %s%s", reminder.id, reminder.kind, done.status,

@@ -11,8 +11,9 @@ from cogs.followups._commands import FollowupCog
 
 async def setup(bot: StewardBot) -> None:
     """Build the scheduler and the follow-up service, provide them, and load the cog."""
-    scheduler = bot.services.provide(
-        Scheduler(ReminderRepository(bot.db), bot.clock, bot.background))
+    # About three requests per delivery: 15 a second stays under Discord's ~50 requests/s.
+    scheduler = bot.services.provide(Scheduler(
+        ReminderRepository(bot.db), bot.clock, bot.background, max_per_second=15))
     service = bot.services.provide(
         FollowupService(bot, FollowupRepository(bot.db), scheduler, bot.clock))
     await bot.add_cog(FollowupCog(bot, service))
