@@ -315,9 +315,10 @@ class Message:
 
     ``author`` is the user shown as author: for webhook messages it is a synthetic user
     whose ``username`` is the webhook's (or the ``username`` override given on execute) and
-    ``webhook_id`` is set. ``allowed_mentions`` is the raw object the sender gave (None if
-    absent). ``reference`` is the raw ``message_reference`` dict (replies: type 0,
-    forwards: type 1); ``snapshots`` holds forwarded message payloads.
+    ``webhook_id`` is set. ``allowed_mentions`` is the object the sender gave (None if
+    absent) with ``users``/``roles`` ids as strings (the raw body is in ``sb.requests``).
+    ``reference`` is the raw ``message_reference`` dict (replies: type 0, forwards: type 1);
+    ``snapshots`` holds forwarded message payloads.
     """
 
     id: int

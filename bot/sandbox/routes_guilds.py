@@ -364,11 +364,14 @@ async def create_role(ctx: Ctx) -> Any:
                 permissions=int(body.get("permissions") or 0), position=1,
                 color=int(body.get("color") or 0), hoist=bool(body.get("hoist")),
                 mentionable=bool(body.get("mentionable")))
-    for other in guild.roles.values():
-        if not other.is_everyone:
-            other.position += 1
+    shifted = [other for other in guild.roles.values() if not other.is_everyone]
+    for other in shifted:
+        other.position += 1
     guild.roles[role.id] = role
     await world.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.to_wire()})
+    for other in shifted:  # every role whose position moved is announced, like Discord
+        await world.dispatch("GUILD_ROLE_UPDATE",
+                             {"guild_id": str(guild.id), "role": other.to_wire()})
     return role.to_wire()
 
 

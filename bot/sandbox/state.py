@@ -48,6 +48,18 @@ class Upload:
     content_type: str | None = None
 
 
+def normalize_mentions(raw: Any) -> dict[str, Any] | None:
+    """``allowed_mentions`` with ``users``/``roles`` ids as strings (discord.py sends ints;
+    Discord treats both alike), so tests can compare with ``str(member.id)``."""
+    if not isinstance(raw, dict):
+        return None
+    out = dict(raw)
+    for key in ("users", "roles"):
+        if isinstance(out.get(key), list):
+            out[key] = [str(v) for v in out[key]]
+    return out
+
+
 class World:
     """All sandbox state. One per :class:`~bot.sandbox.Sandbox`."""
 
@@ -240,7 +252,7 @@ class World:
             attachments=attachments,
             timestamp=self.now(),
             webhook_id=webhook.id if webhook else None,
-            allowed_mentions=payload.get("allowed_mentions"),
+            allowed_mentions=normalize_mentions(payload.get("allowed_mentions")),
             flags=int(payload.get("flags") or 0),
             tts=bool(payload.get("tts")),
             nonce=payload.get("nonce"),
@@ -304,7 +316,7 @@ class World:
         if "components" in payload:
             msg.components = list(payload["components"] or [])
         if "allowed_mentions" in payload:
-            msg.allowed_mentions = payload["allowed_mentions"]
+            msg.allowed_mentions = normalize_mentions(payload["allowed_mentions"])
         if payload.get("flags") is not None:
             keep = msg.flags & (MessageFlags.EPHEMERAL | MessageFlags.IS_COMPONENTS_V2)
             msg.flags = (int(payload["flags"]) & ~MessageFlags.EPHEMERAL) | keep
