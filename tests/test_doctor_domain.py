@@ -84,16 +84,34 @@ def test_unknown_channel_settings_get_the_generic_need():
 
 @given(st.sets(st.sampled_from(sorted(PERMISSION_LABELS))),
        st.sampled_from(sorted(CHANNEL_NEEDS)))
-def test_the_missing_list_is_exactly_need_minus_granted(granted, setting):
+def test_the_missing_list_is_what_to_allow_to_make_the_channel_work(granted, setting):
     need = CHANNEL_NEEDS[setting]
     facts = ChannelFacts(setting, 9, True, need.kinds[0], frozenset(granted))
     findings = [f for f in check_channel(facts) if f.code == "channel.permission"]
     missing = [p for p in need.permissions if p not in granted]
+    if "view_channel" in missing:
+        missing = ["view_channel"]  # without it Discord grants nothing else: fix that first
+    elif "send_messages" not in granted:
+        missing = [p for p in missing if p not in ("embed_links", "attach_files")]
     if not missing:
         assert findings == []
     else:
         [finding] = findings
         assert finding.message.endswith(", ".join(label(p) for p in missing) + ".")
+
+
+def test_a_channel_steward_cannot_see_only_asks_for_view_channel():
+    [finding] = check_channel(ChannelFacts("linkhold.queue_channel", 2, True, "text",
+                                           frozenset()))
+    assert finding.message.endswith("missing: View Channel.")
+
+
+def test_a_member_channel_is_not_reported_twice_when_it_is_also_configured():
+    welcome = ChannelFacts("welcome.channel", 3, True, "text",
+                           ALL - {"send_messages", "embed_links", "attach_files"})
+    facts = healthy(channels=(welcome,), member_channels=(
+        ChannelFacts("member", 3, True, "text", welcome.granted),))
+    assert codes(diagnose(facts)) == [("channel.permission", "welcome.channel:3")]
 
 
 def test_member_channels_lacking_a_permission_are_listed_once_and_capped():

@@ -89,6 +89,21 @@ def label(permission: str) -> str:
     return PERMISSION_LABELS.get(permission, permission.replace("_", " ").title())
 
 
+_NEEDS_SEND = ("embed_links", "attach_files")
+
+
+def root_missing(needed: Iterable[str], granted: frozenset[str]) -> list[str]:
+    """The needed permissions that are missing, leaving out those Discord withholds only
+    because of another missing one (no View Channel: nothing else; no Send: no embeds or
+    files). Fixing the root brings the others back."""
+    missing = [p for p in needed if p not in granted]
+    if "view_channel" in missing:
+        return ["view_channel"]
+    if "send_messages" not in granted:
+        missing = [p for p in missing if p not in _NEEDS_SEND]
+    return missing
+
+
 def need_for(setting: str) -> ChannelNeed:
     """The need of a channel setting (a generic one for settings not in the table)."""
     return CHANNEL_NEEDS.get(setting, DEFAULT_NEED)
@@ -182,7 +197,7 @@ def check_channel(facts: ChannelFacts) -> list[Finding]:
             f"it must be a {' or '.join(need.kinds)} channel.",
             f"Choose a {need.kinds[0]} channel for `{facts.setting}`.",
         ))
-    missing = [p for p in need.permissions if p not in facts.granted]
+    missing = root_missing(need.permissions, facts.granted)
     if missing:
         names = ", ".join(label(p) for p in missing)
         found.append(Finding(
@@ -213,14 +228,25 @@ def member_channel_needs(features: FeatureUse) -> tuple[str, ...]:
 def check_member_channels(facts: GuildFacts) -> list[Finding]:
     """One finding per permission Steward lacks in channels where members post."""
     found: list[Finding] = []
+    # A configured channel's own needs are reported by check_channel; don't repeat them.
+    covered: dict[int, set[str]] = {}
+    for channel in facts.channels:
+        covered.setdefault(channel.channel_id, set()).update(need_for(channel.setting)
+                                                             .permissions)
+    lacking: dict[str, list[ChannelFacts]] = {}
+    for channel in facts.member_channels:
+        if not channel.exists:
+            continue
+        for permission in root_missing(member_channel_needs(facts.features), channel.granted):
+            if permission not in covered.get(channel.channel_id, ()):
+                lacking.setdefault(permission, []).append(channel)
     for permission in member_channel_needs(facts.features):
-        lacking = [c for c in facts.member_channels if c.exists and permission not in c.granted]
-        if not lacking:
+        if permission not in lacking:
             continue
         found.append(Finding(
             "member_channels.permission", permission, Severity.PROBLEM,
-            f"Steward lacks {label(permission)} in {len(lacking)} channel(s) where members "
-            f"post: {_listed(lacking)}.",
+            f"Steward lacks {label(permission)} in {len(lacking[permission])} channel(s) "
+            f"where members post: {_listed(lacking[permission])}.",
             f"Server Settings → Roles → Steward → allow {label(permission)}, and check those "
             f"channels' permission overrides don't deny it.",
         ))

@@ -7,6 +7,7 @@ without any.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
@@ -150,6 +151,7 @@ class DoctorService:
         self._probes: dict[str, Probe] = {}
         self._group_role_sources: dict[str, GroupRoleSource] = {}
         self.content = ContentWatch()
+        self._locks: dict[int, asyncio.Lock] = {}
 
     def add_probe(self, name: str, probe: Probe) -> None:
         """Let a feature add findings (e.g. stuck queue items); replaced on reload."""
@@ -243,12 +245,15 @@ class DoctorService:
 
     async def check(self, guild: discord.Guild) -> list[Finding]:
         """Diagnose a guild and record the findings (for `/steward doctor` and the CLI)."""
+        return (await self._diagnose(guild))[0]
+
+    async def _diagnose(self, guild: discord.Guild) -> tuple[list[Finding], GuildConfig]:
         config = self._settings.get(guild.id)
         facts = self.gather(guild, config, await self._group_roles(guild.id))
         extra = await self._probe(guild.id)
         findings = diagnose(replace(facts, extra=tuple(extra)))
         await self.repository.save(guild.id, findings, fingerprint(findings), self._clock.now())
-        return findings
+        return findings, config
 
     async def check_and_report(self, guild: discord.Guild) -> list[Finding]:
         """Check, and post to the mod log when the findings differ from what it last told it.
@@ -256,7 +261,12 @@ class DoctorService:
         Findings that could not be posted (no usable mod-log channel) are remembered as
         unposted, so fixing them later doesn't announce an "all clear" nobody needed.
         """
-        findings = await self.check(guild)
+        lock = self._locks.setdefault(guild.id, asyncio.Lock())
+        async with lock:  # one check per guild at a time, so a change is reported once
+            return await self._check_and_report(guild)
+
+    async def _check_and_report(self, guild: discord.Guild) -> list[Finding]:
+        findings, config = await self._diagnose(guild)
         current = fingerprint(findings)
         run = await self.repository.last_run(guild.id)
         reported = run.reported_fingerprint if run else None
@@ -267,16 +277,19 @@ class DoctorService:
         if not findings and unposted:
             await self.repository.mark_reported(guild.id, current, now)
             return findings
-        outcome = await self._post(guild, findings)
+        # Post where the settings the findings came from say (not newer ones: their check
+        # comes next and reports for itself).
+        outcome = await self._post(guild, config, findings)
         if outcome == "posted":
             await self.repository.mark_reported(guild.id, current, now)
         elif outcome == "impossible":
             await self.repository.mark_reported(guild.id, UNPOSTED + current, now)
         return findings
 
-    async def _post(self, guild: discord.Guild, findings: list[Finding]) -> str:
+    async def _post(self, guild: discord.Guild, config: GuildConfig,
+                    findings: list[Finding]) -> str:
         """Post the report: "posted", "impossible" (no usable channel) or "failed" (retry)."""
-        channel_id = self._settings.get(guild.id).core.mod_log_channel
+        channel_id = config.core.mod_log_channel
         channel = guild.get_channel(channel_id) if channel_id else None
         if not isinstance(channel, discord.TextChannel):
             return "impossible"
