@@ -515,3 +515,19 @@ async def test_no_message_events_from_channels_the_bot_cannot_see(world):
     marker = await sb.post(world.general, world.anna, "but this")
     await sb.wait_for(lambda: any(m.id == marker.id for m in world.events.get("message", [])))
     assert [m.content for m in world.events["message"]] == ["but this"]
+
+
+async def test_can_use_command_follows_default_member_permissions(world):
+    sb = world.sb
+
+    @world.bot.tree.command(name="modonly", description="x", guild=discord.Object(world.guild.id))
+    @app_commands.default_permissions(manage_messages=True)
+    async def modonly(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("ok")
+
+    await world.bot.tree.sync(guild=discord.Object(world.guild.id))
+    assert sb.command("modonly", world.guild)["default_member_permissions"] == str(
+        discord.Permissions(manage_messages=True).value)
+    assert sb.can_use_command(world.guild, world.mod, "modonly")
+    assert not sb.can_use_command(world.guild, world.anna, "modonly")
+    assert sb.can_use_command(world.guild, world.anna, "feedback")

@@ -86,6 +86,24 @@ class QueriesMixin(SandboxBase):
             raise SandboxError(f"command {name!r} is not registered")
         return cmd.data
 
+    def can_use_command(self, guild: Guild, user: User | Member, name: str) -> bool:
+        """Would Discord show ``/name`` to ``user``? (``default_member_permissions``:
+        the member needs every bit, administrators and the owner always can.)
+        ``sb.slash`` does not enforce this, so tests can check the bot's own guards."""
+        cmd = self.world.find_command(name, guild.id)
+        if cmd is None:
+            raise SandboxError(f"command {name!r} is not registered")
+        needed = cmd.data.get("default_member_permissions")
+        if needed is None:
+            return True
+        member = guild.members.get(user.id)
+        if member is None:
+            return False
+        from bot.sandbox.permissions import ALL, base_permissions
+
+        perms = base_permissions(guild, member)
+        return perms == ALL or perms & int(needed) == int(needed)
+
     def mentions_pinged(self, message: Message, *, respect_permissions: bool = False
                         ) -> set[int | str]:
         """Who ``message`` pings: user ids, role ids, "everyone"/"here".
