@@ -489,3 +489,207 @@ async def test_restart_in_the_middle_resumes_without_reposting(env):
     assert len(executed(env)) == len(result.message_ids) - 1
     assert len(new_dms(env)) == 1
     assert await env.service.repository.pending(env.guild.id) == []
+
+
+async def test_webhook_refused_mid_way_falls_back_to_bot_mode(env):
+    sb = env.sb
+    await warm_up(env, "warm the hook for the 403 test")
+    sb.fail(EXECUTE, status=403, times=1, webhook_id=sb.webhooks_in(env.stories)[0].id)
+    original = await sb.post(env.general, env.anna, "webhook refused, still shared")
+    r = await repost_via_menu(env, original, to=env.stories)
+    assert "Shared as Steward" in r.content, r.content
+    posted = sb.messages(env.stories)[-1]
+    assert posted.author.id == sb.bot_user.id and "webhook refused" in posted.content
+    (entry,) = (await env.audit("repost.published"))[:1]
+    assert entry.details["mode"] == "bot" and "refused the webhook" in entry.details["notes"]
+
+
+# ------------------------------------------------------------------------ slash commands
+
+
+async def test_repost_new_takes_text_from_the_modal_and_an_attachment(env):
+    sb = env.sb
+    r = await sb.slash(env.guild, env.moderator, "repost new", member=env.anna,
+                       options={"channel": env.stories},
+                       attachment=("letter.png", b"\x89PNG scanned letter"))
+    await r.responded()
+    assert r.modal is not None
+    text = "Sent to the moderators by e-mail.\n\nSecond paragraph, with care."
+    submitted = await sb.submit_modal(
+        r.modal, by=env.moderator, values={"Their words (edit if needed)": text},
+        selects={"Post it in": [str(env.stories.id)], "Ping the member in the post?": ["no"]},
+    )
+    await submitted.done()
+    await sb.wait_for(lambda: submitted.content, timeout=10)
+    assert "Shared in their name" in submitted.content
+    posted = sb.messages(env.stories)[-1]
+    assert posted.content.startswith(text)
+    assert [a.filename for a in posted.attachments] == ["letter.png"]
+    record = await env.service.find_by_message(posted.id)
+    assert record is not None and record.source == "manual"
+
+
+async def test_repost_new_refused_for_non_moderators(env):
+    sb = env.sb
+    r = await sb.slash(env.guild, env.other, "repost new", member=env.anna)
+    await r.done()
+    assert r.modal is None and r.ephemeral and "Only moderators" in r.content
+
+
+async def test_settings_are_admin_only_and_validated(env):
+    sb = env.sb
+    r = await sb.slash(env.guild, env.moderator, "repost settings", mode="bot")
+    await r.done()
+    assert r.ephemeral and "Only server admins" in r.content
+    r = await sb.slash(env.guild, env.owner, "repost settings", attribution="by {moderator}")
+    await r.done()
+    assert "doesn't work" in r.content and "{member}" in r.content
+    assert env.bot.guild_settings.get(env.guild.id).repost.mode == "webhook"
+    r = await sb.slash(env.guild, env.owner, "repost settings",
+                       attribution="— geteilt für {member} vom Moderationsteam")
+    await r.done()
+    assert "Saved" in r.content
+    try:
+        original = await sb.post(env.general, env.anna, "Danke euch allen")
+        await repost_via_menu(env, original, to=env.stories)
+        assert sb.messages(env.stories)[-1].content.endswith(
+            f"— geteilt für <@{env.anna.id}> vom Moderationsteam")
+    finally:
+        r = await sb.slash(env.guild, env.owner, "repost settings",
+                           attribution="— shared for {member} by the moderators")
+        await r.done()
+
+
+# ------------------------------------------------------------------ the copy stays theirs
+
+
+async def open_manage(env, message, by):
+    r = await env.sb.context_menu(env.guild, by, "Manage my reposted post", target=message)
+    await r.done()
+    return r
+
+
+async def test_member_edits_their_copy_and_the_frame_stays(env):
+    sb = env.sb
+    original = await sb.post(env.general, env.anna, "First version of my words.")
+    await repost_via_menu(env, original, to=env.stories)
+    posted = sb.messages(env.stories)[-1]
+    r = await open_manage(env, posted, env.anna)
+    assert r.ephemeral and "your reposted post" in r.content
+    e = await sb.click(r.message, label="Edit", by=env.anna)
+    await e.responded()
+    assert e.modal is not None
+    (words,) = e.modal.inputs()
+    assert e.modal.components[0]["label"] == "The words in this message"
+    assert words["value"] == "First version of my words."  # prefilled, frame left out
+    s = await sb.submit_modal(e.modal, by=env.anna,
+                              values={"The words in this message": "Second, kinder version."})
+    await s.done()
+    assert "Saved" in s.content, s.content
+    assert posted.content == ("Second, kinder version.\n\n"
+                              + ATTRIBUTION.format(id=env.anna.id))
+    (call,) = sb.requests_matching(
+        "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}")
+    assert call.allowed_mentions["parse"] == []
+    (entry,) = (await env.audit("repost.edited"))[:1]
+    assert entry.actor_id == env.anna.id
+
+
+async def test_others_cannot_manage_and_about_needs_a_repost(env):
+    sb = env.sb
+    original = await sb.post(env.general, env.anna, "Only Anna and the mods may change this.")
+    await repost_via_menu(env, original, to=env.stories)
+    posted = sb.messages(env.stories)[-1]
+    r = await open_manage(env, posted, env.other)
+    assert r.ephemeral and "Only the member this was shared for" in r.content
+    assert r.message is None or not r.message.buttons()
+    plain = await sb.post(env.general, env.other, "just a message")
+    r = await sb.context_menu(env.guild, env.other, "About this repost", target=plain)
+    await r.done()
+    assert r.ephemeral and "isn't a repost" in r.content
+
+
+async def test_new_member_cannot_edit_a_link_in(env):
+    sb = env.sb
+    original = await sb.post(env.general, env.newbie, "Hello, I am new here.")
+    await repost_via_menu(env, original, to=env.stories)
+    posted = sb.messages(env.stories)[-1]
+    before = posted.content
+    r = await open_manage(env, posted, env.newbie)
+    e = await sb.click(r.message, label="Edit", by=env.newbie)
+    await e.responded()
+    s = await sb.submit_modal(e.modal, by=env.newbie, values={
+        "The words in this message": "Hello, please buy at https://cheap-pills.com/now"})
+    await s.done()
+    assert "New members can't add links yet" in s.content, s.content
+    assert posted.content == before
+    assert sb.requests_matching(
+        "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}") == []
+    # A moderator may add it for them.
+    r = await open_manage(env, posted, env.moderator)
+    e = await sb.click(r.message, label="Edit", by=env.moderator)
+    await e.responded()
+    s = await sb.submit_modal(e.modal, by=env.moderator, values={
+        "The words in this message": "Hello, our hospital's page: https://hospital.org/"})
+    await s.done()
+    assert "Saved" in s.content and "https://hospital.org/" in posted.content
+
+
+async def test_member_deletes_a_multi_part_copy(env):
+    sb = env.sb
+    text = "\n\n".join(f"Part of a long letter, paragraph {i}. " + "With love. " * 60
+                       for i in range(5))
+    result = await env.service.publish(RepostRequest(
+        guild_id=env.guild.id, member_id=env.anna.id, content=text,
+        destination_id=env.stories.id, moderator_id=env.moderator.id,
+        reason="moderator repost", source="manual",
+    ))
+    assert len(result.message_ids) >= 2
+    last = sb.message(result.message_ids[-1])
+    r = await open_manage(env, last, env.anna)
+    d = await sb.click(r.message, label="Delete", by=env.anna)
+    await d.done()
+    assert "Delete all" in d.content and "can't be undone" in d.content
+    y = await sb.click(d.message, label="Yes, delete it", by=env.anna)
+    await y.done()
+    assert all(sb.message(i).deleted for i in result.message_ids)
+    assert await env.service.find_by_message(result.message_ids[0]) is None
+    (entry,) = (await env.audit("repost.deleted"))[:1]
+    assert entry.actor_id == env.anna.id and entry.target_id == env.anna.id
+
+
+async def test_deleting_a_forum_repost_removes_the_post(env):
+    sb = env.sb
+    result = await env.service.publish(RepostRequest(
+        guild_id=env.guild.id, member_id=env.anna.id, content="A forum post to remove",
+        destination_id=env.forum.id, moderator_id=env.moderator.id, reason="hold approved",
+        source="hold:61", forum_title="To be removed",
+    ))
+    starter = sb.message(result.message_ids[0])
+    r = await open_manage(env, starter, env.moderator)
+    d = await sb.click(r.message, label="Delete", by=env.moderator)
+    await d.done()
+    assert "the whole forum post" in d.content
+    y = await sb.click(d.message, label="Yes, delete it", by=env.moderator)
+    await y.done()
+    assert sb.world.channels[result.channel_id].deleted
+
+
+async def test_new_member_may_fix_a_typo_around_an_approved_link(env):
+    sb = env.sb
+    result = await env.service.publish(RepostRequest(
+        guild_id=env.guild.id, member_id=env.newbie.id,
+        content="Our fundraiser: https://gofundme.com/f/our-journey thank yuo",
+        destination_id=env.stories.id, moderator_id=env.moderator.id,
+        reason="approved held post #5", source="hold:5",
+    ))
+    posted = sb.message(result.message_ids[0])
+    r = await open_manage(env, posted, env.newbie)
+    e = await sb.click(r.message, label="Edit", by=env.newbie)
+    await e.responded()
+    s = await sb.submit_modal(e.modal, by=env.newbie, values={
+        "The words in this message": "Our fundraiser: https://gofundme.com/f/our-journey "
+                                     "thank you"})
+    await s.done()
+    assert "Saved" in s.content, s.content
+    assert posted.content.startswith("Our fundraiser: https://gofundme.com/f/our-journey thank you")

@@ -36,7 +36,7 @@ from bot.domain import holds
 from bot.domain import repost as rules
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound, StewardError
-from bot.links import find_links
+from bot.links import Link, find_links
 from bot.permissions import is_moderator
 
 if TYPE_CHECKING:
@@ -699,32 +699,48 @@ class RepostService:
     async def check_member_edit(
         self, record: RepostRecord, editor: discord.Member, old_words: str, new_words: str
     ) -> None:
-        """A member's edit follows the link-hold policy: new members can't add links."""
+        """A member's edit follows the link-hold policy: new members can't add links.
+
+        Only links the edit adds are judged (an approved copy keeps the links it had). The
+        link-hold service decides when it is loaded; otherwise the same rules run here with
+        the time-based conditions only (post counts and trust live with that feature).
+        """
         added = _url_set(new_words) - _url_set(old_words)
         if not added:
             return
-        config = self.bot.guild_settings.get(record.guild_id)
-        policy = holds.HoldPolicy.from_settings(config.linkhold)
-        perms = editor.guild_permissions
-        facts = holds.MemberFacts(
-            member_id=editor.id, joined_at=editor.joined_at,
-            account_created_at=editor.created_at, is_bot=editor.bot,
-            is_owner=editor.guild.owner_id == editor.id,
-            can_manage_messages=perms.manage_messages or perms.administrator,
-            role_ids=frozenset(r.id for r in editor.roles),
-            # Post counts and trust live with the link-hold feature; without them only the
-            # time-based conditions apply here.
-            accepted_posts=policy.min_posts,
-        )
-        channel_ids = [c for c in (record.channel_id, record.destination_id) if c is not None]
-        links = [link for link in find_links(new_words) if
-                 link.url.lower().rstrip("/") in added]
-        verdict = holds.judge(facts, links, channel_ids, self._clock.now(), policy)
-        if verdict.held:
+        links = [link for link in find_links(new_words)
+                 if link.url.lower().rstrip("/") in added]
+        channel_id = record.channel_id or record.destination_id
+        from bot.services.linkhold import LinkHoldService
+
+        linkhold = self.bot.services.find(LinkHoldService)
+        if linkhold is not None:
+            held = await linkhold.would_hold(record.guild_id, editor.id,
+                                             " ".join(link.text for link in links), channel_id)
+        else:
+            held = self._would_hold_fallback(record, editor, links, channel_id)
+        if held:
             raise InvalidInput(
                 "New members can't add links yet, so I didn't save that edit. "
                 "You can edit without the link, or ask a moderator to add it for you."
             )
+
+    def _would_hold_fallback(self, record: RepostRecord, editor: discord.Member,
+                             links: list[Link], channel_id: int) -> bool:
+        config = self.bot.guild_settings.get(record.guild_id)
+        policy = holds.HoldPolicy.from_settings(config.linkhold)
+        facts = holds.MemberFacts(
+            member_id=editor.id, joined_at=editor.joined_at,
+            account_created_at=editor.created_at, is_bot=editor.bot,
+            is_owner=editor.guild.owner_id == editor.id,
+            can_manage_messages=is_moderator(editor, config.core),
+            role_ids=frozenset(r.id for r in editor.roles),
+            accepted_posts=policy.min_posts,
+        )
+        channel = editor.guild.get_channel_or_thread(channel_id)
+        parent = getattr(channel, "parent_id", None)
+        ids = [c for c in (channel_id, parent, getattr(channel, "category_id", None)) if c]
+        return holds.judge(facts, links, ids, self._clock.now(), policy).held
 
     async def edit_part(
         self, record: RepostRecord, message_id: int, new_words: str, editor_id: int
