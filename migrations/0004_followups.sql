@@ -70,4 +70,6 @@ CREATE INDEX reminders_pending_due ON reminders (due_at, id) WHERE status = 'pen
 CREATE INDEX reminders_guild_pending ON reminders (guild_id, due_at) WHERE status = 'pending';
 CREATE INDEX reminders_followup ON reminders (followup_id) WHERE followup_id IS NOT NULL;
 CREATE INDEX reminders_autocheck ON reminders (channel_id) WHERE kind = 'autocheck';
-CREATE INDEX reminders_inflight ON reminders (status) WHERE status IN ('running', 'sending');
+-- Start-up recovery touches only rows a crash left claimed or mid-send.
+CREATE INDEX reminders_running ON reminders (id) WHERE status = 'running';
+CREATE INDEX reminders_sending ON reminders (id) WHERE status = 'sending';

@@ -520,9 +520,12 @@ class FollowupService:
             await channel.edit(archived=False)
         await delivery.sending()
         try:
+            # Same nonce on every attempt: Discord returns the first message instead of
+            # posting again when a retry follows a send whose answer was lost (minutes only).
             message = await messaging.send(channel, text,
                                            view=self.views.stop_view(reminder.id),
-                                           allowed_mentions=messaging.ping_only(member_id))
+                                           allowed_mentions=messaging.ping_only(member_id),
+                                           nonce=f"steward-r{reminder.id}")
         except discord.Forbidden:
             raise DeliveryFailed(CloseReason.NO_ACCESS) from None
         except discord.NotFound:

@@ -21,7 +21,9 @@ may have created the message before failing). So a reminder is posted twice only
 message was sent but cannot be seen in history when we look; and never more than
 `MAX_SENDS` times in total: once ``sends`` reaches `MAX_SENDS`, `sending()` refuses and the
 item is marked failed ("may_have_sent") for moderators to check. That is at most
-``MAX_SENDS - 1`` (= 2) duplicates per reminder, whatever happens.
+``MAX_SENDS - 1`` (= 2) duplicates per reminder, whatever happens. (Follow-up handlers also
+send with a fixed per-reminder nonce, which Discord enforces for a few minutes: a retry soon
+after a lost answer gets the first message back instead of a second one.)
 """
 
 from __future__ import annotations
