@@ -106,7 +106,8 @@ def new_dms(env):
     return env.sb.dms(env.anna)[env.dm_baseline:]
 
 
-async def repost_via_menu(env, message, *, by=None, intro=None, to=None, ping=False):
+async def repost_via_menu(env, message, *, by=None, intro=None, to=None, ping=False,
+                          title=None):
     """A moderator uses "Repost for member" on `message` and submits the modal."""
     sb = env.sb
     r = await sb.context_menu(env.guild, by or env.moderator, "Repost for member",
@@ -114,6 +115,8 @@ async def repost_via_menu(env, message, *, by=None, intro=None, to=None, ping=Fa
     await r.responded()
     assert r.modal is not None, r.content
     values = {"Intro line (optional)": intro} if intro else {}
+    if title:
+        values["Forum post title (forums only)"] = title
     submitted = await sb.submit_modal(
         r.modal, by=by or env.moderator, values=values,
         selects={"Post it in": [str((to or message.channel).id)],
@@ -284,6 +287,17 @@ async def test_forum_post_created_in_the_members_name(env):
     # The follow-up feature learns the thread's real "OP".
     record = await env.service.find_by_message(thread.id)
     assert record is not None and record.member_id == env.anna.id and record.created_thread
+
+
+async def test_menu_repost_into_a_forum_with_a_title(env):
+    sb = env.sb
+    original = await sb.post(env.general, env.anna, "Could someone explain what CEA means?")
+    r = await repost_via_menu(env, original, to=env.forum, title="What does CEA mean?")
+    assert "Shared in their name" in r.content, r.content
+    (call,) = executed(env)
+    assert call.json["thread_name"] == "What does CEA mean?"
+    thread_id = int(r.content.split("/")[-1].split()[0])
+    assert sb.world.channels[thread_id].name == "What does CEA mean?"
 
 
 async def test_long_post_with_code_and_url_is_split_cleanly(env):

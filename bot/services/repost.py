@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -484,8 +485,9 @@ class RepostService:
         if not title or not title.strip():
             first = next((line for line in plan.request.content.splitlines() if line.strip()),
                          "")
+            sentence = re.split(r"(?<=[.!?])\s", first.strip(), maxsplit=1)[0]
             name = plan.member.display_name if plan.member is not None else "a member"
-            title = first or f"Shared for {name}"
+            title = sentence or f"Shared for {name}"
         return truncate(" ".join(title.split()), 100)
 
     def _tags(self, plan: _Plan) -> list[discord.ForumTag]:

@@ -115,6 +115,13 @@ class RepostModal(StewardModal, title="Repost for a member"):
         self.add_item(discord.ui.Label(text="Post it in", component=self.destination))
         self.add_item(discord.ui.Label(text="Ping the member in the post?",
                                        component=self.ping))
+        self.title_input: discord.ui.TextInput[RepostModal] = discord.ui.TextInput(
+            style=discord.TextStyle.short, required=False, max_length=100,
+            placeholder="e.g. Our journey so far",
+        )
+        self.add_item(discord.ui.Label(text="Forum post title (forums only)",
+                                       description="Default: the first line of their words",
+                                       component=self.title_input))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Re-check, then publish and answer with the link."""
@@ -138,6 +145,7 @@ class RepostModal(StewardModal, title="Repost for a member"):
             not_kept=not_kept, reply_to_url=self.reply_to_url,
             intro=(self.intro.value or "").strip() or None,
             ping_member="yes" in self.ping.values, source_url=self.source_url,
+            forum_title=(self.title_input.value or "").strip() or None,
         )
         result = await self.service.publish(request)
         told = {"dm": "I told them by DM.",
