@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -73,3 +74,81 @@ class PrivacyRepository:
             "SELECT scope FROM privacy_opt_outs WHERE guild_id = ? AND user_hmac = ? "
             "ORDER BY scope", (guild_id, user_hmac))
         return [str(r["scope"]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalColumns:
+    """Where a table holds people, for forgetting one of them in one guild.
+
+    `about`: the row is about that person (their post, their reminder): delete the row.
+    `by`: the person acted on someone else's row (a moderator): the column is cleared
+    (NULL, or 0 for NOT NULL columns) and the row stays for the other person's sake.
+    `scope`: SQL that limits rows to the guild (`?` is the guild id).
+    """
+
+    table: str
+    about: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+    scope: str = "guild_id = ?"
+    not_null: tuple[str, ...] = ()
+
+
+# The tables of each feature (migrations 0002-0005). Child tables whose rows are removed by
+# ON DELETE CASCADE (hold_attachments, repost_messages, reminders of a deleted follow-up,
+# followup_subscribers of one) still get their own entry where a person appears in them
+# directly.
+FEATURE_TABLES: dict[str, tuple[PersonalColumns, ...]] = {
+    "repost": (
+        PersonalColumns("reposts", about=("member_id",), by=("moderator_id",),
+                        not_null=("moderator_id",)),
+    ),
+    "linkhold": (
+        PersonalColumns("holds", about=("member_id",), by=("decided_by",)),
+        PersonalColumns("trusted_members", about=("member_id",), by=("trusted_by",)),
+        PersonalColumns("member_post_counts", about=("member_id",)),
+    ),
+    "followups": (
+        PersonalColumns("followups", about=("op_id",), by=("asker_id",),
+                        not_null=("asker_id",)),
+        PersonalColumns("followup_subscribers", about=("user_id",),
+                        scope="followup_id IN (SELECT id FROM followups WHERE guild_id = ?)"),
+        PersonalColumns("followup_prefs", about=("user_id",)),
+        PersonalColumns("reminders", about=("member_id",), by=("created_by",)),
+    ),
+    "welcome": (
+        PersonalColumns("welcome_records", about=("member_id",)),
+        PersonalColumns("welcome_pending", about=("member_id",)),
+        PersonalColumns("welcome_suggestions", about=("member_id",)),
+    ),
+}
+
+
+class PersonalData:
+    """Forgets one person in one guild across a feature's tables (see PersonalColumns)."""
+
+    def __init__(self, db: Database, tables: tuple[PersonalColumns, ...]) -> None:
+        self._db = db
+        self._tables = tables
+
+    async def forget(self, guild_id: int, user_id: int) -> int:
+        """Delete the rows about them and clear them where they acted; returns rows touched."""
+        touched = 0
+        async with self._db.transaction() as tx:
+            for spec in self._tables:
+                for column in spec.about:
+                    touched += await tx.execute(
+                        f"DELETE FROM {spec.table} WHERE {column} = ? AND {spec.scope}",
+                        (user_id, guild_id))
+                for column in spec.by:
+                    blank = 0 if column in spec.not_null else None
+                    touched += await tx.execute(
+                        f"UPDATE {spec.table} SET {column} = ? WHERE {column} = ? "
+                        f"AND {spec.scope}", (blank, user_id, guild_id))
+        return touched
+
+    async def followup_pings_off(self, guild_id: int, user_id: int) -> bool:
+        """Whether the person turned follow-up pings off (an opt-out to keep, hashed)."""
+        value = await self._db.fetchval(
+            "SELECT 1 FROM followup_prefs WHERE guild_id = ? AND user_id = ? AND pings = 0",
+            (guild_id, user_id))
+        return value is not None

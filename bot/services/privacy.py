@@ -23,15 +23,17 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.db.database import Database
-from bot.db.privacy import PrivacyRepository
+from bot.db.privacy import FEATURE_TABLES, PersonalData, PrivacyRepository
 from bot.domain.privacy import user_hmac
 
 log = logging.getLogger(__name__)
 
 Forgetter = Callable[[int, int], Awaitable[int]]
 Purger = Callable[[datetime], Awaitable[int]]
+OptOuts = Callable[[int, int], Awaitable[list[str]]]
 
 AUDIT = "audit"
+FOLLOWUP_PINGS = "followups.pings"  # the member turned follow-up pings off
 KEY_BYTES = 32
 DEFAULT_PURGE_INTERVAL = timedelta(hours=6)
 
@@ -118,6 +120,32 @@ class PrivacyService:
         if name == AUDIT:
             raise ValueError(f"{AUDIT!r} is built in")
         self._registrations[name] = Registration(name, forget, purge)
+
+    def register_tables(self, name: str, *, purge: Purger | None = None,
+                        opt_outs: OptOuts | None = None,
+                        before: Callable[[int, int], Awaitable[object]] | None = None) -> None:
+        """Register forgetting over the feature's tables in `bot.db.privacy.FEATURE_TABLES`.
+
+        `opt_outs(guild_id, user_id)` names the scopes the person opted out of; they are kept
+        (hashed) before the rows go. `before(guild_id, user_id)` lets the feature drop what
+        it holds in memory first.
+        """
+        data = PersonalData(self._db, FEATURE_TABLES[name])
+
+        async def forget(guild_id: int, user_id: int) -> int:
+            if before is not None:
+                await before(guild_id, user_id)
+            if opt_outs is not None:
+                for scope in await opt_outs(guild_id, user_id):
+                    await self.remember_opt_out(guild_id, user_id, scope)
+            return await data.forget(guild_id, user_id)
+
+        self.register(name, forget, purge)
+
+    async def followup_opt_outs(self, guild_id: int, user_id: int) -> list[str]:
+        """The follow-up opt-outs to keep for a person being forgotten."""
+        data = PersonalData(self._db, ())
+        return [FOLLOWUP_PINGS] if await data.followup_pings_off(guild_id, user_id) else []
 
     @property
     def registered(self) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.app import StewardBot
 from bot.db.followups import FollowupRepository, ReminderRepository
 from bot.services.followups import FollowupService
+from bot.services.privacy import PrivacyService
 from bot.services.scheduler import Scheduler
 from cogs.followups._commands import FollowupCog
 
@@ -17,3 +18,6 @@ async def setup(bot: StewardBot) -> None:
     service = bot.services.provide(
         FollowupService(bot, FollowupRepository(bot.db), scheduler, bot.clock))
     await bot.add_cog(FollowupCog(bot, service))
+    privacy = bot.services.find(PrivacyService)
+    if privacy is not None:  # /privacy forget; "no pings" is kept as a hashed opt-out
+        privacy.register_tables("followups", opt_outs=privacy.followup_opt_outs)

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.routing import PRIORITY_LINKHOLD
 from bot.services.linkhold import LinkHoldService
+from bot.services.privacy import PrivacyService
 from cogs.linkhold._commands import LinkHoldCommands
 from cogs.linkhold._views import HoldButton, hold_controls
 
@@ -60,3 +61,7 @@ async def setup(bot: StewardBot) -> None:
     """Build the service, register it, and add the cog."""
     service = bot.services.provide(LinkHoldService(bot, bot.clock))
     await bot.add_cog(LinkHold(bot, service))
+    privacy = bot.services.find(PrivacyService)
+    if privacy is not None:  # /privacy forget and the retention job (then a WAL checkpoint)
+        privacy.register_tables("linkhold", purge=service.purge_expired,
+                                before=lambda guild, user: service.untrust(guild, user, None))

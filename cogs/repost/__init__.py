@@ -22,6 +22,7 @@ from bot.domain.templates import TemplateError, validate
 from bot.errors import InvalidInput, NotFound, StewardError
 from bot.messaging import reply_ephemeral
 from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
+from bot.services.privacy import PrivacyService
 from bot.services.repost import RepostRecord, RepostService
 from cogs.repost._modals import RepostModal
 from cogs.repost._views import NOT_YOURS, ManageView
@@ -205,3 +206,6 @@ async def setup(bot: StewardBot) -> None:
     service = RepostService(bot, RepostRepository(bot.db), bot.clock)
     bot.services.provide(service)
     await bot.add_cog(Repost(bot, service))
+    privacy = bot.services.find(PrivacyService)
+    if privacy is not None:  # /privacy forget: reposts of (or by) the member
+        privacy.register_tables("repost")
