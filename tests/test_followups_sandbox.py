@@ -207,13 +207,13 @@ async def test_context_menu_in_a_forum_post_tags_only_the_op(env):
     assert r.ephemeral and "I tagged" in r.content and f"<@{op.id}>" in r.content
     tag = await tag_in(env, thread, op)
     assert env.sb.mentions_pinged(tag) == {op.id}
-    assert f"<@{env.moderator.id}>" in tag.content  # names who asked
+    assert f"<@{env.helper.id}>" in tag.content  # names who asked the question
     assert "How did the surgery go?" in tag.content
-    assert question.jump_url in tag.content or f"/{question.id}" in tag.content
+    assert f"/{thread.id}/{question.id})" in tag.content  # "Jump to the question"
     assert [b["label"] for b in tag.buttons()] == ["Notify me when they reply"]
-    # The asker is subscribed automatically; the audit log has the ask.
+    # The moderator and the question's author are subscribed automatically.
     followup = (await env.followups.open_in_channel(thread.id))[0]
-    assert await env.followups.subscriber_ids(followup.id) == [env.moderator.id]
+    assert await env.followups.subscriber_ids(followup.id) == [env.moderator.id, env.helper.id]
     assert any("followup.asked" in t for t in modlog_texts(env))
 
 
@@ -268,12 +268,16 @@ async def test_op_answers_before_the_checkin_subscribers_pinged_once_checkin_can
     op, thread, question = await forum_question(env)
     await ask(env, question)
     tag = await tag_in(env, thread, op)
-    click = await env.sb.click(tag, label="Notify me when they reply", by=env.helper)
+    reader = env.member()
+    click = await env.sb.click(tag, label="Notify me when they reply", by=reader)
     await click.done()
     assert "let you know" in click.content
+    again = await env.sb.click(tag, label="Notify me when they reply", by=reader)
+    await again.done()
+    assert "already on the list" in again.content
     answer = await env.sb.post(thread, op, "Thank you, it went well!")
     notice = await env.sb.wait_for_message(thread, lambda m: "replied to the question" in m.content)
-    assert env.sb.mentions_pinged(notice) == {env.moderator.id, env.helper.id}
+    assert env.sb.mentions_pinged(notice) == {env.moderator.id, env.helper.id, reader.id}
     assert f"/{answer.id}" in notice.content
     await env.sb.post(thread, op, "And recovery is going fine.")
     await env.advance(days=8)
@@ -332,7 +336,8 @@ async def test_downtime_answer_is_found_in_history_and_the_checkin_stands_down(e
     followup = await env.followups.for_tag(tag.id)
     assert followup.status == "answered"
     notice = [m for m in bot_messages(env, thread) if "replied to the question" in m.content]
-    assert len(notice) == 1 and env.sb.mentions_pinged(notice[0]) == {env.moderator.id}
+    assert len(notice) == 1
+    assert env.sb.mentions_pinged(notice[0]) == {env.moderator.id, env.helper.id}
 
 
 async def test_op_left_nothing_fires_and_the_reason_is_recorded(env):
@@ -620,7 +625,7 @@ async def test_subscriber_who_prefers_dm_gets_a_dm_and_closed_dms_fall_back(env)
     dm = await env.sb.wait_for_message(fan, lambda m: "replied to the question" in m.content)
     assert env.sb.mentions_pinged(dm) == set()
     notice = await env.sb.wait_for_message(thread, lambda m: "replied to the question" in m.content)
-    assert env.sb.mentions_pinged(notice) == {env.moderator.id, closed.id}
+    assert env.sb.mentions_pinged(notice) == {env.moderator.id, env.helper.id, closed.id}
     assert env.sb.dms(closed) == []
 
 

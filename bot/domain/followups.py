@@ -310,7 +310,7 @@ def render_autocheck(*, op_id: int, late: bool = False) -> str:
 def render_answered(*, subscriber_ids: Sequence[int], op_id: int, jump: str) -> str:
     """The one notice to subscribers that the OP replied."""
     who = " ".join(mention(s) for s in subscriber_ids)
-    lead = f"{who} " if who else ""
+    lead = f"{who}: " if who else ""
     return f"{lead}{mention(op_id)} replied to the question you were following: {jump}"
 
 

@@ -243,8 +243,11 @@ class FollowupService:
             question_message_id=question.id, op_id=op_id, asker_id=asker.id, days=days,
             now=now,
         )
+        # "Who asked" is the question's author (a moderator only passes it on).
+        author = question.author
+        asked_by = author.id if not author.bot and question.webhook_id is None else asker.id
         text = rules.render_ask(
-            config.ask_template, op_id=op_id, asker_id=asker.id,
+            config.ask_template, op_id=op_id, asker_id=asked_by,
             question=question.content or "", jump=question.jump_url,
         )
         try:
@@ -254,7 +257,10 @@ class FollowupService:
             await self.repository.delete(followup.id)
             raise
         await self.repository.set_tag(followup.id, tag.id)
-        await self.repository.subscribe(followup.id, asker.id, now)
+        # The moderator who asked and the member whose question it is hear about the answer.
+        for subscriber in dict.fromkeys((asker.id, asked_by)):
+            if subscriber != op_id:
+                await self.repository.subscribe(followup.id, subscriber, now)
         due = rules.checkin_due(now, days)
         await self.scheduler.schedule(NewReminder(
             guild_id=guild.id, kind=KIND_CHECKIN, channel_id=channel.id, due_at=due,
@@ -369,18 +375,15 @@ class FollowupService:
         await self.set_prefs(guild_id, user_id, pings=False)
         return True, user_id
 
-    async def toggle_subscription(self, followup_id: int, user_id: int,
+    async def subscribe(self, followup_id: int, user_id: int,
                                   guild_id: int) -> tuple[bool, Followup]:
-        """"Notify me when they reply": subscribe, or unsubscribe on a second click."""
+        """"Notify me when they reply": subscribe; returns (newly subscribed, follow-up)."""
         followup = await self.repository.get(followup_id)
         if followup is None or followup.guild_id != guild_id:
             raise NotFound("I couldn't find that follow-up any more.")
         if followup.status != "open":
             return False, followup
-        if await self.repository.subscribe(followup_id, user_id, self.clock.now()):
-            return True, followup
-        await self.repository.unsubscribe(followup_id, user_id)
-        return False, followup
+        return await self.repository.subscribe(followup_id, user_id, self.clock.now()), followup
 
     # ------------------------------------------------------------ answers
 

@@ -47,10 +47,10 @@ class NotifyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        """Subscribe the clicker (a second click unsubscribes)."""
+        """Subscribe the clicker (once; clicking again changes nothing)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = _service(interaction)
-        subscribed, followup = await service.toggle_subscription(
+        subscribed, followup = await service.subscribe(
             self.followup_id, interaction.user.id, _guild_id(interaction))
         if followup.status == "answered" and followup.answer_message_id is not None:
             jump = jump_link(followup.guild_id, followup.channel_id, followup.answer_message_id)
@@ -61,7 +61,7 @@ class NotifyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             text = ("Got it: I'll let you know once when they reply. Choose between a mention "
                     "here and a DM with `/preferences reply_notices:`.")
         else:
-            text = "Okay, I won't notify you about this one after all."
+            text = "You're already on the list: I'll let you know once when they reply."
         await reply_ephemeral(interaction, text)
 
 
