@@ -59,6 +59,7 @@ def build_support_server(sb: Sandbox, clock: FakeClock) -> SupportServer:
     for private in (queue, modlog):
         sb.set_overwrite(private, guild, deny=discord.Permissions(view_channel=True).value)
         sb.set_overwrite(private, moderators, allow=discord.Permissions(view_channel=True).value)
+        sb.allow(private, "view_channel")  # Steward itself posts there (a member overwrite)
     mod = sb.add_member(guild, "maria", roles=[moderators], joined_at=now - timedelta(days=400))
     member = sb.add_member(guild, "anna", joined_at=now - timedelta(days=90))
     owner = sb.member(guild, "olivia")
