@@ -12,11 +12,9 @@ import pytest_asyncio
 from bot.app import StewardBot
 from bot.clock import FakeClock
 from bot.db.holds import HoldRepository
-from bot.db.reposts import RepostRepository
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import start_client, stop_client
 from bot.services.linkhold import LinkHoldService
-from bot.services.repost import RepostService
 from config.settings import Settings
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
@@ -31,19 +29,6 @@ DELETE_CHANNEL = "DELETE /channels/{channel_id}"
 def fresh(prefix: str = "newcomer") -> str:
     """A user name never used before in this module."""
     return f"{prefix}{next(_names)}"
-
-
-import bot.app as _app  # noqa: E402  TEMP while other cogs are mid-work
-
-
-class _DevBot(StewardBot):
-    async def setup_hook(self) -> None:
-        saved = _app.extension_names
-        _app.extension_names = lambda: ["cogs.core", "cogs.linkhold"]  # type: ignore[assignment]
-        try:
-            await super().setup_hook()
-        finally:
-            _app.extension_names = saved
 
 
 class Env:
@@ -83,10 +68,8 @@ class Env:
                         STEWARD_DATABASE=self.db_path)
 
     async def start(self) -> StewardBot:
-        bot = _DevBot(self.settings(), clock=self.clock, guild_ready_timeout=0.05)
+        bot = StewardBot(self.settings(), clock=self.clock, guild_ready_timeout=0.05)
         self.task = await start_client(self.sb, bot)
-        if bot.services.find(RepostService) is None:  # until the repost cog provides it
-            bot.services.provide(RepostService(bot, RepostRepository(bot.db), self.clock))
         self.bot = bot
         await self.sb.wait_for(lambda: self.service._started, message="link holds never started")
         await self.sb.idle()
