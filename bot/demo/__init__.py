@@ -35,7 +35,7 @@ from bot.sandbox.world import (
     configure_defaults,
 )
 
-CHAPTERS = ("startup", "welcome", "linkhold", "repost", "followups")
+CHAPTERS = ("startup", "setup", "welcome", "linkhold", "repost", "followups", "privacy")
 
 log = logging.getLogger(__name__)
 
