@@ -707,3 +707,25 @@ async def test_new_member_may_fix_a_typo_around_an_approved_link(env):
     await s.done()
     assert "Saved" in s.content, s.content
     assert posted.content.startswith("Our fundraiser: https://gofundme.com/f/our-journey thank you")
+
+
+async def test_forum_post_made_twice_by_a_retry_is_removed(env):
+    sb = env.sb
+    await env.service.publish(RepostRequest(
+        guild_id=env.guild.id, member_id=env.anna.id, content="warm the forum hook",
+        destination_id=env.forum.id, moderator_id=env.moderator.id, reason="moderator repost",
+        source="manual", forum_title="Warm-up",
+    ))
+    sb.reset()
+    (hook,) = sb.webhooks_in(env.forum)
+    sb.fail(EXECUTE, status=500, times=1, after_effect=True, webhook_id=hook.id)
+    result = await env.service.publish(RepostRequest(
+        guild_id=env.guild.id, member_id=env.anna.id, content="Only one forum post, please",
+        destination_id=env.forum.id, moderator_id=env.moderator.id, reason="hold approved",
+        source="hold:808", forum_title="One post only",
+    ))
+    posts = [c for c in sb.world.channels.values()
+             if c.parent_id == env.forum.id and c.name == "One post only"]
+    assert len(posts) == 2  # Discord made two...
+    live = [c for c in posts if not c.deleted]
+    assert [c.id for c in live] == [result.channel_id]  # ...and the extra one is gone

@@ -446,10 +446,9 @@ class RepostService:
                 if exc.status == 400 and exc.code == 50035:  # e.g. a name Discord won't take
                     raise _WebhookUnusable(f"Discord rejected the post ({exc.code})") from exc
                 raise
-            made_thread = self._thread_made(plan, index, message.id)
             if time.monotonic() - started >= INTERNAL_RETRY_HINT:
                 await self._remove_duplicates(plan, hook, text, after, keep=message.id)
-            return message.id, made_thread
+            return message.id, self._thread_made(plan, index, message.id)
 
     def _thread_made(self, plan: _Plan, index: int, message_id: int) -> bool:
         if index == 0 and isinstance(plan.destination, discord.ForumChannel):
@@ -536,12 +535,13 @@ class RepostService:
 
     async def _remove_duplicates(self, plan: _Plan, hook: discord.Webhook, text: str,
                                  after: int, *, keep: int) -> None:
+        new_forum_post = isinstance(plan.destination, discord.ForumChannel) and \
+            plan.thread_id is None
         copies = [m for m in await self._find_copies(plan, hook.id, text, after) if m != keep]
         for message_id in copies:
             log.warning("removing a duplicate copy %s left by a retried send", message_id)
             try:
-                if isinstance(plan.destination, discord.ForumChannel) and \
-                        plan.thread_id == keep:
+                if new_forum_post:
                     thread = plan.guild.get_thread(message_id)
                     if thread is not None:
                         await thread.delete()
