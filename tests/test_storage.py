@@ -155,3 +155,25 @@ async def test_a_failing_mod_log_sink_does_not_lose_the_audit_row(db):
     audit.set_mod_log_sink(broken)
     await audit.record(1, None, "welcome.failed", 5)
     assert len(await audit.repository.recent(1)) == 1
+
+
+async def test_cancelling_a_writer_never_leaves_the_connection_inside_a_transaction(db):
+    import asyncio
+
+    async def writer(i):
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO bot_state (key, value, updated_at) VALUES (?, 'v', 0)", (f"k{i}",))
+
+    for attempt in range(30):
+        task = asyncio.create_task(writer(attempt))
+        for _ in range(attempt % 5):
+            await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+    # The connection is usable for a new transaction afterwards.
+    await db.execute("INSERT INTO bot_state (key, value, updated_at) VALUES ('after', 'v', 0)")
+    assert await db.fetchval("SELECT value FROM bot_state WHERE key = 'after'") == "v"

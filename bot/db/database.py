@@ -9,6 +9,7 @@ placeholder translation. Times are stored as INTEGER Unix milliseconds (UTC).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -99,16 +100,25 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error), exclusive within this process."""
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error), exclusive within this process.
+
+        Safe against cancellation: aiosqlite runs statements in order on its own thread, so a
+        ROLLBACK queued after an interrupted BEGIN always lands after it, and COMMIT/ROLLBACK
+        are shielded so a cancelled caller never leaves the connection inside a transaction.
+        """
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
             try:
+                await self._conn.execute("BEGIN IMMEDIATE")
                 yield Transaction(self._conn)
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await asyncio.shield(self._rollback())
                 raise
-            else:
-                await self._conn.execute("COMMIT")
+            await asyncio.shield(self._conn.execute("COMMIT"))
+
+    async def _rollback(self) -> None:
+        # When the BEGIN never ran there is nothing to undo, and SQLite says so.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self._conn.execute("ROLLBACK")
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement in its own transaction; returns rows changed."""
@@ -122,14 +132,8 @@ class Database:
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Run a statement for many parameter sets in one transaction."""
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                await self._conn.executemany(sql, rows)
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
+        async with self.transaction():
+            await self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""
