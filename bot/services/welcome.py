@@ -618,5 +618,9 @@ def check_template(template: str, *, burst: bool) -> str:
     try:
         rules.validate_template(template, burst=burst)
     except TemplateError as exc:
-        raise InvalidInput(f"That template can't be used: {exc}") from None
+        problem = str(exc)
+        if "valid ones are" not in problem:
+            names = rules.BURST_PLACEHOLDERS if burst else rules.PLACEHOLDERS
+            problem += "; valid ones are: " + ", ".join("{" + n + "}" for n in sorted(names))
+        raise InvalidInput(f"That template can't be used: {problem}") from None
     return template
