@@ -243,6 +243,13 @@ async def test_rate_limit_and_server_error_then_success(env):
     assert len(welcomes_mentioning(env, other)) == 1
 
 
+async def test_command_visibility(env):
+    sb = env.sb
+    assert sb.can_use_command(env.guild, env.regular, "groups")
+    assert not sb.can_use_command(env.guild, env.regular, "welcome")
+    assert sb.can_use_command(env.guild, env.moderator, "welcome")
+
+
 # --- rejoin and resend -------------------------------------------------------------------------
 
 
@@ -257,7 +264,6 @@ async def test_a_rejoin_gets_no_second_welcome_but_moderators_can_resend(env):
     await welcome_for(env, marker)
     await sb.idle()
     assert len(welcomes_mentioning(env, member)) == 1
-    # Someone who left before the bot knew them but has a record on file: also no repeat.
     r = await sb.slash(env.guild, env.regular, "welcome resend", member=again)
     await r.done()
     assert "Only moderators" in r.texts[-1]
@@ -463,8 +469,14 @@ async def test_group_edit_remove_and_autocomplete(env):
                        options={"channel": env.general})
     await r.done()
     assert "already a group called" in r.content
-    assert await env.service.autocomplete(env.guild.id, "car") == ["Caregivers"]
-    assert await env.service.autocomplete(env.guild.id, "loss") == ["Grief and Loss"]
+    r = await sb.autocomplete(env.guild, env.owner, "welcome group edit", focused="name",
+                              name="car")
+    await r.responded()
+    assert [c["value"] for c in r.autocomplete_choices] == ["Caregivers"]
+    r = await sb.autocomplete(env.guild, env.owner, "welcome group remove", focused="name",
+                              name="loss")
+    await r.responded()
+    assert [c["value"] for c in r.autocomplete_choices] == ["Grief and Loss"]
     r = await sb.slash(env.guild, env.owner, "welcome group edit", name="Caregivers",
                        new_name="Carers", description="For those who care")
     await r.done()
@@ -588,6 +600,20 @@ async def test_keyword_suggestions_once_per_member_per_group_across_restarts(env
     replies = [m for m in sb.messages(env.general) if "Interested in more" in m.content
                and m.referenced and m.referenced.author.id == member.id]
     assert len(replies) == 2
+
+
+async def test_no_suggestion_for_a_group_the_member_already_follows(env):
+    sb = env.sb
+    member = await join(env, roles=[env.colorectal_role])
+    await welcome_for(env, member)
+    await sb.post(env.general, member, "colon cancer, day 3 after surgery")
+    await sb.post(env.general, member, "the grief comes in waves")
+    reply = await sb.wait_for_message(env.general, lambda m: m.referenced is not None
+                                      and m.referenced.author.id == member.id)
+    assert "Grief and Loss" in reply.content
+    await sb.idle()
+    assert [m for m in sb.messages(env.general) if m.referenced is not None
+            and m.referenced.author.id == member.id] == [reply]
 
 
 async def test_no_suggestion_in_group_channel_for_moderators_old_members_held_or_off(env):

@@ -526,8 +526,11 @@ class WelcomeService:
         if not hits or is_moderator(author, config.core):
             return False
         by_id = {g.id: g for g in state.facts}
+        following = {r.id for r in author.roles}
         for group_id in hits:
             group = by_id[group_id]
+            if group.role_id is not None and group.role_id in following:
+                continue  # they already follow it
             if not await self.repository.claim_suggestion(guild.id, author.id, group_id, now):
                 continue
             try:
