@@ -803,3 +803,15 @@ async def test_one_router_handler_and_no_message_listener(env):
     assert all(names.index("linkhold") < names.index(n) for n in later)
     assert not [f for f in env.bot.extra_events.get("on_message", [])
                 if "linkhold" in getattr(f, "__module__", "")]
+
+
+async def test_a_held_reply_keeps_a_link_to_what_it_answered(env):
+    sb = env.sb
+    question = await sb.post(env.general, env.regular, "Does anyone have a good guide on ports?")
+    newbie = await env.newcomer()
+    answer = await sb.post(env.general, newbie, "This one: macmillan.org.uk/ports",
+                           reply_to=question)
+    hold, _ = await held(env, answer)
+    assert hold.reply_to_url == (f"https://discord.com/channels/{env.guild.id}/"
+                                 f"{env.general.id}/{question.id}")
+    assert not question.deleted
