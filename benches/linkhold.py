@@ -180,13 +180,6 @@ async def exposure(sb: Sandbox, server: Any, steward: StewardBot, holds: int,
     async def one(i: int, attachment: bytes | None) -> float:
         author = newcomers[i % len(newcomers)]
         text = f"please watch our story https://youtu.be/bench{i} thank you ({i})"
-        deleted = None
-
-        def is_delete(r: Any) -> bool:
-            return (r.route == "DELETE /channels/{channel_id}/messages/{message_id}"
-                    and r.params.get("channel_id") == channel_id
-                    and r.params.get("message_id") == (deleted or 0))
-
         files = [("scan.png", attachment, "image/png")] if attachment else []
         # The message id is not known before posting; match the first DELETE in the channel.
         future = arrivals.expect(
@@ -195,8 +188,6 @@ async def exposure(sb: Sandbox, server: Any, steward: StewardBot, holds: int,
         start = time.perf_counter()
         msg = await sb.post(server.general, author, text, attachments=files)
         arrived = await asyncio.wait_for(future, 10)
-        deleted = msg.id
-        assert is_delete(sb.api.requests[-1]) or msg.deleted
         # Let the hold finish (DM, queue card, audit) before the next post.
         for _ in range(1000):
             hold = await service.holds.by_message(server.guild.id, msg.id)
