@@ -62,6 +62,9 @@ async def test_claim_is_once_per_member_even_when_racing(db):
     await repo.set_message(1, [7], 99, 1235, how="resend")
     assert (await repo.record(1, 7)).how == "resend"
     assert await repo.count_records(1) == 2
+    await repo.claim(1, [9], "burst", NOW)
+    await repo.unclaim(1, [7, 9])  # 7 was sent: kept; 9 never was: forgotten
+    assert await repo.record(1, 9) is None and await repo.record(1, 7) is not None
 
 
 async def test_pending_screening_then_ready_and_due_order(db):

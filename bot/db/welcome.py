@@ -176,6 +176,14 @@ class WelcomeRepository:
                     claimed.append(member_id)
         return claimed
 
+    async def unclaim(self, guild_id: int, member_ids: Iterable[int]) -> None:
+        """Forget claimed welcomes that were never sent (the member left in between)."""
+        await self._db.executemany(
+            "DELETE FROM welcome_records WHERE guild_id = ? AND member_id = ?"
+            " AND message_id IS NULL",
+            [(guild_id, m) for m in member_ids],
+        )
+
     async def set_message(self, guild_id: int, member_ids: Iterable[int], channel_id: int,
                           message_id: int, how: str | None = None) -> None:
         """Remember which message greeted these members."""

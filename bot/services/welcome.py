@@ -435,13 +435,26 @@ class WelcomeService:
         channel = self.welcome_channel(guild)
         if channel is None:
             return claimed
-        for chunk in rules.chunk_mentions(claimed):
+        # Rate limits can hold later messages back; whoever leaves meanwhile isn't mentioned.
+        remaining = list(claimed)
+        greeted: list[int] = []
+        while remaining:
+            chunk: list[int] = []
+            gone: list[int] = []
+            while remaining and len(chunk) < rules.MAX_BURST_MENTIONS:
+                member_id = remaining.pop(0)
+                (chunk if guild.get_member(member_id) is not None else gone).append(member_id)
+            if gone:
+                await self.repository.unclaim(guild_id, gone)
+            if not chunk:
+                continue
             text = await self.render_burst(guild, chunk)
             message = await self._post(guild, channel, text, chunk)
             if message is not None:
                 await self.repository.set_message(guild_id, chunk, channel.id, message.id)
-        log.info("burst welcome for %d members in guild %s", len(claimed), guild_id)
-        return claimed
+            greeted += chunk
+        log.info("burst welcome for %d members in guild %s", len(greeted), guild_id)
+        return greeted
 
     async def _post(self, guild: discord.Guild, channel: discord.TextChannel, text: str,
                     ping: Sequence[int]) -> discord.Message | None:
