@@ -437,7 +437,7 @@ class WelcomeService:
             return claimed
         # Rate limits can hold later messages back; whoever leaves meanwhile isn't mentioned.
         remaining = list(claimed)
-        greeted: list[int] = []
+        sent: list[int] = []
         while remaining:
             chunk: list[int] = []
             gone: list[int] = []
@@ -452,9 +452,9 @@ class WelcomeService:
             message = await self._post(guild, channel, text, chunk)
             if message is not None:
                 await self.repository.set_message(guild_id, chunk, channel.id, message.id)
-            greeted += chunk
-        log.info("burst welcome for %d members in guild %s", len(greeted), guild_id)
-        return greeted
+            sent += chunk
+        log.info("burst welcome for %d members in guild %s", len(sent), guild_id)
+        return sent
 
     async def _post(self, guild: discord.Guild, channel: discord.TextChannel, text: str,
                     ping: Sequence[int]) -> discord.Message | None:
