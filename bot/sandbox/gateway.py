@@ -299,18 +299,21 @@ class Gateway:
         limit = int(data.get("limit") or 0)
         if limit:
             members = members[:limit]
-        chunk: dict[str, Any] = {
-            "guild_id": str(data.get("guild_id")),
-            "members": [m.to_wire() for m in members],
-            "chunk_index": 0,
-            "chunk_count": 1,
-            "not_found": [],
-        }
-        if data.get("nonce") is not None:
-            chunk["nonce"] = data["nonce"]
-        if conn.session is not None:
-            async with self.dispatch_lock:
-                await self._send_dispatch(conn.session, "GUILD_MEMBERS_CHUNK", chunk)
+        # Discord answers with chunks of at most 1,000 members.
+        pieces = [members[i:i + 1000] for i in range(0, len(members), 1000)] or [[]]
+        for index, piece in enumerate(pieces):
+            chunk: dict[str, Any] = {
+                "guild_id": str(data.get("guild_id")),
+                "members": [m.to_wire() for m in piece],
+                "chunk_index": index,
+                "chunk_count": len(pieces),
+                "not_found": [],
+            }
+            if data.get("nonce") is not None:
+                chunk["nonce"] = data["nonce"]
+            if conn.session is not None:
+                async with self.dispatch_lock:
+                    await self._send_dispatch(conn.session, "GUILD_MEMBERS_CHUNK", chunk)
 
     # -------------------------------------------------------------- dispatch
     async def _send_dispatch(self, session: Session, event: str, data: dict[str, Any]
