@@ -8,9 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
+from bot.clock import FakeClock
 from bot.sandbox import Sandbox
 from bot.sandbox.world import build_support_server
-from bot.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 

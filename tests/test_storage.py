@@ -9,9 +9,9 @@ from bot.db import Database, MigrationError, migrate
 from bot.db.audit import AuditRepository
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.migrations import discover
+from bot.errors import InvalidInput
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
-from bot.errors import InvalidInput
 
 
 @pytest.fixture
@@ -159,6 +159,7 @@ async def test_a_failing_mod_log_sink_does_not_lose_the_audit_row(db):
 
 async def test_cancelling_a_writer_never_leaves_the_connection_inside_a_transaction(db):
     import asyncio
+    import contextlib
 
     async def writer(i):
         async with db.transaction() as tx:
@@ -170,10 +171,8 @@ async def test_cancelling_a_writer_never_leaves_the_connection_inside_a_transact
         for _ in range(attempt % 5):
             await asyncio.sleep(0)
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
     # The connection is usable for a new transaction afterwards.
     await db.execute("INSERT INTO bot_state (key, value, updated_at) VALUES ('after', 'v', 0)")
     assert await db.fetchval("SELECT value FROM bot_state WHERE key = 'after'") == "v"

@@ -47,7 +47,9 @@ def _parse(template: str) -> list[_Part]:
             name = template[i + 1 : close]
             if not _NAME.fullmatch(name):
                 shown = truncate(name, 40)
-                raise TemplateError(f"'{{{shown}}}' is not a placeholder (use names like {{member}})")
+                raise TemplateError(
+                    f"'{{{shown}}}' is not a placeholder (use names like {{member}})"
+                )
             parts.append(_Part("".join(literal), name))
             literal = []
             i = close + 1
