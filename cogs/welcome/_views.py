@@ -175,12 +175,13 @@ class PickerView(StewardView):
         result = await self.service.apply_choice(
             member, set(self.chosen), {g.id for g in self.state.groups})
         self.stop()
+        names = {r.id: r.name for r in member.guild.roles}
         await interaction.edit_original_response(
-            content=result_text(result), view=None,
+            content=result_text(result, names), view=None,
             allowed_mentions=discord.AllowedMentions.none())
 
 
-def result_text(result: PickResult) -> str:
+def result_text(result: PickResult, role_names: dict[int, str] | None = None) -> str:
     """What the member sees after saving: their groups, where they meet, and role changes."""
     if not result.chosen:
         lines = ["No groups picked. That's fine; you can come back any time with `/groups`."]
@@ -189,10 +190,15 @@ def result_text(result: PickResult) -> str:
         for group in result.chosen:
             about = f": {group.description}" if group.description else ""
             lines.append(f"• **{group.name}** meets in <#{group.channel_id}>{about}")
+    names = role_names or {}
+
+    def roles(ids: list[int]) -> str:
+        return ", ".join(f"**{names[r]}**" if r in names else f"<@&{r}>" for r in ids)
+
     if result.added:
-        lines.append("Added: " + ", ".join(f"<@&{r}>" for r in result.added))
+        lines.append(f"I gave you the {roles(result.added)} role, so you can follow along.")
     if result.removed:
-        lines.append("Removed: " + ", ".join(f"<@&{r}>" for r in result.removed))
+        lines.append(f"I took away the {roles(result.removed)} role.")
     if result.skipped_unsafe:
         lines.append("Some group roles couldn't be given right now; the moderators have "
                      "been told.")
