@@ -193,6 +193,9 @@ async def test_dm_welcome_and_closed_dms(env):
         open_user = await join(env)
         dm = await sb.wait_for_message(open_user, lambda m: "Welcome" in m.content)
         assert dm.components[0]["components"][0]["label"] == "Find your support group"
+        r = await sb.click(dm, "Find your support group", by=open_user)  # works from a DM
+        await r.done()
+        assert "Choose the groups" in r.content
         closed = sb.add_user(fresh("closed"))
         sb.close_dms(closed)
         before = len(sb.requests)
@@ -298,6 +301,18 @@ async def test_onboarding_waits_for_completed_onboarding(env):
                            | MemberFlags.COMPLETED_ONBOARDING)
     message = await welcome_for(env, member)
     assert "You picked **Grief and Loss**" in message.content
+
+
+async def test_screening_completed_for_a_join_steward_missed(env):
+    sb = env.sb
+    missed = sb.add_member(env.guild, fresh(), joined_at=env.clock.now(), pending=True)
+    long_ago = sb.add_member(env.guild, fresh("old"), pending=True)  # joined 30 days ago
+    await env.restart()  # Steward learns about both only from the member list
+    await sb.update_member(env.guild, long_ago, pending=False)
+    await sb.update_member(env.guild, missed, pending=False)
+    await welcome_for(env, missed)
+    await sb.idle()
+    assert welcomes_mentioning(env, long_ago) == []
 
 
 async def test_screening_falls_back_after_the_timeout(env):

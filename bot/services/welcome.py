@@ -39,6 +39,8 @@ PICKER_LABEL = "Find your support group"
 SAFETY_NET = timedelta(minutes=1)  # a single welcome's row is picked up if the send never ran
 IDLE_WAKE = timedelta(hours=6)  # the loop also wakes this often to purge old records
 SUGGESTION_RETENTION = timedelta(days=366)
+RETRY_AFTER = timedelta(minutes=1)
+LATE_SCREENING = timedelta(days=1)  # screening done for a join Steward missed: still greet
 
 # Builds the "Find your support group" button row for a guild (set by the cog).
 ViewFactory = Callable[[int], discord.ui.View]
@@ -125,9 +127,11 @@ class WelcomeService:
                 if last_purge is None or now - last_purge >= IDLE_WAKE:
                     await self.repository.purge_suggestions(now - SUGGESTION_RETENTION)
                     last_purge = now
+                upcoming = await self.repository.next_due()
             except Exception:
-                log.exception("welcome loop failed; retrying at the next due time")
-            upcoming = await self.repository.next_due()
+                log.exception("welcome loop failed; retrying in a minute")
+                await self._sleep(now + RETRY_AFTER)
+                continue
             until = now + IDLE_WAKE
             if upcoming is not None:
                 until = min(until, max(upcoming, now))
@@ -313,7 +317,15 @@ class WelcomeService:
             return
         now = self._clock.now()
         row = await self.repository.pending(after.guild.id, after.id)
-        if row is None or row.status != "screening":
+        if row is None:
+            # Joined while Steward was offline: greet if recent and never welcomed.
+            joined = after.joined_at
+            if (not self.bot.guild_settings.get(after.guild.id).welcome.enabled
+                    or joined is None or now - joined > LATE_SCREENING
+                    or after.flags.did_rejoin
+                    or await self.repository.record(after.guild.id, after.id) is not None):
+                return
+        elif row.status != "screening":
             return
         await self._ready(after, now)
 
@@ -413,7 +425,9 @@ class WelcomeService:
     async def flush(self, guild_id: int, member_ids: Sequence[int]) -> list[int]:
         """Greet a burst batch: members still here, not welcomed before, <= 20 per message."""
         guild = self.bot.get_guild(guild_id)
-        if guild is None:
+        if guild is None:  # Steward left the server (or it is gone): nobody to greet there
+            for member_id in member_ids:
+                await self.repository.remove_pending(guild_id, member_id)
             return []
         present: list[discord.Member] = []
         for member_id in member_ids:
