@@ -94,6 +94,8 @@ class Story:
 
     def _author(self, message: Message) -> str:
         name = message.author.username
+        if message.webhook_id == self.sb.application_id or message.interaction_id is not None:
+            return f"{self.sb.bot_user.username} [bot]"
         if message.webhook_id is not None:
             return f"{name} [via webhook]"
         if message.author.id == self.sb.bot_user.id:
@@ -106,6 +108,9 @@ class Story:
         for channel in self.sb.world.channels.values():
             if channel.name:
                 text = text.replace(f"<#{channel.id}>", f"#{channel.name}")
+        for guild in self.sb.world.guilds.values():
+            for role in guild.roles.values():
+                text = text.replace(f"<@&{role.id}>", f"@{role.name}")
         return text
 
     def _format(self, message: Message) -> list[str]:
