@@ -173,6 +173,7 @@ class WelcomeCog(commands.Cog, name="Welcome"):
     async def _save(self, interaction: discord.Interaction, actor: discord.Member,
                     mutate: Callable[[GuildConfig], None]) -> None:
         assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # audit posts first
         _, new, changes = await self.bot.guild_settings.update(
             interaction.guild_id, mutate)
         if changes:
@@ -200,6 +201,7 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         """Add a group (admins)."""
         actor = require_admin(interaction)
         assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
         group = await self.service.add_group(interaction.guild_id, actor, name, channel,
                                              description, keywords, role)
         await reply_ephemeral(interaction, f"Added **{group.name}** (<#{group.channel_id}>)."
@@ -219,6 +221,7 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         """Edit a group (admins)."""
         actor = require_admin(interaction)
         assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
         group = await self.service.edit_group(
             interaction.guild_id, actor, name, new_name=new_name, channel=channel,
             description=description, keywords=keywords, role=role, clear_role=remove_role)
@@ -231,6 +234,7 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         """Remove a group (admins)."""
         actor = require_admin(interaction)
         assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
         group = await self.service.remove_group(interaction.guild_id, actor, name)
         await reply_ephemeral(interaction, f"Removed **{group.name}**. Members keep its role "
                               "until they change their groups or you delete the role.")
