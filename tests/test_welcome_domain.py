@@ -236,3 +236,21 @@ def test_mentions_are_chunked_by_twenty():
     chunks = w.chunk_mentions(list(range(45)))
     assert [len(c) for c in chunks] == [20, 20, 5]
     assert w.chunk_mentions([]) == []
+
+
+@given(st.lists(st.floats(min_value=0, max_value=600, allow_nan=False), max_size=200),
+       st.integers(min_value=1, max_value=10), st.integers(min_value=1, max_value=30))
+def test_burst_tracker_never_greets_more_than_threshold_singly_per_window(offsets, threshold,
+                                                                          window_s):
+    window = timedelta(seconds=window_s)
+    tracker = w.BurstTracker(threshold, window)
+    singles = []
+    for offset in sorted(offsets):
+        now = T0 + timedelta(seconds=offset)
+        decision = tracker.record(now)
+        if decision.now:
+            singles.append(now)
+        else:
+            assert now < decision.flush_at <= now + window
+    for i, start in enumerate(singles):
+        assert sum(1 for t in singles[i:] if t < start + window) <= threshold
