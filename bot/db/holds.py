@@ -20,6 +20,11 @@ STEP_TOLD = "told"
 STEP_QUEUED = "queued"
 STEPS = (STEP_STORED, STEP_REMOVED, STEP_TOLD, STEP_QUEUED)
 
+# Final statuses. "closed_left": the member left the server while the hold was pending.
+CLOSED_LEFT = "closed_left"
+FINAL_STATUSES = ("approved", "rejected", CLOSED_LEFT)
+_FINAL_SQL = "('approved', 'rejected', 'closed_left')"
+
 
 @dataclass(frozen=True, slots=True)
 class HeldLink:
@@ -96,8 +101,8 @@ class Hold:
 
     @property
     def decided(self) -> bool:
-        """True once approved or rejected."""
-        return self.status in ("approved", "rejected")
+        """True once approved, rejected, or closed because the member left."""
+        return self.status in FINAL_STATUSES
 
     @property
     def is_forum_post(self) -> bool:
@@ -292,6 +297,36 @@ class HoldRepository:
         )
         return [_hold(r) for r in rows]
 
+    async def count_pending(self) -> int:
+        """Pending holds in every guild (one index range; for the metrics gauge)."""
+        return int(await self._db.fetchval(
+            "SELECT COUNT(*) FROM holds WHERE status = 'pending'") or 0)
+
+    async def waiting_since(self, guild_id: int, cutoff: datetime,
+                            limit: int = 100) -> list[Hold]:
+        """Pending holds of a guild created before `cutoff`, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM holds WHERE guild_id = ? AND status = 'pending' AND created_at < ? "
+            "ORDER BY created_at, id LIMIT ?", (guild_id, to_db_time(cutoff), limit))
+        return [_hold(r) for r in rows]
+
+    async def stuck(self, guild_id: int, cutoff: datetime) -> list[Hold]:
+        """Holds of a guild stuck part-way: steps unfinished or an approval unfinished since
+        before `cutoff`, or pending with a post that could not be removed."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM holds WHERE guild_id = ? AND ("
+            "(status = 'pending' AND (removal = 'failed' OR (step <> ? AND created_at < ?))) "
+            "OR (status = 'approving' AND decided_at < ?)) ORDER BY id LIMIT 100",
+            (guild_id, STEP_QUEUED, to_db_time(cutoff), to_db_time(cutoff)))
+        return [_hold(r) for r in rows]
+
+    async def with_cards(self, guild_id: int, member_id: int) -> list[Hold]:
+        """A member's holds that have a queue message (to blank them when forgotten)."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM holds WHERE guild_id = ? AND member_id = ? "
+            "AND queue_message_id IS NOT NULL ORDER BY id", (guild_id, member_id))
+        return [_hold(r) for r in rows]
+
     async def member_history(self, guild_id: int, member_id: int) -> dict[str, int]:
         """How many holds this member had, by status."""
         rows = await self._db.fetchall(
@@ -304,7 +339,7 @@ class HoldRepository:
     async def decided_unpurged(self) -> list[Hold]:
         """Decided holds whose content is still stored (candidates for the retention purge)."""
         rows = await self._db.fetchall(
-            "SELECT * FROM holds WHERE status IN ('approved', 'rejected') "
+            f"SELECT * FROM holds WHERE status IN {_FINAL_SQL} "
             "AND purged_at IS NULL ORDER BY decided_at"
         )
         return [_hold(r) for r in rows]
@@ -382,6 +417,23 @@ class HoldRepository:
         )
         return changed == 1
 
+    async def close_for_member(self, guild_id: int, member_id: int,
+                               now: datetime) -> list[Hold]:
+        """Close a member's pending holds (they left the server); returns the ones closed."""
+        closed: list[Hold] = []
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM holds WHERE guild_id = ? AND member_id = ? AND status = 'pending' "
+                "ORDER BY id", (guild_id, member_id))
+            for row in rows:
+                changed = await tx.execute(
+                    "UPDATE holds SET status = ?, decision = 'left', decided_by = NULL, "
+                    "decided_at = ? WHERE id = ? AND status = 'pending'",
+                    (CLOSED_LEFT, to_db_time(now), int(row["id"])))
+                if changed == 1:
+                    closed.append(_hold(row))
+        return closed
+
     async def purge(self, hold_ids: Sequence[int], now: datetime) -> None:
         """Null the content of decided holds and delete their attachment bytes."""
         if not hold_ids:
@@ -391,7 +443,7 @@ class HoldRepository:
                 await tx.execute(
                     "UPDATE holds SET content = NULL, forum_title = NULL, links = NULL, "
                     "reason = NULL, reply_to_url = NULL, purged_at = ? "
-                    "WHERE id = ? AND status IN ('approved', 'rejected')",
+                    f"WHERE id = ? AND status IN {_FINAL_SQL}",
                     (to_db_time(now), hold_id),
                 )
                 await tx.execute("DELETE FROM hold_attachments WHERE hold_id = ?", (hold_id,))

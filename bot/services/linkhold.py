@@ -25,6 +25,7 @@ import discord
 from bot import messaging
 from bot.clock import Clock
 from bot.db.holds import (
+    CLOSED_LEFT,
     STEP_REMOVED,
     STEP_STORED,
     STEP_TOLD,
@@ -39,6 +40,7 @@ from bot.db.holds import (
     TrustRepository,
 )
 from bot.domain import holds as rules
+from bot.domain.doctor import Finding, Severity
 from bot.domain.templates import TemplateError, render
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.errors import (
@@ -48,6 +50,7 @@ from bot.errors import (
     NotModerator,
 )
 from bot.links import Link, find_links
+from bot.metrics import Metrics
 from bot.permissions import is_moderator
 from config.guild import LinkHoldSettings
 
@@ -65,6 +68,8 @@ TIMEOUT_DURATION = timedelta(days=7)
 CARD_CONTENT_LIMIT = 900
 FULL_TEXT_LIMIT = 3900
 BAN_DELETE_SECONDS = 24 * 3600
+STUCK_AFTER = timedelta(minutes=10)  # a hold part-way through its steps this long is stuck
+UNKNOWN_MEMBER = 10007
 
 _TITLES: dict[str, str] = {
     "message": "Held post from a new member",
@@ -208,6 +213,7 @@ class LinkHoldService:
             return None
         self._started = True
         await self.resume_unfinished()
+        await self.close_departed()
         report = await self.catch_up()
         self._bot.background.spawn(self._maintenance_loop(), name="linkhold-upkeep", daemon=True)
         return report
@@ -417,6 +423,7 @@ class LinkHoldService:
         hold = await self.holds.create(new, now)
         if hold is None:
             return None  # already held (the live event and the catch-up scan both saw it)
+        await self.refresh_pending_gauge()
         log.info("holding message %s of member %s in guild %s as hold %s",
                  message.id, author_id, guild.id, hold.id)
         return await self._complete(hold, member=member)
@@ -622,7 +629,9 @@ class LinkHoldService:
                         hold.guild_id, hold.id)
             return None, None
         embed = await self.card(hold)
-        view = self.controls(hold, True) if self.controls is not None else None
+        # The member may have left while the hold was being stored: no live buttons then.
+        active = hold.status == "pending"
+        view = self.controls(hold, active) if self.controls is not None else None
         try:
             if view is not None:
                 sent = await messaging.send(channel, embeds=[embed], view=view)
@@ -638,7 +647,8 @@ class LinkHoldService:
         """The queue embed for a hold: who, where, the words, links shown as code."""
         guild = self._bot.get_guild(hold.guild_id)
         member = guild.get_member(hold.member_id) if guild else None
-        colour = {"approved": discord.Colour.green(), "rejected": discord.Colour.dark_red()}.get(
+        colour = {"approved": discord.Colour.green(), "rejected": discord.Colour.dark_red(),
+                  CLOSED_LEFT: discord.Colour.light_grey()}.get(
             hold.status, discord.Colour.orange())
         embed = discord.Embed(title=_TITLES.get(hold.kind, _TITLES["message"]), colour=colour,
                               timestamp=hold.created_at)
@@ -688,7 +698,7 @@ class LinkHoldService:
                 ]
                 embed.add_field(name="Attachments", value=truncate("\n".join(described), 1024),
                                 inline=False)
-        if hold.status in ("approved", "rejected", "approving"):
+        if hold.status in ("approved", "rejected", "approving", CLOSED_LEFT):
             embed.add_field(name="Decision", value=self._describe_decision(hold), inline=False)
         embed.set_footer(text=f"Hold #{hold.id}")
         return embed
@@ -696,6 +706,8 @@ class LinkHoldService:
     @staticmethod
     def _describe_decision(hold: Hold) -> str:
         by = f"<@{hold.decided_by}>" if hold.decided_by else "a moderator"
+        if hold.status == CLOSED_LEFT:
+            return "Closed: the member left the server, so there is nothing to decide."
         if hold.status == "approving":
             return f"Being approved by {by}…"
         if hold.status == "approved":
@@ -737,6 +749,9 @@ class LinkHoldService:
         hold = await self.holds.get(hold_id)
         if hold is None:
             return AlreadyDecided()
+        if hold.status == CLOSED_LEFT:
+            return AlreadyDecided(f"<@{hold.member_id}> left the server, so this held post was "
+                                  "closed. There's nothing to approve or reject.")
         by = f"<@{hold.decided_by}>" if hold.decided_by else "another moderator"
         what = {"approving": "is approving", "approved": "already approved",
                 "rejected": "already rejected"}.get(hold.status, "already handled")
@@ -789,6 +804,7 @@ class LinkHoldService:
             await self.holds.abort_approval(hold_id)
             raise
         await self.holds.finish_approval(hold_id, result.jump_url, self._clock.now())
+        await self._count_decision(hold, "approved")
         if trust:
             await self.trust(guild_id, hold.member_id, moderator_id)
         elif settings.min_posts:
@@ -819,6 +835,7 @@ class LinkHoldService:
         if not await self.holds.reject(hold_id, moderator_id, decision, reason,
                                        self._clock.now()):
             raise await self.already_decided(hold_id)
+        await self._count_decision(hold, "rejected")
         told: bool | None = None
         if tell_member:
             told = await self._tell_rejected(hold, reason)
@@ -916,6 +933,158 @@ class LinkHoldService:
             await self._bot.audit.record(guild_id, by, "member.untrusted", member_id)
         return removed
 
+    # --- members who leave, members forgotten --------------------------------------------------
+
+    async def member_left(self, guild_id: int, member_id: int) -> list[Hold]:
+        """Close a departed member's pending holds; their content is purged after retention."""
+        closed = await self.holds.close_for_member(guild_id, member_id, self._clock.now())
+        for hold in closed:
+            log.info("closed hold %s: member %s left guild %s", hold.id, member_id, guild_id)
+            await self._count_decision(hold, "member_left")
+            await self._bot.audit.record(
+                guild_id, None, "hold.closed_member_left", member_id,
+                {"hold": hold.id, "reason": "the member left the server",
+                 "queue": self._queue_url(guild_id, hold.queue_channel_id,
+                                          hold.queue_message_id)},
+            )
+            current = await self.holds.get(hold.id)
+            if current is not None:
+                await self.refresh_card(current)
+        return closed
+
+    async def close_departed(self) -> int:
+        """At startup: close pending holds of members who left while Steward was away.
+
+        Asks Discord (10007 Unknown Member), not the cache; the pending queue is small.
+        """
+        closed = 0
+        checked: set[tuple[int, int]] = set()
+        for hold in await self.holds.pending(limit=1000):
+            key = (hold.guild_id, hold.member_id)
+            guild = self._bot.get_guild(hold.guild_id)
+            if key in checked or guild is None or guild.get_member(hold.member_id) is not None:
+                continue
+            checked.add(key)
+            try:
+                await self._bot.http.get_member(hold.guild_id, hold.member_id)
+            except discord.NotFound as exc:
+                if exc.code == UNKNOWN_MEMBER:
+                    closed += len(await self.member_left(hold.guild_id, hold.member_id))
+            except discord.HTTPException as exc:
+                log.info("could not check member %s of hold %s: %s", hold.member_id, hold.id,
+                         exc.status)
+        return closed
+
+    async def forget_member(self, guild_id: int, member_id: int) -> None:
+        """Before `/privacy forget` deletes the rows: drop the member from memory and blank
+        their queue cards (the cards show what they wrote)."""
+        await self.untrust(guild_id, member_id, None)
+        self._counts.pop((guild_id, member_id), None)
+        for hold in await self.holds.with_cards(guild_id, member_id):
+            await self._blank_card(hold)
+        self._bot.background.spawn(self.refresh_pending_gauge(), name="linkhold-gauge")
+
+    async def _blank_card(self, hold: Hold) -> None:
+        assert hold.queue_channel_id is not None and hold.queue_message_id is not None
+        embed = discord.Embed(
+            title=f"Hold #{hold.id}", colour=discord.Colour.light_grey(),
+            description="This member asked to be forgotten, so what they posted was deleted.")
+        view = self.controls(hold, False) if self.controls else None
+        if view is not None:
+            for item in view.children:
+                if isinstance(item, discord.ui.Button):
+                    item.disabled = True
+        channel = self._bot.get_partial_messageable(hold.queue_channel_id,
+                                                    guild_id=hold.guild_id)
+        try:
+            message = channel.get_partial_message(hold.queue_message_id)
+            if view is not None:
+                await message.edit(embed=embed, view=view)
+            else:
+                await message.edit(embed=embed)
+        except discord.HTTPException as exc:
+            log.warning("could not blank the queue message of hold %s: %s", hold.id, exc.code)
+
+    # --- metrics ------------------------------------------------------------------------------
+
+    def _metrics(self) -> Metrics | None:
+        metrics = self._bot.services.find(Metrics)
+        return metrics if metrics is not None and metrics.enabled else None
+
+    async def refresh_pending_gauge(self) -> None:
+        """Set the pending-holds gauge (one indexed count; only when metrics are on)."""
+        metrics = self._metrics()
+        if metrics is not None:
+            metrics.set("holds_pending", await self.holds.count_pending())
+
+    async def _count_decision(self, hold: Hold, outcome: str) -> None:
+        metrics = self._metrics()
+        if metrics is None:
+            return
+        metrics.inc("holds_decided", outcome=outcome)
+        waited = (self._clock.now() - hold.created_at).total_seconds()
+        metrics.observe("hold_decision_seconds", max(0.0, waited))
+        await self.refresh_pending_gauge()
+
+    # --- doctor -------------------------------------------------------------------------------
+
+    async def probe(self, guild_id: int) -> list[Finding]:
+        """Doctor probe: held posts waiting far too long, and holds stuck part-way."""
+        settings = self._settings(guild_id)
+        now = self._clock.now()
+        findings: list[Finding] = []
+        queue = f"<#{settings.queue_channel}>" if settings.queue_channel else None
+        hours = settings.review_reminder_hours * 2
+        waiting = await self.holds.waiting_since(guild_id, now - timedelta(hours=hours))
+        if waiting:
+            oldest = waiting[0]
+            n = len(waiting)
+            noun = "held post has" if n == 1 else "held posts have"
+            where = (f"Open {queue} and press Approve or Reject on each card"
+                     if queue else "Approve or Reject each one")
+            findings.append(Finding(
+                "linkhold.waiting", "queue", Severity.WARNING,
+                f"{n}{'+' if n >= 100 else ''} {noun} waited more than {hours} hours for a "
+                f"moderator (the oldest is hold #{oldest.id}, from "
+                f"<t:{int(oldest.created_at.timestamp())}:R>). The members are still waiting.",
+                f"{where}; `/linkhold queue` lists them with links."
+                + ("" if queue else " To get cards with buttons, an admin can set a queue "
+                   "channel with `/linkhold settings queue_channel:#mod-queue`."),
+            ))
+        stuck = await self.holds.stuck(guild_id, now - STUCK_AFTER)
+        not_removed = [h for h in stuck if h.status == "pending" and h.removal == "failed"]
+        unfinished = [h for h in stuck if h.status == "pending" and h.removal != "failed"]
+        approving = [h for h in stuck if h.status == "approving"]
+        if not_removed:
+            channels = ", ".join(dict.fromkeys(f"<#{h.channel_id}>" for h in not_removed))
+            ids = ", ".join(f"#{h.id}" for h in not_removed[:10])
+            findings.append(Finding(
+                "linkhold.not_removed", "holds", Severity.PROBLEM,
+                f"I held post(s) {ids} but couldn't remove them, so they are still visible "
+                f"in {channels}.",
+                f"Give Steward the Manage Messages permission in {channels} (channel settings → "
+                "Permissions), delete the post(s) there yourself, then Approve or Reject the "
+                "hold(s)" + (f" in {queue}." if queue else " (`/linkhold queue`)."),
+            ))
+        if unfinished:
+            ids = ", ".join(f"#{h.id}" for h in unfinished[:10])
+            findings.append(Finding(
+                "linkhold.unfinished", "holds", Severity.PROBLEM,
+                f"Hold(s) {ids} got stuck part-way: the post was stored, but removing it, "
+                "telling the member or queueing it didn't finish.",
+                "Restart Steward: it finishes interrupted holds when it starts. If this comes "
+                "back, Steward's logs show the error.",
+            ))
+        if approving:
+            ids = ", ".join(f"#{h.id}" for h in approving[:10])
+            findings.append(Finding(
+                "linkhold.approval_stuck", "holds", Severity.PROBLEM,
+                f"Approving hold(s) {ids} started but didn't finish.",
+                "Restart Steward: it puts unfinished approvals back in the queue, and a "
+                "moderator can press Approve again (nothing is posted twice).",
+            ))
+        return findings
+
     # --- reading for commands -----------------------------------------------------------------
 
     async def pending(self, guild_id: int, limit: int = 25) -> list[Hold]:
@@ -959,6 +1128,7 @@ class LinkHoldService:
         await self.send_reminders(now)
         await self.purge_expired(now)
         await self.save_marks()
+        await self.refresh_pending_gauge()
 
     async def send_reminders(self, now: datetime) -> int:
         """Surface pending holds older than `review_reminder_hours` again; returns how many."""

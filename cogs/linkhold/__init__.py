@@ -9,6 +9,7 @@ import discord
 from discord.ext import commands
 
 from bot.routing import PRIORITY_LINKHOLD
+from bot.services.doctor import DoctorService
 from bot.services.linkhold import LinkHoldService
 from bot.services.privacy import PrivacyService
 from cogs.linkhold._commands import LinkHoldCommands
@@ -56,6 +57,15 @@ class LinkHold(LinkHoldCommands):
         except Exception:
             log.exception("could not check edited message %s", payload.message_id)
 
+    @commands.Cog.listener()
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """A member left (raw, so uncached members count): close their pending holds."""
+        try:
+            await self.service.member_left(payload.guild_id, payload.user.id)
+        except Exception:
+            log.exception("could not close the holds of member %s who left guild %s",
+                          payload.user.id, payload.guild_id)
+
 
 async def setup(bot: StewardBot) -> None:
     """Build the service, register it, and add the cog."""
@@ -64,4 +74,7 @@ async def setup(bot: StewardBot) -> None:
     privacy = bot.services.find(PrivacyService)
     if privacy is not None:  # /privacy forget and the retention job (then a WAL checkpoint)
         privacy.register_tables("linkhold", purge=service.purge_expired,
-                                before=lambda guild, user: service.untrust(guild, user, None))
+                                before=service.forget_member)
+    doctor = bot.services.find(DoctorService)
+    if doctor is not None:  # held posts waiting too long, holds stuck part-way
+        doctor.add_probe("linkhold", service.probe)
