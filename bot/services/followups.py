@@ -21,16 +21,22 @@ from bot.clock import Clock
 from bot.db.followups import (
     ANSWERED,
     CLOSED,
+    FAILED,
+    SENT,
     Followup,
     FollowupRepository,
     MemberPrefs,
     NewReminder,
     Reminder,
 )
+from bot.db.reminder_queries import ReminderQueries
 from bot.domain import followups as rules
+from bot.domain.doctor import Finding, Severity
 from bot.domain.durations import describe
 from bot.domain.followups import CheckinAction, CheckinFacts, CloseReason, OpFinding
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
+from bot.metrics import Metrics
+from bot.services.privacy import FOLLOWUP_PINGS, PrivacyService
 from bot.services.repost import RepostService
 from bot.services.scheduler import Delivery, DeliveryFailed, Done, Finished, Scheduler
 
@@ -53,6 +59,12 @@ UNKNOWN_MESSAGE = 10008
 WATCH_AFTER_CHECKIN = timedelta(days=30)
 HISTORY_SCAN_LIMIT = 500
 OWN_MESSAGE_SCAN_LIMIT = 100
+
+GAUGE_INTERVAL = timedelta(minutes=5)  # how often the pending-reminders gauge is counted
+FAILED_WINDOW = timedelta(days=7)  # the doctor reports reminders that failed this recently
+OVERDUE_AFTER = timedelta(hours=1)  # ...and pending ones this late while the scheduler runs
+# Failures that are not problems to fix (a moderator cancelled it while it was starting).
+QUIET_FAILURES = ("state_changed",)
 
 
 def notify_custom_id(followup_id: int) -> str:
@@ -115,6 +127,8 @@ class FollowupService:
         self.reminders = scheduler.repository
         self.clock = clock
         self._watched: set[int] = set()
+        self._queries = ReminderQueries(bot.db)
+        self.started_at: datetime | None = None
         self.views: FollowupViews = PlainButtons()
         scheduler.register(KIND_CHECKIN, self._deliver_checkin)
         scheduler.register(KIND_REMIND, self._deliver_reminder)
@@ -128,6 +142,13 @@ class FollowupService:
         """Load the ids of threads/channels with open follow-ups (once, at startup)."""
         self._watched = await self.repository.open_channel_ids()
         log.info("follow-ups watching %d channel(s)", len(self._watched))
+
+    async def start(self) -> None:
+        """Once connected: start the scheduler and the pending-reminders gauge."""
+        await self.scheduler.start()
+        if self.started_at is None:
+            self.started_at = self.clock.now()
+            self.bot.background.spawn(self._gauge_loop(), name="followups-gauge", daemon=True)
 
     @property
     def watched(self) -> frozenset[int]:
@@ -223,8 +244,7 @@ class FollowupService:
         if self.bot.user is not None and op_id == self.bot.user.id:
             raise InvalidInput("I can't tag myself. Name the member with `op:`.")
         await self._require_member(guild, op_id)
-        prefs = await self.repository.prefs(guild.id, op_id)
-        if not prefs.pings:
+        if await self.pings_off(guild.id, op_id):
             raise InvalidInput(
                 f"<@{op_id}> has asked not to be tagged by follow-ups, so I won't tag them. "
                 "Please respect that; you could reach out another way if it's important."
@@ -296,8 +316,7 @@ class FollowupService:
         if isinstance(channel, discord.Thread) and channel.locked:
             raise InvalidInput("That thread is locked, so I won't post in it.")
         await self._require_member(guild, member_id)
-        prefs = await self.repository.prefs(guild.id, member_id)
-        if not prefs.pings:
+        if await self.pings_off(guild.id, member_id):
             raise InvalidInput(
                 f"<@{member_id}> has asked not to be tagged by follow-ups, so I won't "
                 "schedule this."
@@ -356,6 +375,10 @@ class FollowupService:
         before = await self.repository.prefs(guild_id, user_id)
         after = await self.repository.set_prefs(guild_id, user_id, self.clock.now(),
                                                 pings=pings, notify_dm=notify_dm)
+        privacy = self.bot.services.find(PrivacyService)
+        if pings and privacy is not None and await privacy.withdraw_opt_out(
+                guild_id, user_id, FOLLOWUP_PINGS):
+            before = MemberPrefs(pings=False, notify_dm=before.notify_dm)  # kept after a forget
         if before.pings != after.pings:
             action = "followup.opted_in" if after.pings else "followup.opted_out"
             await self.bot.audit.record(guild_id, user_id, action, user_id)
@@ -420,6 +443,9 @@ class FollowupService:
             return False
         await self.reminders.cancel_for_followup(followup.id, now, CloseReason.ANSWERED)
         await self._refresh_watch(followup.channel_id)
+        metrics = self._metrics()
+        if metrics is not None:
+            metrics.inc("reminders", outcome="answered")
         jump = rules.jump_link(followup.guild_id, followup.channel_id, answer_id)
         await self.bot.audit.record(followup.guild_id, None, "followup.answered",
                                     followup.op_id, {"followup": followup.id, "answer": jump})
@@ -549,8 +575,7 @@ class FollowupService:
             answered_id = await self._history_answer(followup, channel)
             if answered_id is None:
                 present = await self._member_present(followup.guild_id, followup.op_id)
-                opted_out = not (await self.repository.prefs(followup.guild_id,
-                                                             followup.op_id)).pings
+                opted_out = await self.pings_off(followup.guild_id, followup.op_id)
         thread = channel if isinstance(channel, discord.Thread) else None
         plan = rules.plan_checkin(CheckinFacts(
             still_open=True, opted_out=opted_out, op_in_server=present,
@@ -593,7 +618,7 @@ class FollowupService:
         member_id = reminder.member_id
         if member_id is None:
             raise DeliveryFailed("no_member")
-        if not (await self.repository.prefs(reminder.guild_id, member_id)).pings:
+        if await self.pings_off(reminder.guild_id, member_id):
             return Done.stood_down(CloseReason.OPTED_OUT)
         channel = await self._fetch_place(reminder.channel_id)
         if channel is None:
@@ -633,7 +658,7 @@ class FollowupService:
         if not rules.autocheck_needed(op_id, authors):
             reason = "op_posted" if op_id in authors else "no_replies"
             return Done.stood_down(reason)
-        if not (await self.repository.prefs(reminder.guild_id, op_id)).pings:
+        if await self.pings_off(reminder.guild_id, op_id):
             return Done.stood_down(CloseReason.OPTED_OUT)
         if not await self._member_present(reminder.guild_id, op_id):
             return Done.closed(CloseReason.OP_LEFT)
@@ -648,12 +673,135 @@ class FollowupService:
                 await self._close(followup, CloseReason.EXPIRED)
         return Done.stood_down(CloseReason.EXPIRED)
 
+    # ------------------------------------------------------------ opt-outs, departures
+
+    async def pings_off(self, guild_id: int, user_id: int) -> bool:
+        """Whether the member turned follow-up pings off (also after `/privacy forget`,
+        which keeps only a hashed opt-out). Asked only right before tagging someone."""
+        if not (await self.repository.prefs(guild_id, user_id)).pings:
+            return True
+        privacy = self.bot.services.find(PrivacyService)
+        return privacy is not None and await privacy.has_opted_out(guild_id, user_id,
+                                                                   FOLLOWUP_PINGS)
+
+    async def member_left(self, guild_id: int, user_id: int) -> int:
+        """A member left: close the follow-ups that tag them and cancel their reminders.
+
+        Each closed follow-up and each cancelled reminder is audited; returns how many.
+        """
+        now = self.clock.now()
+        reason = CloseReason.OP_LEFT
+        text = rules.REASON_TEXT[reason]
+        handled = 0
+        for followup in await self.repository.open_for_op(guild_id, user_id):
+            if not await self.repository.close(followup.id, CLOSED, reason, now):
+                continue
+            cancelled = await self.reminders.cancel_for_followup(followup.id, now, reason)
+            await self._refresh_watch(followup.channel_id)
+            handled += 1
+            await self.bot.audit.record(guild_id, None, "followup.closed", user_id, {
+                "followup": followup.id, "reason": text,
+                "cancelled": [r.id for r in cancelled if r.kind in VISIBLE_KINDS],
+            })
+        for reminder in await self._queries.pending_for_member(guild_id, user_id):
+            if not await self.reminders.cancel(reminder.id, now, guild_id=guild_id,
+                                               reason=reason):
+                continue
+            handled += 1
+            if reminder.kind in VISIBLE_KINDS:
+                await self.bot.audit.record(guild_id, None, "reminder.cancelled", user_id, {
+                    "reminder": reminder.id, "kind": reminder.kind,
+                    "channel": f"<#{reminder.channel_id}>", "reason": text,
+                })
+        if handled:
+            log.info("member %s left guild %s: closed %d follow-up item(s)", user_id, guild_id,
+                     handled)
+            await self.refresh_pending_gauge()
+        return handled
+
+    # ------------------------------------------------------------ metrics
+
+    def _metrics(self) -> Metrics | None:
+        metrics = self.bot.services.find(Metrics)
+        return metrics if metrics is not None and metrics.enabled else None
+
+    async def refresh_pending_gauge(self) -> None:
+        """Count pending reminders for the gauge (a partial-index count; metrics on only)."""
+        metrics = self._metrics()
+        if metrics is not None:
+            metrics.set("reminders_pending", await self.reminders.count_pending())
+
+    async def _gauge_loop(self) -> None:
+        while True:
+            try:
+                await self.refresh_pending_gauge()
+            except Exception:
+                log.exception("could not count pending reminders")
+            await self.clock.sleep_until(self.clock.now() + GAUGE_INTERVAL)
+
+    # ------------------------------------------------------------ doctor
+
+    async def probe(self, guild_id: int) -> list[Finding]:
+        """Doctor probe: reminders that failed recently, and reminders stuck overdue."""
+        now = self.clock.now()
+        findings: list[Finding] = []
+        failed = await self._queries.failed_since(guild_id, now - FAILED_WINDOW,
+                                                  ignore=QUIET_FAILURES)
+        if failed:
+            latest = failed[0]
+            n = len(failed)
+            channels = ", ".join(dict.fromkeys(f"<#{f.channel_id}>" for f in failed[:10]))
+            why = rules.REASON_TEXT.get(latest.reason or "", latest.reason or "unknown")
+            no_access = [f for f in failed if f.reason == CloseReason.NO_ACCESS]
+            if no_access:
+                where = ", ".join(dict.fromkeys(f"<#{f.channel_id}>" for f in no_access[:10]))
+                fix = (f"Give Steward View Channel, Send Messages and Send Messages in Threads in "
+                       f"{where}, then schedule what is still needed again with "
+                       "`/followup remind`.")
+            else:
+                fix = ("The mod log has an entry for each failure with the reason; schedule "
+                       "what is still needed again with `/followup remind`.")
+            findings.append(Finding(
+                "followups.failed", "reminders", Severity.WARNING,
+                f"{n} reminder(s) could not be delivered in the last 7 days, in {channels} "
+                f"(latest: #{latest.id}, {why}).",
+                fix + " This note goes away 7 days after the last failure.",
+            ))
+        started = self.started_at
+        if started is not None and not self.scheduler.running:
+            findings.append(Finding(
+                "followups.scheduler_stopped", "scheduler", Severity.PROBLEM,
+                "The reminder scheduler has stopped, so no check-ins or reminders are sent.",
+                "Restart Steward; reminders that fell due meanwhile are sent when it starts "
+                "(none are lost). If it happens again, Steward's logs show the error.",
+            ))
+        if started is not None and now - started > OVERDUE_AFTER:
+            overdue = await self._queries.overdue(guild_id, now - OVERDUE_AFTER)
+            if overdue:
+                first = overdue[0]
+                findings.append(Finding(
+                    "followups.overdue", "reminders", Severity.PROBLEM,
+                    f"{len(overdue)} reminder(s) are more than an hour overdue (the oldest, "
+                    f"#{first.id}, was due <t:{int(first.due_at.timestamp())}:R>).",
+                    "Restart Steward; it sends overdue reminders when it starts (marked as "
+                    "late, none are lost). If it happens again, Steward's logs show why.",
+                ))
+        return findings
+
     # ------------------------------------------------------------ audit
 
     async def _record_finished(self, finished: Finished) -> None:
         reminder, done = finished.reminder, finished.done
         if reminder.kind == KIND_EXPIRE:
             return
+        metrics = self._metrics()
+        if metrics is not None:
+            if done.status == SENT:
+                metrics.inc("reminders", outcome="fired")
+                if finished.late:
+                    metrics.inc("reminders", outcome="late")
+            elif done.status == FAILED:
+                metrics.inc("reminders", outcome="failed")
         details: dict[str, Any] = {"reminder": reminder.id, "kind": reminder.kind,
                                    "channel": f"<#{reminder.channel_id}>"}
         if reminder.followup_id is not None:

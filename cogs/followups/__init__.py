@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.app import StewardBot
 from bot.db.followups import FollowupRepository, ReminderRepository
+from bot.services.doctor import DoctorService
 from bot.services.followups import FollowupService
 from bot.services.privacy import PrivacyService
 from bot.services.scheduler import Scheduler
@@ -21,3 +22,6 @@ async def setup(bot: StewardBot) -> None:
     privacy = bot.services.find(PrivacyService)
     if privacy is not None:  # /privacy forget; "no pings" is kept as a hashed opt-out
         privacy.register_tables("followups", opt_outs=privacy.followup_opt_outs)
+    doctor = bot.services.find(DoctorService)
+    if doctor is not None:  # reminders failing, reminders stuck overdue
+        doctor.add_probe("followups", service.probe)

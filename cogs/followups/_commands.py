@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Literal
 
@@ -21,6 +22,8 @@ from bot.routing import PRIORITY_FOLLOWUPS
 from bot.services.followups import KIND_AUTOCHECK, KIND_CHECKIN, FollowupService
 from cogs.followups._views import DynamicButtons, NotifyButton, StopButton
 from config.guild import GuildConfig
+
+log = logging.getLogger(__name__)
 
 KIND_LABEL = {KIND_CHECKIN: "check-in", KIND_AUTOCHECK: "auto check-in", "remind": "reminder"}
 RESET = "default"
@@ -72,7 +75,16 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
 
     async def _start_when_ready(self) -> None:
         await self.bot.wait_until_ready()
-        await self.service.scheduler.start()
+        await self.service.start()
+
+    @commands.Cog.listener()
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """A member left (raw, so uncached members count): close what would tag them."""
+        try:
+            await self.service.member_left(payload.guild_id, payload.user.id)
+        except Exception:
+            log.exception("could not close the follow-ups of member %s who left guild %s",
+                          payload.user.id, payload.guild_id)
 
     async def cog_unload(self) -> None:
         """Undo cog_load (the scheduler's rows are recovered on the next start)."""
