@@ -38,6 +38,7 @@ from bot.domain import repost as rules
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound, StewardError
 from bot.links import Link, find_links
+from bot.metrics import Metrics
 from bot.permissions import is_moderator
 
 if TYPE_CHECKING:
@@ -655,6 +656,9 @@ class RepostService:
             details["notes"] = "; ".join(dict.fromkeys(plan.notes))
         await self.bot.audit.record(request.guild_id, request.moderator_id,
                                     "repost.published", request.member_id, details)
+        metrics = self.bot.services.find(Metrics)
+        if metrics is not None:
+            metrics.inc("reposts", mode=plan.mode)
 
     # ------------------------------------------------------------------ after publishing
 
