@@ -1,4 +1,4 @@
-"""The offline demo plays start to finish and shows the story."""
+"""The offline demo plays start to finish and tells the whole forum story."""
 
 from __future__ import annotations
 
@@ -7,10 +7,24 @@ import io
 from bot.demo import play
 
 
-async def test_demo_plays_offline_and_shows_the_story(tmp_path):
+async def test_demo_plays_offline_and_tells_the_story(tmp_path):
     out = io.StringIO()
     await play(out, tmp_path / "demo.sqlite3")
     transcript = out.getvalue()
     assert "registered" in transcript and "/steward" in transcript
-    assert "#mod-queue" in transcript
+    # A newcomer is welcomed (pinging only them) and pointed to a group.
+    assert "[#welcome] Steward [bot]:" in transcript and "(pings: sam)" in transcript
+    # Their video link is held, explained by DM, queued, approved and reposted for them.
+    assert "(removed by Steward moments later)" in transcript
+    assert "[DM to sam] Steward [bot]:" in transcript and "held it" in transcript
+    assert "Held post from a new member" in transcript
+    assert "[#general] sam [via webhook]:" in transcript
+    assert "shared for @sam by the moderators" in transcript
+    # Later they are pointed to a support group, once.
+    assert transcript.count("Interested in more discussions like this?") == 1
+    # The follow-up: the OP is tagged, one check-in fires, then it stands down on the answer.
+    assert "followup.asked" in transcript
+    assert transcript.count("This is the only reminder I'll send") == 1
+    assert "followup.answered" in transcript
+    assert transcript.index("followup.asked") < transcript.index("followup.answered")
     assert transcript.rstrip().endswith("built-in sandbox.")

@@ -5,7 +5,8 @@ the real StewardBot connects to it, and simulated time (a FakeClock) stands in f
 passing. The transcript shows what each channel and DM would show a person.
 
 Chapters live in `bot/demo/<feature>.py`, each with `async def chapter(story: Story) -> None`,
-and play in the order of `CHAPTERS` (a chapter whose module does not exist is skipped). A
+and play in the order of `CHAPTERS` (`module` runs its `chapter`, `module:name` its `name`;
+a chapter whose module does not exist is skipped). A
 chapter acts through `story.sb` (the sandbox scenario API: `post`, `join`, `slash`, `click`,
 `context_menu`, `submit_modal`, ...), waits with `await story.settle()`, moves time with
 `story.later(days=2, note="Two days later")`, and prints with `story.say(...)` and
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,9 +37,13 @@ from bot.sandbox.world import (
     configure_defaults,
 )
 
-CHAPTERS = ("startup", "setup", "welcome", "linkhold", "repost", "followups", "privacy")
+CHAPTERS = (
+    "startup", "setup", "welcome", "linkhold", "welcome:later", "repost", "followups", "privacy",
+)
 
 log = logging.getLogger(__name__)
+
+_TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
 
 
 class Story:
@@ -111,7 +117,14 @@ class Story:
         for guild in self.sb.world.guilds.values():
             for role in guild.roles.values():
                 text = text.replace(f"<@&{role.id}>", f"@{role.name}")
-        return text
+        return _TIMESTAMP.sub(self._timestamp, text)
+
+    def _timestamp(self, match: re.Match[str]) -> str:
+        when = datetime.fromtimestamp(int(match.group(1)), tz=UTC)
+        if match.group(2) == "R":
+            days = (self.clock.now() - when).days
+            return "today" if days == 0 else f"{days} days ago" if days > 0 else f"in {-days} days"
+        return f"{when:%a %d %b %Y, %H:%M} UTC"
 
     def _format(self, message: Message) -> list[str]:
         lines = [f"[{self._where(message.channel)}] {self._author(message)}:"]
@@ -206,11 +219,12 @@ async def play(out: TextIO, database: Path) -> None:
                 if name == "startup":
                     await _startup(story)
                     continue
+                module_name, _, function = name.partition(":")
                 try:
-                    module = importlib.import_module(f"bot.demo.{name}")
+                    module = importlib.import_module(f"bot.demo.{module_name}")
                 except ModuleNotFoundError:
                     continue
-                await module.chapter(story)
+                await getattr(module, function or "chapter")(story)
                 await story.settle()
                 story.show()
         finally:

@@ -14,8 +14,9 @@ async def chapter(story: Story) -> None:
     sam = await story.ensure_newcomer()
     maria = server.mod
     story.heading("New-member link holds")
-    story.say("Sam joined today. Sam wants to share a video about their mum's treatment. "
-              "New members can't post links for their first 3 days, so Steward holds it.")
+    story.say("Still on Sam's first day: Sam wants to share a video about their mum's "
+              "treatment. New members can't post links for their first 3 days, so Steward "
+              "holds it.")
     await sb.post(server.general, sam,
                          "This video explained my mum's surgery better than anything: "
                          "https://www.youtube.com/watch?v=colon-surgery-explained")

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 
 async def chapter(story: Story) -> None:
-    """Olivia lists two groups; Sam joins, is welcomed, picks one, and is pointed to the other."""
+    """Olivia lists two groups; Sam joins, is welcomed and picks one."""
     sb, server = story.sb, story.server
     guild, olivia = server.guild, server.owner
     story.heading("Welcomes and support groups")
@@ -64,6 +64,13 @@ async def chapter(story: Story) -> None:
               "says where the group meets.")
     story.show_reply(SimpleNamespace(messages=[saved.message] if saved.message else []), "sam")
 
+
+
+async def later(story: Story) -> None:
+    """Two days on, Sam writes about caring for their dad and is pointed to that group once."""
+    sb, server = story.sb, story.server
+    sam = await story.ensure_newcomer()
+    story.heading("Pointing people to groups later")
     story.later("Two days later", days=2)
     story.say("Sam writes in #general about looking after their dad too. The post matches the "
               "Carers and Family keywords, so Steward replies once, quietly (no ping).")
