@@ -48,3 +48,40 @@ async def test_steward_run_connects_to_the_given_urls_and_answers_a_slash_comman
             stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 0, stderr.decode()[-2000:]
         assert sb.token not in stderr.decode() and sb.token not in stdout.decode()
+
+
+async def _run_until_exit(sb, tmp_path, token):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "STEWARD_"))}
+    env.update({
+        "DISCORD_TOKEN": token,
+        "DISCORD_API_BASE": sb.api_base,
+        "DISCORD_GATEWAY_URL": sb.gateway_url,
+        "STEWARD_DATABASE": str(tmp_path / "run.sqlite3"),
+        "PYTHONPATH": str(ROOT),
+    })
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    steward_lines = [line for line in stderr.decode().splitlines() if line.startswith("steward:")]
+    return process.returncode, steward_lines, stderr.decode()
+
+
+async def test_steward_run_names_the_intents_to_enable_when_discord_refuses_them(tmp_path):
+    async with Sandbox(privileged_intents_enabled=()) as sb:
+        build_support_server(sb, FakeClock())
+        code, lines, stderr = await _run_until_exit(sb, tmp_path, sb.token)
+    assert code == 2, stderr[-2000:]
+    assert len(lines) == 1
+    assert "SERVER MEMBERS INTENT" in lines[0] and "MESSAGE CONTENT INTENT" in lines[0]
+    assert "Traceback" not in stderr
+
+
+async def test_steward_run_with_a_wrong_token_says_so_without_printing_it(tmp_path):
+    async with Sandbox() as sb:
+        build_support_server(sb, FakeClock())
+        code, lines, stderr = await _run_until_exit(sb, tmp_path, "not-the-right-token")
+    assert code == 2, stderr[-2000:]
+    assert len(lines) == 1 and "DISCORD_TOKEN" in lines[0]
+    assert "not-the-right-token" not in stderr and "Traceback" not in stderr
