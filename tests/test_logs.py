@@ -12,8 +12,13 @@ def test_json_lines_carry_level_logger_and_message():
 
 
 def test_setup_logging_json_writes_json_to_stderr(capsys):
-    setup_logging("INFO", "json")
-    logging.getLogger("bot.test").info("started guild=%s", 7)
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert json.loads(err)["message"] == "started guild=7"
-    setup_logging("WARNING", "text")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging("INFO", "json")
+        logging.getLogger("bot.test").info("started guild=%s", 7)
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert json.loads(err)["message"] == "started guild=7"
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
