@@ -9,6 +9,7 @@ Services provided here for the features that load after it:
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import discord
 from discord.ext import commands
@@ -29,6 +30,9 @@ from config.guild import GuildConfig
 log = logging.getLogger(__name__)
 
 PRIORITY_CONTENT_WATCH = 0  # sees every message first and never consumes it
+# Probes (stuck queue items, failing reminders) change without an event: look again hourly.
+# A report is posted only when the findings changed, so this never repeats one.
+DOCTOR_INTERVAL = timedelta(hours=1)
 
 
 class Upkeep(commands.Cog):
@@ -52,6 +56,8 @@ class Upkeep(commands.Cog):
         self.bot.background.spawn(self.privacy.run_retention(), name="privacy.retention",
                                   daemon=True)
         self.bot.background.spawn(self.external.run(), name="settings.external", daemon=True)
+        self.bot.background.spawn(self._check_periodically(), name="doctor.periodic",
+                                  daemon=True)
         if self.bot.settings.metrics_port is not None:
             self.metrics.start(self.bot.settings.metrics_port)
             self.metrics.set_function("gateway_latency_seconds", lambda: self.bot.latency)
@@ -60,6 +66,13 @@ class Upkeep(commands.Cog):
         """Stop routing and serving metrics."""
         self.bot.router.remove("doctor.content")
         await self.metrics.stop()
+
+    async def _check_periodically(self) -> None:
+        await self.bot.wait_until_ready()
+        while True:
+            await self.bot.clock.sleep_until(self.bot.clock.now() + DOCTOR_INTERVAL)
+            for guild in self.bot.guilds:
+                self.schedule(guild.id)
 
     def _count_action(self, entry: AuditEntry) -> None:
         self.metrics.inc("audit_actions", action=entry.action)
