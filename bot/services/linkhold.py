@@ -989,19 +989,11 @@ class LinkHoldService:
         embed = discord.Embed(
             title=f"Hold #{hold.id}", colour=discord.Colour.light_grey(),
             description="This member asked to be forgotten, so what they posted was deleted.")
-        view = self.controls(hold, False) if self.controls else None
-        if view is not None:
-            for item in view.children:
-                if isinstance(item, discord.ui.Button):
-                    item.disabled = True
         channel = self._bot.get_partial_messageable(hold.queue_channel_id,
                                                     guild_id=hold.guild_id)
         try:
-            message = channel.get_partial_message(hold.queue_message_id)
-            if view is not None:
-                await message.edit(embed=embed, view=view)
-            else:
-                await message.edit(embed=embed)
+            # No buttons: the hold itself is deleted next.
+            await channel.get_partial_message(hold.queue_message_id).edit(embed=embed, view=None)
         except discord.HTTPException as exc:
             log.warning("could not blank the queue message of hold %s: %s", hold.id, exc.code)
 
