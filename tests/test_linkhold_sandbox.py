@@ -796,6 +796,24 @@ async def test_would_hold_tells_the_repost_service_about_member_edits(env):
     assert not await env.service.would_hold(env.guild.id, env.regular.id, "bit.ly/fine")
 
 
+async def test_would_hold_counts_ignored_channels_for_repost_edits(env):
+    """The repost service passes the copy's channel: an edit in an ignored channel passes."""
+    sb = env.sb
+    newbie = await env.newcomer()
+    r = await sb.slash(env.guild, env.admin, "linkhold ignore", options={"channel": env.resources})
+    await r.done()
+    try:
+        assert not await env.service.would_hold(env.guild.id, newbie.id, "bit.ly/x",
+                                                env.resources.id)
+        assert await env.service.would_hold(env.guild.id, newbie.id, "bit.ly/x",
+                                            env.general.id)
+    finally:
+        r = await sb.slash(env.guild, env.admin, "linkhold unignore",
+                           options={"channel": env.resources})
+        await r.done()
+    assert await env.service.would_hold(env.guild.id, newbie.id, "bit.ly/x", env.resources.id)
+
+
 async def test_one_router_handler_and_no_message_listener(env):
     names = env.bot.router.names
     assert names.count("linkhold") == 1

@@ -324,7 +324,9 @@ class LinkHoldService:
         channel = guild.get_channel_or_thread(channel_id) if channel_id else None
         facts = self._facts(guild, channel, member, None, member_id=member_id)
         policy = rules.HoldPolicy.from_settings(self._settings(guild_id))
-        ids = _channel_ids(channel) if channel is not None else []
+        # An uncached channel (an archived thread) still counts by its own id.
+        ids = _channel_ids(channel) if channel is not None else (
+            [channel_id] if channel_id else [])
         return rules.judge(facts, find_links(text), ids, self._clock.now(), policy).held
 
     async def _member(
