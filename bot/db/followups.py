@@ -293,6 +293,21 @@ def _reminder(row: Row) -> Reminder:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """How one claim of a reminder ended, to record (see `ReminderRepository.finish_many`)."""
+
+    reminder_id: int
+    attempts: int  # the claim it belongs to
+    status: str
+    fired_at: datetime
+    reason: str | None = None
+    message_id: int | None = None
+
+
+# Rows per UPDATE in finish_many: 6 parameters each, well under SQLite's 32,766.
+_FINISH_CHUNK = 500
+
 _INSERT_REMINDER = (
     "INSERT INTO reminders (guild_id, kind, followup_id, channel_id, member_id, created_by, "
     "note, due_at, status, created_at, updated_at) "
@@ -337,63 +352,97 @@ class ReminderRepository:
         return None if value is None else from_db_time(int(value))
 
     async def claim_due(self, now: datetime, limit: int) -> list[Reminder]:
-        """Up to `limit` reminders due by `now`, earliest first, moved to 'running'."""
+        """Up to `limit` reminders due by `now`, earliest first, moved to 'running'.
+
+        One statement: the inner SELECT walks the head of the partial index
+        ``reminders_pending_due``; the UPDATE bumps ``attempts``, which names this claim (a
+        completion is recorded only against the claim that produced it).
+        """
         now_ms = to_db_time(now)
         async with self._db.transaction() as tx:
             rows = await tx.fetchall(
-                "SELECT * FROM reminders WHERE status = 'pending' AND due_at <= ? "
-                "ORDER BY due_at, id LIMIT ?",
-                (now_ms, limit),
+                "UPDATE reminders SET status = 'running', attempts = attempts + 1, "
+                "updated_at = ? WHERE status = 'pending' AND id IN ("
+                "SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ? "
+                "ORDER BY due_at, id LIMIT ?) RETURNING *",
+                (now_ms, now_ms, limit),
             )
-            if not rows:
-                return []
-            ids = [int(r["id"]) for r in rows]
-            marks = ", ".join("?" for _ in ids)
-            await tx.execute(
-                f"UPDATE reminders SET status = 'running', attempts = attempts + 1, "
-                f"updated_at = ? WHERE id IN ({marks}) AND status = 'pending'",
-                (now_ms, *ids),
-            )
-        claimed = []
-        for row in rows:
-            values = dict(zip(row.keys(), row, strict=True))
-            values.update(status=RUNNING, attempts=int(row["attempts"]) + 1)
-            claimed.append(_reminder(values))  # type: ignore[arg-type]
+        claimed = [_reminder(row) for row in rows]
+        claimed.sort(key=lambda r: (r.due_at, r.id))  # RETURNING has no defined order
         return claimed
 
-    async def mark_sending(self, reminder_id: int, now: datetime) -> bool:
-        """running -> sending, committed before the Discord call is made."""
+    async def mark_sending(self, reminder_id: int, now: datetime, *,
+                           attempts: int | None = None) -> bool:
+        """running -> sending, committed before the Discord call is made.
+
+        With `attempts`, only for that claim of the reminder (a stale run changes nothing).
+        """
         now_ms = to_db_time(now)
-        changed = await self._db.execute(
-            "UPDATE reminders SET status = 'sending', sends = sends + 1, sending_at = ?, "
-            "updated_at = ? WHERE id = ? AND status = 'running'",
-            (now_ms, now_ms, reminder_id),
-        )
-        return changed == 1
+        sql = ("UPDATE reminders SET status = 'sending', sends = sends + 1, sending_at = ?, "
+               "updated_at = ? WHERE id = ? AND status = 'running'")
+        params: list[Any] = [now_ms, now_ms, reminder_id]
+        if attempts is not None:
+            sql += " AND attempts = ?"
+            params.append(attempts)
+        return await self._db.execute(sql, params) == 1
 
     async def finish(self, reminder_id: int, status: str, now: datetime, *,
                      reason: str | None = None, message_id: int | None = None) -> bool:
-        """A running/sending reminder reaches a final state; its note is purged."""
+        """A running/sending reminder (its current claim) reaches a final state."""
         if status not in FINISHED:
             raise ValueError(f"not a final status: {status}")
-        now_ms = to_db_time(now)
-        changed = await self._db.execute(
-            "UPDATE reminders SET status = ?, reason = ?, message_id = ?, fired_at = ?, "
-            "note = NULL, updated_at = ? WHERE id = ? AND status IN ('running', 'sending')",
-            (status, reason, message_id, now_ms, now_ms, reminder_id),
-        )
-        return changed == 1
+        attempts = await self._db.fetchval(
+            "SELECT attempts FROM reminders WHERE id = ?", (reminder_id,))
+        if attempts is None:
+            return False
+        recorded = await self.finish_many(
+            [Completion(reminder_id, int(attempts), status, now, reason, message_id)], now)
+        return reminder_id in recorded
+
+    async def finish_many(self, completions: Sequence[Completion], now: datetime) -> set[int]:
+        """Record many final states in one transaction; returns the ids actually recorded.
+
+        Each row changes only if it is still in the claim the completion belongs to
+        (``status`` running/sending and the same ``attempts``), so a state transition happens
+        exactly once, however late or repeated a completion arrives. Notes are purged.
+        """
+        for completion in completions:
+            if completion.status not in FINISHED:
+                raise ValueError(f"not a final status: {completion.status}")
+        recorded: set[int] = set()
+        for start in range(0, len(completions), _FINISH_CHUNK):
+            chunk = completions[start:start + _FINISH_CHUNK]
+            values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in chunk)
+            params: list[Any] = []
+            for c in chunk:
+                params += [c.reminder_id, c.attempts, c.status, c.reason, c.message_id,
+                           to_db_time(c.fired_at)]
+            params.append(to_db_time(now))
+            async with self._db.transaction() as tx:
+                rows = await tx.fetchall(
+                    "WITH done (id, attempts, status, reason, message_id, fired_at) AS "
+                    f"(VALUES {values}) "
+                    "UPDATE reminders SET status = done.status, reason = done.reason, "
+                    "message_id = done.message_id, fired_at = done.fired_at, note = NULL, "
+                    "updated_at = ? FROM done WHERE reminders.id = done.id "
+                    "AND reminders.attempts = done.attempts "
+                    "AND reminders.status IN ('running', 'sending') RETURNING reminders.id",
+                    params,
+                )
+            recorded.update(int(row[0]) for row in rows)
+        return recorded
 
     async def retry(self, reminder_id: int, due_at: datetime, now: datetime, *,
-                    maybe_sent: bool) -> bool:
-        """Back to pending at `due_at` after a transient failure."""
-        changed = await self._db.execute(
-            "UPDATE reminders SET status = 'pending', due_at = ?, "
-            "maybe_sent = CASE WHEN ? = 1 THEN 1 ELSE maybe_sent END, updated_at = ? "
-            "WHERE id = ? AND status IN ('running', 'sending')",
-            (to_db_time(due_at), int(maybe_sent), to_db_time(now), reminder_id),
-        )
-        return changed == 1
+                    maybe_sent: bool, attempts: int | None = None) -> bool:
+        """Back to pending at `due_at` after a transient failure (of claim `attempts`)."""
+        sql = ("UPDATE reminders SET status = 'pending', due_at = ?, "
+               "maybe_sent = CASE WHEN ? = 1 THEN 1 ELSE maybe_sent END, updated_at = ? "
+               "WHERE id = ? AND status IN ('running', 'sending')")
+        params: list[Any] = [to_db_time(due_at), int(maybe_sent), to_db_time(now), reminder_id]
+        if attempts is not None:
+            sql += " AND attempts = ?"
+            params.append(attempts)
+        return await self._db.execute(sql, params) == 1
 
     async def recover(self, now: datetime) -> tuple[int, int]:
         """After a restart: running -> pending; sending -> pending with maybe_sent set."""
