@@ -1,10 +1,22 @@
 """A persistent scheduler: reminders live in the database and survive restarts.
 
-How it waits: one loop asks the database for the earliest pending due time (one probe of a
-partial index) and sleeps on the clock until then, or until `schedule()` adds something
-sooner. Due items are claimed in small batches (`status = 'running'`), so memory stays the
-same whether 1,000 or 1,000,000 reminders wait. Each claimed item runs its kind's handler in
-a background task, at most `max_in_flight` at a time.
+How it waits: one loop asks the database for the earliest pending due time (one probe of the
+partial index ``reminders_pending_due``) and sleeps on the clock until then, or until
+`schedule()` adds something sooner. Due items are claimed in batches of `batch_size`
+(``status = 'running'``, one statement walking the head of that index) and handed to their
+kind's handler, each in a background task, at most `max_in_flight` handlers at a time (and
+no faster than `max_per_second` when set: Discord's limits). A handler's slot is free as soon
+as it returns; its result is written separately.
+
+Recording (group commit). Results go to an in-memory list that one writer task flushes in a
+single transaction each time: whatever piled up while the previous flush ran, up to
+`record_batch` rows, so a lone reminder is written at once and a burst in large batches.
+Each row is updated only while it is still in the claim the result belongs to (``status``
+running/sending and the same ``attempts``), so every state transition happens exactly once.
+At most `max_unrecorded` results wait; beyond that no handler starts until a flush lands.
+Memory is therefore bounded by ``batch_size + max_in_flight + max_unrecorded`` items,
+however many are pending. `on_finished` listeners hear about an item after its row is
+committed. `stop()` (and shutdown, which waits for the writer) writes every result.
 
 Delivery states (``reminders.status``)::
 
@@ -13,17 +25,27 @@ Delivery states (``reminders.status``)::
 
 Duplicate bound (a crash between sending and recording). A handler calls
 `Delivery.sending()` right before its Discord call; that commits ``status = 'sending'`` and
-``sends = sends + 1`` first. After a crash, `start()` turns 'sending' rows back into pending
-ones with ``maybe_sent = 1``, and their handler first looks for its own message in the
-channel's recent history (`Delivery.maybe_sent`); if it is there the reminder is recorded as
-sent without posting again. The same happens after a transient error during a send (Discord
-may have created the message before failing). So a reminder is posted twice only when its
-message was sent but cannot be seen in history when we look; and never more than
-`MAX_SENDS` times in total: once ``sends`` reaches `MAX_SENDS`, `sending()` refuses and the
-item is marked failed ("may_have_sent") for moderators to check. That is at most
+``sends = sends + 1`` first (at once, never batched). After a crash, `start()` turns 'sending'
+rows back into pending ones with ``maybe_sent = 1``, and their handler first looks for its
+own message in the channel's recent history (`Delivery.maybe_sent`); if it is there the
+reminder is recorded as sent without posting again. The same happens after a transient error
+during a send (Discord may have created the message before failing). So a reminder is posted
+twice only when its message was sent but cannot be seen in history when we look; and never
+more than `MAX_SENDS` times in total: once ``sends`` reaches `MAX_SENDS`, `sending()` refuses
+and the item is marked failed ("may_have_sent") for moderators to check. That is at most
 ``MAX_SENDS - 1`` (= 2) duplicates per reminder, whatever happens. (Follow-up handlers also
 send with a fixed per-reminder nonce, which Discord enforces for a few minutes: a retry soon
 after a lost answer gets the first message back instead of a second one.)
+
+Batched recording leaves that bound as it is: the count it rests on (``sends``) is committed
+before each send, never with the result. What batching changes is the window in which a
+crash loses a result: from "until this result's own write lands" to "until the flush that
+carries it lands" (the flush under way plus the next one: milliseconds under load; at most
+`max_unrecorded` results). A result lost that way leaves its row 'sending' (a send was
+started: recovered with ``maybe_sent``, so the history check runs before any new send, and
+that send counts against `MAX_SENDS`) or 'running' (nothing was sent: it simply runs again).
+A stale result that lands after recovery changes nothing, since its claim (``attempts``) is
+gone; so does a 'sending' mark from a stale run.
 """
 
 from __future__ import annotations
@@ -44,6 +66,7 @@ from bot.db.followups import (
     FAILED,
     SENT,
     STOOD_DOWN,
+    Completion,
     NewReminder,
     Reminder,
     ReminderRepository,
@@ -126,7 +149,7 @@ class Delivery:
         if self.reminder.sends + self.sends_started >= MAX_SENDS:
             raise DeliveryFailed("may_have_sent")
         marked = await asyncio.shield(self._scheduler.repository.mark_sending(
-            self.reminder.id, self._scheduler.clock.now()
+            self.reminder.id, self._scheduler.clock.now(), attempts=self.reminder.attempts
         ))
         if not marked:
             raise DeliveryFailed("state_changed", notify=False)
@@ -146,6 +169,15 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class _Result:
+    """A handler's result waiting to be written."""
+
+    delivery: Delivery
+    done: Done
+    fired_at: datetime
+
+
 class Scheduler:
     """Runs due reminders through per-kind handlers; see the module docstring."""
 
@@ -155,20 +187,32 @@ class Scheduler:
         clock: Clock,
         tasks: BackgroundTasks,
         *,
-        batch_size: int = 50,
+        batch_size: int = 100,
         max_in_flight: int = 10,
         max_per_second: float | None = None,
+        record_batch: int = 500,
+        max_unrecorded: int = 1000,
     ) -> None:
         self.repository = repository
         self.clock = clock
         self._tasks = tasks
-        self._batch_size = batch_size
         self._max_in_flight = max_in_flight
+        # Paced, claim about a second's worth at a time: a claimed row can't be cancelled or
+        # snoozed by a moderator (it is no longer pending) until its handler has run.
+        self._batch_size = (batch_size if not max_per_second
+                            else max(1, min(batch_size, max(max_in_flight,
+                                                            int(max_per_second)))))
+        self._record_batch = record_batch
+        self._max_unrecorded = max_unrecorded
         self._handlers: dict[str, Handler] = {}
         self._listeners: list[FinishedListener] = []
         self._wake = asyncio.Event()
+        self._room = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._loop_task: asyncio.Task[Any] | None = None
+        self._writer: asyncio.Task[Any] | None = None
+        self._writing = 0
+        self._unrecorded: list[_Result] = []
         self._sleeping_until: datetime | None = None
         self._idle = asyncio.Event()
         self._stopping = False
@@ -182,13 +226,18 @@ class Scheduler:
         self._handlers[kind] = handler
 
     def on_finished(self, listener: FinishedListener) -> None:
-        """Call `listener` after each reminder reaches a final state (audit, mod log)."""
+        """Call `listener` after each reminder's final state is committed (audit, mod log)."""
         self._listeners.append(listener)
 
     @property
     def running(self) -> bool:
         """True while the loop runs."""
         return self._loop_task is not None and not self._loop_task.done()
+
+    @property
+    def unrecorded(self) -> int:
+        """Handler results not yet committed (tests and diagnostics)."""
+        return len(self._unrecorded)
 
     async def start(self) -> None:
         """Recover items a crash left half-done, then start the loop."""
@@ -201,23 +250,37 @@ class Scheduler:
         self._loop_task = self._tasks.spawn(self._run(), name="scheduler", daemon=True)
 
     async def stop(self) -> None:
-        """Let the loop finish its current step and stop, then wait for in-flight deliveries."""
+        """Stop claiming, wait for in-flight deliveries, and write every result."""
         if self._loop_task is not None:
             self._stopping = True
             self._wake.set()
+            self._room.set()
             await asyncio.gather(self._loop_task, return_exceptions=True)
             self._loop_task = None
             self._stopping = False
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self.flush()
 
     async def abort(self) -> None:
-        """Hard stop: cancel the loop and in-flight deliveries; `start()` recovers their rows."""
-        tasks = [t for t in (self._loop_task, *self._in_flight) if t is not None]
+        """Hard stop, like a crash: cancel everything and drop unwritten results.
+
+        `start()` recovers their rows ('running' ones run again; 'sending' ones look for
+        their message first).
+        """
+        tasks = [t for t in (self._loop_task, self._writer, *self._in_flight) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._loop_task = None
+        self._writer = None
+        self._unrecorded.clear()
+
+    async def flush(self) -> None:
+        """Write every waiting result now (and wait for a flush already under way)."""
+        if self._writer is not None and not self._writer.done():
+            await asyncio.gather(self._writer, return_exceptions=True)
+        await self._write()
 
     async def schedule(self, new: NewReminder) -> Reminder:
         """Persist a reminder and wake the loop if it is due sooner than what it waits for."""
@@ -236,7 +299,7 @@ class Scheduler:
             self._wake.set()
 
     async def wait_idle(self) -> None:
-        """Wait until nothing is due and no delivery is running (tests and the demo)."""
+        """Wait until nothing is due, running or unwritten (tests and the demo)."""
         while True:
             self._idle.clear()
             if self.idle:
@@ -245,47 +308,55 @@ class Scheduler:
 
     @property
     def idle(self) -> bool:
-        """Running, asleep until a future moment, nothing in flight and nothing to wake for."""
+        """Running, asleep until a future moment, nothing in flight, every result written."""
         return (
             self.running
             and not self._in_flight
+            and not self._unrecorded
+            and not self._writing
             and not self._wake.is_set()
             and self._sleeping_until is not None
             and self._sleeping_until > self.clock.now()
         )
 
+    # --- the loop: claim due items, start their handlers
+
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            while len(self._in_flight) >= self._max_in_flight:
-                await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
             now = self.clock.now()
-            capacity = self._max_in_flight - len(self._in_flight)
             try:
                 # Shielded: a cancellation (shutdown) must not cut a transaction in half.
-                batch = await asyncio.shield(
-                    self.repository.claim_due(now, min(self._batch_size, capacity)))
+                batch = await asyncio.shield(self.repository.claim_due(now, self._batch_size))
             except Exception:
                 log.exception("scheduler could not read due reminders; retrying in 30 s")
                 await self._sleep(now + timedelta(seconds=30))
                 continue
-            if self._stopping:
-                break  # claimed rows stay 'running'; start() puts them back
             if batch:
+                # Claimed rows not started (stop) stay 'running'; start() puts them back.
                 for reminder in batch:
+                    await self._wait_for_room()
+                    if self._stopping:
+                        break
                     await self._pace()
-                    self._start(reminder, now)
+                    self._start(reminder)
                 continue
             next_due = await self.repository.next_due_at()
             if next_due is not None and next_due <= self.clock.now():
                 continue
             await self._sleep(next_due)
 
+    async def _wait_for_room(self) -> None:
+        """Until a handler slot is free and not too many results wait to be written."""
+        while (len(self._in_flight) >= self._max_in_flight
+               or len(self._unrecorded) >= self._max_unrecorded) and not self._stopping:
+            self._room.clear()
+            await self._room.wait()
+
     async def _sleep(self, until: datetime | None) -> None:
         """Sleep until `until` (forever if None), or until woken by new work."""
         self._sleeping_until = until or datetime.max.replace(tzinfo=self.clock.now().tzinfo)
-        if not self._in_flight:
-            self._idle.set()
+        self._idle.set()
         waiters: list[asyncio.Task[Any]] = [
             asyncio.ensure_future(self._wake.wait())
         ]
@@ -309,8 +380,9 @@ class Scheduler:
             await asyncio.sleep(wait)
         self._next_start = max(loop.time(), self._next_start) + self._interval
 
-    def _start(self, reminder: Reminder, now: datetime) -> None:
-        task = self._tasks.spawn(self._deliver(reminder, now), name=f"reminder-{reminder.id}")
+    def _start(self, reminder: Reminder) -> None:
+        task = self._tasks.spawn(self._deliver(reminder, self.clock.now()),
+                                 name=f"reminder-{reminder.id}")
         if task is None:
             return
         self._in_flight.add(task)
@@ -318,7 +390,11 @@ class Scheduler:
 
     def _delivered(self, task: asyncio.Task[Any]) -> None:
         self._in_flight.discard(task)
-        self._wake.set()
+        self._room.set()
+        if not self._in_flight:
+            self._idle.set()
+
+    # --- one delivery
 
     async def _deliver(self, reminder: Reminder, started: datetime) -> None:
         delivery = Delivery(self, reminder, started)
@@ -348,7 +424,7 @@ class Scheduler:
                     await self._retry(delivery, exc)
                     return
                 done = Done(FAILED, "error")
-        await self._finish(delivery, done)
+        await self._record(delivery, done)
 
     async def _retry(self, delivery: Delivery, error: BaseException) -> None:
         reminder = delivery.reminder
@@ -357,22 +433,60 @@ class Scheduler:
         log.warning("reminder %s: transient failure (%s); retry %d at %s", reminder.id,
                     type(error).__name__, reminder.attempts, due.isoformat())
         await asyncio.shield(self.repository.retry(reminder.id, due, now,
-                                                   maybe_sent=delivery.sends_started > 0))
+                                                   maybe_sent=delivery.sends_started > 0,
+                                                   attempts=reminder.attempts))
         self.notify_due(due)
 
-    async def _finish(self, delivery: Delivery, done: Done) -> None:
-        reminder = delivery.reminder
-        recorded = await asyncio.shield(self.repository.finish(
-            reminder.id, done.status, self.clock.now(), reason=done.reason,
-            message_id=done.message_id,
-        ))
-        if not recorded:
-            return
-        log.info("reminder %s (%s) %s%s", reminder.id, reminder.kind, done.status,
-                 f" ({done.reason})" if done.reason else "")
-        finished = Finished(reminder, done, delivery.late, delivery.lateness)
-        for listener in self._listeners:
+    # --- recording results (group commit)
+
+    async def _record(self, delivery: Delivery, done: Done) -> None:
+        """Queue a result for the writer (started on demand); write it here at shutdown."""
+        self._unrecorded.append(_Result(delivery, done, self.clock.now()))
+        if self._writer is None or self._writer.done():
+            self._writer = self._tasks.spawn(self._write(), name="scheduler-writer")
+            if self._writer is None:  # shutting down: no new tasks, so write it ourselves
+                await self._write()
+
+    async def _write(self) -> None:
+        """Flush until nothing waits: each flush takes what piled up during the last one."""
+        while self._unrecorded:
+            batch = self._unrecorded[:self._record_batch]
+            del self._unrecorded[:len(batch)]
+            self._writing += 1
             try:
-                await listener(finished)
-            except Exception:
-                log.exception("reminder listener failed for reminder %s", reminder.id)
+                await self._flush(batch)
+            finally:
+                self._writing -= 1
+                self._room.set()
+                self._idle.set()
+
+    async def _flush(self, batch: list[_Result]) -> None:
+        now = self.clock.now()
+        completions = [
+            Completion(r.delivery.reminder.id, r.delivery.reminder.attempts, r.done.status,
+                       r.fired_at, r.done.reason, r.done.message_id)
+            for r in batch
+        ]
+        try:
+            # Shielded: a cancelled writer must not cut the transaction in half.
+            recorded = await asyncio.shield(self.repository.finish_many(completions, now))
+        except Exception:
+            # Rows stay running/sending: start() recovers them (the crash path).
+            log.exception("scheduler could not record %d reminder result(s)", len(batch))
+            return
+        self._room.set()
+        for result in batch:
+            reminder = result.delivery.reminder
+            if reminder.id not in recorded:
+                continue
+            done = result.done
+            log.info("reminder %s (%s) %s%s", reminder.id, reminder.kind, done.status,
+                     f" ({done.reason})" if done.reason else "")
+            if not self._listeners:
+                continue
+            finished = Finished(reminder, done, result.delivery.late, result.delivery.lateness)
+            for listener in self._listeners:
+                try:
+                    await listener(finished)
+                except Exception:
+                    log.exception("reminder listener failed for reminder %s", reminder.id)
