@@ -566,7 +566,9 @@ class FollowupService:
         followup = (await self.repository.get(reminder.followup_id)
                     if reminder.followup_id is not None else None)
         if followup is None or followup.status != "open":
-            return Done.stood_down(CloseReason.CANCELLED)
+            # Closed meanwhile (answered, the member left, ...): say why, not "cancelled".
+            return Done.stood_down((followup.reason if followup else None)
+                                   or CloseReason.CANCELLED)
         channel = await self._fetch_place(followup.channel_id)
         answered_id = None
         present = True
