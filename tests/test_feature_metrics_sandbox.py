@@ -154,3 +154,30 @@ async def test_departures_rejections_and_the_pending_reminder_gauge(env):
     await eventually(gauge_emptied)
     body = await scrape(env)
     assert value(body, 'steward_reminders_total{outcome="fired"}') == 3.0
+
+
+async def test_welcomes_are_counted_by_outcome(env):
+    sb, server = env.sb, env.main
+    general_id = server.general.id
+    await env.bot.guild_settings.update(
+        server.id, lambda c: setattr(c.welcome, "channel", general_id))
+    newcomer = await sb.join(server.guild, "metrics-welcomed")
+    await sb.wait_for_message(server.general, lambda m: f"<@{newcomer.id}>" in m.content)
+
+    async def sent_counted():
+        return value(await scrape(env), 'steward_welcomes_total{outcome="sent"}') == 1.0
+
+    await eventually(sent_counted)
+
+    sb.deny(server.general, "send_messages")
+    try:
+        refused = await sb.join(server.guild, "metrics-unwelcomed")
+
+        async def failed_counted():
+            body = await scrape(env)
+            return value(body, 'steward_welcomes_total{outcome="failed"}') == 1.0
+
+        await eventually(failed_counted)
+        assert not any(f"<@{refused.id}>" in m.content for m in sb.messages(server.general))
+    finally:
+        sb.allow(server.general, "send_messages")

@@ -27,6 +27,7 @@ from bot.domain import welcome as rules
 from bot.domain.templates import TemplateError, defuse_mass_mentions
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
+from bot.metrics import Metrics
 from bot.permissions import is_moderator
 from config.guild import GuildConfig
 
@@ -481,6 +482,7 @@ class WelcomeService:
             missing = isinstance(exc, discord.Forbidden)
             log.warning("welcome in channel %s of guild %s failed: %s", channel.id, guild.id,
                         exc.code)
+            self._count("failed", len(ping))
             await self.bot.audit.record(
                 guild.id, None, "welcome.failed", ping[0] if len(ping) == 1 else None,
                 {"channel": f"<#{channel.id}>", "members": len(ping),
@@ -490,7 +492,14 @@ class WelcomeService:
                  else f"Discord error {exc.status}/{exc.code}"})
             return None
         self.stats["messages"] += 1
+        self._count("sent", len(ping))
         return message
+
+    def _count(self, outcome: str, members: int) -> None:
+        """Feed the `welcomes` metric (a no-op unless metrics are enabled)."""
+        metrics = self.bot.services.find(Metrics)
+        if metrics is not None:
+            metrics.inc("welcomes", members, outcome=outcome)
 
     async def _dm(self, member: discord.Member, text: str) -> None:
         view = self._view(member.guild.id)
