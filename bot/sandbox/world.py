@@ -10,6 +10,7 @@ the same database (what survives a restart is what was stored).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -81,23 +82,35 @@ def configure_defaults(server: SupportServer) -> Any:
     return mutate
 
 
-def sandbox_settings(sb: Sandbox, database: Path) -> Settings:
-    """Deploy settings that point Steward at `sb` with its own database file."""
-    return Settings.model_validate({
+def sandbox_settings(sb: Sandbox, database: Path, *, metrics_port: int | None = None) -> Settings:
+    """Deploy settings that point Steward at `sb` with its own database file (no `.env`)."""
+    values: dict[str, Any] = {
         "DISCORD_TOKEN": sb.token,
         "DISCORD_API_BASE": sb.api_base,
         "DISCORD_GATEWAY_URL": sb.gateway_url,
         "STEWARD_DATABASE": str(database),
-    })
+    }
+    if metrics_port is not None:
+        values["STEWARD_METRICS_PORT"] = metrics_port
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 class StewardHarness:
-    """Runs the real StewardBot against a sandbox; `restart()` keeps the database."""
+    """Runs the real StewardBot against a sandbox; `restart()` keeps the database.
 
-    def __init__(self, sb: Sandbox, clock: FakeClock, database: Path) -> None:
+    `metrics_port` turns on the Prometheus endpoint (0: any free port). `on_start` is awaited
+    after every start once the bot is ready, e.g. to wait until a service's loop is running.
+    `async with harness:` starts it and stops it on exit.
+    """
+
+    def __init__(self, sb: Sandbox, clock: FakeClock, database: Path, *,
+                 metrics_port: int | None = None,
+                 on_start: Callable[[StewardBot], Awaitable[None]] | None = None) -> None:
         self.sb = sb
         self.clock = clock
         self.database = database
+        self.metrics_port = metrics_port
+        self.on_start = on_start
         self._bot: StewardBot | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -108,12 +121,19 @@ class StewardHarness:
             raise RuntimeError("Steward is not running")
         return self._bot
 
+    @property
+    def running(self) -> bool:
+        """Whether a bot is running (between start and stop)."""
+        return self._bot is not None
+
     async def start(self) -> StewardBot:
-        """Start a fresh StewardBot and wait until it is ready."""
-        bot = StewardBot(sandbox_settings(self.sb, self.database), clock=self.clock,
-                         guild_ready_timeout=0.05)
+        """Start a fresh StewardBot, wait until it is ready, then await `on_start`."""
+        settings = sandbox_settings(self.sb, self.database, metrics_port=self.metrics_port)
+        bot = StewardBot(settings, clock=self.clock, guild_ready_timeout=0.05)
         self._task = await start_client(self.sb, bot)
         self._bot = bot
+        if self.on_start is not None:
+            await self.on_start(bot)
         return bot
 
     async def stop(self) -> None:
@@ -127,3 +147,10 @@ class StewardHarness:
         """Stop and start again on the same database (in-memory state is lost)."""
         await self.stop()
         return await self.start()
+
+    async def __aenter__(self) -> StewardHarness:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
