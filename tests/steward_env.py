@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.app import StewardBot
 from bot.clock import FakeClock
 from bot.sandbox import Sandbox
-from bot.sandbox.harness import start_client, stop_client
-from config.settings import Settings
+from bot.sandbox.world import StewardHarness
 
 
 class Server:
@@ -34,52 +33,44 @@ class Server:
         self.member = sb.add_member(g, f"member-{name}")
 
 
-class StewardEnv:
-    """The sandbox, a support server, and a running bot that can be restarted."""
+class StewardEnv(StewardHarness):
+    """The sandbox, a support server (`main`), and a running bot that can be restarted."""
 
     def __init__(self, sb: Sandbox, clock: FakeClock, db_path: Path, *,
                  metrics_port: int | None = None) -> None:
-        self.sb = sb
-        self.clock = clock
-        self.db_path = db_path
-        self.metrics_port = metrics_port
-        self.bot: StewardBot | None = None
-        self.task: asyncio.Task[None] | None = None
+        super().__init__(sb, clock, db_path, metrics_port=metrics_port)
         self._servers = 0
         self.main = Server(sb, "Hope Together")
+
+    @property
+    def db_path(self) -> Path:
+        """The database file (kept across restarts)."""
+        return self.database
 
     async def add_server(self) -> Server:
         """A fresh server, joined by the running bot (tests stay independent)."""
         self._servers += 1
         server = Server(self.sb, f"Support {self._servers}")
         bot = self.bot
-        assert bot is not None
         await self.sb.wait_for(lambda: bot.get_guild(server.id) is not None)
         return server
 
-    def settings(self) -> Settings:
-        """Deploy settings pointing at the test database."""
-        extra = {} if self.metrics_port is None else {"STEWARD_METRICS_PORT": self.metrics_port}
-        return Settings(_env_file=None, DISCORD_TOKEN=self.sb.token,  # type: ignore[call-arg]
-                        STEWARD_DATABASE=str(self.db_path), **extra)
 
-    async def start(self) -> StewardBot:
-        """Start the bot; returns once it is ready."""
-        bot = StewardBot(self.settings(), clock=self.clock, guild_ready_timeout=0.05)
-        self.task = await start_client(self.sb, bot)
-        self.bot = bot
-        return bot
+@asynccontextmanager
+async def running_env(folder: Path, *, metrics_port: int | None = None,
+                      before_start: Callable[[StewardEnv], object] | None = None,
+                      ) -> AsyncIterator[StewardEnv]:
+    """A sandbox with StewardEnv's server and Steward running on `folder`; all stopped on exit.
 
-    async def stop(self) -> None:
-        """Stop the bot."""
-        if self.bot is not None and self.task is not None:
-            await stop_client(self.bot, self.task)
-        self.bot = self.task = None
-
-    async def restart(self) -> StewardBot:
-        """Stop and start again on the same database."""
-        await self.stop()
-        return await self.start()
+    `before_start(env)` may add to the world before the bot connects.
+    """
+    clock = FakeClock()
+    async with Sandbox(clock=clock) as sb:
+        env = StewardEnv(sb, clock, folder / "steward.sqlite3", metrics_port=metrics_port)
+        if before_start is not None:
+            before_start(env)
+        async with env:
+            yield env
 
 
 def scan_database(path: Path, needle: int) -> list[str]:
