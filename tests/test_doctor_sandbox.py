@@ -6,26 +6,18 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import _COMMANDS, build_parser
-from bot.clock import FakeClock
 from bot.domain.doctor import CONTENT_EMPTY_THRESHOLD, Finding, Severity
-from bot.sandbox import Sandbox
 from bot.sandbox.gateway import MESSAGE_CONTENT
 from bot.services.doctor import DoctorService
-from tests.steward_env import Server, StewardEnv
+from tests.steward_env import Server, running_env
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(tmp_path_factory):
-    clock = FakeClock()
-    sb = Sandbox(clock=clock)
-    await sb.start()
-    steward = StewardEnv(sb, clock, tmp_path_factory.mktemp("doctor") / "steward.sqlite3")
-    await steward.start()
-    yield steward
-    await steward.stop()
-    await sb.stop()
+    async with running_env(tmp_path_factory.mktemp("doctor")) as steward:
+        yield steward
 
 
 @pytest.fixture(autouse=True)
