@@ -10,12 +10,10 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import _COMMANDS, build_parser
-from bot.clock import FakeClock
 from bot.db.database import to_db_time
 from bot.db.privacy import FEATURE_TABLES
-from bot.sandbox import Sandbox
 from bot.services.privacy import FOLLOWUP_PINGS, PrivacyService
-from tests.steward_env import StewardEnv, scan_database
+from tests.steward_env import running_env, scan_database
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -44,14 +42,8 @@ def people_columns() -> set[tuple[str, str]]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(tmp_path_factory):
-    clock = FakeClock()
-    sb = Sandbox(clock=clock)
-    await sb.start()
-    steward = StewardEnv(sb, clock, tmp_path_factory.mktemp("privacy") / "steward.sqlite3")
-    await steward.start()
-    yield steward
-    await steward.stop()
-    await sb.stop()
+    async with running_env(tmp_path_factory.mktemp("privacy")) as steward:
+        yield steward
 
 
 @pytest.fixture(autouse=True)
