@@ -11,12 +11,10 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import _COMMANDS, build_parser
-from bot.clock import FakeClock
 from bot.metrics import Metrics
-from bot.sandbox import Sandbox
 from bot.services.config_io import export_toml
 from config.guild import GuildConfig
-from tests.steward_env import StewardEnv
+from tests.steward_env import running_env
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -27,15 +25,8 @@ EMBED = discord.Permissions(embed_links=True).value
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(tmp_path_factory):
-    clock = FakeClock()
-    sb = Sandbox(clock=clock)
-    await sb.start()
-    steward = StewardEnv(sb, clock, tmp_path_factory.mktemp("setup") / "steward.sqlite3",
-                         metrics_port=0)
-    await steward.start()
-    yield steward
-    await steward.stop()
-    await sb.stop()
+    async with running_env(tmp_path_factory.mktemp("setup"), metrics_port=0) as steward:
+        yield steward
 
 
 @pytest.fixture(autouse=True)
