@@ -14,31 +14,25 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.clock import FakeClock
 from bot.metrics import Metrics
-from bot.sandbox import Sandbox
 from bot.services.linkhold import LinkHoldService
 from bot.services.scheduler import Scheduler
-from tests.steward_env import StewardEnv
+from tests.steward_env import running_env
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(tmp_path_factory):
-    clock = FakeClock()
-    sb = Sandbox(clock=clock)
-    await sb.start()
-    steward = StewardEnv(sb, clock, tmp_path_factory.mktemp("metrics") / "steward.sqlite3",
-                         metrics_port=0)
-    steward.queue = sb.add_text_channel(steward.main.guild, "mod-queue")
-    await steward.start()
-    queue_id = steward.queue.id
-    await steward.bot.guild_settings.update(
-        steward.main.id, lambda c: setattr(c.linkhold, "queue_channel", queue_id))
-    yield steward
-    await steward.stop()
-    await sb.stop()
+    def add_queue(steward) -> None:
+        steward.queue = steward.sb.add_text_channel(steward.main.guild, "mod-queue")
+
+    async with running_env(tmp_path_factory.mktemp("metrics"), metrics_port=0,
+                           before_start=add_queue) as steward:
+        queue_id = steward.queue.id
+        await steward.bot.guild_settings.update(
+            steward.main.id, lambda c: setattr(c.linkhold, "queue_channel", queue_id))
+        yield steward
 
 
 async def scrape(env) -> str:
