@@ -21,10 +21,8 @@ from hypothesis import find
 from hypothesis import strategies as st
 
 from bot.cli_admin import offline_bot
-from bot.clock import FakeClock
-from bot.sandbox import Sandbox
 from config.settings import Settings
-from tests.steward_env import StewardEnv
+from tests.steward_env import running_env
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -84,16 +82,10 @@ async def test_the_inventory_is_complete_and_audiences_are_deliberate():
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(tmp_path_factory):
-    clock = FakeClock()
-    sb = Sandbox(clock=clock)
-    await sb.start()
-    steward = StewardEnv(sb, clock, tmp_path_factory.mktemp("everywhere") / "steward.sqlite3")
-    await steward.start()
-    server = steward.main
-    steward.target = await sb.post(server.general, server.helper, "a post to act on")
-    yield steward
-    await steward.stop()
-    await sb.stop()
+    async with running_env(tmp_path_factory.mktemp("everywhere")) as steward:
+        server = steward.main
+        steward.target = await steward.sb.post(server.general, server.helper, "a post to act on")
+        yield steward
 
 
 @pytest.fixture(autouse=True)
