@@ -305,6 +305,15 @@ class Completion:
     message_id: int | None = None
 
 
+# The scheduler's two queries on the queue; both read only the head of the partial index
+# reminders_pending_due (tests check the plan).
+NEXT_DUE_SQL = "SELECT MIN(due_at) FROM reminders WHERE status = 'pending'"
+CLAIM_DUE_SQL = (
+    "UPDATE reminders SET status = 'running', attempts = attempts + 1, updated_at = ? "
+    "WHERE status = 'pending' AND id IN (SELECT id FROM reminders WHERE status = 'pending' "
+    "AND due_at <= ? ORDER BY due_at, id LIMIT ?) RETURNING *"
+)
+
 # Rows per UPDATE in finish_many: 6 parameters each, well under SQLite's 32,766.
 _FINISH_CHUNK = 500
 
@@ -346,9 +355,7 @@ class ReminderRepository:
 
     async def next_due_at(self) -> datetime | None:
         """The earliest due time of a pending reminder (one index probe)."""
-        value = await self._db.fetchval(
-            "SELECT MIN(due_at) FROM reminders WHERE status = 'pending'"
-        )
+        value = await self._db.fetchval(NEXT_DUE_SQL)
         return None if value is None else from_db_time(int(value))
 
     async def claim_due(self, now: datetime, limit: int) -> list[Reminder]:
@@ -360,13 +367,7 @@ class ReminderRepository:
         """
         now_ms = to_db_time(now)
         async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                "UPDATE reminders SET status = 'running', attempts = attempts + 1, "
-                "updated_at = ? WHERE status = 'pending' AND id IN ("
-                "SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ? "
-                "ORDER BY due_at, id LIMIT ?) RETURNING *",
-                (now_ms, now_ms, limit),
-            )
+            rows = await tx.fetchall(CLAIM_DUE_SQL, (now_ms, now_ms, limit))
         claimed = [_reminder(row) for row in rows]
         claimed.sort(key=lambda r: (r.due_at, r.id))  # RETURNING has no defined order
         return claimed

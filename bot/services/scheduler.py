@@ -13,7 +13,8 @@ single transaction each time: whatever piled up while the previous flush ran, up
 `record_batch` rows, so a lone reminder is written at once and a burst in large batches.
 Each row is updated only while it is still in the claim the result belongs to (``status``
 running/sending and the same ``attempts``), so every state transition happens exactly once.
-At most `max_unrecorded` results wait; beyond that no handler starts until a flush lands.
+Once `max_unrecorded` results are unwritten (waiting or being written), no handler starts
+until a flush lands (so at most ``max_unrecorded + max_in_flight - 1`` are ever unwritten).
 Memory is therefore bounded by ``batch_size + max_in_flight + max_unrecorded`` items,
 however many are pending. `on_finished` listeners hear about an item after its row is
 committed. `stop()` (and shutdown, which waits for the writer) writes every result.
@@ -41,11 +42,13 @@ Batched recording leaves that bound as it is: the count it rests on (``sends``) 
 before each send, never with the result. What batching changes is the window in which a
 crash loses a result: from "until this result's own write lands" to "until the flush that
 carries it lands" (the flush under way plus the next one: milliseconds under load; at most
-`max_unrecorded` results). A result lost that way leaves its row 'sending' (a send was
-started: recovered with ``maybe_sent``, so the history check runs before any new send, and
-that send counts against `MAX_SENDS`) or 'running' (nothing was sent: it simply runs again).
-A stale result that lands after recovery changes nothing, since its claim (``attempts``) is
-gone; so does a 'sending' mark from a stale run.
+``max_unrecorded + max_in_flight`` results). A result lost that way leaves its row
+'sending' (a send was started: recovered with ``maybe_sent``, so the history check runs
+before any new send, and any new send counts against `MAX_SENDS`) or 'running' (nothing was
+sent: it simply runs again). A stale result that lands after recovery changes nothing, since
+its claim (``attempts``) is gone; nor does a 'sending' mark from a stale run. Tested in
+tests/test_scheduler.py and tests/test_scheduler_recording.py (crashes after the send and
+before the batched write, with and without a history that shows the message).
 """
 
 from __future__ import annotations
@@ -211,7 +214,7 @@ class Scheduler:
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._loop_task: asyncio.Task[Any] | None = None
         self._writer: asyncio.Task[Any] | None = None
-        self._writing = 0
+        self._writing = 0  # results taken by a flush under way
         self._unrecorded: list[_Result] = []
         self._sleeping_until: datetime | None = None
         self._idle = asyncio.Event()
@@ -236,8 +239,8 @@ class Scheduler:
 
     @property
     def unrecorded(self) -> int:
-        """Handler results not yet committed (tests and diagnostics)."""
-        return len(self._unrecorded)
+        """Handler results not yet committed, waiting or being written (tests, diagnostics)."""
+        return len(self._unrecorded) + self._writing
 
     async def start(self) -> None:
         """Recover items a crash left half-done, then start the loop."""
@@ -349,7 +352,7 @@ class Scheduler:
     async def _wait_for_room(self) -> None:
         """Until a handler slot is free and not too many results wait to be written."""
         while (len(self._in_flight) >= self._max_in_flight
-               or len(self._unrecorded) >= self._max_unrecorded) and not self._stopping:
+               or self.unrecorded >= self._max_unrecorded) and not self._stopping:
             self._room.clear()
             await self._room.wait()
 
@@ -452,11 +455,11 @@ class Scheduler:
         while self._unrecorded:
             batch = self._unrecorded[:self._record_batch]
             del self._unrecorded[:len(batch)]
-            self._writing += 1
+            self._writing += len(batch)
             try:
                 await self._flush(batch)
             finally:
-                self._writing -= 1
+                self._writing -= len(batch)
                 self._room.set()
                 self._idle.set()
 
