@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from itertools import count
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -13,9 +14,8 @@ from bot.app import StewardBot
 from bot.clock import FakeClock
 from bot.db.holds import HoldRepository
 from bot.sandbox import Sandbox
-from bot.sandbox.harness import start_client, stop_client
+from bot.sandbox.world import StewardHarness
 from bot.services.linkhold import LinkHoldService
-from config.settings import Settings
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -31,15 +31,11 @@ def fresh(prefix: str = "newcomer") -> str:
     return f"{prefix}{next(_names)}"
 
 
-class Env:
-    """The sandbox, a support server, and a running bot that can be restarted."""
+class Env(StewardHarness):
+    """The sandbox, a support server, and Steward running on it (restartable)."""
 
-    def __init__(self, sb: Sandbox, clock: FakeClock, db_path: str) -> None:
-        self.sb = sb
-        self.clock = clock
-        self.db_path = db_path
-        self.bot: StewardBot | None = None
-        self.task: asyncio.Task[None] | None = None
+    def __init__(self, sb: Sandbox, clock: FakeClock, database: Path) -> None:
+        super().__init__(sb, clock, database, on_start=self._link_holds_started)
         g = self.guild = sb.add_guild("Hope Together", "owner")
         self.owner = sb.member(g, "owner")
         self.general = sb.add_text_channel(g, "general")
@@ -63,30 +59,12 @@ class Env:
         self.bare_mod = sb.add_member(self.bare, "baremod",
                                       roles=[sb.add_role(self.bare, "Mods", ["manage_messages"])])
 
-    def settings(self) -> Settings:
-        return Settings(_env_file=None, DISCORD_TOKEN=self.sb.token,  # type: ignore[call-arg]
-                        STEWARD_DATABASE=self.db_path)
-
-    async def start(self) -> StewardBot:
-        bot = StewardBot(self.settings(), clock=self.clock, guild_ready_timeout=0.05)
-        self.task = await start_client(self.sb, bot)
-        self.bot = bot
+    async def _link_holds_started(self, bot: StewardBot) -> None:
         await self.sb.wait_for(lambda: self.service._started, message="link holds never started")
         await self.sb.idle()
-        return bot
-
-    async def stop(self) -> None:
-        assert self.bot is not None and self.task is not None
-        await stop_client(self.bot, self.task)
-        self.bot = None
-
-    async def restart(self) -> StewardBot:
-        await self.stop()
-        return await self.start()
 
     @property
     def service(self) -> LinkHoldService:
-        assert self.bot is not None
         return self.bot.services.get(LinkHoldService)
 
     @property
@@ -129,19 +107,14 @@ async def eventually(predicate, timeout: float = 5.0):  # noqa: ASYNC109
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(tmp_path_factory):
     clock = FakeClock()
-    sb = Sandbox(clock)
-    await sb.start()
-    e = Env(sb, clock, str(tmp_path_factory.mktemp("linkhold") / "steward.sqlite3"))
-    await e.start()
-    r = await sb.slash(e.guild, e.owner, "steward settings", mod_log=e.mod_log)
-    await r.done()
-    r = await sb.slash(e.guild, e.owner, "linkhold settings", queue_channel=e.queue)
-    await r.done()
-    assert "Saved" in r.content, r.content
-    yield e
-    if e.bot is not None:
-        await e.stop()
-    await sb.stop()
+    database = tmp_path_factory.mktemp("linkhold") / "steward.sqlite3"
+    async with Sandbox(clock) as sb, Env(sb, clock, database) as e:
+        r = await sb.slash(e.guild, e.owner, "steward settings", mod_log=e.mod_log)
+        await r.done()
+        r = await sb.slash(e.guild, e.owner, "linkhold settings", queue_channel=e.queue)
+        await r.done()
+        assert "Saved" in r.content, r.content
+        yield e
 
 
 @pytest.fixture(autouse=True)
@@ -604,7 +577,7 @@ async def test_a_crash_after_storing_and_before_removing_is_finished_at_startup(
     newbie = await env.newcomer()
     await env.stop()
     msg = await sb.post(env.general, newbie, "Free consult: clinic-abroad.com/offer", silent=True)
-    db = await Database.open(env.db_path)
+    db = await Database.open(env.database)
     try:
         stored = await HoldRepository(db).create(NewHold(
             guild_id=env.guild.id, channel_id=env.general.id, message_id=msg.id,
