@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from itertools import count
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -18,10 +19,9 @@ from bot.clock import FakeClock
 from bot.db.followups import FollowupRepository, ReminderRepository
 from bot.domain.durations import ACCEPTED_FORMS
 from bot.sandbox import Sandbox
-from bot.sandbox.harness import start_client, stop_client
+from bot.sandbox.world import StewardHarness
 from bot.services.followups import FollowupService
 from bot.services.scheduler import Scheduler
-from config.settings import Settings
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -33,15 +33,11 @@ def fresh(prefix: str = "member") -> str:
     return f"{prefix}{next(_names)}"
 
 
-class Env:
-    """The sandbox, a support server, and a running bot that can be restarted."""
+class Env(StewardHarness):
+    """The sandbox, a support server, and Steward running on it (restartable)."""
 
-    def __init__(self, sb: Sandbox, clock: FakeClock, db_path: str) -> None:
-        self.sb = sb
-        self.clock = clock
-        self.db_path = db_path
-        self.bot: StewardBot | None = None
-        self.task: asyncio.Task[None] | None = None
+    def __init__(self, sb: Sandbox, clock: FakeClock, database: Path) -> None:
+        super().__init__(sb, clock, database, on_start=self._scheduler_running)
         self.guild = sb.add_guild("Hope Together", "owner")
         self.owner = sb.member(self.guild, "owner")
         self.general = sb.add_text_channel(self.guild, "general")
@@ -51,38 +47,19 @@ class Env:
         self.moderator = sb.add_member(self.guild, "mod", roles=[self.mod_role])
         self.helper = sb.add_member(self.guild, "helper")
 
-    def settings(self) -> Settings:
-        return Settings(_env_file=None, DISCORD_TOKEN=self.sb.token,  # type: ignore[call-arg]
-                        STEWARD_DATABASE=self.db_path)
+    async def _scheduler_running(self, bot: StewardBot) -> None:
+        await asyncio.wait_for(self._until_scheduler_runs(), 5)
 
-    async def start(self) -> StewardBot:
-        bot = StewardBot(self.settings(), clock=self.clock, guild_ready_timeout=0.05)
-        self.task = await start_client(self.sb, bot)
-        self.bot = bot
-        await asyncio.wait_for(self._scheduler_running(), 5)
-        return bot
-
-    async def _scheduler_running(self) -> None:
+    async def _until_scheduler_runs(self) -> None:
         while not self.scheduler.running:  # noqa: ASYNC110 - started by on_ready
             await asyncio.sleep(0.01)
 
-    async def restart(self) -> StewardBot:
-        await self.stop()
-        return await self.start()
-
-    async def stop(self) -> None:
-        assert self.bot is not None and self.task is not None
-        await stop_client(self.bot, self.task)
-        self.bot = None
-
     @property
     def service(self) -> FollowupService:
-        assert self.bot is not None
         return self.bot.services.get(FollowupService)
 
     @property
     def scheduler(self) -> Scheduler:
-        assert self.bot is not None
         return self.bot.services.get(Scheduler)
 
     @property
@@ -110,15 +87,10 @@ class Env:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(tmp_path_factory):
     clock = FakeClock()
-    sb = Sandbox(clock)
-    await sb.start()
-    e = Env(sb, clock, str(tmp_path_factory.mktemp("followups") / "steward.sqlite3"))
-    await e.start()
-    await (await sb.slash(e.guild, e.owner, "steward settings", mod_log=e.mod_log)).done()
-    yield e
-    if e.bot is not None:
-        await e.stop()
-    await sb.stop()
+    database = tmp_path_factory.mktemp("followups") / "steward.sqlite3"
+    async with Sandbox(clock) as sb, Env(sb, clock, database) as e:
+        await (await sb.slash(e.guild, e.owner, "steward settings", mod_log=e.mod_log)).done()
+        yield e
 
 
 @pytest.fixture(autouse=True)
