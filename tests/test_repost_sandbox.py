@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from itertools import count
+from pathlib import Path
 
 import discord
 import pytest
 import pytest_asyncio
 
-from bot.app import StewardBot
 from bot.clock import FakeClock
 from bot.db.audit import AuditEntry
 from bot.domain.repost import has_unclosed_fence
 from bot.sandbox import Sandbox
-from bot.sandbox.harness import start_client, stop_client
+from bot.sandbox.world import StewardHarness
 from bot.services.repost import RepostRequest, RepostService, StoredAttachment
-from config.settings import Settings
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -28,15 +27,11 @@ ATTRIBUTION = "— shared for <@{id}> by the moderators"
 _names = count()
 
 
-class Env:
-    """The sandbox, a support server, and a running bot that can be restarted."""
+class Env(StewardHarness):
+    """The sandbox, a support server, and Steward running on it (restartable)."""
 
-    def __init__(self, sb: Sandbox, clock: FakeClock, db_path: str) -> None:
-        self.sb = sb
-        self.clock = clock
-        self.db_path = db_path
-        self.bot: StewardBot | None = None
-        self.task: asyncio.Task[None] | None = None
+    def __init__(self, sb: Sandbox, clock: FakeClock, database: Path) -> None:
+        super().__init__(sb, clock, database)
         g = self.guild = sb.add_guild("Hope Together", "owner")
         self.owner = sb.member(g, "owner")
         self.general = sb.add_text_channel(g, "general")
@@ -49,24 +44,8 @@ class Env:
         self.other = sb.add_member(g, "olive")
         self.newbie = sb.add_member(g, "nina", joined_at=clock.now() - timedelta(hours=5))
 
-    def settings(self) -> Settings:
-        return Settings(_env_file=None, DISCORD_TOKEN=self.sb.token,  # type: ignore[call-arg]
-                        STEWARD_DATABASE=self.db_path)
-
-    async def start(self) -> StewardBot:
-        bot = StewardBot(self.settings(), clock=self.clock, guild_ready_timeout=0.05)
-        self.task = await start_client(self.sb, bot)
-        self.bot = bot
-        return bot
-
-    async def restart(self) -> StewardBot:
-        assert self.bot is not None and self.task is not None
-        await stop_client(self.bot, self.task)
-        return await self.start()
-
     @property
     def service(self) -> RepostService:
-        assert self.bot is not None
         return self.bot.services.get(RepostService)
 
     async def set_mode(self, mode: str) -> None:
@@ -75,23 +54,17 @@ class Env:
         assert "Saved" in r.content, r.content
 
     async def audit(self, action: str) -> list[AuditEntry]:
-        assert self.bot is not None
         return await self.bot.audit.repository.recent(self.guild.id, action_prefix=action)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(tmp_path_factory):
     clock = FakeClock()
-    sb = Sandbox(clock)
-    await sb.start()
-    e = Env(sb, clock, str(tmp_path_factory.mktemp("repost") / "steward.sqlite3"))
-    await e.start()
-    r = await sb.slash(e.guild, e.owner, "steward settings", mod_log=e.mod_log)
-    await r.done()
-    yield e
-    assert e.bot is not None and e.task is not None
-    await stop_client(e.bot, e.task)
-    await sb.stop()
+    database = tmp_path_factory.mktemp("repost") / "steward.sqlite3"
+    async with Sandbox(clock) as sb, Env(sb, clock, database) as e:
+        r = await sb.slash(e.guild, e.owner, "steward settings", mod_log=e.mod_log)
+        await r.done()
+        yield e
 
 
 @pytest_asyncio.fixture(autouse=True, loop_scope="session")
