@@ -16,6 +16,7 @@ from bot.db.holds import HoldRepository
 from bot.sandbox import Sandbox
 from bot.sandbox.world import StewardHarness
 from bot.services.linkhold import LinkHoldService
+from tests.waits import eventually
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -89,19 +90,6 @@ class Env(StewardHarness):
             return None
 
         return await self.sb.wait_for(find, message=f"no queue card for hold {hold_id}")
-
-
-async def eventually(predicate, timeout: float = 5.0):  # noqa: ASYNC109
-    """Await an async condition (polling; the bot runs concurrently)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
