@@ -8,7 +8,9 @@ Run:  uv run python -m benches.reminders            (1,000,000 / 10,000 / 300; a
    (tracemalloc peak) and RSS while it starts, probes the index, sleeps and claims a batch.
 3. Scheduling lateness: `--burst` reminders due within 2 seconds (on top of the big backlog),
    real clock, a handler that only records when it was invoked; p50/p99/max of
-   (invoked - due). Delivery is not involved.
+   (invoked - due). Delivery is not involved. Also: when every result was committed, and in
+   how many transactions (results are group-committed; see bot.services.scheduler).
+   3b: the same number due at one instant, i.e. how fast the scheduler can hand them out.
 4. Delivery throughput: `--deliver` reminders due at once, delivered by the real Steward to
    the sandbox with Discord-like rate limits (50 requests/s global, 5 messages per 5 s per
    channel; bot.sandbox.pacing). Each delivery is 3 requests (fetch channel, fetch member,
@@ -25,16 +27,31 @@ import statistics
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.db import Database, migrate
-from bot.db.followups import NewReminder, ReminderRepository
+from bot.db.followups import Completion, NewReminder, ReminderRepository
 from bot.services.scheduler import Delivery, Done, Scheduler
 from bot.tasks import BackgroundTasks
 
 CHUNK = 100_000
+
+
+class CountingRepository(ReminderRepository):
+    """The real repository, counting the results each batched write carries."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.flushes: list[int] = []
+
+    async def finish_many(self, completions: Sequence[Completion],
+                          now: datetime) -> set[int]:
+        """Count, then write as usual."""
+        self.flushes.append(len(completions))
+        return await super().finish_many(completions, now)
 
 
 def rss_mib() -> float:
@@ -83,8 +100,8 @@ async def schedule_many(path: Path, count: int) -> None:
     rss_after = rss_mib()
     print(f"time:          {elapsed:.1f} s ({count / elapsed:,.0f} reminders/s, "
           f"batches of {CHUNK:,} in one transaction each)")
-    size = db_size_mib(path)
-    print(f"database size: {size:.1f} MiB ({size * 1024 * 1024 / count:.0f} bytes/reminder "
+    mib = db_size_mib(path)
+    print(f"database size: {mib:.1f} MiB ({mib * 1024 * 1024 / count:.0f} bytes/reminder "
           "incl. indexes)")
     print(f"RSS:           {rss_before:.1f} MiB before, {rss_after:.1f} MiB after "
           f"(delta {rss_after - rss_before:+.1f} MiB)")
@@ -142,11 +159,12 @@ async def memory_compare(big: Path, tmp: Path) -> None:
           "(the scheduler keeps no per-reminder state; only a batch is ever loaded)")
 
 
-async def lateness(path: Path, burst: int) -> None:
-    print(f"\n## 3. Scheduling lateness: {burst:,} reminders due within 2 s "
+async def lateness(path: Path, burst: int, spread: float, title: str) -> None:
+    print(f"\n## {title}: {burst:,} reminders due "
+          f"{f'within {spread:g} s' if spread else 'at the same instant'} "
           "(handler only records the time)")
     db = await Database.open(path)
-    repo = ReminderRepository(db)
+    repo = CountingRepository(db)
     clock = SystemClock()
     tasks = BackgroundTasks()
     scheduler = Scheduler(repo, clock, tasks)
@@ -160,20 +178,31 @@ async def lateness(path: Path, burst: int) -> None:
         return Done.sent(None)
 
     scheduler.register("bench", record)
+    sent_before = await db.fetchval("SELECT COUNT(*) FROM reminders WHERE kind = 'bench' "
+                                    "AND status = 'sent'")
     await scheduler.start()
     start = clock.now() + timedelta(seconds=1)
     await scheduler.schedule_many(
-        NewReminder(1, "bench", 5, start + timedelta(seconds=2 * i / burst)) for i in range(burst))
+        NewReminder(1, "bench", 5, start + timedelta(seconds=spread * i / burst))
+        for i in range(burst))
     began = time.perf_counter()
     await asyncio.wait_for(finished.wait(), 600)
     total = time.perf_counter() - began
-    await scheduler.stop()
+    await scheduler.stop()  # writes whatever is still unwritten
+    written = time.perf_counter() - began
+    sent = await db.fetchval("SELECT COUNT(*) FROM reminders WHERE kind = 'bench' "
+                             "AND status = 'sent'") - sent_before
     await tasks.drain(grace=1)
     await db.close()
     print(f"lateness p50 {pct(late, 0.50) * 1000:.1f} ms, p99 {pct(late, 0.99) * 1000:.1f} ms, "
           f"max {max(late) * 1000:.1f} ms, mean {statistics.fmean(late) * 1000:.1f} ms")
     print(f"all {burst:,} handled {total:.2f} s after scheduling "
-          f"(due over 1-3 s; {burst / max(total - 1, 0.001):,.0f}/s once due)")
+          f"(due {f'over 1-{1 + spread:g} s' if spread else 'at 1 s'}; "
+          f"{burst / max(total - 1, 0.001):,.0f}/s once due)")
+    flushes = repo.flushes
+    print(f"{sent:,} recorded as sent by {written:.2f} s, in {len(flushes):,} transactions "
+          f"(mean {statistics.fmean(flushes) if flushes else 0:.0f}, "
+          f"max {max(flushes, default=0)} results each)")
 
 
 async def delivery(tmp: Path, count: int) -> None:
@@ -236,7 +265,8 @@ async def main() -> None:
         big = tmp / "big.sqlite3"
         await schedule_many(big, args.count)
         await memory_compare(big, tmp)
-        await lateness(big, args.burst)
+        await lateness(big, args.burst, 2.0, "3. Scheduling lateness")
+        await lateness(big, args.burst, 0.0, "3b. Scheduling capacity")
         if args.deliver:
             await delivery(tmp, args.deliver)
 
