@@ -22,6 +22,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.world import StewardHarness
 from bot.services.followups import FollowupService
 from bot.services.scheduler import Scheduler
+from tests.waits import eventually
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -120,17 +121,6 @@ def _every_message_pings_only_whom_it_means(env):
                 pinged = env.sb.mentions_pinged(message)
                 assert "everyone" not in pinged and "here" not in pinged
                 assert not any(r in pinged for r in env.guild.roles)
-
-
-async def eventually(predicate, timeout: float = 5.0):  # noqa: ASYNC109
-    """Await an async condition (the bot works concurrently; this polls the database)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (value := await predicate()):
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-    return value
 
 
 async def forum_question(env, op=None, asker=None, text="How did the surgery go?"):
