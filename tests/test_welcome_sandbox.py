@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from itertools import count
 
 import discord
@@ -12,6 +11,7 @@ import pytest_asyncio
 from bot.app import StewardBot
 from bot.sandbox import MemberFlags
 from bot.services.welcome import WelcomeService
+from tests.waits import eventually
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -65,19 +65,6 @@ class Env:
     @property
     def service(self) -> WelcomeService:
         return self.bot.services.get(WelcomeService)
-
-
-async def eventually(predicate, within: float = 5.0):
-    """Await an async condition (polling; the bot runs concurrently)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
