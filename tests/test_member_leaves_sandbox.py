@@ -5,8 +5,8 @@ The real StewardBot against the sandbox's standard support server (`steward` fix
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
+from functools import partial
 from itertools import count
 
 import pytest
@@ -14,9 +14,12 @@ import pytest
 from bot.db.holds import CLOSED_LEFT
 from bot.services.followups import FollowupService
 from bot.services.linkhold import LinkHoldService
-from bot.services.scheduler import Scheduler
+from tests.waits import eventually as _eventually
+from tests.waits import scheduler_idle
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
+
+eventually = partial(_eventually, timeout=10.0)  # this module's default wait
 
 MESSAGES = "POST /channels/{channel_id}/messages"
 _names = count()
@@ -26,31 +29,12 @@ def fresh(prefix: str) -> str:
     return f"{prefix}{next(_names)}"
 
 
-async def eventually(predicate, timeout: float = 10.0):  # noqa: ASYNC109
-    """Await an async condition (the bot works concurrently; this polls the database)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (value := await predicate()):
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-    return value
-
-
 def linkhold(steward) -> LinkHoldService:
     return steward.bot.services.get(LinkHoldService)
 
 
 def followups(steward) -> FollowupService:
     return steward.bot.services.get(FollowupService)
-
-
-async def scheduler_idle(steward) -> None:
-    scheduler = steward.bot.services.get(Scheduler)
-    await steward.sb.wait_for(lambda: scheduler.running, message="scheduler never started")
-    await asyncio.wait_for(scheduler.wait_idle(), 15)
-    await steward.sb.idle()
-    await asyncio.wait_for(scheduler.wait_idle(), 15)
 
 
 async def held_and_queued(steward, message):
