@@ -5,8 +5,8 @@ The real StewardBot against the sandbox's standard support server (`steward` fix
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
+from functools import partial
 from itertools import count
 
 import pytest
@@ -15,26 +15,18 @@ from bot.db.holds import PostCountRepository
 from bot.services.followups import FollowupService
 from bot.services.linkhold import LinkHoldService
 from bot.services.privacy import FOLLOWUP_PINGS, PrivacyService
-from bot.services.scheduler import Scheduler
+from tests.waits import eventually as _eventually
+from tests.waits import scheduler_idle
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
+
+eventually = partial(_eventually, timeout=10.0)  # this module's default wait
 
 _names = count()
 
 
 def fresh(prefix: str) -> str:
     return f"{prefix}{next(_names)}"
-
-
-async def eventually(predicate, timeout: float = 10.0):  # noqa: ASYNC109
-    """Await an async condition (the bot works concurrently; this polls the database)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (value := await predicate()):
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-    return value
 
 
 async def forget(steward, user) -> str:
@@ -45,14 +37,6 @@ async def forget(steward, user) -> str:
     await click.done()
     assert r.message.content.startswith("Done."), r.message.content
     return r.message.content
-
-
-async def scheduler_idle(steward) -> None:
-    scheduler = steward.bot.services.get(Scheduler)
-    await steward.sb.wait_for(lambda: scheduler.running, message="scheduler never started")
-    await asyncio.wait_for(scheduler.wait_idle(), 15)
-    await steward.sb.idle()
-    await asyncio.wait_for(scheduler.wait_idle(), 15)
 
 
 async def remind(steward, member, when="1h") -> str:
