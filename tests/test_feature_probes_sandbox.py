@@ -7,8 +7,8 @@ and settings changes do).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
+from functools import partial
 from itertools import count
 
 import pytest
@@ -19,24 +19,18 @@ from bot.services.doctor import DoctorService
 from bot.services.followups import FollowupService
 from bot.services.linkhold import LinkHoldService
 from bot.services.scheduler import Scheduler
+from tests.waits import eventually as _eventually
+from tests.waits import scheduler_idle
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
+
+eventually = partial(_eventually, timeout=10.0)  # this module's default wait
 
 _names = count()
 
 
 def fresh(prefix: str) -> str:
     return f"{prefix}{next(_names)}"
-
-
-async def eventually(predicate, timeout: float = 10.0):  # noqa: ASYNC109
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (value := await predicate()):
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-    return value
 
 
 def doctor_reports(steward) -> list[dict]:
@@ -81,14 +75,6 @@ async def queued_hold(steward, message):
         return hold if hold is not None and hold.step == "queued" else None
 
     return await eventually(queued)
-
-
-async def scheduler_idle(steward) -> None:
-    scheduler = steward.bot.services.get(Scheduler)
-    await steward.sb.wait_for(lambda: scheduler.running, message="scheduler not running")
-    await asyncio.wait_for(scheduler.wait_idle(), 15)
-    await steward.sb.idle()
-    await asyncio.wait_for(scheduler.wait_idle(), 15)
 
 
 async def new_channel(steward):
