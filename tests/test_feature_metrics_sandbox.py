@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from functools import partial
 
 import aiohttp
 import pytest
@@ -18,8 +19,11 @@ from bot.metrics import Metrics
 from bot.services.linkhold import LinkHoldService
 from bot.services.scheduler import Scheduler
 from tests.steward_env import running_env
+from tests.waits import eventually as _eventually
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
+
+eventually = partial(_eventually, timeout=10.0)  # this module's default wait
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -47,16 +51,6 @@ def value(body: str, sample: str) -> float | None:
     """The value of one exact sample line (name plus labels), if served."""
     match = re.search(rf"^{re.escape(sample)} (\S+)$", body, re.MULTILINE)
     return None if match is None else float(match.group(1))
-
-
-async def eventually(predicate, timeout: float = 10.0):  # noqa: ASYNC109
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (result := await predicate()):
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-    return result
 
 
 async def test_a_hold_its_approval_and_a_fired_reminder_show_up_in_the_metrics(env):
