@@ -20,7 +20,7 @@ CREATE TABLE holds (
     step            TEXT    NOT NULL DEFAULT 'stored',  -- stored -> removed -> told -> queued
     removal         TEXT,                      -- removed | failed | gone
     member_told     TEXT,                      -- dm | channel | both | none
-    status          TEXT    NOT NULL DEFAULT 'pending', -- pending | approving | approved | rejected
+    status          TEXT    NOT NULL DEFAULT 'pending', -- pending | approving | approved | rejected | closed_left
     queue_channel_id INTEGER,
     queue_message_id INTEGER,
     decided_by      INTEGER,

@@ -1,5 +1,5 @@
 -- Indexes for closing a departed member's reminders and for the doctor's reminder checks.
--- (Queries in bot/db/reminder_queries.py.)
+-- (Queries: ReminderRepository in bot/db/followups.py.)
 
 -- A member leaves: their pending reminders, without reading the guild's whole queue.
 CREATE INDEX reminders_member_pending ON reminders (guild_id, member_id) WHERE status = 'pending';

@@ -294,6 +294,16 @@ def _reminder(row: Row) -> Reminder:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedReminder:
+    """A reminder that could not be delivered."""
+
+    id: int
+    channel_id: int
+    reason: str | None
+    fired_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Completion:
     """How one claim of a reminder ended, to record (see `ReminderRepository.finish_many`)."""
 
@@ -531,5 +541,39 @@ class ReminderRepository:
         rows = await self._db.fetchall(
             f"SELECT * FROM reminders WHERE status IN ({marks}) ORDER BY id LIMIT ?",
             (*statuses, limit),
+        )
+        return [_reminder(r) for r in rows]
+
+    async def pending_for_member(self, guild_id: int, member_id: int) -> list[Reminder]:
+        """Pending reminders that tag `member_id` in a guild (a departed member's, say)."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM reminders WHERE guild_id = ? AND member_id = ? "
+            "AND status = 'pending' ORDER BY id",
+            (guild_id, member_id),
+        )
+        return [_reminder(r) for r in rows]
+
+    async def failed_since(self, guild_id: int, since: datetime, *,
+                           ignore: tuple[str, ...] = (), limit: int = 100) -> list[FailedReminder]:
+        """A guild's reminders that failed after `since` (reasons in `ignore` left out),
+        newest first."""
+        sql = ("SELECT id, channel_id, reason, fired_at FROM reminders WHERE guild_id = ? "
+               "AND status = 'failed' AND fired_at >= ?")
+        params: list[object] = [guild_id, to_db_time(since)]
+        if ignore:
+            sql += f" AND COALESCE(reason, '') NOT IN ({', '.join('?' for _ in ignore)})"
+            params.extend(ignore)
+        rows = await self._db.fetchall(sql + " ORDER BY fired_at DESC, id DESC LIMIT ?",
+                                       (*params, limit))
+        return [FailedReminder(int(r["id"]), int(r["channel_id"]), r["reason"],
+                               from_db_time(int(r["fired_at"]))) for r in rows]
+
+    async def overdue(self, guild_id: int, due_before: datetime,
+                      limit: int = 100) -> list[Reminder]:
+        """A guild's pending reminders that were due before `due_before`, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM reminders WHERE guild_id = ? AND status = 'pending' AND due_at < ? "
+            "ORDER BY due_at, id LIMIT ?",
+            (guild_id, to_db_time(due_before), limit),
         )
         return [_reminder(r) for r in rows]

@@ -29,7 +29,6 @@ from bot.db.followups import (
     NewReminder,
     Reminder,
 )
-from bot.db.reminder_queries import ReminderQueries
 from bot.domain import followups as rules
 from bot.domain.doctor import Finding, Severity
 from bot.domain.durations import describe
@@ -127,7 +126,6 @@ class FollowupService:
         self.reminders = scheduler.repository
         self.clock = clock
         self._watched: set[int] = set()
-        self._queries = ReminderQueries(bot.db)
         self.started_at: datetime | None = None
         self.views: FollowupViews = PlainButtons()
         scheduler.register(KIND_CHECKIN, self._deliver_checkin)
@@ -705,7 +703,7 @@ class FollowupService:
                 "followup": followup.id, "reason": text,
                 "cancelled": [r.id for r in cancelled if r.kind in VISIBLE_KINDS],
             })
-        for reminder in await self._queries.pending_for_member(guild_id, user_id):
+        for reminder in await self.reminders.pending_for_member(guild_id, user_id):
             if not await self.reminders.cancel(reminder.id, now, guild_id=guild_id,
                                                reason=reason):
                 continue
@@ -747,7 +745,7 @@ class FollowupService:
         """Doctor probe: reminders that failed recently, and reminders stuck overdue."""
         now = self.clock.now()
         findings: list[Finding] = []
-        failed = await self._queries.failed_since(guild_id, now - FAILED_WINDOW,
+        failed = await self.reminders.failed_since(guild_id, now - FAILED_WINDOW,
                                                   ignore=QUIET_FAILURES)
         if failed:
             latest = failed[0]
@@ -778,7 +776,7 @@ class FollowupService:
                 "(none are lost). If it happens again, Steward's logs show the error.",
             ))
         if started is not None and now - started > OVERDUE_AFTER:
-            overdue = await self._queries.overdue(guild_id, now - OVERDUE_AFTER)
+            overdue = await self.reminders.overdue(guild_id, now - OVERDUE_AFTER)
             if overdue:
                 first = overdue[0]
                 findings.append(Finding(
