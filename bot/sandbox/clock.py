@@ -55,14 +55,19 @@ class SnowflakeGenerator:
         self._clock = clock
         self._last = 0
         self._issued: set[int] = set()
+        # Where to resume the search for each backdated base: many ids stamped with the same
+        # moment (e.g. 100,000 members "joined 30 days ago") stay linear, not quadratic.
+        self._resume: dict[int, int] = {}
 
     def next(self, when: dt.datetime | None = None) -> int:
         """A fresh id; ``when`` backdates it (used for members/messages made in the past)."""
         if when is not None:
             # Backdated ids only need to be unique, not monotonic.
-            candidate = snowflake_for(when, 1)
+            base = snowflake_for(when, 1)
+            candidate = self._resume.get(base, base)
             while candidate in self._issued:
                 candidate += 1
+            self._resume[base] = candidate + 1
         else:
             candidate = max(self._last + 1, snowflake_for(self._clock.now(), 1))
             while candidate in self._issued:
