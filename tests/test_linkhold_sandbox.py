@@ -75,10 +75,6 @@ class Env(StewardHarness):
     async def newcomer(self, guild=None, **kw):
         return await self.sb.join(guild or self.guild, fresh(), **kw)
 
-    async def hold_of(self, message):
-        return await self.sb.wait_for_async(lambda: self.repo.by_message(self.guild.id,
-                                                                          message.id))
-
     async def card(self, hold_id: int):
         """The queue message of a hold (once posted)."""
 
@@ -669,7 +665,8 @@ async def test_old_pending_holds_are_surfaced_again_and_decided_content_is_purge
         env.queue, lambda m: "still waiting for review" in m.content and f"Hold #{h_wait.id}"
         in m.content, timeout=15)
     assert sb.mentions_pinged(reminder) == set()
-    assert (await env.repo.get(h_wait.id)).reminded_at is not None
+    # The reminder is posted, then recorded: wait for the record rather than race it.
+    await eventually(lambda: _reminded(env, h_wait.id), timeout=15)
     # Decided holds lose their words and files after retention_days (30); the record stays.
     env.clock.advance(days=30)
     await eventually(lambda: _purged(env, h_dec.id), timeout=15)
@@ -684,6 +681,11 @@ async def test_old_pending_holds_are_surfaced_again_and_decided_content_is_purge
     assert any(e.action == "hold.rejected" for e in audit)
     # Tidy up: decide the waiting hold so later reminders stay quiet.
     await env.service.reject(env.guild.id, h_wait.id, env.moderator.id)
+
+
+async def _reminded(env, hold_id):
+    hold = await env.repo.get(hold_id)
+    return hold.reminded_at is not None
 
 
 async def _purged(env, hold_id):
