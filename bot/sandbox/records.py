@@ -50,7 +50,8 @@ class Recorded:
         body = self.json
         if isinstance(body, dict):
             if "allowed_mentions" in body:
-                return body["allowed_mentions"]
+                found: dict[str, Any] | None = body["allowed_mentions"]
+                return found
             nested = body.get("message")
             if isinstance(nested, dict):
                 return nested.get("allowed_mentions")

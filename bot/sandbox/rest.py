@@ -293,7 +293,9 @@ class RestApi:
         return json_response(rule.status, body)
 
 
-def build_app(api: RestApi, gateway_handler: Handler | Any) -> web.Application:
+def build_app(api: RestApi,
+              gateway_handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+              ) -> web.Application:
     """The aiohttp application: REST, attachment CDN and gateway."""
     world = api.world
 

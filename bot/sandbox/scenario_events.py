@@ -110,7 +110,7 @@ class EventsMixin(SandboxBase):
     def _uploads(self, files: Sequence[FileLike]) -> list[Upload]:
         out = []
         for i, item in enumerate(files):
-            ctype = item[2] if len(item) > 2 else None  # type: ignore[misc]
+            ctype = item[2] if len(item) > 2 else None
             out.append(Upload(i, item[0], item[1], ctype))
         return out
 

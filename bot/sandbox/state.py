@@ -33,7 +33,7 @@ from bot.sandbox.models import (
 from bot.sandbox.permissions import channel_permissions, has
 
 if TYPE_CHECKING:
-    from bot.sandbox.interactions import Interaction
+    from bot.sandbox.interactions import InteractionResult
 
 Dispatcher = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -76,7 +76,7 @@ class World:
         self.webhooks: dict[int, Webhook] = {}
         self.attachments: dict[int, Attachment] = {}
         self.commands: dict[int | None, list[Command]] = {}
-        self.interactions: dict[int, Interaction] = {}
+        self.interactions: dict[int, InteractionResult] = {}
         self.base_url = "http://127.0.0.1:0"
         self.dispatcher: Dispatcher | None = None
         self.enqueuer: Callable[[str, dict[str, Any]], Any] | None = None
