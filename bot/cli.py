@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -92,12 +93,20 @@ async def _backup(args: argparse.Namespace, settings: Settings) -> int:
 
     if not Path(settings.database).exists():  # noqa: ASYNC240 - one stat at start-up
         return fail(f"no database at {settings.database}", EXIT_FAILED)
+    from bot.services.privacy import key_path
+
     db = await Database.open(settings.database)
     try:
         await db.backup(args.path)
     finally:
         await db.close()
     print(f"Backed up {settings.database} to {args.path}.")
+    # The opt-out fingerprints are keyed with the installation key: it travels with the data.
+    key, copy = key_path(settings.database), key_path(args.path)
+    if key is not None and copy is not None and key.exists():  # noqa: ASYNC240 - one stat
+        shutil.copy2(key, copy)
+        copy.chmod(0o600)
+        print(f"Copied the installation key to {copy} (keep it as private as the database).")
     return EXIT_OK
 
 

@@ -105,3 +105,14 @@ def test_backup_copies_the_database(tmp_path):
     result = _steward("backup", str(tmp_path / "out" / "copy.sqlite3"), env=env, cwd=tmp_path)
     assert result.returncode == 0
     assert (tmp_path / "out" / "copy.sqlite3").stat().st_size > 0
+
+
+def test_backup_takes_the_installation_key_along(tmp_path):
+    env = {"STEWARD_DATABASE": str(tmp_path / "k.sqlite3")}
+    assert _steward("migrate", env=env, cwd=tmp_path).returncode == 0
+    (tmp_path / "k.sqlite3.key").write_bytes(b"k" * 32)
+    result = _steward("backup", str(tmp_path / "out" / "copy.sqlite3"), env=env, cwd=tmp_path)
+    assert result.returncode == 0
+    copied = tmp_path / "out" / "copy.sqlite3.key"
+    assert copied.read_bytes() == b"k" * 32
+    assert copied.stat().st_mode & 0o777 == 0o600
