@@ -173,9 +173,11 @@ class FollowupService:
         if isinstance(channel, discord.Thread):
             reposted = await self._reposted_member(channel.id)
             owner = channel.owner_id
+            is_app = (owner == bot_id or reposted is not None
+                      or await self._posted_by_webhook(channel))
             facts = rules.QuestionFacts(
                 in_thread=True, thread_owner_id=owner, replied_author_id=None,
-                candidate_is_app=owner == bot_id or reposted is not None,
+                candidate_is_app=is_app,
                 reposted_member_id=reposted, question_author_id=question.author.id,
             )
             return rules.find_op(facts)
@@ -192,6 +194,18 @@ class FollowupService:
             question_author_id=question.author.id,
         )
         return rules.find_op(facts)
+
+    async def _posted_by_webhook(self, thread: discord.Thread) -> bool:
+        """A forum post a webhook started (its owner is then the webhook, not a member)."""
+        if not isinstance(thread.parent, discord.ForumChannel) or thread.owner is not None:
+            return False  # webhooks start threads only in forums; a cached owner is a member
+        starter = thread.starter_message
+        if starter is None:
+            try:
+                starter = await thread.fetch_message(thread.id)
+            except discord.HTTPException:
+                return False
+        return starter.webhook_id is not None
 
     async def _replied_message(self, question: discord.Message) -> discord.Message | None:
         reference = question.reference
