@@ -53,6 +53,28 @@ async def test_subscribers_are_taken_once_with_their_dm_preference(repos):
     assert await repo.unsubscribe(f.id, 77)
 
 
+async def test_a_departed_member_is_unsubscribed_in_that_guild_only(repos):
+    db, repo, _, clock = repos
+    here_a, here_b = await make(repo, clock), await make(repo, clock, channel=9)
+    elsewhere = await repo.create(guild_id=GUILD + 1, channel_id=20, in_thread=True,
+                                  question_message_id=11, op_id=OP, asker_id=ASKER, days=7,
+                                  now=clock.now())
+    for followup in (here_a, here_b, elsewhere):
+        assert await repo.subscribe(followup.id, 77, clock.now())
+        assert await repo.subscribe(followup.id, ASKER, clock.now())
+    assert await repo.unsubscribe_member(GUILD, 77) == 2
+    assert await repo.unsubscribe_member(GUILD, 77) == 0
+    assert await repo.subscriber_ids(here_a.id) == [ASKER]
+    assert await repo.subscriber_ids(here_b.id) == [ASKER]
+    assert sorted(await repo.subscriber_ids(elsewhere.id)) == sorted([77, ASKER])
+    # Only the member's own rows are read, not every subscription.
+    plan = " ".join(str(tuple(r)) for r in await db.fetchall(
+        "EXPLAIN QUERY PLAN DELETE FROM followup_subscribers WHERE user_id = ? AND EXISTS ("
+        "SELECT 1 FROM followups f WHERE f.id = followup_subscribers.followup_id "
+        "AND f.guild_id = ?)", (77, GUILD)))
+    assert "USING INDEX followup_subscribers_user" in plan and "SCAN" not in plan
+
+
 async def test_preferences_default_on_and_are_per_guild(repos):
     _, repo, _, clock = repos
     assert (await repo.prefs(GUILD, OP)).pings

@@ -272,3 +272,53 @@ async def test_leaving_cancels_only_that_members_reminders(steward):
             and f"<@{stays.id}>" in m.content]
     assert len(sent) == 1 and sb.mentions_pinged(sent[0]) == {stays.id}
     assert not [m for m in sb.messages(s.general) if f"<@{goes.id}>" in m.content]
+
+
+async def test_a_subscriber_who_leaves_is_not_pinged_when_the_op_answers(steward):
+    sb, s = steward.sb, steward.server
+    await scheduler_idle(steward)
+    op = await sb.join(s.guild, fresh("op"), joined_at=steward.clock.now() - timedelta(days=90))
+    reader = await sb.join(s.guild, fresh("reader"))  # stays
+    goes = await sb.join(s.guild, fresh("goes"))      # subscribes to two follow-ups, then leaves
+    tags = []
+    for title in ("Chemo week ", "Scan results "):
+        thread, _ = await sb.forum_post(s.forum, op, fresh(title), "How it went for us")
+        question = await sb.post(thread, s.member, "How did it turn out?")
+        r = await sb.context_menu(s.guild, s.mod, "Ask original poster", target=question)
+        await r.done()
+        tag = await sb.wait_for_message(thread, lambda m: f"<@{op.id}>" in m.content)
+        for who in (reader, goes):
+            click = await sb.click(tag, label="Notify me when they reply", by=who)
+            await click.done()
+        tags.append((thread, tag))
+    service = followups(steward)
+    [(thread, tag), _] = tags
+    followup = await service.repository.for_tag(tag.id)
+    assert goes.id in await service.repository.subscriber_ids(followup.id)
+
+    await sb.leave(s.guild, goes)
+
+    async def unsubscribed():
+        entries = await audit_actions(steward, goes.id)
+        return [e for e in entries if e.action == "followup.unsubscribed_left"]
+
+    [entry] = await eventually(unsubscribed)
+    assert entry.details == {"subscriptions": 2} and entry.actor_id is None
+    for _, other_tag in tags:
+        other = await service.repository.for_tag(other_tag.id)
+        assert goes.id not in await service.repository.subscriber_ids(other.id)
+        assert other.status == "open"  # the OP is still here: their follow-ups stay open
+    await sb.wait_for(lambda: "followup.unsubscribed_left" in modlog_titles(steward))
+
+    # A restart between the leave and the answer changes nothing.
+    await steward.restart()
+    await scheduler_idle(steward)
+    answer = await sb.post(thread, op, "Thank you all, it went well!")
+    notice = await sb.wait_for_message(thread, lambda m: "replied to the question" in m.content)
+    assert sb.mentions_pinged(notice) == {s.mod.id, s.member.id, reader.id}
+    assert f"<@{goes.id}>" not in notice.content and f"/{answer.id}" in notice.content
+    assert [m for ch in (thread, tags[1][0]) for m in sb.messages(ch)
+            if f"<@{goes.id}>" in m.content] == []
+    assert sb.dms(goes) == []
+    # Leaving again (or any later leave of someone with no subscriptions) audits nothing new.
+    assert len(await unsubscribed()) == 1

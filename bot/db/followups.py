@@ -178,6 +178,18 @@ class FollowupRepository:
         )
         return changed == 1
 
+    async def unsubscribe_member(self, guild_id: int, user_id: int) -> int:
+        """Remove a member's subscriptions to every follow-up in a guild; returns how many.
+
+        Reads only that member's rows (index followup_subscribers_user).
+        """
+        return await self._db.execute(
+            "DELETE FROM followup_subscribers WHERE user_id = ? AND EXISTS ("
+            "SELECT 1 FROM followups f WHERE f.id = followup_subscribers.followup_id "
+            "AND f.guild_id = ?)",
+            (user_id, guild_id),
+        )
+
     async def take_subscribers(self, followup_id: int, guild_id: int,
                                now: datetime) -> list[Subscriber]:
         """Subscribers not yet notified, marked notified in the same transaction (once only)."""

@@ -699,9 +699,11 @@ class FollowupService:
                                                                    FOLLOWUP_PINGS)
 
     async def member_left(self, guild_id: int, user_id: int) -> int:
-        """A member left: close the follow-ups that tag them and cancel their reminders.
+        """A member left: close the follow-ups that tag them, cancel their reminders, and
+        remove their "Notify me when they reply" subscriptions in that guild.
 
-        Each closed follow-up and each cancelled reminder is audited; returns how many.
+        Each closed follow-up and each cancelled reminder is audited, the subscriptions once
+        with a count; returns how many follow-ups and reminders were closed.
         """
         now = self.clock.now()
         reason = CloseReason.OP_LEFT
@@ -727,6 +729,12 @@ class FollowupService:
                     "reminder": reminder.id, "kind": reminder.kind,
                     "channel": f"<#{reminder.channel_id}>", "reason": text,
                 })
+        unsubscribed = await self.repository.unsubscribe_member(guild_id, user_id)
+        if unsubscribed:
+            log.info("member %s left guild %s: removed %d follow-up subscription(s)", user_id,
+                     guild_id, unsubscribed)
+            await self.bot.audit.record(guild_id, None, "followup.unsubscribed_left", user_id,
+                                        {"subscriptions": unsubscribed})
         if handled:
             log.info("member %s left guild %s: closed %d follow-up item(s)", user_id, guild_id,
                      handled)
