@@ -254,3 +254,43 @@ def test_burst_tracker_never_greets_more_than_threshold_singly_per_window(offset
             assert now < decision.flush_at <= now + window
     for i, start in enumerate(singles):
         assert sum(1 for t in singles[i:] if t < start + window) <= threshold
+
+
+# --- catching up on joins missed while offline
+
+
+def test_catchup_first_start_greets_nobody():
+    joins = [(1, T0 - timedelta(minutes=5))]
+    assert w.plan_catchup(joins, last_seen=None, now=T0) == w.CatchupPlan((), 0, 0)
+
+
+def test_catchup_greets_joins_after_last_seen_oldest_first():
+    seen = T0 - timedelta(hours=2)
+    joins = [(3, T0 - timedelta(minutes=1)), (1, seen - timedelta(seconds=1)), (2, seen),
+             (4, T0 - timedelta(hours=1))]
+    plan = w.plan_catchup(joins, last_seen=seen, now=T0)
+    assert plan == w.CatchupPlan((4, 3), 0, 0)  # joined at or before last seen: not missed
+
+
+def test_catchup_is_bounded_by_age_and_count():
+    seen = T0 - timedelta(days=3)
+    old = [(i, T0 - timedelta(hours=25, minutes=i)) for i in range(1, 4)]
+    recent = [(100 + i, T0 - timedelta(minutes=60 - i)) for i in range(55)]
+    plan = w.plan_catchup(old + recent, last_seen=seen, now=T0)
+    assert plan.greet == tuple(m for m, _ in recent[5:])  # the newest 50
+    assert (plan.too_old, plan.over_cap, plan.not_greeted) == (3, 5, 8)
+    assert w.plan_catchup(recent, last_seen=seen, now=T0, max_members=0).over_cap == 55
+
+
+@given(st.lists(st.tuples(st.integers(1, 10**6), st.integers(-3000, 60)), unique_by=lambda j: j[0],
+                max_size=120),
+       st.integers(-3000, 0), st.integers(0, 80))
+def test_catchup_plan_properties(raw, seen_minutes, cap):
+    joins = [(m, T0 + timedelta(minutes=d)) for m, d in raw]
+    seen = T0 + timedelta(minutes=seen_minutes)
+    plan = w.plan_catchup(joins, last_seen=seen, now=T0, max_members=cap)
+    when = dict(joins)
+    assert len(plan.greet) <= cap and len(set(plan.greet)) == len(plan.greet)
+    assert all(seen < when[m] and when[m] >= T0 - w.CATCHUP_MAX_AGE for m in plan.greet)
+    missed = sum(1 for _, t in joins if t > seen)
+    assert len(plan.greet) + plan.not_greeted == missed

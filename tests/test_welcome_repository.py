@@ -93,3 +93,17 @@ async def test_suggestions_once_per_member_per_group_and_purged(db):
     assert await repo.suggested(1, 7) == {a.id, b.id}
     assert await repo.purge_suggestions(NOW + timedelta(days=1)) == 2
     assert await repo.suggested(1, 7) == {b.id}
+
+
+async def test_last_seen_per_guild_and_known_members(db):
+    repo = WelcomeRepository(db)
+    assert await repo.last_seen() == {}
+    await repo.save_last_seen([1, 2], NOW)
+    await repo.save_last_seen([2], NOW + timedelta(minutes=5))
+    assert await repo.last_seen() == {1: NOW, 2: NOW + timedelta(minutes=5)}
+    await repo.claim(1, [10], "single", NOW)
+    await repo.add_pending(1, 11, NOW, "screening", NOW + timedelta(minutes=10))
+    await repo.claim(2, [12], "single", NOW)  # another guild's record
+    assert await repo.known(1, [10, 11, 12, 13]) == {10, 11}
+    assert await repo.known(1, range(10_000, 11_200)) == set()  # chunked past 500 ids
+    assert await repo.known(1, []) == set()

@@ -11,6 +11,8 @@ from bot.db.database import Database, Row, from_db_time, to_db_time
 from bot.domain.welcome import GroupFacts
 
 PendingStatus = Literal["screening", "ready"]
+LAST_SEEN_PREFIX = "welcome.last_seen:"  # bot_state key + guild id -> Unix ms
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,46 @@ class WelcomeRepository:
         """How many members have a welcome record."""
         return int(await self._db.fetchval(
             "SELECT COUNT(*) FROM welcome_records WHERE guild_id = ?", (guild_id,)) or 0)
+
+    async def known(self, guild_id: int, member_ids: Iterable[int]) -> set[int]:
+        """Which of these members have a welcome record or a pending join."""
+        ids = list(member_ids)
+        found: set[int] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = (  # only "?" placeholders are interpolated
+                f"SELECT member_id FROM welcome_records WHERE guild_id = ? AND member_id IN"
+                f" ({marks}) UNION SELECT member_id FROM welcome_pending WHERE guild_id = ?"
+                f" AND member_id IN ({marks})"  # noqa: S608
+            )
+            rows = await self._db.fetchall(sql, (guild_id, *chunk, guild_id, *chunk))
+            found.update(int(row["member_id"]) for row in rows)
+        return found
+
+    # --- last seen (for catching up on joins missed while offline)
+
+    async def last_seen(self) -> dict[int, datetime]:
+        """guild_id -> when Steward was last seen running there."""
+        rows = await self._db.fetchall(
+            "SELECT key, value FROM bot_state WHERE key LIKE ?", (LAST_SEEN_PREFIX + "%",)
+        )
+        return {int(str(r["key"])[len(LAST_SEEN_PREFIX):]): from_db_time(int(r["value"]))
+                for r in rows}
+
+    async def save_last_seen(self, guild_ids: Iterable[int], now: datetime) -> None:
+        """Note that Steward is running in these guilds at `now` (one statement)."""
+        stamp = to_db_time(now)
+        rows: list[tuple[object, ...]] = [(f"{LAST_SEEN_PREFIX}{g}", str(stamp), stamp)
+                                          for g in guild_ids]
+        if not rows:
+            return
+        await self._db.executemany(
+            "INSERT INTO bot_state (key, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            rows,
+        )
 
     # --- pending joins
 

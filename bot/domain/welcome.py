@@ -443,3 +443,41 @@ def chunk_mentions(member_ids: Sequence[int],
                    size: int = MAX_BURST_MENTIONS) -> list[tuple[int, ...]]:
     """Members split into messages of at most `size` mentions."""
     return [tuple(member_ids[i : i + size]) for i in range(0, len(member_ids), size)]
+
+
+# --- catching up on joins missed while Steward was offline
+
+CATCHUP_MAX_AGE = timedelta(hours=24)
+CATCHUP_MAX_MEMBERS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CatchupPlan:
+    """Who to welcome after downtime (oldest join first) and how many are left ungreeted."""
+
+    greet: tuple[int, ...]
+    too_old: int
+    over_cap: int
+
+    @property
+    def not_greeted(self) -> int:
+        """Members missed while offline that the catch-up leaves to /welcome resend."""
+        return self.too_old + self.over_cap
+
+
+def plan_catchup(joins: Iterable[tuple[int, datetime]], *, last_seen: datetime | None,
+                 now: datetime, max_age: timedelta = CATCHUP_MAX_AGE,
+                 max_members: int = CATCHUP_MAX_MEMBERS) -> CatchupPlan:
+    """Pick the joins to greet late: after `last_seen`, within `max_age`, newest `max_members`.
+
+    `joins` are (member id, joined at) of members not welcomed or pending yet. With no
+    `last_seen` (Steward's first start in the guild) nobody is greeted retroactively.
+    """
+    if last_seen is None:
+        return CatchupPlan((), 0, 0)
+    missed = sorted((j for j in joins if j[1] > last_seen), key=lambda j: (j[1], j[0]))
+    oldest = now - max_age
+    recent = [j for j in missed if j[1] >= oldest]
+    too_old = len(missed) - len(recent)
+    keep = recent[-max_members:] if max_members > 0 else []
+    return CatchupPlan(tuple(m for m, _ in keep), too_old, len(recent) - len(keep))
