@@ -42,6 +42,7 @@ IDLE_WAKE = timedelta(hours=6)  # the loop also wakes this often to purge old re
 SUGGESTION_RETENTION = timedelta(days=366)
 RETRY_AFTER = timedelta(minutes=1)
 LATE_SCREENING = timedelta(days=1)  # screening done for a join Steward missed: still greet
+SEEN_EVERY = timedelta(minutes=5)  # how often "Steward is running here" is saved per guild
 
 # Builds the "Find your support group" button row for a guild (set by the cog).
 ViewFactory = Callable[[int], discord.ui.View]
@@ -93,6 +94,9 @@ class WelcomeService:
         self._sleeping_until: datetime | None = None
         self._view_factory: ViewFactory | None = None
         self._loop_task: asyncio.Task[Any] | None = None
+        self._seen_task: asyncio.Task[Any] | None = None
+        self.caught_up = asyncio.Event()  # set once the startup catch-up has run
+        self.last_catchup: dict[int, rules.CatchupPlan] = {}
         self.stats = {"messages": 0, "greeted": 0, "bursts": 0}
 
     # --- lifecycle
@@ -106,12 +110,16 @@ class WelcomeService:
         if self._loop_task is None or self._loop_task.done():
             self._loop_task = self.bot.background.spawn(self._run(), name="welcome-due-loop",
                                                          daemon=True)
+        if self._seen_task is None or self._seen_task.done():
+            self._seen_task = self.bot.background.spawn(self._catch_up_then_keep_seen(),
+                                                        name="welcome-catch-up", daemon=True)
 
     def stop(self) -> None:
         """Stop the loop (extension unload)."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            self._loop_task = None
+        for task in (self._loop_task, self._seen_task):
+            if task is not None:
+                task.cancel()
+        self._loop_task = self._seen_task = None
 
     def _wake_for(self, when: datetime) -> None:
         if self._sleeping_until is None or when < self._sleeping_until:
@@ -171,6 +179,71 @@ class WelcomeService:
                 batches.setdefault(row.guild_id, []).append(row)
         for guild_id, rows in batches.items():
             await self.flush(guild_id, [r.member_id for r in rows])
+
+    # --- catching up on joins missed while offline
+
+    async def _catch_up_then_keep_seen(self) -> None:
+        await self.bot.ready_once.wait()
+        try:
+            seen = await self.repository.last_seen()
+            now = self._clock.now()
+            for guild in list(self.bot.guilds):
+                try:
+                    await self.catch_up(guild, seen.get(guild.id), now)
+                except Exception:
+                    log.exception("welcome catch-up failed in guild %s", guild.id)
+            await self._save_seen(now)
+        finally:
+            self.caught_up.set()
+        while True:
+            now = self._clock.now()
+            await self._clock.sleep_until(now + SEEN_EVERY)
+            await self._save_seen(self._clock.now())
+
+    async def _save_seen(self, now: datetime) -> None:
+        try:
+            await self.repository.save_last_seen([g.id for g in self.bot.guilds], now)
+        except Exception:
+            log.exception("could not save when Steward was last seen; retrying later")
+
+    async def catch_up(self, guild: discord.Guild, last_seen: datetime | None,
+                       now: datetime) -> rules.CatchupPlan:
+        """Welcome members who joined while Steward was offline (bounded; see rules)."""
+        config = self.bot.guild_settings.get(guild.id).welcome
+        if last_seen is None or not config.enabled:
+            return rules.CatchupPlan((), 0, 0)
+        missed = {m.id: m for m in guild.members
+                  if not m.bot and m.joined_at is not None and m.joined_at > last_seen
+                  and not m.flags.did_rejoin}
+        known = await self.repository.known(guild.id, missed)
+        plan = rules.plan_catchup(
+            [(m.id, m.joined_at) for m in missed.values()
+             if m.id not in known and m.joined_at is not None],
+            last_seen=last_seen, now=now)
+        self.last_catchup[guild.id] = plan
+        for member_id in plan.greet:
+            member = missed[member_id]
+            if member.pending or (member.flags.started_onboarding
+                                  and not member.flags.completed_onboarding):
+                # Greeted once screening/onboarding completes (or after the usual fallback).
+                due = rules.screening_deadline(now, config.screening_timeout_minutes)
+                await self.repository.add_pending(guild.id, member_id, now, "screening", due)
+                self._wake_for(due)
+            else:
+                await self._ready(member, now)
+        if plan.greet or plan.not_greeted:
+            log.info("welcome catch-up in guild %s: %d to greet, %d left ungreeted",
+                     guild.id, len(plan.greet), plan.not_greeted)
+        if plan.not_greeted:
+            await self.bot.audit.record(guild.id, None, "welcome.catchup_skipped", None, {
+                "not_greeted": plan.not_greeted,
+                "why": (f"{plan.not_greeted} member(s) joined while I was offline and were "
+                        f"not welcomed: I greet at most {rules.CATCHUP_MAX_MEMBERS} late "
+                        "joins, from the last "
+                        f"{int(rules.CATCHUP_MAX_AGE.total_seconds() // 3600)} hours. "
+                        "/welcome resend member: can greet someone."),
+            })
+        return plan
 
     # --- groups
 
