@@ -11,8 +11,10 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import _COMMANDS, build_parser
+from bot.domain.doctor import Severity
 from bot.metrics import Metrics
 from bot.services.config_io import export_toml
+from bot.services.doctor import DoctorService
 from config.guild import GuildConfig
 from tests.steward_env import running_env
 
@@ -259,3 +261,77 @@ async def test_settings_survive_a_restart(env):
     r = await env.sb.slash(server.guild, server.owner, "steward setup")
     await r.done()
     assert f"<#{before.linkhold.queue_channel}>" in r.embeds[0]["description"]
+
+
+def doctor_reports(env, channel_id) -> list[dict]:
+    return [m.embeds[0] for m in env.sb.messages(env.sb.world.channels[channel_id])
+            if m.embeds and m.embeds[0].get("title", "").startswith("Steward doctor")]
+
+
+def finding_codes(embed: dict) -> list[str]:
+    return [f["name"].split(" ", 1)[1] for f in embed.get("fields", [])]
+
+
+async def test_setup_without_a_moderator_role_warns_that_moderators_cant_see_the_channels(env):
+    server = await env.add_server()  # its Moderators role has Manage Messages
+    sb = env.sb
+    r = await sb.slash(server.guild, server.owner, "steward setup", create_missing=True)
+    await r.done()
+    new = config(env, server)
+    queue, mod_log = new.linkhold.queue_channel, new.core.mod_log_channel
+    assert new.core.moderator_roles == []
+    # Behaviour unchanged: moderators-only channels, which Manage Messages alone doesn't open.
+    for channel_id in (queue, mod_log):
+        channel = sb.world.channels[channel_id]
+        assert not sb.world.permissions(server.moderator.id, channel) & VIEW
+        assert sb.world.permissions(sb.bot_user.id, channel) & VIEW
+    description = r.embeds[0]["description"]
+    assert "Moderators can't see these channels" in description
+    assert f"<@&{server.mod_role.id}>" in description
+    assert f"<#{queue}>" in description and f"<#{mod_log}>" in description
+    assert "/steward setup moderator_role:" in description and "View Channel" in description
+    assert "1 warning(s)" in description
+    assert all(not sb.mentions_pinged(m) for m in r.messages)
+    # The doctor reports it once, as a warning, with the fix.
+    doctor = await sb.slash(server.guild, server.owner, "steward doctor")
+    await doctor.done()
+    fields = doctor.embeds[0]["fields"]
+    assert [f for f in finding_codes(doctor.embeds[0])].count("moderators.cant_see") == 1
+    [field] = [f for f in fields if "moderators.cant_see" in f["name"]]
+    assert "**Fix:**" in field["value"] and "/steward setup moderator_role:" in field["value"]
+    stored = await env.bot.services.get(DoctorService).repository.findings(server.id)
+    [warning] = [f.finding for f in stored if f.finding.code == "moderators.cant_see"]
+    assert warning.severity is Severity.WARNING
+    await sb.idle()
+    reported = [e for e in doctor_reports(env, mod_log)
+                if "moderators.cant_see" in finding_codes(e)]
+    assert len(reported) == 1
+    # Setting a moderator role clears it.
+    again = await sb.slash(server.guild, server.owner, "steward setup",
+                           moderator_role=server.mod_role)
+    await again.done()
+    assert "Moderators can't see these channels" not in again.embeds[0]["description"]
+    doctor = await sb.slash(server.guild, server.owner, "steward doctor")
+    await doctor.done()
+    assert "moderators.cant_see" not in finding_codes(doctor.embeds[0])
+    stored = await env.bot.services.get(DoctorService).repository.findings(server.id)
+    assert [f for f in stored if f.finding.code == "moderators.cant_see"] == []
+
+
+async def test_a_manage_messages_role_that_can_see_the_channels_needs_no_warning(env):
+    server = await env.add_server()
+    sb = env.sb
+    r = await sb.slash(server.guild, server.owner, "steward setup", create_missing=True)
+    await r.done()
+    new = config(env, server)
+    channels = [sb.world.channels[c] for c in (new.linkhold.queue_channel,
+                                               new.core.mod_log_channel)]
+    for channel in channels:
+        sb.set_overwrite(channel, server.mod_role, allow=["view_channel"])
+    bot = env.bot
+    await sb.wait_for(lambda: all(
+        bot.get_channel(c.id).permissions_for(bot.get_guild(server.id).get_role(
+            server.mod_role.id)).view_channel for c in channels))
+    doctor = await sb.slash(server.guild, server.owner, "steward doctor")
+    await doctor.done()
+    assert "moderators.cant_see" not in finding_codes(doctor.embeds[0])

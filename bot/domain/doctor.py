@@ -12,6 +12,7 @@ from enum import StrEnum
 
 MAX_LISTED = 10  # channels named in one finding before "and N more"
 CONTENT_EMPTY_THRESHOLD = 5  # empty member messages in a row that mean content stopped arriving
+MODERATORS_CANT_SEE = "moderators.cant_see"  # finding code: no moderator role, staff hidden
 
 
 class Severity(StrEnum):
@@ -141,6 +142,16 @@ class FeatureUse:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffVisibility:
+    """A moderators-only channel (queue, mod log) and the Manage Messages roles that can't
+    see it."""
+
+    setting: str
+    channel_id: int
+    unseen_by: tuple[int, ...] = ()  # role ids
+
+
+@dataclass(frozen=True, slots=True)
 class GuildFacts:
     """Everything the doctor looks at for one guild."""
 
@@ -154,6 +165,8 @@ class GuildFacts:
     content_missing: bool = False
     mod_log_configured: bool = True
     queue_configured: bool = True
+    moderator_roles_configured: bool = True
+    staff_visibility: tuple[StaffVisibility, ...] = ()
     extra: tuple[Finding, ...] = ()  # from other features' probes (stuck items, failing jobs)
 
 
@@ -296,6 +309,25 @@ def check_roles(facts: GuildFacts) -> list[Finding]:
     return found
 
 
+def check_staff_visibility(facts: GuildFacts) -> list[Finding]:
+    """No moderator role is set and Manage Messages moderators can't see the staff channels."""
+    if facts.moderator_roles_configured:
+        return []
+    hidden = [v for v in facts.staff_visibility if v.unseen_by]
+    if not hidden:
+        return []
+    roles = " ".join(f"<@&{r}>" for r in sorted({r for v in hidden for r in v.unseen_by}))
+    channels = " ".join(f"<#{c}>" for c in dict.fromkeys(v.channel_id for v in hidden))
+    return [Finding(
+        MODERATORS_CANT_SEE, "core.moderator_roles", Severity.WARNING,
+        f"No moderator role is set, so moderators who rely on Manage Messages ({roles}) can't "
+        f"see {channels}: they won't see held posts or Steward's mod log.",
+        f"Open {channels} → Edit Channel → Permissions → add {roles} and allow View Channel, "
+        "and set your moderators' role with `/steward setup moderator_role:` (setup doesn't "
+        "change the permissions of channels that already exist).",
+    )]
+
+
 def diagnose(facts: GuildFacts) -> list[Finding]:
     """Every finding for a guild, most serious first, in a stable order."""
     found: list[Finding] = []
@@ -303,6 +335,7 @@ def diagnose(facts: GuildFacts) -> list[Finding]:
         found.extend(check_channel(channel))
     found.extend(check_member_channels(facts))
     found.extend(check_roles(facts))
+    found.extend(check_staff_visibility(facts))
     if facts.content_missing:
         found.append(Finding(
             "gateway.message_content", "intent", Severity.PROBLEM,

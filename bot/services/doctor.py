@@ -25,6 +25,7 @@ from bot.domain.doctor import (
     GuildFacts,
     RoleFacts,
     Severity,
+    StaffVisibility,
     content_missing,
     diagnose,
     fingerprint,
@@ -208,9 +209,27 @@ class DoctorService:
             bot_guild_permissions=granted(me.guild_permissions),
             features=features,
             content_missing=self.content.missing(guild.id),
+            moderator_roles_configured=bool(config.core.moderator_roles),
+            staff_visibility=tuple(self._staff_visibility(guild, config)),
             mod_log_configured=config.core.mod_log_channel is not None,
             queue_configured=config.linkhold.queue_channel is not None,
         )
+
+    @staticmethod
+    def _staff_visibility(guild: discord.Guild, config: GuildConfig
+                          ) -> Iterator[StaffVisibility]:
+        """For the queue and mod log: the Manage Messages roles (not admins, not bots' own
+        roles) that can't view them."""
+        mod_roles = [r for r in guild.roles if r.permissions.manage_messages
+                     and not r.permissions.administrator and not r.managed
+                     and not r.is_default()]
+        for setting, channel_id in (("linkhold.queue_channel", config.linkhold.queue_channel),
+                                    ("core.mod_log_channel", config.core.mod_log_channel)):
+            channel = guild.get_channel(channel_id) if channel_id else None
+            if channel is None or channel_id is None:
+                continue
+            unseen = tuple(r.id for r in mod_roles if not channel.permissions_for(r).view_channel)
+            yield StaffVisibility(setting, channel_id, unseen)
 
     @staticmethod
     def _member_channels(guild: discord.Guild, config: GuildConfig) -> Iterator[ChannelFacts]:

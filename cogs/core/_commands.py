@@ -11,13 +11,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import StewardBot
-from bot.domain.doctor import Severity
+from bot.domain.doctor import MODERATORS_CANT_SEE, Severity
 from bot.errors import BotMissingPermissions, InvalidInput
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, require_admin
 from bot.services.config_io import export_toml
 from bot.services.doctor import DoctorService, render_report
-from cogs.core._render import audit_page, settings_pages, setup_summary
+from cogs.core._render import (
+    audit_page,
+    created_hidden_message,
+    hidden_channels_warning,
+    settings_pages,
+    setup_summary,
+)
 from cogs.core._views import Pager
 from config.guild import GuildConfig
 
@@ -138,8 +144,15 @@ class Core(commands.Cog):
             ("welcome channel", new.welcome.channel),
             ("rules channel", new.core.rules_channel),
         ) if value is None]
+        hidden = next((f for f in findings if f.code == MODERATORS_CANT_SEE), None)
+        hidden_warning = None
+        if hidden is not None:
+            hidden_warning = hidden_channels_warning(hidden.message, hidden.fix)
+        elif created and not new.core.moderator_roles:
+            hidden_warning = hidden_channels_warning(*created_hidden_message(created))
         await reply_ephemeral(interaction, embeds=[
-            setup_summary(new, created, missing, problems, len(findings) - problems)])
+            setup_summary(new, created, missing, problems, len(findings) - problems,
+                          hidden_warning=hidden_warning)])
 
     async def _create_staff_channels(self, guild: discord.Guild, names: list[str],
                                      roles: list[int]) -> dict[str, discord.TextChannel]:

@@ -102,8 +102,12 @@ def audit_page(entries: list[AuditEntry], page: int, filters: str) -> discord.Em
 
 
 def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
-                  problems: int, warnings: int) -> discord.Embed:
-    """What /steward setup set, what it created, what is still missing, and what is next."""
+                  problems: int, warnings: int, *, hidden_warning: str | None = None
+                  ) -> discord.Embed:
+    """What /steward setup set, what it created, what is still missing, and what is next.
+
+    `hidden_warning`: moderators can't see the moderators-only channels (no moderator role).
+    """
     core, hold, welcome = config.core, config.linkhold, config.welcome
 
     def channel(value: int | None) -> str:
@@ -121,6 +125,8 @@ def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
     if created:
         lines += ["", "**Created** (visible to moderators and Steward only): "
                   + ", ".join(created)]
+    if hidden_warning:
+        lines += ["", hidden_warning]
     if missing:
         can_create = {"queue channel", "mod-log channel"} & set(missing)
         lines += ["", "**Still missing:** " + ", ".join(missing) + ". Run `/steward setup` "
@@ -132,5 +138,21 @@ def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
               "fixes.")]
     lines += ["", INTEGRATIONS_HINT]
     return discord.Embed(title="Steward setup", description="\n".join(lines),
-                         colour=discord.Colour.green() if not problems
+                         colour=discord.Colour.green() if not problems and not hidden_warning
                          else discord.Colour.orange())
+
+
+def hidden_channels_warning(message: str, fix: str) -> str:
+    """The setup reply's warning that moderators can't see the moderators-only channels."""
+    return f"⚠️ **Moderators can't see these channels.** {message}\n**Fix:** {fix}"
+
+
+def created_hidden_message(channels: list[str]) -> tuple[str, str]:
+    """(message, fix) when setup created staff channels and no moderator role is set."""
+    listed = ", ".join(channels)
+    return (f"No moderator role is set, so only Steward and server admins can see {listed}; "
+            "moderators who rely on Manage Messages alone won't see held posts or the mod log.",
+            f"Open {listed} → Edit Channel → Permissions → add the role that has Manage "
+            "Messages and allow View Channel, and set your moderators' role with "
+            "`/steward setup moderator_role:` (setup doesn't change the permissions of "
+            "channels that already exist).")
