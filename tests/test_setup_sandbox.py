@@ -306,11 +306,26 @@ async def test_setup_without_a_moderator_role_warns_that_moderators_cant_see_the
     reported = [e for e in doctor_reports(env, mod_log)
                 if "moderators.cant_see" in finding_codes(e)]
     assert len(reported) == 1
-    # Setting a moderator role clears it.
+    # Setting a moderator role alone is not enough: setup leaves existing channels as they
+    # are, so the doctor now names the configured role that still can't see them.
     again = await sb.slash(server.guild, server.owner, "steward setup",
                            moderator_role=server.mod_role)
     await again.done()
-    assert "Moderators can't see these channels" not in again.embeds[0]["description"]
+    description = again.embeds[0]["description"]
+    assert "Moderators can't see these channels" in description
+    assert "The moderator roles" in description and "allow View Channel" in description
+    doctor = await sb.slash(server.guild, server.owner, "steward doctor")
+    await doctor.done()
+    [field] = [f for f in doctor.embeds[0]["fields"] if "moderators.cant_see" in f["name"]]
+    assert "moderator roles" in field["value"] and f"<@&{server.mod_role.id}>" in field["value"]
+    # Giving that role View Channel on both channels clears it.
+    bot = env.bot
+    channels = [sb.world.channels[c] for c in (queue, mod_log)]
+    for channel in channels:
+        sb.set_overwrite(channel, server.mod_role, allow=["view_channel"])
+    await sb.wait_for(lambda: all(
+        bot.get_channel(c.id).permissions_for(bot.get_guild(server.id).get_role(
+            server.mod_role.id)).view_channel for c in channels))
     doctor = await sb.slash(server.guild, server.owner, "steward doctor")
     await doctor.done()
     assert "moderators.cant_see" not in finding_codes(doctor.embeds[0])

@@ -26,9 +26,19 @@ def test_no_moderator_role_and_hidden_channels_is_one_warning_naming_roles_and_c
     assert "/steward setup moderator_role:" in finding.fix and "View Channel" in finding.fix
 
 
-def test_a_configured_moderator_role_clears_it():
+def test_configured_moderator_roles_that_cant_see_are_named_with_the_view_fix():
+    [finding] = hidden(diagnose(GuildFacts(moderator_roles_configured=True,
+                                           staff_visibility=(QUEUE, LOG))))
+    assert finding.severity is Severity.WARNING
+    assert "moderator roles" in finding.message and "<@&20>" in finding.message
+    assert "View Channel" in finding.fix and "/steward setup" not in finding.fix
+
+
+def test_configured_moderator_roles_that_can_see_need_no_warning():
+    visible = (StaffVisibility("linkhold.queue_channel", 2), StaffVisibility(
+        "core.mod_log_channel", 1))
     assert hidden(diagnose(GuildFacts(moderator_roles_configured=True,
-                                      staff_visibility=(QUEUE, LOG)))) == []
+                                      staff_visibility=visible))) == []
 
 
 def test_nothing_to_say_when_every_manage_messages_role_can_see_or_there_is_none():

@@ -310,14 +310,24 @@ def check_roles(facts: GuildFacts) -> list[Finding]:
 
 
 def check_staff_visibility(facts: GuildFacts) -> list[Finding]:
-    """No moderator role is set and Manage Messages moderators can't see the staff channels."""
-    if facts.moderator_roles_configured:
-        return []
+    """Moderators can't see the staff channels (queue, mod log).
+
+    With moderator roles configured, `staff_visibility` lists those roles; without, the roles
+    that moderate through Manage Messages alone.
+    """
     hidden = [v for v in facts.staff_visibility if v.unseen_by]
     if not hidden:
         return []
     roles = " ".join(f"<@&{r}>" for r in sorted({r for v in hidden for r in v.unseen_by}))
     channels = " ".join(f"<#{c}>" for c in dict.fromkeys(v.channel_id for v in hidden))
+    if facts.moderator_roles_configured:
+        return [Finding(
+            MODERATORS_CANT_SEE, "core.moderator_roles", Severity.WARNING,
+            f"The moderator roles {roles} can't see {channels}: they won't see held posts or "
+            "Steward's mod log.",
+            f"Open {channels} → Edit Channel → Permissions → add {roles} and allow View "
+            "Channel.",
+        )]
     return [Finding(
         MODERATORS_CANT_SEE, "core.moderator_roles", Severity.WARNING,
         f"No moderator role is set, so moderators who rely on Manage Messages ({roles}) can't "

@@ -218,11 +218,16 @@ class DoctorService:
     @staticmethod
     def _staff_visibility(guild: discord.Guild, config: GuildConfig
                           ) -> Iterator[StaffVisibility]:
-        """For the queue and mod log: the Manage Messages roles (not admins, not bots' own
-        roles) that can't view them."""
-        mod_roles = [r for r in guild.roles if r.permissions.manage_messages
-                     and not r.permissions.administrator and not r.managed
-                     and not r.is_default()]
+        """For the queue and mod log: the moderator roles that can't view them (the configured
+        ones; without any, the Manage Messages roles that are not admins or bots' own)."""
+        configured = set(config.core.moderator_roles)
+        if configured:
+            mod_roles = [r for r in guild.roles if r.id in configured
+                         and not r.permissions.administrator]
+        else:
+            mod_roles = [r for r in guild.roles if r.permissions.manage_messages
+                         and not r.permissions.administrator and not r.managed
+                         and not r.is_default()]
         for setting, channel_id in (("linkhold.queue_channel", config.linkhold.queue_channel),
                                     ("core.mod_log_channel", config.core.mod_log_channel)):
             channel = guild.get_channel(channel_id) if channel_id else None
