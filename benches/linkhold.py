@@ -37,10 +37,9 @@ from discord.ext import commands
 from bot.app import StewardBot, intents
 from bot.clock import FakeClock
 from bot.routing import MessageRouter
-from bot.sandbox import Sandbox, wire
-from bot.sandbox.harness import start_client, stop_client
-from bot.sandbox.world import StewardHarness, build_support_server, configure_defaults
-from bot.services.linkhold import LinkHoldService
+from sandbox import Sandbox, wire
+from sandbox.harness import start_client, stop_client
+from sandbox.world import StewardHarness, build_support_server, configure_defaults
 
 TEXTS = [
     "Had my third round of chemo today. Tired but okay. Thank you all for the kind words.",
@@ -146,7 +145,7 @@ async def fast_path(sb: Sandbox, server: Any, steward: StewardBot, messages: int
           f"p50 {pct(pair_ratios, 0.5):.3f}  p75 {pct(pair_ratios, 0.75):.3f}")
 
     # The link-hold handler alone, on already-parsed messages.
-    service = steward.services.get(LinkHoldService)
+    service = steward.services.linkhold
     channel = steward.get_channel(server.general.id)
     assert isinstance(channel, discord.TextChannel)
     state = steward._connection
@@ -175,7 +174,7 @@ async def exposure(sb: Sandbox, server: Any, steward: StewardBot, holds: int,
     sb.api.requests = arrivals
     channel_id = server.general.id
     newcomers = [await sb.join(server.guild, f"bench-newcomer-{i}") for i in range(50)]
-    service = steward.services.get(LinkHoldService)
+    service = steward.services.linkhold
 
     async def one(i: int, attachment: bytes | None) -> float:
         author = newcomers[i % len(newcomers)]

@@ -1,4 +1,4 @@
-"""Benchmark for bot.links: accuracy per category and throughput.
+"""Benchmark for bot.domain.links: accuracy per category and throughput.
 
 Run:  uv run python -m benches.links
 
@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bot.links import find_links
+from bot.domain.links import find_links
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "tests" / "corpus" / "links"
 NAIVE_RE = re.compile(r"https?://([^\s/?#<>()\[\]'\"]+)")

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from bot.clock import FakeClock
-from bot.sandbox import Sandbox
-from bot.sandbox.world import build_support_server
+from sandbox import Sandbox
+from sandbox.world import build_support_server
 
 ROOT = Path(__file__).resolve().parent.parent
 

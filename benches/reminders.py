@@ -13,7 +13,7 @@ Run:  uv run python -m benches.reminders            (1,000,000 / 10,000 / 300; a
    3b: the same number due at one instant, i.e. how fast the scheduler can hand them out.
 4. Delivery throughput: `--deliver` reminders due at once, delivered by the real Steward to
    the sandbox with Discord-like rate limits (50 requests/s global, 5 messages per 5 s per
-   channel; bot.sandbox.pacing). Each delivery is 3 requests (fetch channel, fetch member,
+   channel; sandbox.pacing). Each delivery is 3 requests (fetch channel, fetch member,
    post), so the global limit caps it near 50/3 per second.
 """
 
@@ -211,10 +211,10 @@ async def delivery(tmp: Path, count: int) -> None:
     import discord
 
     from bot.app import StewardBot
-    from bot.sandbox import Sandbox
-    from bot.sandbox.harness import start_client, stop_client
-    from bot.sandbox.pacing import Pacer
     from config.settings import Settings
+    from sandbox import Sandbox
+    from sandbox.harness import start_client, stop_client
+    from sandbox.pacing import Pacer
 
     discord.utils.setup_logging(level=40)
     sb = Sandbox()
@@ -226,7 +226,7 @@ async def delivery(tmp: Path, count: int) -> None:
                         STEWARD_DATABASE=str(tmp / "deliver.sqlite3"))
     bot = StewardBot(settings, guild_ready_timeout=0.05)
     task = await start_client(sb, bot)
-    scheduler = bot.services.get(Scheduler)
+    scheduler = bot.services.scheduler
     while not scheduler.running:  # noqa: ASYNC110 - started once the bot is ready
         await asyncio.sleep(0.01)
     sb.api.pacer = pacer = Pacer(global_per_second=50, channel_messages=5, channel_window=5.0)

@@ -8,7 +8,7 @@ The real Steward runs against the sandbox on the standard support server with a 
 Members join evenly over `--seconds` of simulated time; every 20th member (after the first 20)
 leaves one simulated second after joining, before a burst welcome could greet them. With
 pacing on, the sandbox answers like Discord under load (50 requests/s global, 5 messages per
-5 s per channel, real time; bot.sandbox.pacing) so a 429 would show if Steward overran them.
+5 s per channel, real time; sandbox.pacing) so a 429 would show if Steward overran them.
 
 Prints: messages sent, REST calls (by route), members greeted (every member who stayed must be
 greeted exactly once, nobody who left before their welcome), mentions per message, and whether
@@ -28,9 +28,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.clock import FakeClock
-from bot.sandbox import Sandbox
-from bot.sandbox.pacing import Pacer
-from bot.sandbox.world import StewardHarness, build_support_server, configure_defaults
+from sandbox import Sandbox
+from sandbox.pacing import Pacer
+from sandbox.world import StewardHarness, build_support_server, configure_defaults
 
 MENTION = re.compile(r"<@!?(\d+)>")
 
@@ -41,9 +41,8 @@ async def until_quiet(harness: StewardHarness, quiet: float) -> None:
     (discord.py sleeps through a rate-limit bucket's reset without making requests, so the
     quiet period must outlast the 5 s channel window when pacing is on.)
     """
-    from bot.services.welcome import WelcomeService
 
-    service = harness.bot.services.get(WelcomeService)
+    service = harness.bot.services.welcome
     sb = harness.sb
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:

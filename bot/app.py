@@ -13,23 +13,19 @@ from discord.ext import commands
 
 import cogs
 from bot.clock import Clock, SystemClock
+from bot.composition import Services, build
 from bot.db import Database, migrate
-from bot.db.audit import AuditEntry, AuditRepository
-from bot.db.guild_settings import GuildSettingsRepository
+from bot.db.audit import AuditEntry
 from bot.interactions import StewardTree
 from bot.messaging import NOBODY
 from bot.routing import MessageRouter
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
-from bot.services.registry import ServiceRegistry
 from bot.tasks import BackgroundTasks
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Extensions load in this order (later ones use services the earlier ones provide); any other
-# module in cogs/ not starting with "_" loads after them, alphabetically.
-EXTENSION_ORDER = ("core", "repost", "linkhold", "followups", "welcome", "setup")
 
 
 def intents() -> discord.Intents:
@@ -54,11 +50,9 @@ def point_at(api_base: str, gateway_url: str) -> None:
 
 
 def extension_names() -> list[str]:
-    """Every extension module in cogs/, in load order."""
+    """Every extension module in cogs/ (any order works: the services are built before)."""
     found = {m.name for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_")}
-    ordered = [name for name in EXTENSION_ORDER if name in found]
-    ordered += sorted(found - set(ordered))
-    return [f"cogs.{name}" for name in ordered]
+    return [f"cogs.{name}" for name in sorted(found)]
 
 
 class StewardBot(commands.Bot):
@@ -75,10 +69,11 @@ class StewardBot(commands.Bot):
         **options: Any,
     ) -> None:
         if "http_trace" not in options:
-            from bot.metrics import Metrics, http_trace_config
+            from bot.metrics import http_trace_config
 
             # Counts Discord's error responses once metrics are on (a no-op otherwise).
-            options["http_trace"] = http_trace_config(lambda: self.services.find(Metrics))
+            options["http_trace"] = http_trace_config(
+                lambda: self._services.metrics if self._services is not None else None)
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -92,7 +87,7 @@ class StewardBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.router = MessageRouter()
         self.background = BackgroundTasks()
-        self.services = ServiceRegistry()
+        self._services: Services | None = None
         self._database = database
         self._sync_commands = sync_commands
         self.synced_commands: list[discord.app_commands.AppCommand] = []
@@ -106,27 +101,30 @@ class StewardBot(commands.Bot):
         return self._database
 
     @property
+    def services(self) -> Services:
+        """Every service, built by the composition root (available from setup_hook on)."""
+        if self._services is None:
+            raise RuntimeError("the services are not built yet")
+        return self._services
+
+    @property
     def guild_settings(self) -> GuildSettingsService:
         """Per-guild settings (cached)."""
-        return self.services.get(GuildSettingsService)
+        return self.services.settings
 
     @property
     def audit(self) -> AuditService:
         """The audit trail and mod log."""
-        return self.services.get(AuditService)
+        return self.services.audit
 
     async def setup_hook(self) -> None:
-        """Open and migrate the database, build core services, load cogs, sync commands."""
+        """Open and migrate the database, build the services, load cogs, sync commands."""
         if self._database is None:
             self._database = await Database.open(self.settings.database)
         report = await migrate(self.db)
         log.info("database at schema version %d", report.after)
-        settings_service = GuildSettingsService(GuildSettingsRepository(self.db), self.clock)
-        await settings_service.load_all()
-        self.services.provide(settings_service)
-        audit = AuditService(AuditRepository(self.db), self.clock)
-        audit.set_mod_log_sink(self._post_to_mod_log)
-        self.services.provide(audit)
+        self._services = await build(self)
+        self._services.audit.set_mod_log_sink(self._post_to_mod_log)
         for name in extension_names():
             await self.load_extension(name)
         if self._sync_commands:

@@ -101,7 +101,6 @@ async def offline_bot(settings: Settings) -> AsyncIterator[StewardBot]:
 
 @command("forget")
 async def _forget(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.privacy import PrivacyService
 
     if not args.yes:
         if not sys.stdin.isatty():
@@ -112,7 +111,7 @@ async def _forget(args: argparse.Namespace, settings: Settings) -> int:
             print("Nothing was changed.")
             return EXIT_FAILED
     async with offline_bot(settings) as bot:
-        report = await bot.services.get(PrivacyService).forget(args.guild, args.user)
+        report = await bot.services.privacy.forget(args.guild, args.user)
         await bot.audit.record(args.guild, None, "privacy.forgotten",
                                details={"removed": report.total, "via": "command line"},
                                post=False)

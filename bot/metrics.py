@@ -1,6 +1,6 @@
 """Optional Prometheus metrics (`STEWARD_METRICS_PORT`; needs the `metrics` extra).
 
-Features reach it with `bot.services.find(Metrics)` and call `inc` / `set` / `observe` with
+Features reach it with `bot.services.metrics` and call `inc` / `set` / `observe` with
 one of the names below. When metrics are off (no port, or prometheus-client not installed)
 every call is a cheap no-op, so features never check.
 """

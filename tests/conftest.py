@@ -2,7 +2,7 @@
 
 `steward` (module scope, one bot start per test module): a `Steward` with `.sb` (the sandbox),
 `.bot` (the running StewardBot), `.clock` (FakeClock), `.server` (channels, roles, people of
-the standard server, see bot/sandbox/world.py), `.harness` (for `await steward.restart()`).
+the standard server, see sandbox/world.py), `.harness` (for `await steward.restart()`).
 Settings point at #mod-queue, #mod-log, #welcome, #rules and the Moderators role.
 Between tests the sandbox's records are reset (the world and the database persist within a
 module, so use fresh members per test where state matters: `await sb.join(guild, "name")`).
@@ -18,8 +18,8 @@ import pytest_asyncio
 
 from bot.app import StewardBot
 from bot.clock import FakeClock
-from bot.sandbox import Sandbox
-from bot.sandbox.world import (
+from sandbox import Sandbox
+from sandbox.world import (
     StewardHarness,
     SupportServer,
     build_support_server,

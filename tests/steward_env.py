@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.clock import FakeClock
-from bot.sandbox import Sandbox
-from bot.sandbox.world import StewardHarness
+from sandbox import Sandbox
+from sandbox.world import StewardHarness
 
 
 class Server:

@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from bot.services.scheduler import Scheduler
-
 T = TypeVar("T")
 
 
@@ -25,7 +23,7 @@ async def eventually(predicate: Callable[[], Awaitable[T]],
 
 async def scheduler_idle(steward: Any) -> None:
     """Wait until the scheduler runs, has nothing due or unwritten, and the bot is quiet."""
-    scheduler = steward.bot.services.get(Scheduler)
+    scheduler = steward.bot.services.scheduler
     await steward.sb.wait_for(lambda: scheduler.running, message="scheduler never started")
     await asyncio.wait_for(scheduler.wait_idle(), 15)
     await steward.sb.idle()

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.clock import FakeClock
-from bot.sandbox import Sandbox
-from bot.sandbox.models import Channel, Member, Message
-from bot.sandbox.world import (
+from sandbox import Sandbox
+from sandbox.models import Channel, Member, Message
+from sandbox.world import (
     StewardHarness,
     SupportServer,
     build_support_server,

@@ -6,15 +6,13 @@ import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.services.scheduler import Scheduler
-
 if TYPE_CHECKING:
     from bot.demo import Story
 
 
 async def _quiet(story: Story) -> None:
     """Let Steward finish: its scheduler asleep and no request to Discord for a moment."""
-    await asyncio.wait_for(story.bot.services.get(Scheduler).wait_idle(), 10)
+    await asyncio.wait_for(story.bot.services.scheduler.wait_idle(), 10)
     await story.settle()
 
 

@@ -4,7 +4,7 @@ A member is *new* while any of the guild's policy conditions applies: joined les
 `hold_days` ago, fewer than `min_posts` accepted posts (when set), or an account younger than
 `min_account_age_days` (when set). New members' links are held unless the member is exempt
 (bots, the owner, Manage Messages, exempt roles, trusted members) or the channel is ignored.
-Links on the allowlist pass, subdomains included (boundary-correct via `bot.links`).
+Links on the allowlist pass, subdomains included (boundary-correct via `bot.domain.links`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from bot.links import Link, matches_domain
+from bot.domain.links import Link, matches_domain
 
 if TYPE_CHECKING:
     from config.guild import LinkHoldSettings

@@ -35,8 +35,7 @@ from bot.domain.durations import describe
 from bot.domain.followups import CheckinAction, CheckinFacts, CloseReason, OpFinding
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
 from bot.metrics import Metrics
-from bot.services.privacy import FOLLOWUP_PINGS, PrivacyService
-from bot.services.repost import RepostService
+from bot.services.privacy import FOLLOWUP_PINGS
 from bot.services.scheduler import Delivery, DeliveryFailed, Done, Finished, Scheduler
 
 if TYPE_CHECKING:
@@ -158,7 +157,7 @@ class FollowupService:
             self._watched.discard(channel_id)
 
     async def _reposted_member(self, message_id: int) -> int | None:
-        repost = self.bot.services.find(RepostService)
+        repost = self.bot.services.repost
         if repost is None:
             return None
         record = await repost.find_by_message(message_id)
@@ -387,7 +386,7 @@ class FollowupService:
         before = await self.repository.prefs(guild_id, user_id)
         after = await self.repository.set_prefs(guild_id, user_id, self.clock.now(),
                                                 pings=pings, notify_dm=notify_dm)
-        privacy = self.bot.services.find(PrivacyService)
+        privacy = self.bot.services.privacy
         if pings and privacy is not None and await privacy.withdraw_opt_out(
                 guild_id, user_id, FOLLOWUP_PINGS):
             before = MemberPrefs(pings=False, notify_dm=before.notify_dm)  # kept after a forget
@@ -694,7 +693,7 @@ class FollowupService:
         which keeps only a hashed opt-out). Asked only right before tagging someone."""
         if not (await self.repository.prefs(guild_id, user_id)).pings:
             return True
-        privacy = self.bot.services.find(PrivacyService)
+        privacy = self.bot.services.privacy
         return privacy is not None and await privacy.has_opted_out(guild_id, user_id,
                                                                    FOLLOWUP_PINGS)
 
@@ -744,7 +743,7 @@ class FollowupService:
     # ------------------------------------------------------------ metrics
 
     def _metrics(self) -> Metrics | None:
-        metrics = self.bot.services.find(Metrics)
+        metrics = self.bot.services.metrics
         return metrics if metrics is not None and metrics.enabled else None
 
     async def refresh_pending_gauge(self) -> None:

@@ -41,6 +41,7 @@ from bot.db.holds import (
 )
 from bot.domain import holds as rules
 from bot.domain.doctor import Finding, Severity
+from bot.domain.links import Link, find_links
 from bot.domain.templates import TemplateError, render
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.errors import (
@@ -49,7 +50,6 @@ from bot.errors import (
     NotFound,
     NotModerator,
 )
-from bot.links import Link, find_links
 from bot.metrics import Metrics
 from bot.permissions import is_moderator
 from config.guild import LinkHoldSettings
@@ -773,7 +773,7 @@ class LinkHoldService:
         trust: bool = False,
     ) -> Decision:
         """Publish a held post through the repost service, exactly once."""
-        from bot.services.repost import RepostRequest, RepostService, StoredAttachment
+        from bot.services.repost import RepostRequest, StoredAttachment
 
         hold = await self._hold_for(guild_id, hold_id)
         decision = "trust" if trust else ("edit" if content is not None else "approve")
@@ -801,7 +801,7 @@ class LinkHoldService:
             forum_tag_ids=hold.forum_tag_ids if forum else (),
         )
         try:
-            result = await self._bot.services.get(RepostService).publish(request)
+            result = await self._bot.services.repost.publish(request)
         except BaseException:
             await self.holds.abort_approval(hold_id)
             raise
@@ -1002,7 +1002,7 @@ class LinkHoldService:
     # --- metrics ------------------------------------------------------------------------------
 
     def _metrics(self) -> Metrics | None:
-        metrics = self._bot.services.find(Metrics)
+        metrics = self._bot.services.metrics
         return metrics if metrics is not None and metrics.enabled else None
 
     async def refresh_pending_gauge(self) -> None:

@@ -2,7 +2,7 @@
 
 Every feature that stores something about members registers, in its cog `setup()`:
 
-    privacy = bot.services.get(PrivacyService)
+    privacy = bot.services.privacy
     privacy.register("linkhold", forget=repo.forget_member, purge=repo.purge_expired)
 
 `forget(guild_id, user_id) -> int` deletes every row about that member in that guild and

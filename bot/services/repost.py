@@ -35,10 +35,9 @@ from bot.clock import Clock
 from bot.db.reposts import Notified, RepostRecord, RepostRepository
 from bot.domain import holds
 from bot.domain import repost as rules
+from bot.domain.links import Link, find_links
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound, StewardError
-from bot.links import Link, find_links
-from bot.metrics import Metrics
 from bot.permissions import is_moderator
 
 if TYPE_CHECKING:
@@ -656,7 +655,7 @@ class RepostService:
             details["notes"] = "; ".join(dict.fromkeys(plan.notes))
         await self.bot.audit.record(request.guild_id, request.moderator_id,
                                     "repost.published", request.member_id, details)
-        metrics = self.bot.services.find(Metrics)
+        metrics = self.bot.services.metrics
         if metrics is not None:
             metrics.inc("reposts", mode=plan.mode)
 
@@ -717,9 +716,8 @@ class RepostService:
         links = [link for link in find_links(new_words)
                  if link.url.lower().rstrip("/") in added]
         channel_id = record.channel_id or record.destination_id
-        from bot.services.linkhold import LinkHoldService
 
-        linkhold = self.bot.services.find(LinkHoldService)
+        linkhold = self.bot.services.linkhold
         if linkhold is not None:
             held = await linkhold.would_hold(record.guild_id, editor.id,
                                              " ".join(link.text for link in links), channel_id)

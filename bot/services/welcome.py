@@ -27,7 +27,6 @@ from bot.domain import welcome as rules
 from bot.domain.templates import TemplateError, defuse_mass_mentions
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
-from bot.metrics import Metrics
 from bot.permissions import is_moderator
 from config.guild import GuildConfig
 
@@ -570,7 +569,7 @@ class WelcomeService:
 
     def _count(self, outcome: str, members: int) -> None:
         """Feed the `welcomes` metric (a no-op unless metrics are enabled)."""
-        metrics = self.bot.services.find(Metrics)
+        metrics = self.bot.services.metrics
         if metrics is not None:
             metrics.inc("welcomes", members, outcome=outcome)
 

@@ -1,10 +1,4 @@
-"""Core: setup, settings, audit, doctor, privacy and metrics (loads first; others use these).
-
-Services provided here for the features that load after it:
-- `PrivacyService`: `register(name, forget, purge)`, hashed opt-outs;
-- `DoctorService`: `add_probe(name, probe)`, `add_group_roles(name, source)`;
-- `Metrics`: `inc/set/observe` (no-ops unless STEWARD_METRICS_PORT is set).
-"""
+"""Core: setup, settings, audit, doctor, privacy and metrics (services from bot.composition)."""
 
 from __future__ import annotations
 
@@ -16,13 +10,10 @@ from discord.ext import commands
 
 from bot.app import StewardBot
 from bot.db.audit import AuditEntry
-from bot.db.doctor import DoctorRepository
-from bot.db.guild_settings import GuildSettingsRepository
-from bot.db.settings_stamps import SettingsStampRepository
 from bot.metrics import Metrics
 from bot.services.config_io import ExternalChanges
 from bot.services.doctor import DoctorService
-from bot.services.privacy import PrivacyService, load_or_create_key
+from bot.services.privacy import PrivacyService
 from cogs.core._commands import Core
 from cogs.core._privacy import Privacy
 from config.guild import GuildConfig
@@ -141,14 +132,9 @@ class Upkeep(commands.Cog):
 
 
 async def setup(bot: StewardBot) -> None:
-    """Build the core services, provide them, and load the cogs."""
-    privacy = bot.services.provide(
-        PrivacyService(bot.db, bot.clock, load_or_create_key(bot.db.path)))
-    doctor = bot.services.provide(
-        DoctorService(DoctorRepository(bot.db), bot.guild_settings, bot.clock))
-    metrics = bot.services.provide(Metrics(enabled=bot.settings.metrics_port is not None))
-    external = ExternalChanges(SettingsStampRepository(bot.db), GuildSettingsRepository(bot.db),
-                               bot.guild_settings, bot.clock)
-    await bot.add_cog(Core(bot, doctor))
-    await bot.add_cog(Privacy(bot, privacy))
-    await bot.add_cog(Upkeep(bot, doctor, privacy, metrics, external))
+    """Add the core cogs with the services the composition root built."""
+    services = bot.services
+    await bot.add_cog(Core(bot, services.doctor))
+    await bot.add_cog(Privacy(bot, services.privacy))
+    await bot.add_cog(Upkeep(bot, services.doctor, services.privacy, services.metrics,
+                             services.external))

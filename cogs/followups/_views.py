@@ -18,7 +18,7 @@ STOP_LABEL = "Please don't remind me"
 
 
 def _service(interaction: discord.Interaction) -> FollowupService:
-    return interaction.client.services.get(FollowupService)  # type: ignore[attr-defined, no-any-return]
+    return interaction.client.services.followups  # type: ignore[attr-defined, no-any-return]
 
 
 def _guild_id(interaction: discord.Interaction) -> int:

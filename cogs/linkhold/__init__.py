@@ -9,9 +9,6 @@ import discord
 from discord.ext import commands
 
 from bot.routing import PRIORITY_LINKHOLD
-from bot.services.doctor import DoctorService
-from bot.services.linkhold import LinkHoldService
-from bot.services.privacy import PrivacyService
 from cogs.linkhold._commands import LinkHoldCommands
 from cogs.linkhold._views import HoldButton, hold_controls
 
@@ -68,13 +65,5 @@ class LinkHold(LinkHoldCommands):
 
 
 async def setup(bot: StewardBot) -> None:
-    """Build the service, register it, and add the cog."""
-    service = bot.services.provide(LinkHoldService(bot, bot.clock))
-    await bot.add_cog(LinkHold(bot, service))
-    privacy = bot.services.find(PrivacyService)
-    if privacy is not None:  # /privacy forget and the retention job (then a WAL checkpoint)
-        privacy.register_tables("linkhold", purge=service.purge_expired,
-                                before=service.forget_member)
-    doctor = bot.services.find(DoctorService)
-    if doctor is not None:  # held posts waiting too long, holds stuck part-way
-        doctor.add_probe("linkhold", service.probe)
+    """Add the cog with the service the composition root built."""
+    await bot.add_cog(LinkHold(bot, bot.services.linkhold))

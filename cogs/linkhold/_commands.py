@@ -13,8 +13,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain.links import is_valid_domain
 from bot.errors import InvalidInput
-from bot.links import is_valid_domain
 from bot.messaging import reply_ephemeral
 from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
 from bot.services.linkhold import LinkHoldService

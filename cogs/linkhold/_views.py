@@ -45,7 +45,7 @@ def _bot(interaction: discord.Interaction) -> StewardBot:
 
 
 def _service(interaction: discord.Interaction) -> LinkHoldService:
-    return _bot(interaction).services.get(LinkHoldService)
+    return _bot(interaction).services.linkhold
 
 
 def _moderator(interaction: discord.Interaction) -> discord.Member:

@@ -16,13 +16,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import StewardBot
-from bot.db.reposts import RepostRepository
 from bot.domain import repost as rules
 from bot.domain.templates import TemplateError, validate
 from bot.errors import InvalidInput, NotFound, StewardError
 from bot.messaging import reply_ephemeral
 from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
-from bot.services.privacy import PrivacyService
 from bot.services.repost import RepostRecord, RepostService
 from cogs.repost._modals import RepostModal
 from cogs.repost._views import NOT_YOURS, ManageView
@@ -202,10 +200,5 @@ class Repost(commands.Cog):
 
 
 async def setup(bot: StewardBot) -> None:
-    """Build the repost service, register it, and load the cog."""
-    service = RepostService(bot, RepostRepository(bot.db), bot.clock)
-    bot.services.provide(service)
-    await bot.add_cog(Repost(bot, service))
-    privacy = bot.services.find(PrivacyService)
-    if privacy is not None:  # /privacy forget: reposts of (or by) the member
-        privacy.register_tables("repost")
+    """Add the cog with the service the composition root built."""
+    await bot.add_cog(Repost(bot, bot.services.repost))

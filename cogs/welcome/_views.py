@@ -16,7 +16,7 @@ PICKER_TIMEOUT = 14 * 60.0  # an ephemeral message's token lasts 15 minutes
 
 
 def _service(interaction: discord.Interaction) -> WelcomeService:
-    return interaction.client.services.get(WelcomeService)  # type: ignore[attr-defined, no-any-return]
+    return interaction.client.services.welcome  # type: ignore[attr-defined, no-any-return]
 
 
 class PickerButton(discord.ui.DynamicItem[discord.ui.Button[Any]],

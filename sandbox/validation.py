@@ -1,0 +1,244 @@
+"""Discord's limits on message/webhook/modal payloads, raising Discord's errors.
+
+Each function raises :class:`~sandbox.errors.ApiError` with the code Discord uses
+(50035 Invalid Form Body with a nested ``errors`` object, 50006 for empty messages).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.errors import (
+    ApiError,
+    empty_message,
+    invalid_form_body,
+    too_long,
+    too_many,
+)
+from sandbox.models import MessageFlags, iter_components
+
+CONTENT_MAX = 2000
+EMBEDS_MAX = 10
+EMBED_TOTAL_MAX = 6000
+EMBED_FIELDS_MAX = 25
+CUSTOM_ID_MAX = 100
+LABEL_MAX = 80
+ROWS_MAX = 5
+ROW_BUTTONS_MAX = 5
+SELECT_OPTIONS_MAX = 25
+MODAL_TITLE_MAX = 45
+MODAL_COMPONENTS_MAX = 5
+TEXT_INPUT_LABEL_MAX = 45
+TEXT_INPUT_VALUE_MAX = 4000
+WEBHOOK_NAME_MAX = 80
+
+
+def _len(value: Any) -> int:
+    return len(value) if isinstance(value, str) else 0
+
+
+def validate_embeds(embeds: list[dict[str, Any]], prefix: str = "embeds") -> None:
+    if len(embeds) > EMBEDS_MAX:
+        raise too_many(prefix, EMBEDS_MAX)
+    total = 0
+    for i, embed in enumerate(embeds):
+        p = f"{prefix}.{i}"
+        checks: list[tuple[str, Any, int]] = [
+            ("title", embed.get("title"), 256),
+            ("description", embed.get("description"), 4096),
+            ("footer.text", (embed.get("footer") or {}).get("text"), 2048),
+            ("author.name", (embed.get("author") or {}).get("name"), 256),
+        ]
+        for name, value, limit in checks:
+            if _len(value) > limit:
+                raise too_long(f"{p}.{name}", limit)
+            total += _len(value)
+        fields = embed.get("fields") or []
+        if len(fields) > EMBED_FIELDS_MAX:
+            raise too_many(f"{p}.fields", EMBED_FIELDS_MAX)
+        for j, fld in enumerate(fields):
+            if _len(fld.get("name")) > 256:
+                raise too_long(f"{p}.fields.{j}.name", 256)
+            if _len(fld.get("value")) > 1024:
+                raise too_long(f"{p}.fields.{j}.value", 1024)
+            total += _len(fld.get("name")) + _len(fld.get("value"))
+    if total > EMBED_TOTAL_MAX:
+        raise invalid_form_body(
+            prefix, "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
+        )
+
+
+def _validate_item(comp: dict[str, Any], p: str) -> None:
+    custom_id = comp.get("custom_id")
+    if _len(custom_id) > CUSTOM_ID_MAX:
+        raise too_long(f"{p}.custom_id", CUSTOM_ID_MAX)
+    if comp.get("type") == 2:
+        if _len(comp.get("label")) > LABEL_MAX:
+            raise too_long(f"{p}.label", LABEL_MAX)
+        if comp.get("style") != 5 and comp.get("style") != 6 and not custom_id:
+            raise invalid_form_body(
+                f"{p}.custom_id", "BASE_TYPE_REQUIRED", "This field is required"
+            )
+    if comp.get("type") == 3:
+        options = comp.get("options") or []
+        if len(options) > SELECT_OPTIONS_MAX:
+            raise too_many(f"{p}.options", SELECT_OPTIONS_MAX)
+        for k, opt in enumerate(options):
+            if _len(opt.get("label")) > 100:
+                raise too_long(f"{p}.options.{k}.label", 100)
+            if _len(opt.get("value")) > 100:
+                raise too_long(f"{p}.options.{k}.value", 100)
+
+
+def validate_components(components: list[dict[str, Any]], *, v2: bool = False) -> None:
+    """Action rows: <= 5 rows, <= 5 buttons or 1 select per row, id/label lengths."""
+    if not v2 and len(components) > ROWS_MAX:
+        raise too_many("components", ROWS_MAX)
+    for i, row in enumerate(components):
+        if row.get("type") == 1:
+            children = row.get("components") or []
+            if len(children) > ROW_BUTTONS_MAX:
+                raise too_many(f"components.{i}.components", ROW_BUTTONS_MAX)
+            for j, child in enumerate(children):
+                _validate_item(child, f"components.{i}.components.{j}")
+        elif not v2:
+            raise invalid_form_body(
+                f"components.{i}", "UNION_TYPE_CHOICES",
+                "Value of field \"type\" must be one of (1,).",
+            )
+    if v2:
+        for k, comp in enumerate(iter_components(components)):
+            _validate_item(comp, f"components.{k}")
+
+
+def validate_allowed_mentions(am: dict[str, Any] | None) -> None:
+    if not am:
+        return
+    parse = am.get("parse") or []
+    for kind in ("users", "roles"):
+        if kind in parse and am.get(kind):
+            raise invalid_form_body(
+                f"allowed_mentions.{kind}",
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
+            )
+
+
+def validate_message(
+    payload: dict[str, Any],
+    *,
+    file_count: int = 0,
+    keep_attachments: int = 0,
+    edit: bool = False,
+) -> None:
+    """Validate a message create/edit body (content, embeds, components, mentions)."""
+    content = payload.get("content")
+    if content is not None and not isinstance(content, str):
+        content = str(content)
+    if content is not None and len(content) > CONTENT_MAX:
+        raise too_long("content", CONTENT_MAX)
+    embeds = payload.get("embeds") or []
+    if payload.get("embed"):
+        embeds = [*embeds, payload["embed"]]
+    validate_embeds(embeds)
+    flags = int(payload.get("flags") or 0)
+    v2 = bool(flags & MessageFlags.IS_COMPONENTS_V2)
+    components = payload.get("components") or []
+    validate_components(components, v2=v2)
+    validate_allowed_mentions(payload.get("allowed_mentions"))
+    if v2 and (content or embeds):
+        raise invalid_form_body(
+            "content", "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+            "The 'content' and 'embeds' fields cannot be used when using the "
+            "IS_COMPONENTS_V2 flag",
+        )
+    if edit:
+        return
+    has_body = (
+        bool(content)
+        or bool(embeds)
+        or bool(components)
+        or file_count > 0
+        or keep_attachments > 0
+        or bool(payload.get("sticker_ids"))
+        or bool(payload.get("poll"))
+        or _is_forward(payload)
+    )
+    if not has_body:
+        raise empty_message()
+
+
+def _is_forward(payload: dict[str, Any]) -> bool:
+    ref = payload.get("message_reference")
+    return isinstance(ref, dict) and ref.get("type") == 1
+
+
+def validate_webhook_username(name: Any, field: str = "username") -> None:
+    """Discord rejects empty names, > 80 chars, and names containing discord/clyde."""
+    if name is None:
+        return
+    if not isinstance(name, str) or not name.strip():
+        raise invalid_form_body(
+            field, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length."
+        )
+    if len(name) > WEBHOOK_NAME_MAX:
+        raise invalid_form_body(
+            field, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length."
+        )
+    lowered = name.lower()
+    for word in ("discord", "clyde"):
+        if word in lowered:
+            raise invalid_form_body(
+                field, "USERNAME_INVALID_CONTAINS",
+                f'Username cannot contain "{word}"',
+            )
+
+
+def validate_modal(data: dict[str, Any]) -> None:
+    """Modal (callback type 9) limits: title 45, <= 5 components, text inputs."""
+    title = data.get("title")
+    if not title:
+        raise invalid_form_body("data.title", "BASE_TYPE_REQUIRED", "This field is required")
+    if len(title) > MODAL_TITLE_MAX:
+        raise too_long("data.title", MODAL_TITLE_MAX)
+    if _len(data.get("custom_id")) > CUSTOM_ID_MAX:
+        raise too_long("data.custom_id", CUSTOM_ID_MAX)
+    components = data.get("components") or []
+    if not components:
+        raise invalid_form_body(
+            "data.components", "BASE_TYPE_REQUIRED", "This field is required"
+        )
+    if len(components) > MODAL_COMPONENTS_MAX:
+        raise too_many("data.components", MODAL_COMPONENTS_MAX)
+    for i, comp in enumerate(iter_components(components)):
+        p = f"data.components.{i}"
+        if comp.get("type") == 18 and _len(comp.get("label")) > TEXT_INPUT_LABEL_MAX:
+            raise too_long(f"{p}.label", TEXT_INPUT_LABEL_MAX)
+        if comp.get("type") != 4:
+            if comp.get("type") in (3, 5, 6, 7, 8):
+                _validate_item(comp, p)
+            continue
+        if _len(comp.get("label")) > TEXT_INPUT_LABEL_MAX:
+            raise too_long(f"{p}.label", TEXT_INPUT_LABEL_MAX)
+        if _len(comp.get("custom_id")) > CUSTOM_ID_MAX:
+            raise too_long(f"{p}.custom_id", CUSTOM_ID_MAX)
+        if _len(comp.get("value")) > TEXT_INPUT_VALUE_MAX:
+            raise too_long(f"{p}.value", TEXT_INPUT_VALUE_MAX)
+        for key in ("max_length", "min_length"):
+            value = comp.get(key)
+            if isinstance(value, int) and value > TEXT_INPUT_VALUE_MAX:
+                raise invalid_form_body(
+                    f"{p}.{key}", "NUMBER_TYPE_MAX",
+                    f"int value should be less than or equal to {TEXT_INPUT_VALUE_MAX}.",
+                )
+
+
+__all__ = [
+    "ApiError",
+    "validate_allowed_mentions",
+    "validate_components",
+    "validate_embeds",
+    "validate_message",
+    "validate_modal",
+    "validate_webhook_username",
+]

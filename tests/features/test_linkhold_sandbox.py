@@ -1,0 +1,798 @@
+"""Link holds end to end: the real StewardBot against the Discord sandbox, asserting on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from itertools import count
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.app import StewardBot
+from bot.clock import FakeClock
+from bot.db.holds import HoldRepository
+from bot.services.linkhold import LinkHoldService
+from sandbox import Sandbox
+from sandbox.world import StewardHarness
+from tests.waits import eventually
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
+
+_names = count()
+
+DELETE_MESSAGE = "DELETE /channels/{channel_id}/messages/{message_id}"
+POST_MESSAGE = "POST /channels/{channel_id}/messages"
+DELETE_CHANNEL = "DELETE /channels/{channel_id}"
+
+
+def fresh(prefix: str = "newcomer") -> str:
+    """A user name never used before in this module."""
+    return f"{prefix}{next(_names)}"
+
+
+class Env(StewardHarness):
+    """The sandbox, a support server, and Steward running on it (restartable)."""
+
+    def __init__(self, sb: Sandbox, clock: FakeClock, database: Path) -> None:
+        super().__init__(sb, clock, database, on_start=self._link_holds_started)
+        g = self.guild = sb.add_guild("Hope Together", "owner")
+        self.owner = sb.member(g, "owner")
+        self.general = sb.add_text_channel(g, "general")
+        self.resources = sb.add_text_channel(g, "resources")
+        self.forum = sb.add_forum_channel(g, "colorectal-cancer",
+                                          tags=["Newly diagnosed", "Caregivers"])
+        self.queue = sb.add_text_channel(g, "mod-queue")
+        self.mod_log = sb.add_text_channel(g, "mod-log")
+        self.notices = sb.add_text_channel(g, "lobby")
+        self.mod_role = sb.add_role(g, "Moderators", ["manage_messages"])
+        self.admin_role = sb.add_role(g, "Admins", ["manage_guild"])
+        self.volunteer_role = sb.add_role(g, "Volunteers")
+        self.moderator = sb.add_member(g, "mod", roles=[self.mod_role])
+        self.moderator2 = sb.add_member(g, "mod2", roles=[self.mod_role])
+        self.admin = sb.add_member(g, "admin", roles=[self.admin_role])
+        self.regular = sb.add_member(g, "regular", joined_at=clock.now() - timedelta(days=60))
+        # A second server that never configured a queue channel.
+        self.bare = sb.add_guild("Quiet Corner", "bareowner")
+        self.bare_owner = sb.member(self.bare, "bareowner")
+        self.bare_general = sb.add_text_channel(self.bare, "chat")
+        self.bare_mod = sb.add_member(self.bare, "baremod",
+                                      roles=[sb.add_role(self.bare, "Mods", ["manage_messages"])])
+
+    async def _link_holds_started(self, bot: StewardBot) -> None:
+        await self.sb.wait_for(lambda: self.service._started, message="link holds never started")
+        await self.sb.idle()
+
+    @property
+    def service(self) -> LinkHoldService:
+        return self.bot.services.linkhold
+
+    @property
+    def repo(self) -> HoldRepository:
+        return self.service.holds
+
+    async def newcomer(self, guild=None, **kw):
+        return await self.sb.join(guild or self.guild, fresh(), **kw)
+
+    async def card(self, hold_id: int):
+        """The queue message of a hold (once posted)."""
+
+        def find():
+            for msg in self.sb.messages(self.queue):
+                for embed in msg.embeds:
+                    if (embed.get("footer") or {}).get("text") == f"Hold #{hold_id}":
+                        return msg
+            return None
+
+        return await self.sb.wait_for(find, message=f"no queue card for hold {hold_id}")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def env(tmp_path_factory):
+    clock = FakeClock()
+    database = tmp_path_factory.mktemp("linkhold") / "steward.sqlite3"
+    async with Sandbox(clock) as sb, Env(sb, clock, database) as e:
+        r = await sb.slash(e.guild, e.owner, "steward settings", mod_log=e.mod_log)
+        await r.done()
+        r = await sb.slash(e.guild, e.owner, "linkhold settings", queue_channel=e.queue)
+        await r.done()
+        assert "Saved" in r.content, r.content
+        yield e
+
+
+@pytest.fixture(autouse=True)
+def _clean(env):
+    env.sb.reset()
+
+
+async def held(env: Env, message):
+    """Wait until `message` is held and its card is queued; returns (hold, card message)."""
+    hold = await eventually(lambda: env.repo.by_message(message.guild_id if hasattr(
+        message, "guild_id") else env.guild.id, message.id))
+    await eventually(lambda: _queued(env, hold.id))
+    hold = await env.repo.get(hold.id)
+    card = await env.card(hold.id)
+    return hold, card
+
+
+async def _queued(env: Env, hold_id: int):
+    hold = await env.repo.get(hold_id)
+    return hold is not None and hold.step == "queued"
+
+
+def requests_index(env: Env, route: str, **params) -> int:
+    for i, r in enumerate(env.sb.requests):
+        if r.matches(route, **params):
+            return i
+    raise AssertionError(f"no {route} {params}")
+
+
+# --- holding ---------------------------------------------------------------------------------
+
+
+async def test_a_new_members_link_is_stored_removed_explained_and_queued_in_that_order(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "Our story: https://youtu.be/abc123 please watch",
+                        attachments=[("scan.png", b"\x89PNG-bytes", "image/png")])
+    hold, card = await held(env, msg)
+    assert msg.deleted
+    assert hold.content == "Our story: https://youtu.be/abc123 please watch"
+    assert [x.domain for x in hold.links] == ["youtu.be"]
+    files = await env.repo.attachments(hold.id)
+    assert [(f.filename, f.data) for f in files] == [("scan.png", b"\x89PNG-bytes")]
+    # Order on the wire: the attachment was fetched before the DELETE, the DM after it, then
+    # the queue card.
+    delete = requests_index(env, DELETE_MESSAGE, channel_id=env.general.id, message_id=msg.id)
+    dm_channel = sb.dm_channel(newbie)
+    dm = requests_index(env, POST_MESSAGE, channel_id=dm_channel.id)
+    queued = requests_index(env, POST_MESSAGE, channel_id=env.queue.id)
+    assert delete < dm < queued
+    (dm_message,) = sb.dms(newbie)
+    assert "in 3 days" in dm_message.content and "keep the community safe" in dm_message.content
+    assert "moderator" in dm_message.content and "Hope Together" in dm_message.content
+    # The card: member, where, the words in a code block, links non-clickable, buttons.
+    embed = card.embeds[0]
+    assert f"<@{newbie.id}>" in embed["description"] and f"<#{env.general.id}>" in embed[
+        "description"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Post"].startswith("```\n") and "youtu.be/abc123" in fields["Post"]
+    assert "`https://youtu.be/abc123` — `youtu.be`" in fields["Links (not clickable)"]
+    assert "scan.png" in fields["Attachments"]
+    labels = [c["label"] for row in card.components for c in row["components"]]
+    assert labels == ["Approve", "Edit & approve", "Reject", "Trust member", "Full text",
+                      "Timeout", "Ban"]
+    assert sb.mentions_pinged(card) == set()
+    # The mod log got the audit entry.
+    await sb.wait_for(lambda: any(e.get("title") == "hold.held" for m in sb.messages(env.mod_log)
+                                  for e in m.embeds))
+
+
+async def test_established_members_and_plain_posts_pass(env):
+    sb = env.sb
+    a = await sb.post(env.general, env.regular, "Great article: https://bit.ly/xyz")
+    newbie = await env.newcomer()
+    b = await sb.post(env.general, newbie, "Hello everyone, I had my scan.Today was hard.")
+    await sb.idle()
+    assert not a.deleted and not b.deleted
+    assert not sb.requests_matching(DELETE_MESSAGE)
+    assert await env.repo.by_message(env.guild.id, a.id) is None
+
+
+async def test_allowlisted_subdomains_pass_and_look_alikes_are_held(env):
+    sb = env.sb
+    r = await sb.slash(env.guild, env.moderator, "linkhold allow", domain="https://www.MayoClinic.org/")
+    await r.done()
+    assert r.ephemeral and "`mayoclinic.org`" in r.content
+    newbie = await env.newcomer()
+    ok = await sb.post(env.general, newbie, "This helped me: https://news.mayoclinic.org/colon")
+    bad = await sb.post(env.general, newbie, "and https://mayoclinic.org.evil.net/colon")
+    await held(env, bad)
+    assert bad.deleted and not ok.deleted
+    r = await sb.slash(env.guild, env.moderator, "linkhold allowlist")
+    await r.done()
+    assert "`mayoclinic.org`" in r.content
+    r = await sb.slash(env.guild, env.moderator, "linkhold disallow", domain="mayoclinic.org")
+    await r.done()
+    assert "off the allowlist" in r.content
+    again = await sb.post(env.general, newbie, "https://news.mayoclinic.org/colon again")
+    await held(env, again)
+
+
+async def test_invalid_input_is_refused_and_changes_nothing(env):
+    sb = env.sb
+    before = env.bot.guild_settings.get(env.guild.id).linkhold
+    r = await sb.slash(env.guild, env.moderator, "linkhold allow", domain="not a website")
+    await r.done()
+    assert r.ephemeral and "isn't a website address" in r.content
+    r = await sb.slash(env.guild, env.owner, "linkhold settings", hold_days=400)
+    await r.done()
+    assert r.ephemeral and "hold_days" in r.content and "Saved" not in r.content
+    sb.deny(env.resources, "send_messages")
+    r = await sb.slash(env.guild, env.owner, "linkhold settings", queue_channel=env.resources)
+    await r.done()
+    assert "I can't post in" in r.content and "Nothing was changed" in r.content
+    assert env.bot.guild_settings.get(env.guild.id).linkhold == before
+    sb.allow(env.resources, "send_messages")
+
+
+async def test_non_moderators_and_non_admins_are_refused(env):
+    sb = env.sb
+    r = await sb.slash(env.guild, env.regular, "linkhold trust", member=env.regular)
+    await r.done()
+    assert r.ephemeral and "Only moderators" in r.content
+    assert not env.service.is_trusted(env.guild.id, env.regular.id)
+    r = await sb.slash(env.guild, env.moderator, "linkhold settings", hold_days=1)
+    await r.done()
+    assert r.ephemeral and "Only server admins" in r.content
+    assert env.bot.guild_settings.get(env.guild.id).linkhold.hold_days == 3
+    r = await sb.slash(env.guild, env.moderator, "linkhold exempt", role=env.volunteer_role)
+    await r.done()
+    assert "Only server admins" in r.content
+    # The group is visible to Manage Messages by default.
+    assert sb.command("linkhold", env.guild)["default_member_permissions"] in (str(1 << 13),
+                                                                                1 << 13)
+
+
+async def test_trusted_members_exempt_roles_and_ignored_channels_pass(env):
+    sb = env.sb
+    trusted = await env.newcomer()
+    r = await sb.slash(env.guild, env.moderator, "linkhold trust", member=trusted)
+    await r.done()
+    assert "is trusted" in r.content
+    volunteer = await env.newcomer(roles=[env.volunteer_role])
+    r = await sb.slash(env.guild, env.admin, "linkhold exempt", role=env.volunteer_role)
+    await r.done()
+    assert "never held" in r.content
+    r = await sb.slash(env.guild, env.admin, "linkhold ignore", options={"channel": env.resources})
+    await r.done()
+    assert "pass without review" in r.content
+    newbie = await env.newcomer()
+    posts = [
+        await sb.post(env.general, trusted, "https://bit.ly/trusted"),
+        await sb.post(env.general, volunteer, "https://bit.ly/volunteer"),
+        await sb.post(env.resources, newbie, "https://cancer.gov/resources"),
+        await sb.post(env.general, env.moderator, "https://bit.ly/moderator"),
+        await sb.post(env.general, env.owner, "https://bit.ly/owner"),
+    ]
+    await sb.idle()
+    assert not any(p.deleted for p in posts)
+    r = await sb.slash(env.guild, env.moderator, "linkhold status", member=trusted)
+    await r.done()
+    assert "never held (trusted)" in r.content
+    # Untrusting applies the rules again.
+    r = await sb.slash(env.guild, env.moderator, "linkhold untrust", member=trusted)
+    await r.done()
+    later = await sb.post(env.general, trusted, "https://bit.ly/after-untrust")
+    await held(env, later)
+    for cmd, opts in (("linkhold unexempt", {"role": env.volunteer_role}),
+                      ("linkhold unignore", {"options": {"channel": env.resources}})):
+        r = await sb.slash(env.guild, env.admin, cmd, **opts)
+        await r.done()
+        assert "no longer exempt" in r.content or "checked again" in r.content
+
+
+async def test_status_explains_who_is_held_until_when_and_why(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    r = await sb.slash(env.guild, env.moderator, "linkhold status", member=newbie)
+    await r.done()
+    assert "held for review: joined less than 3 days ago" in r.content
+    assert "in 3 days" in r.content
+    r = await sb.slash(env.guild, env.moderator, "linkhold status", member=env.regular)
+    await r.done()
+    assert "not held" in r.content
+
+
+async def test_a_link_edited_in_is_held_like_a_post(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "Hi all, first time here.")
+    await sb.idle()
+    assert not msg.deleted
+    await sb.edit(msg, "Hi all, first time here. Join my group discord.gg/freecure")
+    hold, card = await held(env, msg)
+    assert msg.deleted and hold.kind == "edit"
+    assert hold.content.endswith("discord.gg/freecure")
+    assert card.embeds[0]["title"] == "Held edit from a new member"
+
+
+async def test_a_link_in_a_forum_title_holds_the_post_and_approval_recreates_it(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    thread, starter = await sb.forum_post(
+        env.forum, newbie, "Our journey, video at youtu.be/ourstory",
+        "My husband and I wanted to share how the first year went.", tags=["Caregivers"])
+    hold, card = await held(env, starter)
+    assert hold.kind == "forum_post" and hold.forum_title.startswith("Our journey")
+    assert hold.parent_id == env.forum.id and len(hold.forum_tag_ids) == 1
+    await sb.wait_for_request(DELETE_CHANNEL, channel_id=thread.id)
+    assert "**Forum post title:**" in card.embeds[0]["description"]
+    r = await sb.click(card, "Approve", by=env.moderator)
+    await r.done()
+    assert "Approved hold" in r.texts[-1], r.texts
+    posts = [c for c in sb.world.channels.values() if c.parent_id == env.forum.id
+             and c.name.startswith("Our journey") and c.id != thread.id and not c.deleted]
+    assert len(posts) == 1
+    assert set(posts[0].applied_tags) == set(hold.forum_tag_ids)
+
+
+async def test_a_forwarded_link_is_held(env):
+    sb = env.sb
+    spam = await sb.post(env.resources, env.regular, "Miracle cure at cure-cancer-now.biz")
+    newbie = await env.newcomer()
+    fwd = await sb.post(env.general, newbie, "", forward_of=spam)
+    hold, _ = await held(env, fwd)
+    assert hold.kind == "forward" and "cure-cancer-now.biz" in hold.content
+    assert not spam.deleted
+
+
+async def test_dms_closed_gives_a_channel_notice_pinging_only_them_that_deletes_itself(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    sb.close_dms(newbie)
+    msg = await sb.post(env.general, newbie, "please read www.example.org @everyone")
+    hold, _ = await held(env, msg)
+    assert hold.member_told == "channel"
+    notice = await sb.wait_for_message(env.general, lambda m: str(newbie.id) in m.content)
+    assert sb.mentions_pinged(notice) == {newbie.id}
+    assert "held it for a moderator" in notice.content and "in 3 days" in notice.content
+    assert not notice.deleted
+    env.clock.advance(seconds=31)
+    await sb.wait_for(lambda: notice.deleted, message="the notice was not deleted after 30 s")
+
+
+async def test_missing_manage_messages_keeps_the_hold_and_alerts_moderators(env):
+    sb = env.sb
+    sb.deny(env.general, "manage_messages")
+    try:
+        newbie = await env.newcomer()
+        msg = await sb.post(env.general, newbie, "visit bit.ly/needsperm")
+        hold, card = await held(env, msg)
+        assert hold.removal == "failed" and not msg.deleted
+        assert hold.member_told == "none" and sb.dms(newbie) == []
+        assert "could not remove" in card.embeds[0]["description"]
+        await sb.wait_for(lambda: any(e.get("title") == "hold.remove_failed"
+                                      for m in sb.messages(env.mod_log) for e in m.embeds))
+    finally:
+        sb.allow(env.general, "manage_messages")
+
+
+async def test_repeats_while_pending_make_one_card_with_a_count_and_one_dm(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    first = await sb.post(env.general, newbie, "Buy cheap meds at pills4u.shop")
+    hold, card = await held(env, first)
+    second = await sb.post(env.general, newbie, "buy  cheap meds at pills4u.shop")
+    third = await sb.post(env.resources, newbie, "Buy cheap meds at PILLS4U.shop")
+    await sb.wait_for(lambda: second.deleted and third.deleted)
+    await eventually(lambda: _count_is(env, hold.id, 3))
+    await sb.wait_for(lambda: "Posted 3 times" in sb.message(card.id).embeds[0]["description"])
+    assert len(sb.dms(newbie)) == 1
+    assert len([m for m in sb.messages(env.queue) if m.embeds and m.embeds[0]["footer"]["text"]
+                == f"Hold #{hold.id}"]) == 1
+
+
+async def _count_is(env, hold_id, n):
+    hold = await env.repo.get(hold_id)
+    return hold.repeat_count == n
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+async def test_approve_publishes_once_tells_the_member_once_and_updates_the_card(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "Our family's video: https://youtu.be/journey",
+                        attachments=[("photo.jpg", b"jpeg-bytes", "image/jpeg")])
+    hold, card = await held(env, msg)
+    r = await sb.click(card, "Approve", by=env.moderator)
+    await r.done()
+    assert "Approved hold" in r.texts[-1]
+    copies = [m for m in sb.messages(env.general) if "youtu.be/journey" in m.content]
+    assert len(copies) == 1
+    copy = copies[0]
+    assert [a.filename for a in copy.attachments] == ["photo.jpg"]
+    dms = sb.dms(newbie)
+    assert len(dms) == 2 and "Good news" in dms[1].content  # the hold notice, then approval
+    updated = sb.message(card.id)
+    fields = {f["name"]: f["value"] for f in updated.embeds[0]["fields"]}
+    assert f"<@{env.moderator.id}>" in fields["Decision"] and "see the post" in fields["Decision"]
+    buttons = {c["label"]: c.get("disabled", False) for row in updated.components
+               for c in row["components"]}
+    assert buttons["Approve"] and buttons["Reject"] and not buttons["Full text"]
+    await sb.wait_for(lambda: any(e.get("title") == "hold.approved"
+                                  for m in sb.messages(env.mod_log) for e in m.embeds))
+
+
+async def test_two_moderators_approving_at_once_publish_exactly_once(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "Fundraiser: gofundme.com/f/our-fight")
+    hold, card = await held(env, msg)
+    r1, r2 = await asyncio.gather(sb.click(card, "Approve", by=env.moderator),
+                                  sb.click(card, "Approve", by=env.moderator2))
+    await r1.done()
+    await r2.done()
+    answers = r1.texts + r2.texts
+    assert sum("Approved hold" in t for t in answers) == 1, answers
+    loser = next(t for t in answers if "Approved hold" not in t and t)
+    assert "already approved" in loser or "is approving" in loser
+    copies = [m for m in sb.messages(env.general) if "gofundme.com/f/our-fight" in m.content]
+    assert len(copies) == 1
+
+
+async def test_a_non_moderator_click_is_refused_and_nothing_is_posted(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "see tinyurl.com/abcd")
+    hold, card = await held(env, msg)
+    r = await sb.click(card, "Approve", by=env.regular)
+    await r.done()
+    assert r.ephemeral and "Only moderators" in r.content
+    assert (await env.repo.get(hold.id)).status == "pending"
+    assert not [m for m in sb.messages(env.general) if "tinyurl.com/abcd" in m.content]
+
+
+async def test_edit_and_approve_publishes_the_edited_words(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "My blog mysite.blog/blog (buy my book!!)")
+    hold, card = await held(env, msg)
+    r = await sb.click(card, "Edit & approve", by=env.moderator)
+    await r.responded()
+    assert r.modal is not None
+    (text_input,) = r.modal.inputs()
+    assert text_input["value"] == hold.content
+    s = await sb.submit_modal(r.modal, by=env.moderator,
+                              values={text_input["custom_id"]: "My blog: mysite.blog/blog"})
+    await s.done()
+    assert "Approved hold" in s.texts[-1], s.texts
+    copies = [m for m in sb.messages(env.general) if "mysite.blog/blog" in m.content]
+    assert len(copies) == 1 and "buy my book" not in copies[0].content
+    assert (await env.repo.get(hold.id)).decision == "edit"
+
+
+async def test_reject_tells_the_member_only_when_asked(env):
+    sb = env.sb
+    quiet, told = await env.newcomer(), await env.newcomer()
+    m1 = await sb.post(env.general, quiet, "cheap pills: pills.shop")
+    m2 = await sb.post(env.general, told, "my fundraiser: scam-help.org/give")
+    (_, c1), (_, c2) = await held(env, m1), await held(env, m2)
+    r = await sb.click(c1, "Reject", by=env.moderator)
+    await r.responded()
+    s = await sb.submit_modal(r.modal, by=env.moderator, values={"Reason (optional)": "spam"})
+    await s.done()
+    assert "Rejected hold" in s.texts[-1]
+    assert len(sb.dms(quiet)) == 1  # only the hold notice
+    r = await sb.click(c2, "Reject", by=env.moderator)
+    await r.responded()
+    s = await sb.submit_modal(r.modal, by=env.moderator,
+                              values={"Reason (optional)": "We can't verify this fundraiser."},
+                              selects={"Tell the member?": ["yes"]})
+    await s.done()
+    assert "told the member" in s.texts[-1]
+    last = sb.dms(told)[-1]
+    assert "decided not to share it" in last.content
+    assert "We can't verify this fundraiser." in last.content
+    card = sb.message(c2.id)
+    assert "Rejected by" in {f["name"]: f["value"] for f in card.embeds[0]["fields"]}["Decision"]
+    # A decided hold can't be approved afterwards.
+    r = await sb.click(card, "Full text", by=env.moderator)
+    await r.done()
+    assert "scam-help.org/give" in r.embeds[0]["description"]
+
+
+async def test_trust_member_approves_and_lifts_future_holds(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "Support group notes: docs-share.net/notes")
+    hold, card = await held(env, msg)
+    r = await sb.click(card, "Trust member", by=env.moderator)
+    await r.done()
+    assert "now trusted" in r.texts[-1]
+    assert env.service.is_trusted(env.guild.id, newbie.id)
+    later = await sb.post(env.general, newbie, "and docs-share.net/more")
+    await sb.idle()
+    assert not later.deleted
+
+
+async def test_timeout_and_ban_need_confirmation_and_permission(env):
+    sb = env.sb
+    scammer = await env.newcomer()
+    msg = await sb.post(env.general, scammer,
+                        "Dr Ade cured my cancer, email drade@cure-clinic.info")
+    hold, card = await held(env, msg)
+    # A moderator without Timeout Members is refused at confirmation.
+    r = await sb.click(card, "Timeout", by=env.moderator)
+    await r.done()
+    assert "Only do this for obvious scams" in r.content
+    c = await sb.click(r.message, "Yes, time them out", by=env.moderator)
+    await c.done()
+    assert "Timeout Members permission" in c.texts[-1]
+    assert (await env.repo.get(hold.id)).status == "pending"
+    # The owner may; the member gets timed out and the hold rejected.
+    r = await sb.click(card, "Timeout", by=env.owner)
+    await r.done()
+    c = await sb.click(r.message, "Yes, time them out", by=env.owner)
+    await c.done()
+    assert "timed out" in c.texts[-1], c.texts
+    assert sb.world.guilds[env.guild.id].members[scammer.id].communication_disabled_until
+    assert (await env.repo.get(hold.id)).decision == "timeout"
+    # Ban, on another post.
+    other = await env.newcomer()
+    msg = await sb.post(env.general, other, "WhatsApp me for cures: wa.me/123456")
+    hold2, card2 = await held(env, msg)
+    r = await sb.click(card2, "Ban", by=env.owner)
+    await r.done()
+    c = await sb.click(r.message, "Yes, ban them", by=env.owner)
+    await c.done()
+    assert "banned" in c.texts[-1]
+    await sb.wait_for_request("PUT /guilds/{guild_id}/bans/{user_id}", user_id=other.id)
+
+
+# --- restarts and downtime -----------------------------------------------------------------
+
+
+async def test_restart_between_hold_and_approval_loses_nothing(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "Our story in pictures: imgur.com/a/ourstory",
+                        attachments=[("chemo-day.png", b"png-data-1"), ("family.png", b"png-2")])
+    hold, card = await held(env, msg)
+    await env.restart()
+    r = await sb.click(card, "Approve", by=env.moderator)
+    await r.done()
+    assert "Approved hold" in r.texts[-1], r.texts
+    (copy,) = [m for m in sb.messages(env.general) if "imgur.com/a/ourstory" in m.content]
+    assert sorted((a.filename, a.data) for a in copy.attachments) == [
+        ("chemo-day.png", b"png-data-1"), ("family.png", b"png-2")]
+
+
+async def test_a_crash_after_storing_and_before_removing_is_finished_at_startup(env):
+    """The process stopped right after step 1: the hold row exists, the post is still up."""
+    from bot.db import Database
+    from bot.db.holds import HeldLink, NewHold
+    from bot.domain.holds import duplicate_key
+
+    sb = env.sb
+    newbie = await env.newcomer()
+    await env.stop()
+    msg = await sb.post(env.general, newbie, "Free consult: clinic-abroad.com/offer", silent=True)
+    db = await Database.open(env.database)
+    try:
+        stored = await HoldRepository(db).create(NewHold(
+            guild_id=env.guild.id, channel_id=env.general.id, message_id=msg.id,
+            member_id=newbie.id, kind="message", content=msg.content,
+            links=(HeldLink("clinic-abroad.com/offer", "http://clinic-abroad.com/offer",
+                            "clinic-abroad.com"),),
+            dup_key=duplicate_key(newbie.id, "\n" + msg.content)), env.clock.now())
+    finally:
+        await db.close()
+    assert stored is not None and stored.step == "stored"
+    await env.start()
+    hold, card = await held(env, msg)
+    assert hold.id == stored.id and hold.removal == "removed" and msg.deleted
+    assert len(sb.dms(newbie)) == 1
+    assert len(sb.requests_matching(DELETE_MESSAGE, message_id=msg.id)) == 1
+
+
+async def test_links_posted_while_steward_was_down_are_held_at_startup(env):
+    sb = env.sb
+    await sb.post(env.general, env.regular, "marking the place before the downtime")
+    await sb.idle()
+    await env.stop()
+    newbie = sb.add_member(env.guild, fresh(), joined_at=env.clock.now())
+    env.clock.advance(minutes=10)
+    ok = await sb.post(env.general, env.regular, "established: bit.ly/fine", silent=True)
+    bad = await sb.post(env.general, newbie, "while you slept: bit.ly/missed", silent=True)
+    thread, starter = await sb.forum_post(env.forum, newbie, "New here", "see bit.ly/forum")
+    # forum_post always dispatches; the bot is down, so it is only seen by the scan.
+    await env.start()
+    await held(env, bad)
+    await held(env, starter)
+    assert bad.deleted and not ok.deleted
+    history_calls = sb.requests_matching("GET /channels/{channel_id}/messages")
+    assert 0 < len(history_calls) <= env.service.catchup_limits.request_budget
+    # Channels with nothing new since the high-water mark were not read at all.
+    assert not sb.requests_matching("GET /channels/{channel_id}/messages", channel=env.queue)
+
+
+# --- Discord failures, upkeep, odds and ends -------------------------------------------------
+
+
+async def test_a_429_then_a_500_on_delete_still_removes_the_post_once(env):
+    sb = env.sb
+    sb.fail(DELETE_MESSAGE, status=429, times=1, channel=env.general)
+    sb.fail(DELETE_MESSAGE, status=500, times=1, channel=env.general)
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "look: linktr.ee/newbie")
+    hold, _ = await held(env, msg)
+    assert msg.deleted and hold.removal == "removed"
+    statuses = [r.status for r in sb.requests_matching(DELETE_MESSAGE, message_id=msg.id)]
+    assert statuses == [429, 500, 204]
+    assert len(sb.dms(newbie)) == 1
+
+
+async def test_a_429_on_the_queue_post_still_queues_one_card(env):
+    sb = env.sb
+    sb.fail(POST_MESSAGE, status=429, times=1, channel=env.queue)
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "my page: about.me/newbie")
+    hold, card = await held(env, msg)
+    cards = [m for m in sb.messages(env.queue)
+             if m.embeds and m.embeds[0]["footer"]["text"] == f"Hold #{hold.id}"]
+    assert cards == [card]
+
+
+async def test_big_attachments_are_listed_not_kept_and_never_above_the_upload_limit(env):
+    sb = env.sb
+    await env.bot.guild_settings.update(
+        env.guild.id, lambda c: setattr(c.linkhold, "attachment_max_bytes", 1000))
+    try:
+        newbie = await env.newcomer()
+        msg = await sb.post(env.general, newbie, "scans at dropbox.com/s/abc",
+                            attachments=[("small.png", b"x" * 10), ("huge.mov", b"y" * 5000)])
+        hold, card = await held(env, msg)
+        files = {f.filename: f for f in await env.repo.attachments(hold.id)}
+        assert files["small.png"].data == b"x" * 10
+        assert files["huge.mov"].data is None and files["huge.mov"].not_kept_reason == "too large"
+        fields = {f["name"]: f["value"] for f in card.embeds[0]["fields"]}
+        assert "huge.mov" in fields["Attachments"] and "not kept: too large" in fields[
+            "Attachments"]
+    finally:
+        await env.bot.guild_settings.update(
+            env.guild.id, lambda c: setattr(c.linkhold, "attachment_max_bytes", 8 * 1024 * 1024))
+
+
+async def test_old_pending_holds_are_surfaced_again_and_decided_content_is_purged(env):
+    sb = env.sb
+    for earlier in await env.repo.pending(env.guild.id):  # from earlier tests
+        await env.service.reject(env.guild.id, earlier.id, env.moderator.id)
+    newbie = await env.newcomer()
+    waiting = await sb.post(env.general, newbie, "please see patreon.com/newbie")
+    decided = await sb.post(env.general, newbie, "and my shop etsy.com/shop/newbie",
+                            attachments=[("flyer.png", b"flyer")])
+    (h_wait, _), (h_dec, c_dec) = await held(env, waiting), await held(env, decided)
+    r = await sb.click(c_dec, "Reject", by=env.moderator)
+    await r.responded()
+    await (await sb.submit_modal(r.modal, by=env.moderator, values={})).done()
+    env.clock.advance(hours=25)
+    # Other features wake on the same clock jump, so allow for a busy bot.
+    reminder = await sb.wait_for_message(
+        env.queue, lambda m: "still waiting for review" in m.content and f"Hold #{h_wait.id}"
+        in m.content, timeout=15)
+    assert sb.mentions_pinged(reminder) == set()
+    # The reminder is posted, then recorded: wait for the record rather than race it.
+    await eventually(lambda: _reminded(env, h_wait.id), timeout=15)
+    # Decided holds lose their words and files after retention_days (30); the record stays.
+    env.clock.advance(days=30)
+    await eventually(lambda: _purged(env, h_dec.id), timeout=15)
+    purged = await env.repo.get(h_dec.id)
+    assert purged.content is None and purged.links == () and purged.status == "rejected"
+    assert await env.repo.attachments(h_dec.id) == []
+    await sb.wait_for(lambda: "Content removed" in str(sb.message(c_dec.id).embeds[0]))
+    assert "etsy.com" not in str(sb.message(c_dec.id).embeds[0])
+    still = await env.repo.get(h_wait.id)
+    assert still.content is not None  # pending holds are never purged
+    audit = await env.bot.audit.repository.recent(env.guild.id, target_id=newbie.id)
+    assert any(e.action == "hold.rejected" for e in audit)
+    # Tidy up: decide the waiting hold so later reminders stay quiet.
+    await env.service.reject(env.guild.id, h_wait.id, env.moderator.id)
+
+
+async def _reminded(env, hold_id):
+    hold = await env.repo.get(hold_id)
+    return hold.reminded_at is not None
+
+
+async def _purged(env, hold_id):
+    hold = await env.repo.get(hold_id)
+    return hold.purged_at is not None
+
+
+async def test_without_a_queue_channel_holds_still_happen_and_moderators_are_told_how(env):
+    sb = env.sb
+    newbie = await env.newcomer(env.bare)
+    msg = await sb.post(env.bare_general, newbie, "hey check bit.ly/quiet")
+    hold = await eventually(lambda: env.repo.by_message(env.bare.id, msg.id))
+    await eventually(lambda: _queued(env, hold.id))
+    assert msg.deleted and len(sb.dms(newbie)) == 1
+    r = await sb.slash(env.bare, env.bare_mod, "linkhold queue")
+    await r.done()
+    assert f"Hold #{hold.id}" in r.content and "no queue channel is set" in r.content
+    assert "/linkhold settings queue_channel" in r.content
+    r = await sb.slash(env.bare, env.bare_mod, "linkhold queue")
+    await r.done()
+    assert "no queue channel is set" not in r.content  # said once
+
+
+async def test_queue_lists_pending_holds_with_jump_links(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "my video vimeo.com/12345")
+    hold, card = await held(env, msg)
+    r = await sb.slash(env.guild, env.moderator, "linkhold queue")
+    await r.done()
+    assert (f"[Hold #{hold.id}](https://discord.com/channels/{env.guild.id}/{env.queue.id}/"
+            f"{card.id})") in r.content
+
+
+async def test_a_held_forum_post_with_dms_closed_is_explained_in_the_notice_channel(env):
+    sb = env.sb
+    r = await sb.slash(env.guild, env.owner, "linkhold settings", notice_channel=env.notices)
+    await r.done()
+    newbie = await env.newcomer()
+    sb.close_dms(newbie)
+    thread, starter = await sb.forum_post(env.forum, newbie, "Hello", "my blog: medium.com/@me")
+    hold, _ = await held(env, starter)
+    notice = await sb.wait_for_message(env.notices, lambda m: str(newbie.id) in m.content)
+    assert sb.mentions_pinged(notice) == {newbie.id} and hold.member_told == "channel"
+
+
+async def test_min_posts_keeps_members_new_until_enough_accepted_posts(env):
+    sb = env.sb
+    await env.bot.guild_settings.update(env.guild.id,
+                                        lambda c: setattr(c.linkhold, "min_posts", 2))
+    try:
+        veteran = sb.add_member(env.guild, fresh("veteran"),
+                                joined_at=env.clock.now() - timedelta(days=100))
+        early = await sb.post(env.general, veteran, "first: bit.ly/early", force=True)
+        await held(env, early)
+        for text in ("hello all", "thank you for the welcome"):
+            await sb.post(env.general, veteran, text, force=True)
+        await sb.idle()
+        late = await sb.post(env.general, veteran, "now: bit.ly/late", force=True)
+        await sb.idle()
+        assert early.deleted and not late.deleted
+    finally:
+        await env.bot.guild_settings.update(env.guild.id,
+                                            lambda c: setattr(c.linkhold, "min_posts", 0))
+
+
+async def test_would_hold_tells_the_repost_service_about_member_edits(env):
+    newbie = await env.newcomer()
+    assert await env.service.would_hold(env.guild.id, newbie.id, "edited in bit.ly/sneaky")
+    assert not await env.service.would_hold(env.guild.id, newbie.id, "no links here")
+    assert not await env.service.would_hold(env.guild.id, env.regular.id, "bit.ly/fine")
+
+
+async def test_would_hold_counts_ignored_channels_for_repost_edits(env):
+    """The repost service passes the copy's channel: an edit in an ignored channel passes."""
+    sb = env.sb
+    newbie = await env.newcomer()
+    r = await sb.slash(env.guild, env.admin, "linkhold ignore", options={"channel": env.resources})
+    await r.done()
+    try:
+        assert not await env.service.would_hold(env.guild.id, newbie.id, "bit.ly/x",
+                                                env.resources.id)
+        assert await env.service.would_hold(env.guild.id, newbie.id, "bit.ly/x",
+                                            env.general.id)
+    finally:
+        r = await sb.slash(env.guild, env.admin, "linkhold unignore",
+                           options={"channel": env.resources})
+        await r.done()
+    assert await env.service.would_hold(env.guild.id, newbie.id, "bit.ly/x", env.resources.id)
+
+
+async def test_one_router_handler_and_no_message_listener(env):
+    names = env.bot.router.names
+    assert names.count("linkhold") == 1
+    later = [n for n in names if n.startswith(("followup", "welcome"))]
+    assert all(names.index("linkhold") < names.index(n) for n in later)
+    assert not [f for f in env.bot.extra_events.get("on_message", [])
+                if "linkhold" in getattr(f, "__module__", "")]
+
+
+async def test_a_held_reply_keeps_a_link_to_what_it_answered(env):
+    sb = env.sb
+    question = await sb.post(env.general, env.regular, "Does anyone have a good guide on ports?")
+    newbie = await env.newcomer()
+    answer = await sb.post(env.general, newbie, "This one: macmillan.org.uk/ports",
+                           reply_to=question)
+    hold, _ = await held(env, answer)
+    assert hold.reply_to_url == (f"https://discord.com/channels/{env.guild.id}/"
+                                 f"{env.general.id}/{question.id}")
+    assert not question.deleted
