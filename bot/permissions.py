@@ -56,7 +56,12 @@ def required_permissions() -> discord.Permissions:
 
 def is_moderator(member: discord.Member | discord.User, core: CoreSettings,
                  permissions: discord.Permissions | None = None) -> bool:
-    """Manage Messages (in `permissions`, else server-wide) or a configured moderator role."""
+    """Manage Messages (in `permissions`, else server-wide) or a configured moderator role.
+
+    Authority to act *as a moderator* is always decided server-wide (`require_moderator`): a
+    channel overwrite (a group leader's Manage Messages in their own channel) grants none.
+    `permissions` is only for exemptions in one channel, e.g. whose posts are never held there.
+    """
     if not isinstance(member, discord.Member):
         return False
     perms = permissions if permissions is not None else member.guild_permissions
@@ -66,31 +71,34 @@ def is_moderator(member: discord.Member | discord.User, core: CoreSettings,
     return any(role.id in moderator_roles for role in member.roles)
 
 
-def is_admin(member: discord.Member | discord.User,
-             permissions: discord.Permissions | None = None) -> bool:
-    """Manage Server (or Administrator, or the owner)."""
+def is_admin(member: discord.Member | discord.User) -> bool:
+    """Manage Server or Administrator server-wide, or the owner."""
     if not isinstance(member, discord.Member):
         return False
-    perms = permissions if permissions is not None else member.guild_permissions
+    perms = member.guild_permissions
     return perms.manage_guild or perms.administrator or member.guild.owner_id == member.id
 
 
 def require_moderator(interaction: discord.Interaction, core: CoreSettings) -> discord.Member:
-    """The interacting member, if a moderator here; raises NotModerator otherwise."""
+    """The interacting member, if a moderator of the server; raises NotModerator otherwise.
+
+    Decided from server-level permissions and roles, never `interaction.permissions` (those
+    are the permissions in the channel where the command ran, overwrites included).
+    """
     user = interaction.user
     if interaction.guild is None or not isinstance(user, discord.Member):
         raise NotModerator
-    if not is_moderator(user, core, interaction.permissions):
+    if not is_moderator(user, core):
         raise NotModerator
     return user
 
 
 def require_admin(interaction: discord.Interaction) -> discord.Member:
-    """The interacting member, if they have Manage Server; raises NotAdmin otherwise."""
+    """The interacting member, if they have Manage Server server-wide; raises NotAdmin otherwise."""
     user = interaction.user
     if interaction.guild is None or not isinstance(user, discord.Member):
         raise NotAdmin
-    if not is_admin(user, interaction.permissions):
+    if not is_admin(user):
         raise NotAdmin
     return user
 

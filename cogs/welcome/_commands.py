@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot.app import StewardBot
 from bot.messaging import reply_ephemeral
-from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
+from bot.permissions import MODERATOR_DEFAULT, is_admin, require_admin, require_moderator
 from bot.routing import PRIORITY_WELCOME
 from bot.services.welcome import WelcomeService, check_template
 from cogs.welcome._views import PickerButton, open_picker, welcome_view
@@ -243,8 +243,8 @@ class WelcomeCog(commands.Cog, name="Welcome"):
     @group_remove.autocomplete("name")
     async def _group_names(self, interaction: discord.Interaction,
                            current: str) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
-            return []
+        if interaction.guild_id is None or not is_admin(interaction.user):
+            return []  # group settings are for admins: nobody else is offered their data
         names = await self.service.autocomplete(interaction.guild_id, current)
         return [app_commands.Choice(name=n, value=n) for n in names]
 

@@ -125,6 +125,38 @@ def _no_side_effects(env) -> list[str]:
     return [r.route for r in env.sb.requests if r.route not in QUIET_ROUTES]
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def leader_channel(env):
+    """A group leader's own channel: Manage Messages and Manage Server granted there only."""
+    sb, server = env.sb, env.main
+    channel = sb.add_text_channel(server.guild, "leaders-own-group")
+    sb.set_overwrite(channel, server.member,
+                     allow=("view_channel", "send_messages", "manage_messages", "manage_guild"))
+    await asyncio.sleep(0.05)  # let the CHANNEL_UPDATE reach the bot's cache
+    post = await sb.post(channel, server.helper, "a post in the leader's channel")
+    return channel, post
+
+
+@pytest.mark.parametrize(("kind", "name"), GUARDED, ids=[f"{k}:{n}" for k, n in GUARDED])
+async def test_a_channel_overwrite_grants_no_moderator_power(env, leader_channel, kind, name):
+    """Authority is server-wide: Manage Messages/Server in one channel is not moderation."""
+    sb, server = env.sb, env.main
+    channel, post = leader_channel
+    sb.reset()
+    if kind == "slash":
+        command = next(c for c in env.bot.tree.walk_commands() if c.qualified_name == name)
+        options = {p.name: _value(env, p) for p in command.parameters if p.required}
+        r = await sb.slash(server.guild, server.member, name, channel, options=options)
+    else:
+        target = post if kind == "message" else server.helper
+        r = await sb.context_menu(server.guild, server.member, name, target=target,
+                                  channel=channel)
+    await r.done()
+    assert r.modal is None, f"{name} opened a modal for a group leader"
+    assert r.ephemeral and _refused(r.texts), (name, r.texts)
+    assert _no_side_effects(env) == [], name
+
+
 @pytest.mark.parametrize(("kind", "name"), GUARDED, ids=[f"{k}:{n}" for k, n in GUARDED])
 async def test_members_are_refused_by_every_moderator_command(env, kind, name):
     sb, server = env.sb, env.main

@@ -475,6 +475,11 @@ async def test_group_edit_remove_and_autocomplete(env):
                               name="car")
     await r.responded()
     assert [c["value"] for c in r.autocomplete_choices] == ["Caregivers"]
+    for outsider in (env.regular, env.moderator):  # group settings are admins' only
+        r = await sb.autocomplete(env.guild, outsider, "welcome group edit", focused="name",
+                                  name="car")
+        await r.responded()
+        assert r.autocomplete_choices == []
     r = await sb.autocomplete(env.guild, env.owner, "welcome group remove", focused="name",
                               name="loss")
     await r.responded()
