@@ -99,7 +99,7 @@ class Metrics:
         if metric is not None:
             metric.observe(value)
 
-    def start(self, port: int, addr: str = "0.0.0.0") -> int | None:  # noqa: S104 - scraped
+    def start(self, port: int, addr: str = "127.0.0.1") -> int | None:
         """Serve /metrics on `port` (0: any free port); returns the port, or None when off."""
         if not self.enabled:
             return None
@@ -109,6 +109,10 @@ class Metrics:
         self.port = int(self._server.server_port)
         log.info("metrics on port %d", self.port)
         return self.port
+
+    def bound_address(self) -> str | None:
+        """The address the endpoint listens on, or None when it is not serving."""
+        return None if self._server is None else str(self._server.server_address[0])
 
     async def stop(self) -> None:
         """Stop serving (waits for the server thread without blocking the loop)."""

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = Field(default=LogFormat.TEXT, validation_alias="STEWARD_LOG_FORMAT")
     dev_guild: int | None = Field(default=None, validation_alias="STEWARD_DEV_GUILD")
     metrics_port: int | None = Field(default=None, validation_alias="STEWARD_METRICS_PORT")
+    metrics_host: str = Field(default="127.0.0.1", validation_alias="STEWARD_METRICS_HOST")
 
     @field_validator("discord_api_base", "discord_gateway_url")
     @classmethod
@@ -86,6 +87,7 @@ _ENV_NAMES = {
     "log_format": "STEWARD_LOG_FORMAT",
     "dev_guild": "STEWARD_DEV_GUILD",
     "metrics_port": "STEWARD_METRICS_PORT",
+    "metrics_host": "STEWARD_METRICS_HOST",
 }
 
 

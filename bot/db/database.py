@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -66,6 +67,22 @@ class Transaction:
         return list(await cursor.fetchall())
 
 
+def make_private(path: Path) -> None:
+    """Create `path`'s folder 0700 (when Steward creates it) and the file and its -wal/-shm 0600.
+
+    The database holds health details. SQLite gives the -wal and -shm files the main file's
+    mode, so creating that one 0600 before SQLite opens it covers all three; files left by an
+    older version are tightened too.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
+
+
 class Database:
     """One aiosqlite connection with WAL, foreign keys, a busy timeout and a write lock."""
 
@@ -80,7 +97,7 @@ class Database:
         """Open (creating the parent folder) and configure the database at `path`."""
         target = str(path)
         if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            make_private(Path(target))
         conn = await aiosqlite.connect(target, isolation_level=None)
         conn.row_factory = sqlite3.Row
         for pragma in (

@@ -50,7 +50,7 @@ class Upkeep(commands.Cog):
         self.bot.background.spawn(self._check_periodically(), name="doctor.periodic",
                                   daemon=True)
         if self.bot.settings.metrics_port is not None:
-            self.metrics.start(self.bot.settings.metrics_port)
+            self.metrics.start(self.bot.settings.metrics_port, self.bot.settings.metrics_host)
             self.metrics.set_function("gateway_latency_seconds", lambda: self.bot.latency)
 
     async def cog_unload(self) -> None:

@@ -176,3 +176,31 @@ async def test_cancelling_a_writer_never_leaves_the_connection_inside_a_transact
     # The connection is usable for a new transaction afterwards.
     await db.execute("INSERT INTO bot_state (key, value, updated_at) VALUES ('after', 'v', 0)")
     assert await db.fetchval("SELECT value FROM bot_state WHERE key = 'after'") == "v"
+
+
+async def test_the_database_folder_and_files_are_private(tmp_path):
+    import stat
+
+    folder = tmp_path / "new-data"
+    database = await Database.open(folder / "steward.sqlite3")
+    try:
+        await migrate(database)  # writes: the -wal and -shm files exist now
+        mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+        assert mode(folder) == 0o700
+        files = [folder / "steward.sqlite3", folder / "steward.sqlite3-wal",
+                 folder / "steward.sqlite3-shm"]
+        assert all(f.exists() for f in files)
+        assert [mode(f) for f in files] == [0o600, 0o600, 0o600]
+    finally:
+        await database.close()
+
+
+async def test_an_older_world_readable_database_is_tightened_on_open(tmp_path):
+    import stat
+
+    path = tmp_path / "old.sqlite3"
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    database = await Database.open(path)
+    await database.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

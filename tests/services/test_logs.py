@@ -22,3 +22,4 @@ def test_setup_logging_json_writes_json_to_stderr(capsys):
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
