@@ -92,6 +92,7 @@ class StewardBot(commands.Bot):
         self._sync_commands = sync_commands
         self.synced_commands: list[discord.app_commands.AppCommand] = []
         self.ready_once = asyncio.Event()
+        self._shutdown: asyncio.Task[None] | None = None
 
     @property
     def db(self) -> Database:
@@ -156,7 +157,18 @@ class StewardBot(commands.Bot):
         await post_entry(self, entry)
 
     async def close(self) -> None:
-        """Stop taking work, finish in-flight tasks and writes, close Discord and the DB."""
+        """Stop taking work, finish in-flight tasks and writes, close Discord and the DB.
+
+        Runs once however often it is called (a signal handler and `async with bot` both
+        call it) and is shielded: a caller that is cancelled never cuts the shutdown short,
+        so the database is closed before the event loop is.
+        """
+        if self._shutdown is None:
+            self._shutdown = asyncio.get_running_loop().create_task(self._close_once(),
+                                                                    name="steward.close")
+        await asyncio.shield(self._shutdown)
+
+    async def _close_once(self) -> None:
         await self.background.drain()
         await super().close()
         if self._database is not None:

@@ -66,7 +66,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return fail("Discord did not accept DISCORD_TOKEN: copy the token again from the "
                     "Developer Portal (Bot -> Reset Token)")
     finally:
-        stopper.cancel()
+        if stopping.is_set():
+            await stopper  # the shutdown it started runs to the end: nothing cut short
+        else:
+            stopper.cancel()
     return EXIT_OK
 
 

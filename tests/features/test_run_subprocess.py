@@ -48,6 +48,9 @@ async def test_steward_run_connects_to_the_given_urls_and_answers_a_slash_comman
             stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 0, stderr.decode()[-2000:]
         assert sb.token not in stderr.decode() and sb.token not in stdout.decode()
+        # A clean stop finishes its shutdown work (database closed) before the loop ends.
+        assert "Traceback" not in stderr.decode(), stderr.decode()[-3000:]
+        assert "Event loop is closed" not in stderr.decode()
 
 
 async def _run_until_exit(sb, tmp_path, token):

@@ -48,3 +48,36 @@ async def test_background_tasks_log_failures_and_drain(caplog):
     assert done.is_set()
     assert "background task boom failed" in caplog.text
     assert tasks.spawn(ok(), name="late") is None
+
+
+async def test_a_cancelled_close_still_finishes_and_closes_the_database(tmp_path):
+    from bot.app import StewardBot
+    from bot.db import Database
+    from config.settings import Settings
+
+    database = await Database.open(tmp_path / "close.sqlite3")
+    bot = StewardBot(Settings(_env_file=None), database=database, sync_commands=False)
+    first = asyncio.get_running_loop().create_task(bot.close())
+    await asyncio.sleep(0)
+    first.cancel()  # e.g. the CLI's signal task cancelled while shutting down
+    await asyncio.sleep(0.2)
+    assert database.closed
+    await bot.close()  # a second call (``async with bot``) is harmless
+    assert database.closed
+
+
+async def test_drain_waits_for_cancelled_daemons_to_unwind():
+    tasks = BackgroundTasks()
+    unwound = asyncio.Event()
+
+    async def daemon():
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.01)  # e.g. a database write finishing
+            unwound.set()
+
+    tasks.spawn(daemon(), name="d", daemon=True)
+    await asyncio.sleep(0)
+    await tasks.drain()
+    assert unwound.is_set()
