@@ -343,6 +343,7 @@ class Message:
     referenced: Message | None = None
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     interaction_metadata: dict[str, Any] | None = None
+    poll: dict[str, Any] | None = None  # the message's poll object, as Discord sends it
     interaction_id: int | None = None
     nonce: str | int | None = None
     sticker_ids: list[int] = field(default_factory=list)

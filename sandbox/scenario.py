@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,6 +64,9 @@ def _all_routes() -> Router:
     return router
 
 
+_LIVE: weakref.WeakSet[Sandbox] = weakref.WeakSet()
+
+
 class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
     """An imitation of Discord (REST v10 + gateway) on 127.0.0.1 for the real discord.py.
 
@@ -94,6 +98,7 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         self._former_members: dict[int, set[int]] = {}
         self._floor = 0
         self._request_floor = 0
+        self._ping_floor = 0
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> Sandbox:
@@ -111,7 +116,13 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         self.world.base_url = f"http://127.0.0.1:{self._port}"
         self.gateway.url = f"ws://127.0.0.1:{self._port}/gateway"
         self.gateway.start()
+        _LIVE.add(self)
         return self
+
+    @staticmethod
+    def live() -> list[Sandbox]:
+        """Every sandbox started in this process and not yet garbage-collected."""
+        return list(_LIVE)
 
     async def stop(self) -> None:
         """Close every websocket and stop the server."""

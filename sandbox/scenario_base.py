@@ -24,6 +24,7 @@ class SandboxBase:
     _former_members: dict[int, set[int]]
     _floor: int
     _request_floor: int
+    _ping_floor: int
 
     def now(self) -> dt.datetime:
         raise NotImplementedError

@@ -129,6 +129,9 @@ class EventsMixin(SandboxBase):
         at: dt.datetime | None = None,
         silent: bool = False,
         force: bool = False,
+        poll: tuple[str, Sequence[str]] | None = None,
+        message_type: int = 0,
+        via_app: User | None = None,
     ) -> Message:
         """``author`` posts in ``channel`` (a guild channel, thread, or ``sb.dm_channel``).
 
@@ -136,6 +139,10 @@ class EventsMixin(SandboxBase):
         ``reply_to`` makes a reply (pings the replied author unless
         ``mention_author=False``); ``forward_of`` a forward (``message_snapshots``).
         ``at`` backdates it; ``silent=True`` stores it without MESSAGE_CREATE (history).
+        ``poll=("question", ["answer", ...])`` attaches a poll (24 h); ``message_type`` makes a
+        system message (e.g. 18 THREAD_CREATED, 6 CHANNEL_PINNED_MESSAGE, 7 USER_JOIN);
+        ``via_app`` posts it as that user-installed app's bot user on ``author``'s behalf
+        (``interaction_metadata.user`` is ``author``, as Discord sends it).
         """
         world = self.world
         user = self._user(author)
@@ -150,10 +157,19 @@ class EventsMixin(SandboxBase):
                                                "replied_user": False}
         if forward_of is not None:
             payload["message_reference"] = {"type": 1, "message_id": str(forward_of.id)}
-        msg = world.build_message(channel, user, payload, self._uploads(attachments),
-                                  msg_id=world.ids.next(at) if at else None)
+        shown = via_app if via_app is not None else user
+        msg = world.build_message(channel, shown, payload, self._uploads(attachments),
+                                  msg_id=world.ids.next(at) if at else None,
+                                  msg_type=message_type or None)
         if at is not None:
             msg.timestamp = at
+        if poll is not None:
+            msg.poll = _poll_object(poll[0], poll[1], (at or world.now()))
+        if via_app is not None:
+            msg.application_id = via_app.id
+            msg.interaction_metadata = {
+                "id": str(world.ids.next()), "type": 2, "user": user.to_wire(),
+                "authorizing_integration_owners": {"1": str(user.id)}}
         msg.answered_at = 0.0
         world.store(msg)
         if channel.is_thread and channel.archived and not silent:
@@ -242,3 +258,17 @@ class EventsMixin(SandboxBase):
     async def delete_channel(self, channel: Channel) -> None:
         """CHANNEL_DELETE (THREAD_DELETE for threads); its attachments stop being served."""
         await remove_channel(self.world, channel)
+
+
+def _poll_object(question: str, answers: Sequence[str], created: dt.datetime) -> dict[str, Any]:
+    """A message's ``poll`` as Discord sends it (expires in 24 h, no votes yet)."""
+    expiry = created + dt.timedelta(hours=24)
+    return {
+        "question": {"text": question},
+        "answers": [{"answer_id": i, "poll_media": {"text": text}}
+                    for i, text in enumerate(answers, start=1)],
+        "expiry": expiry.isoformat(),
+        "allow_multiselect": False,
+        "layout_type": 1,
+        "results": {"is_finalized": False, "answer_counts": []},
+    }

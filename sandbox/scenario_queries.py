@@ -49,6 +49,33 @@ class QueriesMixin(SandboxBase):
         """The last IDENTIFY payload (``sb.identify["intents"]``)."""
         return self.gateway.identify
 
+    def take_ping_violations(self) -> list[str]:
+        """Messages sent since the last call that could ping @everyone, @here or a role.
+
+        A message-creating request (channel message, webhook execute, interaction response
+        or follow-up) with text or embeds must carry ``allowed_mentions`` that parse neither
+        "everyone" nor "roles" and lists no role. Not cleared by :meth:`reset`: a suite-wide
+        hook calls this after every test.
+        """
+        floor, self._ping_floor = self._ping_floor, len(self.api.requests)
+        found: list[str] = []
+        for request in self.api.requests[floor:]:
+            if not _creates_a_message(request):
+                continue
+            body: dict[str, Any] = request.json if isinstance(request.json, dict) else {}
+            inner = body.get("data")
+            data: dict[str, Any] = inner if isinstance(inner, dict) else body
+            if not (data.get("content") or data.get("embeds")):
+                continue
+            allowed = request.allowed_mentions
+            if allowed is None:
+                found.append(f"{request.method} {request.path}: no allowed_mentions")
+                continue
+            parse = set(allowed.get("parse") or [])
+            if parse & {"everyone", "roles"} or allowed.get("roles"):
+                found.append(f"{request.method} {request.path}: allows {allowed}")
+        return found
+
     def reset(self) -> None:
         """Forget recorded requests, faults and interactions (keeps world + connection).
         ``wait_for_message`` only considers messages created after the reset."""
@@ -224,3 +251,12 @@ class QueriesMixin(SandboxBase):
         if not resumable:
             self.gateway.sessions.clear()
         await self.gateway.send_op(9, resumable)
+
+
+def _creates_a_message(request: Recorded) -> bool:
+    if request.method != "POST" or request.status >= 400:
+        return False
+    return (request.route == "POST /channels/{channel_id}/messages"
+            or request.route.startswith("POST /webhooks/")
+            or request.route.endswith("/callback")
+            or request.route == "POST /channels/{channel_id}/threads")

@@ -70,6 +70,8 @@ def message(world: World, msg: Message, *, depth: int = 0) -> dict[str, Any]:
         out["message_snapshots"] = msg.snapshots
     if msg.interaction_metadata is not None:
         out["interaction_metadata"] = msg.interaction_metadata
+    if msg.poll is not None:
+        out["poll"] = msg.poll
     if msg.channel.is_thread and msg.id != msg.channel.id:
         out["position"] = msg.channel.message_count
     return out

@@ -10,7 +10,7 @@ module, so use fresh members per test where state matters: `await sb.join(guild,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -69,3 +69,16 @@ def _reset_sandbox_records(request: pytest.FixtureRequest) -> None:
     """Each test sees only its own wire traffic."""
     if "steward" in request.fixturenames:
         request.getfixturevalue("steward").sb.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_message_may_ping_everyone_or_a_role(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Suite-wide: after every test, no message any sandbox saw could ping @everyone/@here or a
+    role. The sandbox's own tests are exempt: they check the imitation with raw clients."""
+    yield
+    if "tests/sandbox/" in request.node.nodeid:
+        for sb in Sandbox.live():
+            sb.take_ping_violations()
+        return
+    violations = [v for sb in Sandbox.live() for v in sb.take_ping_violations()]
+    assert not violations, f"messages that could ping everyone or a role: {violations}"

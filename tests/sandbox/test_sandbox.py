@@ -196,6 +196,22 @@ async def test_user_post_reaches_on_message_with_member_and_attachment(world):
         await got.attachments[0].read()
 
 
+async def test_polls_system_messages_and_user_app_posts_arrive_as_discord_sends_them(world):
+    sb = world.sb
+    app = sb.add_user("FreeMedsApp", bot=True)
+    await sb.post(world.general, world.anna, "", poll=("Best clinic?", ["a.example", "b"]))
+    await sb.post(world.general, world.anna, "", message_type=6)  # a pin notice
+    await sb.post(world.general, world.anna, "see shop.example", via_app=app)
+    await sb.wait_for(lambda: len(world.events.get("message", [])) == 3)
+    poll, pin, via = world.events["message"]
+    assert poll.poll is not None and poll.poll.question == "Best clinic?"
+    assert [a.text for a in poll.poll.answers] == ["a.example", "b"]
+    assert pin.type is discord.MessageType.pins_add and pin.is_system()
+    assert via.author.id == app.id and via.application_id == app.id
+    assert via.interaction_metadata is not None
+    assert via.interaction_metadata.user.id == world.anna.id
+
+
 async def test_slash_subcommand_with_options_is_ephemeral(world):
     sb = world.sb
     names = {c.name for c in sb.registered_commands(world.guild)}
