@@ -88,6 +88,15 @@ class RepostSettings(Section):
     mode: Literal["webhook", "bot"] = "webhook"
     attribution: str = "— shared for {member} by the moderators"
 
+    @field_validator("attribution")
+    @classmethod
+    def _valid_attribution(cls, value: str) -> str:
+        from bot.domain.repost import ATTRIBUTION_MAX, ATTRIBUTION_NAMES
+        from bot.domain.templates import validate
+
+        validate(value, ATTRIBUTION_NAMES, max_length=ATTRIBUTION_MAX)
+        return value
+
 
 class FollowupSettings(Section):
     """Follow-ups that tag the original poster."""
@@ -96,6 +105,26 @@ class FollowupSettings(Section):
     ask_template: str | None = None
     checkin_template: str | None = None
     autocheck_forums: dict[int, int] = server_field(default_factory=dict)
+
+    @field_validator("ask_template", "checkin_template")
+    @classmethod
+    def _valid_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from bot.domain.followups import ASK_PLACEHOLDERS, CHECKIN_PLACEHOLDERS
+        from bot.domain.templates import validate
+
+        if value is not None:
+            names = ASK_PLACEHOLDERS if info.field_name == "ask_template" else (
+                CHECKIN_PLACEHOLDERS)
+            validate(value, names)
+        return value
+
+    @field_validator("autocheck_forums")
+    @classmethod
+    def _forum_days(cls, value: dict[int, int]) -> dict[int, int]:
+        for days in value.values():
+            if not 1 <= days <= 365:
+                raise ValueError("check-in days must be between 1 and 365")
+        return value
 
 
 class WelcomeSettings(Section):
@@ -111,6 +140,15 @@ class WelcomeSettings(Section):
     burst_window_seconds: int = Field(default=10, ge=1, le=3600)
     screening_timeout_minutes: int = Field(default=10, ge=1, le=24 * 60)
     channel: int | None = server_field()
+
+    @field_validator("template", "burst_template")
+    @classmethod
+    def _valid_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from bot.domain.welcome import validate_template
+
+        if value is not None:
+            validate_template(value, burst=info.field_name == "burst_template")
+        return value
 
 
 class GuildConfig(Section):

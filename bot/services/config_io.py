@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from bot.clock import Clock
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.settings_stamps import SettingsStampRepository
+from bot.domain.links import is_valid_domain
 from bot.services.guild_settings import GuildSettingsService, diff
 from config.guild import SERVER, GuildConfig
 
@@ -153,8 +154,13 @@ def _check_shape(data: dict[str, Any], lines: dict[tuple[str, ...], int]) -> lis
         if top not in {"steward", "policy", "server"}:
             problems.append(ImportProblem(_line_of(lines, (top,)), top,
                                           "unknown part (expected [policy] and [server])"))
-    fmt = data.get("steward", {}).get("format", FORMAT_VERSION)
-    if fmt != FORMAT_VERSION:
+    header = data.get("steward", {})
+    if not isinstance(header, dict):
+        problems.append(ImportProblem(_line_of(lines, ("steward",)), "steward",
+                                      "must be a table ([steward] with format = 1)"))
+        header = {}
+    fmt = header.get("format", FORMAT_VERSION)
+    if type(fmt) is not int or fmt != FORMAT_VERSION:
         problems.append(ImportProblem(_line_of(lines, ("steward", "format")), "steward.format",
                                       f"this Steward reads format {FORMAT_VERSION}, not {fmt}"))
     for part in ("policy", "server"):
@@ -164,6 +170,9 @@ def _check_shape(data: dict[str, Any], lines: dict[tuple[str, ...], int]) -> lis
             continue
         for section, values in block.items():
             if part == "server" and section == "guild_id":
+                if type(values) is not int:
+                    problems.append(ImportProblem(_line_of(lines, (part, section)),
+                                                  "server.guild_id", "must be a server id"))
                 continue
             where = f"{part}.{section}"
             kind = sections.get(section)
@@ -195,6 +204,9 @@ def plan_import(text: str, current: GuildConfig, guild_id: int) -> ImportPlan:
         match = re.search(r"line (\d+)", str(exc))
         raise ImportRejected([ImportProblem(int(match.group(1)) if match else None, "",
                                             f"not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise ImportRejected([ImportProblem(None, "", "not valid TOML: nested too deeply")]
+                             ) from None
     lines = key_lines(text)
     problems = _check_shape(data, lines)
     if problems:
@@ -217,8 +229,11 @@ def plan_import(text: str, current: GuildConfig, guild_id: int) -> ImportPlan:
             elif name in policy.get(section, {}):
                 values[name] = policy[section][name]
         merged[section] = values
-    try:
-        new = GuildConfig.model_validate(merged)
+    problems = _check_values(merged, guild_id, lines, same_server)
+    if problems:
+        raise ImportRejected(problems)
+    try:  # strict: `hold_days = true` or `"3"` is refused, never taken as 1 or 3
+        new = GuildConfig.model_validate(_int_keys(merged), strict=True)
     except ValidationError as exc:
         raise ImportRejected(_validation_problems(exc, lines, same_server)) from None
     notes: list[str] = []
@@ -228,6 +243,51 @@ def plan_import(text: str, current: GuildConfig, guild_id: int) -> ImportPlan:
             "skipped: set channels and roles here with /steward setup."
         )
     return ImportPlan(new, diff(current, new), tuple(notes))
+
+
+# Roles that give Steward powers: @everyone there would make every member a moderator, or
+# exempt every member from link holds.
+_POWER_ROLES = (("core", "moderator_roles"), ("linkhold", "exempt_roles"))
+
+
+def _check_values(merged: dict[str, dict[str, Any]], guild_id: int,
+                  lines: dict[tuple[str, ...], int], same_server: bool) -> list[ImportProblem]:
+    """What the slash commands refuse and the model alone can't know: allowlist entries go
+    through the same domain validator as /linkhold allow (and are stored as it stores them),
+    and @everyone can't be given Steward's powers."""
+    problems: list[ImportProblem] = []
+    allowlist = merged.get("linkhold", {}).get("allowlist")
+    if isinstance(allowlist, list):
+        cleaned: list[Any] = []
+        for entry in allowlist:
+            normalized = is_valid_domain(entry) if isinstance(entry, str) else None
+            if normalized is None:
+                problems.append(ImportProblem(
+                    _line_of(lines, ("policy", "linkhold", "allowlist")),
+                    "policy.linkhold.allowlist",
+                    f"{str(entry)[:100]!r} isn't a website address Steward can allow "
+                    "(like cancer.gov; not a bare ending like com)"))
+            else:
+                cleaned.append(normalized)
+        merged["linkhold"]["allowlist"] = cleaned
+    if same_server:
+        for section, name in _POWER_ROLES:
+            roles = merged.get(section, {}).get(name)
+            if isinstance(roles, list) and guild_id in roles:
+                problems.append(ImportProblem(
+                    _line_of(lines, ("server", section, name)), f"server.{section}.{name}",
+                    "@everyone can't be given this: pick an ordinary role"))
+    return problems
+
+
+def _int_keys(merged: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """TOML (and JSON) keys are strings: ids used as keys become ints before strict checks."""
+    out = {section: dict(values) for section, values in merged.items()}
+    forums = out.get("followup", {}).get("autocheck_forums")
+    if isinstance(forums, dict):
+        out["followup"]["autocheck_forums"] = {
+            int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in forums.items()}
+    return out
 
 
 def _validation_problems(exc: ValidationError, lines: dict[tuple[str, ...], int],
