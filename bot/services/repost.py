@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,19 +29,24 @@ from bot.clock import Clock
 from bot.db.reposts import Notified, RepostRecord, RepostRepository
 from bot.domain import repost as rules
 from bot.domain.links import find_links
-from bot.domain.text import MESSAGE_LIMIT, truncate
-from bot.errors import BotMissingPermissions, InvalidInput, NotFound
+from bot.domain.text import MESSAGE_LIMIT
+from bot.errors import InvalidInput, NotFound
+from bot.services.repost_plan import (
+    FILES_PER_MESSAGE,
+    PublishPlan,
+    build_plan,
+    choose_mode,
+    forum_title,
+    jump_url,
+    require_send,
+)
 from bot.services.repost_ports import (
     Auditor,
-    AuthorFacts,
     Counter,
-    DestinationFacts,
     GuildSettings,
     LinkGate,
-    Mode,
     Part,
     Posted,
-    PostTarget,
     RepostActions,
     RepostRequest,
     RepostResult,
@@ -54,76 +58,23 @@ from bot.services.repost_ports import (
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "FILES_PER_MESSAGE",
+    "PublishPlan",
     "RepostRecord",
     "RepostRequest",
     "RepostResult",
     "RepostService",
     "StoredAttachment",
+    "forum_title",
+    "jump_url",
 ]
 
-FILES_PER_MESSAGE = 10
 UNCLEAR_RETRIES = 2  # extra attempts after an unclear failure (discord.py already retried)
 COPY_WINDOW = timedelta(seconds=5)  # a copy Discord made is at most this much older than us
-NOT_IN_SERVER = "I'm not in that server any more."
-
-
-@dataclasses.dataclass(slots=True)
-class PublishPlan:
-    """One publish in progress: what to post where, and how far it got."""
-
-    request: RepostRequest
-    destination: DestinationFacts
-    author: AuthorFacts | None
-    mode: Mode
-    parts: tuple[str, ...]
-    head_len: int
-    tail_len: int
-    files: tuple[StoredAttachment, ...]
-    key: str
-    target: PostTarget
-    notes: list[str] = dataclasses.field(default_factory=list)
-    webhook_id: int | None = None
-
-    @property
-    def landed_channel(self) -> int:
-        """The channel or thread the parts are in."""
-        return self.target.thread_id or self.destination.channel_id
-
-    def files_for(self, index: int) -> tuple[StoredAttachment, ...]:
-        """The files that go with part `index` (the first part, then extra file-only parts)."""
-        if index == 0:
-            batch = 0
-        elif index >= len(self.parts):
-            batch = index - len(self.parts) + 1
-        else:
-            return ()
-        return self.files[batch * FILES_PER_MESSAGE:(batch + 1) * FILES_PER_MESSAGE]
-
-
-def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
-    """A message link."""
-    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
-
-
-def forum_title(wanted: str | None, content: str, display_name: str | None) -> str:
-    """The forum post title: the one asked for, else the first sentence of the words."""
-    title = wanted
-    if not title or not title.strip():
-        first = next((line for line in content.splitlines() if line.strip()), "")
-        sentence = re.split(r"(?<=[.!?])\s", first.strip(), maxsplit=1)[0]
-        title = sentence or f"Shared for {display_name or 'a member'}"
-    return truncate(" ".join(title.split()), 100)
 
 
 def _url_set(text: str) -> set[str]:
     return {link.url.lower().rstrip("/") for link in find_links(text)}
-
-
-def _require_send(destination: DestinationFacts) -> None:
-    if destination.can_send:
-        return
-    what = "Send Messages in Threads" if destination.kind == "thread" else "Send Messages"
-    raise BotMissingPermissions(f"I need {what} in <#{destination.channel_id}>.")
 
 
 class RepostService:
@@ -180,42 +131,9 @@ class RepostService:
         """Check the destination and permissions, pick the mode, frame and split the words."""
         destination = await self.actions.destination(request.guild_id, request.destination_id)
         config = self.settings.get(request.guild_id).repost
-        notes: list[str] = []
-        mode: Mode = config.mode
-        if mode == "webhook" and not destination.can_manage_webhooks:
-            mode = "bot"
-            notes.append(f"posted as Steward: I lack Manage Webhooks in "
-                         f"<#{destination.parent_id}>")
-        if mode == "bot":
-            _require_send(destination)
-        if not destination.can_view:
-            raise BotMissingPermissions(f"I can't see <#{destination.channel_id}>.")
+        mode, notes = choose_mode(destination, config.mode)
         author = await self.actions.author(request.guild_id, request.member_id)
-        cap = destination.filesize_limit
-        files = tuple(f for f in request.attachments if len(f.data) <= cap)
-        too_big = tuple(f.filename for f in request.attachments if len(f.data) > cap)
-        if request.attachments and mode == "bot" and not destination.can_attach:
-            raise BotMissingPermissions(
-                f"I need Attach Files in <#{destination.channel_id}> to re-upload the pictures."
-            )
-        mention = f"<@{request.member_id}>"
-        attribution = rules.render_attribution(config.attribution, mention)
-        fr = rules.frame(mode, member_mention=mention, attribution=attribution,
-                         intro=request.intro, reply_to_url=request.reply_to_url,
-                         not_kept=tuple(request.not_kept) + too_big)
-        rendered = rules.compose(request.content, fr)
-        key = rules.repost_key(request.guild_id, request.member_id, request.destination_id,
-                               request.source, request.content, request.forum_title)
-        target = PostTarget(
-            guild_id=request.guild_id, channel_id=destination.channel_id,
-            parent_id=destination.parent_id, is_forum=destination.kind == "forum",
-            thread_id=destination.channel_id if destination.kind == "thread" else None,
-            forum_title=forum_title(request.forum_title, request.content,
-                                    author.display_name if author else None),
-            forum_tag_ids=request.forum_tag_ids,
-        )
-        return PublishPlan(request, destination, author, mode, rendered.parts,
-                           rendered.head_len, rendered.tail_len, files, key, target, notes)
+        return build_plan(request, destination, author, mode, notes, config.attribution)
 
     async def _publish_locked(self, plan: PublishPlan) -> RepostResult:
         request = plan.request
@@ -313,7 +231,7 @@ class RepostService:
                             repost_id, exc.why)
                 plan.notes.append(f"posted as Steward: {exc.why}")
                 plan.mode = "bot"
-                _require_send(await self.actions.destination(plan.request.guild_id,
+                require_send(await self.actions.destination(plan.request.guild_id,
                                                              plan.destination.channel_id))
         return await self._post_bot(plan, index, text)
 

@@ -19,7 +19,8 @@ from bot.db import Database, migrate
 from bot.db.reposts import RepostRecord, RepostRepository
 from bot.domain.repost import has_unclosed_fence
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
-from bot.services.repost import FILES_PER_MESSAGE, RepostService, forum_title
+from bot.services.repost import RepostService
+from bot.services.repost_plan import FILES_PER_MESSAGE, choose_mode, forum_title
 from bot.services.repost_ports import (
     AuthorFacts,
     DestinationFacts,
@@ -487,6 +488,29 @@ def test_forum_title_falls_back_to_the_first_sentence_or_the_name():
     assert forum_title("  ", "", "Anna") == "Shared for Anna"
     assert forum_title(None, "", None) == "Shared for a member"
     assert len(forum_title("x" * 300, "", None)) == 100
+
+
+def facts(**over: Any) -> DestinationFacts:
+    args: dict[str, Any] = dict(channel_id=THREAD, parent_id=PARENT, kind="thread",
+                                can_view=True, can_send=True, can_attach=True,
+                                can_manage_webhooks=True, filesize_limit=1_000)
+    args.update(over)
+    return DestinationFacts(**args)
+
+
+def test_choose_mode_keeps_webhooks_where_allowed_and_says_why_not():
+    assert choose_mode(facts(), "webhook") == ("webhook", [])
+    assert choose_mode(facts(), "bot") == ("bot", [])
+    mode, notes = choose_mode(facts(can_manage_webhooks=False), "webhook")
+    assert mode == "bot" and notes == [f"posted as Steward: I lack Manage Webhooks in <#{PARENT}>"]
+
+
+def test_choose_mode_refuses_what_the_bot_cannot_do():
+    with pytest.raises(BotMissingPermissions, match="Send Messages in Threads"):
+        choose_mode(facts(can_send=False), "bot")
+    assert choose_mode(facts(can_send=False), "webhook")[0] == "webhook"
+    with pytest.raises(BotMissingPermissions, match="can't see"):
+        choose_mode(facts(can_view=False), "webhook")
 
 
 # ------------------------------------------------------------------------------ the notice
