@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.adapters.repost import DiscordRepostActions
 from bot.db.audit import AuditRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository, ReminderRepository
@@ -68,7 +69,8 @@ async def build(bot: StewardBot) -> Services:
                           max_per_second=REMINDERS_PER_SECOND)
 
     # --- repost
-    repost = RepostService(bot, RepostRepository(db), clock)
+    repost = RepostService(RepostRepository(db), clock, DiscordRepostActions(bot),
+                           settings=settings, audit=audit, metrics=metrics)
     privacy.register_tables("repost")  # /privacy forget: reposts of (or by) the member
 
     # --- linkhold
@@ -93,6 +95,9 @@ async def build(bot: StewardBot) -> Services:
                 for g in await welcome.groups(guild_id) if g.role_id is not None]
 
     doctor.add_group_roles("welcome", group_roles)
+
+    # --- repost, once link-hold exists: members' edits of a repost follow the hold policy
+    repost.link_gate = linkhold.would_hold
 
     return Services(
         settings=settings, audit=audit, metrics=metrics, privacy=privacy, doctor=doctor,

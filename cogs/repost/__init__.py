@@ -2,8 +2,8 @@
 
 Surfaces: message context menus "Repost for member" (moderators), "Manage my reposted post"
 and "About this repost" (everyone, checked at run time); `/repost new` and `/repost settings`.
-The work happens in `bot.services.repost.RepostService`, which this extension builds and
-registers for the other features (link-hold approvals publish through it).
+The work happens in `bot.services.repost.RepostService` (built by `bot.composition`; link-hold
+approvals publish through it too); the modals and views are in `bot.ui.repost`.
 """
 
 from __future__ import annotations
@@ -22,20 +22,12 @@ from bot.errors import InvalidInput, NotFound, StewardError
 from bot.messaging import reply_ephemeral
 from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
 from bot.services.repost import RepostRecord, RepostService
-from cogs.repost._modals import RepostModal
-from cogs.repost._views import NOT_YOURS, ManageView
+from bot.ui.repost import NOT_YOURS, ManageView, RepostModal, describe_settings, may_manage
 from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
 
 NOT_A_REPOST = "That message isn't a repost I made, so there is nothing to manage here."
-
-
-def _describe(config: GuildConfig) -> str:
-    repost = config.repost
-    mode = ("webhook (in the member's name and picture)" if repost.mode == "webhook"
-            else "bot (posted by Steward)")
-    return f"**Mode:** {mode}\n**Attribution:** {repost.attribution}"
 
 
 class Repost(commands.Cog):
@@ -130,7 +122,7 @@ class Repost(commands.Cog):
         assert interaction.guild_id is not None
         if mode is None and attribution is None:
             await reply_ephemeral(interaction,
-                                  _describe(self.bot.guild_settings.get(interaction.guild_id)))
+                                  describe_settings(self.bot.guild_settings.get(interaction.guild_id)))
             return
         if attribution is not None:
             attribution = " ".join(attribution.split())
@@ -158,7 +150,7 @@ class Repost(commands.Cog):
                 not interaction.app_permissions.manage_webhooks:
             note = ("\nNote: I don't have Manage Webhooks here, so reposts in channels "
                     "without it are posted by Steward instead.")
-        await reply_ephemeral(interaction, "Saved.\n" + _describe(new) + note)
+        await reply_ephemeral(interaction, "Saved.\n" + describe_settings(new) + note)
 
     # ---------------------------------------------------------------- everyone
 
@@ -171,7 +163,7 @@ class Repost(commands.Cog):
     async def manage(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Offer edit/delete to the member named in the repost, or a moderator."""
         record = await self._record_for(message)
-        if not self.service.may_manage(record, interaction.user):
+        if not may_manage(self.bot, self.service, record, interaction.user):
             raise StewardError(NOT_YOURS)
         if message.id not in record.message_ids:
             raise NotFound(NOT_A_REPOST)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from itertools import count
 from pathlib import Path
@@ -13,8 +12,7 @@ import pytest_asyncio
 
 from bot.clock import FakeClock
 from bot.db.audit import AuditEntry
-from bot.domain.repost import has_unclosed_fence
-from bot.services.repost import RepostRequest, RepostService, StoredAttachment
+from bot.services.repost import RepostRequest, RepostService
 from sandbox import Sandbox
 from sandbox.world import StewardHarness
 
@@ -273,34 +271,6 @@ async def test_menu_repost_into_a_forum_with_a_title(env):
     assert sb.world.channels[thread_id].name == "What does CEA mean?"
 
 
-async def test_long_post_with_code_and_url_is_split_cleanly(env):
-    sb = env.sb
-    url = "https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=" + "PL" + "x" * 180
-    story = ("We found out in March. My husband had been tired for months and we thought it "
-             "was just work. ") * 9
-    code = "\n".join(f"week {i:02d}: CEA {i * 1.5:.1f}, feeling better" for i in range(45))
-    content = f"{story}\n\nThe video: {url}\n\n```\n{code}\n```\n\n{story}\n\nThank you."
-    content += " We are grateful." * ((3900 - len(content)) // 17)
-    assert 3800 <= len(content) <= 4000
-    original = await sb.post(env.general, env.anna, content[:2000], force=True)
-    result = await env.service.publish(RepostRequest(
-        guild_id=env.guild.id, member_id=env.anna.id, content=content,
-        destination_id=env.stories.id, moderator_id=env.moderator.id,
-        reason="moderator repost", source=f"message:{env.general.id}/{original.id}",
-    ))
-    parts = [sb.message(i) for i in result.message_ids]
-    assert len(parts) >= 3
-    assert [m.id for m in sb.messages(env.stories)[-len(parts):]] == list(result.message_ids)
-    assert all(len(m.content) <= 2000 for m in parts)
-    assert all(not has_unclosed_fence(m.content) for m in parts)
-    assert sum(url in m.content for m in parts) == 1
-    attribution = ATTRIBUTION.format(id=env.anna.id)
-    assert parts[-1].content.endswith(attribution)
-    assert all(attribution not in m.content for m in parts[:-1])
-    assert all(sb.mentions_pinged(m) == set() for m in parts)
-    assert len(new_dms(env)) == 1  # one notice for the whole post
-
-
 async def test_mass_role_and_user_mentions_ping_nobody(env):
     sb = env.sb
     text = (f"@everyone @here please read. <@&{env.mod_role.id}> thanks, and "
@@ -335,19 +305,6 @@ async def test_attachments_reuploaded_and_reply_linked(env):
     posted = sb.messages(env.stories)[-1]
     assert [a.filename for a in posted.attachments] == ["scan.png"]
     assert f"In reply to {question.jump_url}" in posted.content
-
-
-async def test_files_that_could_not_be_kept_are_listed(env):
-    sb = env.sb
-    result = await env.service.publish(RepostRequest(
-        guild_id=env.guild.id, member_id=env.anna.id, content="Photos from the ward.",
-        destination_id=env.stories.id, moderator_id=env.moderator.id, reason="hold approved",
-        source="hold:77", attachments=(StoredAttachment("ward.jpg", b"jpeg"),),
-        not_kept=("surgery-video.mp4",),
-    ))
-    posted = sb.message(result.message_ids[0])
-    assert "Not included (too large or unavailable): surgery-video.mp4" in posted.content
-    assert [a.filename for a in posted.attachments] == ["ward.jpg"]
 
 
 # ------------------------------------------------------------------------------ failures
@@ -430,21 +387,6 @@ async def test_bot_mode_server_error_after_posting_leaves_one_copy(env):
         assert len(copies) == 1  # the retry carried the same nonce
     finally:
         await env.set_mode("webhook")
-
-
-async def test_same_request_twice_publishes_once(env):
-    sb = env.sb
-    request = RepostRequest(
-        guild_id=env.guild.id, member_id=env.anna.id, content="approve me once",
-        destination_id=env.stories.id, moderator_id=env.moderator.id, reason="hold approved",
-        source="hold:501",
-    )
-    first, second = await asyncio.gather(env.service.publish(request),
-                                         env.service.publish(request))
-    assert first == second
-    assert [m.content.startswith("approve me once") for m in sb.messages(env.stories)
-            ].count(True) == 1
-    assert len(new_dms(env)) == 1
 
 
 async def test_restart_in_the_middle_resumes_without_reposting(env):

@@ -1,4 +1,5 @@
-"""The modals of the repost feature: "Repost for member" and "Edit this copy"."""
+"""The repost feature's modals and views: "Repost for member", "Edit this copy", and the
+ephemeral "Manage my reposted post" panel (edit or delete one's reposted copy)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.errors import InvalidInput, StewardError
-from bot.interactions import StewardModal
+from bot.interactions import StewardModal, StewardView
 from bot.messaging import reply_ephemeral
-from bot.permissions import require_moderator
-from bot.services.repost import RepostRequest, RepostService, StoredAttachment
+from bot.permissions import is_moderator, require_moderator
+from bot.services.repost import RepostRecord, RepostRequest, RepostService, StoredAttachment
 
 if TYPE_CHECKING:
     from bot.app import StewardBot
+    from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
+
+NOT_YOURS = "Only the member this was shared for, or a moderator, can change it."
 
 CONTENT_MAX = 4000
 INTRO_MAX = 200
@@ -185,14 +189,105 @@ class EditModal(StewardModal, title="Edit this copy"):
         if record is None or record.status != "published":
             raise StewardError("This repost was removed, so there is nothing to edit.")
         user = interaction.user
-        if not self.service.may_manage(record, user):
-            raise StewardError("Only the member this was shared for, or a moderator, can "
-                               "change it.")
+        if not may_manage(self.bot, self.service, record, user):
+            raise StewardError(NOT_YOURS)
         core = self.bot.guild_settings.get(record.guild_id).core
-        from bot.permissions import is_moderator
-
         if isinstance(user, discord.Member) and not is_moderator(user, core):
-            await self.service.check_member_edit(record, user, self.old_words,
+            await self.service.check_member_edit(record, user.id, self.old_words,
                                                  self.words.value)
         await self.service.edit_part(record, self.message_id, self.words.value, user.id)
         await reply_ephemeral(interaction, "Saved. The copy now shows your edit.")
+
+
+def may_manage(bot: StewardBot, service: RepostService, record: RepostRecord,
+               user: discord.Member | discord.User) -> bool:
+    """The member named in the repost, or a moderator (checked now)."""
+    core = bot.guild_settings.get(record.guild_id).core
+    return service.may_manage(record, user.id, is_moderator=is_moderator(user, core))
+
+
+def describe_settings(config: GuildConfig) -> str:
+    """The repost settings, as `/repost settings` shows them."""
+    repost = config.repost
+    mode = ("webhook (in the member's name and picture)" if repost.mode == "webhook"
+            else "bot (posted by Steward)")
+    return f"**Mode:** {mode}\n**Attribution:** {repost.attribution}"
+
+
+class ManageView(StewardView):
+    """Edit (opens a modal) or delete (asks once more) a repost."""
+
+    def __init__(
+        self, bot: StewardBot, service: RepostService, record: RepostRecord, *,
+        message_id: int, words: str, room: int, owner_id: int,
+    ) -> None:
+        super().__init__(timeout=10 * 60)
+        self.bot = bot
+        self.service = service
+        self.record = record
+        self.message_id = message_id
+        self.words = words
+        self.room = room
+        self.owner_id = owner_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Only the person who opened the panel uses it (it is ephemeral anyway)."""
+        return interaction.user.id == self.owner_id
+
+    @discord.ui.button(label="Edit", style=discord.ButtonStyle.primary)
+    async def edit(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        """Open the edit modal (cached check only; the modal re-checks on submit)."""
+        if not may_manage(self.bot, self.service, self.record, interaction.user):
+            raise StewardError(NOT_YOURS)
+        await interaction.response.send_modal(EditModal(
+            self.bot, self.service, repost_id=self.record.id, message_id=self.message_id,
+            words=self.words, room=self.room,
+        ))
+
+    @discord.ui.button(label="Delete", style=discord.ButtonStyle.danger)
+    async def delete(self, interaction: discord.Interaction, _: discord.ui.Button[Any]
+                     ) -> None:
+        """Ask once more before deleting."""
+        if not may_manage(self.bot, self.service, self.record, interaction.user):
+            raise StewardError(NOT_YOURS)
+        parts = len(self.record.message_ids)
+        what = "the whole forum post" if self.record.created_thread else (
+            f"all {parts} messages of this copy" if parts > 1 else "this copy")
+        await interaction.response.edit_message(
+            content=f"Delete {what}? This can't be undone.",
+            view=ConfirmDeleteView(self.bot, self.service, self.record, owner_id=self.owner_id),
+        )
+
+
+class ConfirmDeleteView(StewardView):
+    """"Yes, delete it" / "Keep it"."""
+
+    def __init__(self, bot: StewardBot, service: RepostService, record: RepostRecord, *,
+                 owner_id: int) -> None:
+        super().__init__(timeout=5 * 60)
+        self.bot = bot
+        self.service = service
+        self.record = record
+        self.owner_id = owner_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Only the person who opened the panel."""
+        return interaction.user.id == self.owner_id
+
+    @discord.ui.button(label="Yes, delete it", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]
+                      ) -> None:
+        """Re-check, then delete every part."""
+        await interaction.response.defer()
+        record = await self.service.get(self.record.id)
+        if record is None or record.status != "published":
+            raise StewardError("This repost was already removed.")
+        if not may_manage(self.bot, self.service, record, interaction.user):
+            raise StewardError(NOT_YOURS)
+        await self.service.delete(record, interaction.user.id)
+        await interaction.edit_original_response(content="Deleted.", view=None)
+
+    @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
+    async def keep(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        """Leave it as it is."""
+        await interaction.response.edit_message(content="Kept as it is.", view=None)

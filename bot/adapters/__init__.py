@@ -1,0 +1,1 @@
+"""Feature adapters: discord.py objects -> facts; plans -> REST calls."""

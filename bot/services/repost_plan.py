@@ -1,0 +1,125 @@
+"""Planning a repost from facts: the mode, the permission checks, the framed parts, the key.
+
+No I/O: `RepostService.plan` reads the destination and member facts through its port and hands
+them here; `PublishPlan` then records how far the publish got.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from bot.domain import repost as rules
+from bot.domain.text import truncate
+from bot.errors import BotMissingPermissions
+from bot.services.repost_ports import (
+    AuthorFacts,
+    DestinationFacts,
+    Mode,
+    PostTarget,
+    RepostRequest,
+    StoredAttachment,
+)
+
+FILES_PER_MESSAGE = 10
+
+
+@dataclasses.dataclass(slots=True)
+class PublishPlan:
+    """One publish in progress: what to post where, and how far it got."""
+
+    request: RepostRequest
+    destination: DestinationFacts
+    author: AuthorFacts | None
+    mode: Mode
+    parts: tuple[str, ...]
+    head_len: int
+    tail_len: int
+    files: tuple[StoredAttachment, ...]
+    key: str
+    target: PostTarget
+    notes: list[str] = dataclasses.field(default_factory=list)
+    webhook_id: int | None = None
+
+    @property
+    def landed_channel(self) -> int:
+        """The channel or thread the parts are in."""
+        return self.target.thread_id or self.destination.channel_id
+
+    def files_for(self, index: int) -> tuple[StoredAttachment, ...]:
+        """The files that go with part `index` (the first part, then extra file-only parts)."""
+        if index == 0:
+            batch = 0
+        elif index >= len(self.parts):
+            batch = index - len(self.parts) + 1
+        else:
+            return ()
+        return self.files[batch * FILES_PER_MESSAGE:(batch + 1) * FILES_PER_MESSAGE]
+
+
+def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
+    """A message link."""
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def forum_title(wanted: str | None, content: str, display_name: str | None) -> str:
+    """The forum post title: the one asked for, else the first sentence of the words."""
+    title = wanted
+    if not title or not title.strip():
+        first = next((line for line in content.splitlines() if line.strip()), "")
+        sentence = re.split(r"(?<=[.!?])\s", first.strip(), maxsplit=1)[0]
+        title = sentence or f"Shared for {display_name or 'a member'}"
+    return truncate(" ".join(title.split()), 100)
+
+
+def require_send(destination: DestinationFacts) -> None:
+    """Raise BotMissingPermissions unless the bot may post there itself."""
+    if destination.can_send:
+        return
+    what = "Send Messages in Threads" if destination.kind == "thread" else "Send Messages"
+    raise BotMissingPermissions(f"I need {what} in <#{destination.channel_id}>.")
+
+
+def choose_mode(destination: DestinationFacts, configured: Mode) -> tuple[Mode, list[str]]:
+    """The mode to post in (bot when webhooks aren't allowed), with notes for the mod log."""
+    notes: list[str] = []
+    mode = configured
+    if mode == "webhook" and not destination.can_manage_webhooks:
+        mode = "bot"
+        notes.append(f"posted as Steward: I lack Manage Webhooks in <#{destination.parent_id}>")
+    if mode == "bot":
+        require_send(destination)
+    if not destination.can_view:
+        raise BotMissingPermissions(f"I can't see <#{destination.channel_id}>.")
+    return mode, notes
+
+
+def build_plan(request: RepostRequest, destination: DestinationFacts,
+               author: AuthorFacts | None, mode: Mode, notes: list[str],
+               attribution_template: str) -> PublishPlan:
+    """Fit the files, frame and split the words, and key the request."""
+    cap = destination.filesize_limit
+    files = tuple(f for f in request.attachments if len(f.data) <= cap)
+    too_big = tuple(f.filename for f in request.attachments if len(f.data) > cap)
+    if request.attachments and mode == "bot" and not destination.can_attach:
+        raise BotMissingPermissions(
+            f"I need Attach Files in <#{destination.channel_id}> to re-upload the pictures."
+        )
+    mention = f"<@{request.member_id}>"
+    attribution = rules.render_attribution(attribution_template, mention)
+    fr = rules.frame(mode, member_mention=mention, attribution=attribution,
+                     intro=request.intro, reply_to_url=request.reply_to_url,
+                     not_kept=tuple(request.not_kept) + too_big)
+    rendered = rules.compose(request.content, fr)
+    key = rules.repost_key(request.guild_id, request.member_id, request.destination_id,
+                           request.source, request.content, request.forum_title)
+    target = PostTarget(
+        guild_id=request.guild_id, channel_id=destination.channel_id,
+        parent_id=destination.parent_id, is_forum=destination.kind == "forum",
+        thread_id=destination.channel_id if destination.kind == "thread" else None,
+        forum_title=forum_title(request.forum_title, request.content,
+                                author.display_name if author else None),
+        forum_tag_ids=request.forum_tag_ids,
+    )
+    return PublishPlan(request, destination, author, mode, rendered.parts, rendered.head_len,
+                       rendered.tail_len, files, key, target, notes)
