@@ -61,7 +61,7 @@ class Env(StewardHarness):
                                       roles=[sb.add_role(self.bare, "Mods", ["manage_messages"])])
 
     async def _link_holds_started(self, bot: StewardBot) -> None:
-        await self.sb.wait_for(lambda: self.service._started, message="link holds never started")
+        await self.sb.wait_for(lambda: self.service.started, message="link holds never started")
         await self.sb.idle()
 
     @property
