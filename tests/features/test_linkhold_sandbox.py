@@ -752,13 +752,6 @@ async def test_min_posts_keeps_members_new_until_enough_accepted_posts(env):
                                             lambda c: setattr(c.linkhold, "min_posts", 0))
 
 
-async def test_would_hold_tells_the_repost_service_about_member_edits(env):
-    newbie = await env.newcomer()
-    assert await env.service.would_hold(env.guild.id, newbie.id, "edited in bit.ly/sneaky")
-    assert not await env.service.would_hold(env.guild.id, newbie.id, "no links here")
-    assert not await env.service.would_hold(env.guild.id, env.regular.id, "bit.ly/fine")
-
-
 async def test_would_hold_counts_ignored_channels_for_repost_edits(env):
     """The repost service passes the copy's channel: an edit in an ignored channel passes."""
     sb = env.sb
