@@ -144,8 +144,8 @@ async def fast_path(sb: Sandbox, server: Any, steward: StewardBot, messages: int
     print(f"   paired chunk ratios: p25 {pct(pair_ratios, 0.25):.3f}  "
           f"p50 {pct(pair_ratios, 0.5):.3f}  p75 {pct(pair_ratios, 0.75):.3f}")
 
-    # The link-hold handler alone, on already-parsed messages.
-    service = steward.services.linkhold
+    # The link-hold handler alone (the adapter's fast path), on already-parsed messages.
+    handler = steward.services.linkhold_discord.on_message
     channel = steward.get_channel(server.general.id)
     assert isinstance(channel, discord.TextChannel)
     state = steward._connection
@@ -154,10 +154,10 @@ async def fast_path(sb: Sandbox, server: Any, steward: StewardBot, messages: int
     start = time.perf_counter()
     for _ in range(4):
         for message in parsed:
-            await service.on_message(message)
+            await handler(message)
     handler_us = (time.perf_counter() - start) / (4 * len(parsed)) * 1e6
     router = MessageRouter()
-    router.add("linkhold", service.on_message, priority=10)
+    router.add("linkhold", handler, priority=10)
     start = time.perf_counter()
     for _ in range(4):
         for message in parsed:

@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.adapters.linkhold import LinkHoldAdapter
 from bot.adapters.repost import DiscordRepostActions
 from bot.db.audit import AuditRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository, ReminderRepository
 from bot.db.guild_settings import GuildSettingsRepository
+from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
+from bot.db.holds import HoldRepository
 from bot.db.reposts import RepostRepository
 from bot.db.settings_stamps import SettingsStampRepository
 from bot.db.welcome import WelcomeRepository
@@ -24,9 +27,9 @@ from bot.services.config_io import ExternalChanges
 from bot.services.doctor import DoctorService
 from bot.services.followups import FollowupService
 from bot.services.guild_settings import GuildSettingsService
-from bot.services.linkhold import LinkHoldService
+from bot.services.linkhold import LinkHoldService, PublishRequest, Repositories
 from bot.services.privacy import PrivacyService, load_or_create_key
-from bot.services.repost import RepostService
+from bot.services.repost import RepostRequest, RepostResult, RepostService, StoredAttachment
 from bot.services.scheduler import Scheduler
 from bot.services.welcome import WelcomeService
 
@@ -50,6 +53,7 @@ class Services:
     scheduler: Scheduler
     repost: RepostService
     linkhold: LinkHoldService
+    linkhold_discord: LinkHoldAdapter
     followups: FollowupService
     welcome: WelcomeService
 
@@ -74,11 +78,33 @@ async def build(bot: StewardBot) -> Services:
     privacy.register_tables("repost")  # /privacy forget: reposts of (or by) the member
 
     # --- linkhold
-    linkhold = LinkHoldService(bot, clock)
+    async def publish_held(request: PublishRequest) -> RepostResult:
+        return await repost.publish(RepostRequest(
+            guild_id=request.guild_id, member_id=request.member_id, content=request.content,
+            destination_id=request.destination_id, moderator_id=request.moderator_id,
+            reason=request.reason, source=request.source,
+            attachments=tuple(StoredAttachment(f.filename, f.data, f.content_type)
+                              for f in request.attachments),
+            not_kept=request.not_kept, reply_to_url=request.reply_to_url,
+            notice=request.notice, forum_title=request.forum_title,
+            forum_tag_ids=request.forum_tag_ids,
+        ))
+
+    linkhold_discord = LinkHoldAdapter(bot, settings, clock)
+    linkhold = LinkHoldService(
+        Repositories(HoldRepository(db), TrustRepository(db), PostCountRepository(db),
+                     HighWaterRepository(db)),
+        settings, clock, linkhold_discord, publish_held,
+        audit=audit, background=bot.background, metrics=metrics, checkpoint=db.checkpoint,
+    )
+    linkhold_discord.serve(linkhold)
     # /privacy forget and the retention job (then a WAL checkpoint)
     privacy.register_tables("linkhold", purge=linkhold.purge_expired,
                             before=linkhold.forget_member)
     doctor.add_probe("linkhold", linkhold.probe)  # held posts waiting, holds stuck part-way
+
+    # --- repost, once link-hold exists: members' edits of a repost follow the hold policy
+    repost.link_gate = linkhold.would_hold
 
     # --- followups
     followups = FollowupService(bot, FollowupRepository(db), scheduler, clock)
@@ -96,11 +122,9 @@ async def build(bot: StewardBot) -> Services:
 
     doctor.add_group_roles("welcome", group_roles)
 
-    # --- repost, once link-hold exists: members' edits of a repost follow the hold policy
-    repost.link_gate = linkhold.would_hold
-
     return Services(
         settings=settings, audit=audit, metrics=metrics, privacy=privacy, doctor=doctor,
         external=external, scheduler=scheduler, repost=repost, linkhold=linkhold,
+        linkhold_discord=linkhold_discord,
         followups=followups, welcome=welcome,
     )

@@ -1,1 +1,1 @@
-"""Feature adapters: discord.py objects -> facts; plans -> REST calls."""
+"""Feature adapters: discord.py objects -> the domain's facts; plans -> REST calls."""

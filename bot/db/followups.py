@@ -150,17 +150,6 @@ class FollowupRepository:
         )
         return changed == 1
 
-    async def expire_before(self, cutoff: datetime, now: datetime) -> list[Followup]:
-        """Close follow-ups asked before `cutoff` that are still open; returns them."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM followups WHERE status = 'open' AND asked_at < ?",
-            (to_db_time(cutoff),),
-        )
-        expired = [_followup(r) for r in rows]
-        for followup in expired:
-            await self.close(followup.id, CLOSED, "expired", now)
-        return expired
-
     async def subscribe(self, followup_id: int, user_id: int, now: datetime) -> bool:
         """Add a subscriber; False if they already were one."""
         changed = await self._db.execute(

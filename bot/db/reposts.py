@@ -191,12 +191,6 @@ class RepostRepository:
         )
         return changed == 1
 
-    async def set_notified(self, repost_id: int, notified: Notified) -> None:
-        """Record how the member was told."""
-        await self._db.execute(
-            "UPDATE reposts SET member_notified = ? WHERE id = ?", (notified, repost_id)
-        )
-
     async def mark_edited(self, repost_id: int, now: datetime) -> None:
         """Note an edit."""
         await self._db.execute(

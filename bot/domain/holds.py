@@ -14,8 +14,8 @@ import math
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.domain.links import Link, matches_domain
 
@@ -64,6 +64,47 @@ class HoldPolicy:
             exempt_roles=frozenset(settings.exempt_roles),
             ignored_channels=frozenset(settings.ignored_channels),
         )
+
+
+class FastPathSettings(Protocol):
+    """The four settings the established-member fast path reads (`LinkHoldSettings` has them)."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def hold_days(self) -> int: ...
+    @property
+    def min_posts(self) -> int: ...
+    @property
+    def min_account_age_days(self) -> int: ...
+
+
+def needs_check(settings: FastPathSettings, joined_at: datetime | None, now: datetime) -> bool:
+    """False when a post can't be held: holds are off, or the author is established by their
+    join date alone (no post-count or account-age condition set). Runs on every message, so it
+    reads only cached settings and the join date that MESSAGE_CREATE carries."""
+    if not settings.enabled:
+        return False
+    return (
+        joined_at is None
+        or bool(settings.min_posts)
+        or bool(settings.min_account_age_days)
+        or now - joined_at < timedelta(days=settings.hold_days)
+    )
+
+
+DISCORD_EPOCH_MS = 1420070400000
+
+
+def snowflake_at(when: datetime, *, high: bool = False) -> int:
+    """The lowest (or highest) Discord id that can be created at `when`."""
+    ms = int(when.timestamp() * 1000 - DISCORD_EPOCH_MS)
+    return (ms << 22) + ((1 << 22) - 1 if high else 0)
+
+
+def snowflake_time(snowflake: int) -> datetime:
+    """When the Discord id `snowflake` was created (an account's creation time, say)."""
+    return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)
 
 
 def exemption(facts: MemberFacts, policy: HoldPolicy) -> Exemption | None:

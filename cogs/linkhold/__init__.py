@@ -9,8 +9,8 @@ import discord
 from discord.ext import commands
 
 from bot.routing import PRIORITY_LINKHOLD
+from bot.ui.linkhold import HoldButton
 from cogs.linkhold._commands import LinkHoldCommands
-from cogs.linkhold._views import HoldButton, hold_controls
 
 if TYPE_CHECKING:
     from bot.app import StewardBot
@@ -19,13 +19,12 @@ log = logging.getLogger(__name__)
 
 
 class LinkHold(LinkHoldCommands):
-    """Holds new members' link posts; see `bot.services.linkhold`."""
+    """Holds new members' link posts; see `bot.services.linkhold` and `bot.adapters.linkhold`."""
 
     async def cog_load(self) -> None:
         """Load state, take the message route, register the persistent buttons."""
         await self.service.load()
-        self.service.controls = hold_controls
-        self.bot.router.add("linkhold", self.service.on_message, priority=PRIORITY_LINKHOLD)
+        self.bot.router.add("linkhold", self.adapter.on_message, priority=PRIORITY_LINKHOLD)
         self.bot.add_dynamic_items(HoldButton)
         if self.bot.is_ready():
             self._start()
@@ -50,7 +49,7 @@ class LinkHold(LinkHoldCommands):
         if payload.guild_id is None or "content" not in payload.data:
             return
         try:
-            await self.service.on_edit(payload.message)
+            await self.adapter.on_edit(payload.message)
         except Exception:
             log.exception("could not check edited message %s", payload.message_id)
 
@@ -58,7 +57,7 @@ class LinkHold(LinkHoldCommands):
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         """A member left (raw, so uncached members count): close their pending holds."""
         try:
-            await self.service.member_left(payload.guild_id, payload.user.id)
+            await self.adapter.on_member_remove(payload.guild_id, payload.user.id)
         except Exception:
             log.exception("could not close the holds of member %s who left guild %s",
                           payload.user.id, payload.guild_id)
@@ -66,4 +65,4 @@ class LinkHold(LinkHoldCommands):
 
 async def setup(bot: StewardBot) -> None:
     """Add the cog with the service the composition root built."""
-    await bot.add_cog(LinkHold(bot, bot.services.linkhold))
+    await bot.add_cog(LinkHold(bot, bot.services.linkhold, bot.services.linkhold_discord))

@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.linkhold import LinkHoldAdapter
 from bot.domain.links import is_valid_domain
 from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
@@ -65,9 +66,11 @@ class LinkHoldCommands(commands.Cog):
         default_permissions=MODERATOR_DEFAULT,
     )
 
-    def __init__(self, bot: StewardBot, service: LinkHoldService) -> None:
+    def __init__(self, bot: StewardBot, service: LinkHoldService,
+                 adapter: LinkHoldAdapter) -> None:
         self.bot = bot
         self.service = service
+        self.adapter = adapter
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -197,7 +200,8 @@ class LinkHoldCommands(commands.Cog):
     async def status(self, interaction: discord.Interaction, member: discord.Member) -> None:
         """Explain whether a member is held, until when, and why."""
         self._moderator(interaction)
-        status = await self.service.status(member.guild, member)
+        status = await self.service.status(
+            member.guild.id, self.adapter.someone(member.guild, member.id, member))
         if status.exempt is not None:
             text = f"{member.mention}'s links are never held ({status.exempt})."
         elif not status.held:

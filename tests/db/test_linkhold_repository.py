@@ -6,15 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.db import Database, migrate
-from bot.db.holds import (
-    HeldLink,
-    HighWaterRepository,
-    HoldRepository,
-    NewAttachment,
-    NewHold,
-    PostCountRepository,
-    TrustRepository,
-)
+from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
+from bot.db.holds import HeldLink, HoldRepository, NewAttachment, NewHold
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

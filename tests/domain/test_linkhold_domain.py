@@ -21,6 +21,9 @@ from bot.domain.holds import (
     is_new_member,
     judge,
     links_to_hold,
+    needs_check,
+    snowflake_at,
+    snowflake_time,
 )
 from bot.domain.links import find_links
 from bot.domain.templates import render, validate
@@ -183,3 +186,36 @@ def test_code_span_can_never_be_escaped_or_clicked(text):
     span = code_span(text)
     assert span.startswith("`") and span.endswith("`")
     assert "`" not in span[1:-1] and "\n" not in span
+
+
+# --- the established-member fast path ---------------------------------------------------------
+
+
+def test_needs_check_skips_only_established_members_and_guilds_without_holds():
+    default = LinkHoldSettings()
+    assert not needs_check(default, NOW - timedelta(days=3), NOW)
+    assert needs_check(default, NOW - timedelta(days=3) + timedelta(seconds=1), NOW)
+    assert needs_check(default, None, NOW)  # no join date: the full check decides
+    veteran = NOW - timedelta(days=400)
+    assert needs_check(LinkHoldSettings(min_posts=1), veteran, NOW)
+    assert needs_check(LinkHoldSettings(min_account_age_days=5), veteran, NOW)
+    assert not needs_check(LinkHoldSettings(enabled=False), None, NOW)
+
+
+@given(joined_days=st.floats(0, 30), hold_days=st.integers(0, 30))
+def test_needs_check_never_skips_a_post_the_policy_would_hold(joined_days, hold_days):
+    settings = LinkHoldSettings(hold_days=hold_days)
+    joined = NOW - timedelta(days=joined_days)
+    facts = MemberFacts(member_id=1, joined_at=joined, account_created_at=OLD_ACCOUNT)
+    verdict = judge(facts, find_links("see bit.ly/x"), [10], NOW,
+                    HoldPolicy.from_settings(settings))
+    if not needs_check(settings, joined, NOW):
+        assert not verdict.held
+
+
+def test_snowflakes_round_trip_to_the_millisecond():
+    when = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    assert snowflake_time(snowflake_at(when)) == when
+    assert snowflake_at(when, high=True) - snowflake_at(when) == (1 << 22) - 1
+    assert snowflake_time(175928847299117063) == datetime(2016, 4, 30, 11, 18, 25, 796000,
+                                                          tzinfo=UTC)

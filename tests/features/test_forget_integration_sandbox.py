@@ -11,7 +11,7 @@ from itertools import count
 
 import pytest
 
-from bot.db.holds import PostCountRepository
+from bot.db.hold_members import PostCountRepository
 from bot.services.privacy import FOLLOWUP_PINGS
 from tests.waits import eventually as _eventually
 from tests.waits import scheduler_idle

@@ -1,4 +1,5 @@
-"""The queue card's persistent buttons and the modals/confirmations they open.
+"""Link holds on screen: the queue card, its persistent buttons, and the modals/confirmations
+they open.
 
 Buttons are `DynamicItem`s whose custom_id carries only the hold id and the action
 (`steward:hold:123:approve`); everything else is read from the database on each click, so they
@@ -8,23 +9,32 @@ keep working after a restart. Every click and every modal submit checks the mode
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 import discord
 
-from bot.domain.holds import code_span
+from bot.db.holds import CLOSED_LEFT, Hold
+from bot.domain.holds import code_span, snowflake_time
 from bot.domain.text import truncate
 from bot.errors import NotModerator
 from bot.interactions import StewardModal, StewardView, guarded
 from bot.messaging import reply_ephemeral
 from bot.permissions import require_moderator
-from bot.services.linkhold import FULL_TEXT_LIMIT, Decision, LinkHoldService
-
-if TYPE_CHECKING:
-    from bot.app import StewardBot
-    from bot.db.holds import Hold
+from bot.services.guild_settings import GuildSettingsService
+from bot.services.linkhold import Decision, LinkHoldService, QueueCard
 
 Action = Literal["approve", "edit", "reject", "trust", "timeout", "ban", "full"]
+
+CARD_CONTENT_LIMIT = 900
+FULL_TEXT_LIMIT = 3900
+
+_TITLES: dict[str, str] = {
+    "message": "Held post from a new member",
+    "edit": "Held edit from a new member",
+    "forum_post": "Held forum post from a new member",
+    "forward": "Held forward from a new member",
+}
 
 _BUTTONS: dict[str, tuple[str, discord.ButtonStyle, int]] = {
     "approve": ("Approve", discord.ButtonStyle.success, 0),
@@ -40,19 +50,123 @@ TELL_YES = "yes"
 TELL_NO = "no"
 
 
-def _bot(interaction: discord.Interaction) -> StewardBot:
-    return interaction.client  # type: ignore[return-value]
+# --- the queue card ---------------------------------------------------------------------------
 
 
-def _service(interaction: discord.Interaction) -> LinkHoldService:
-    return _bot(interaction).services.linkhold
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
 
 
-def _moderator(interaction: discord.Interaction) -> discord.Member:
-    if interaction.guild_id is None:
-        raise NotModerator
-    core = _bot(interaction).guild_settings.get(interaction.guild_id).core
-    return require_moderator(interaction, core)
+def _code_block(text: str, limit: int) -> str:
+    body = truncate(text.replace("```", "ˋˋˋ"), limit)
+    return f"```\n{body}\n```" if body else "*(no text)*"
+
+
+def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Embed:
+    """The queue embed for a hold: who, where, the words, links shown as code."""
+    hold = card.hold
+    colour = {"approved": discord.Colour.green(), "rejected": discord.Colour.dark_red(),
+              CLOSED_LEFT: discord.Colour.light_grey()}.get(hold.status, discord.Colour.orange())
+    embed = discord.Embed(title=_TITLES.get(hold.kind, _TITLES["message"]), colour=colour,
+                          timestamp=hold.created_at)
+    who = [f"**Member:** <@{hold.member_id}> (`{hold.member_id}`)"]
+    if joined_at is not None:
+        who.append(f"**Joined:** <t:{int(joined_at.timestamp())}:R>")
+    account = snowflake_time(hold.member_id)
+    who.append(f"**Account created:** <t:{int(account.timestamp())}:R>")
+    earlier = {k: v for k, v in card.history.items() if v}
+    if sum(earlier.values()) - 1 > 0:
+        parts = ", ".join(f"{n} {status}" for status, n in sorted(earlier.items()))
+        who.append(f"**Holds so far:** {parts}")
+    where = f"<#{hold.parent_id}>" if hold.is_forum_post and hold.parent_id else (
+        f"<#{hold.channel_id}>")
+    who.append(f"**Where:** {where}")
+    if hold.forum_title is not None:
+        who.append(f"**Forum post title:** {code_span(hold.forum_title, 200)}")
+    if hold.repeat_count > 1:
+        who.append(f"**Posted {hold.repeat_count} times** (repeats removed, told once)")
+    if hold.removal == "failed":
+        who.append("⚠️ **I could not remove this post** (missing permission?). It is still "
+                   "visible in the channel.")
+    told = {"dm": "by DM", "channel": "with a short notice in the channel",
+            "dm+channel": "by DM and in the channel", "none": "not told"}
+    if hold.member_told:
+        who.append(f"**Member told:** {told.get(hold.member_told, hold.member_told)}")
+    embed.description = "\n".join(who)
+    if hold.purged_at is not None or hold.content is None:
+        embed.add_field(name="Post", value="*Content removed after the retention period.*",
+                        inline=False)
+    else:
+        embed.add_field(name="Post", value=_code_block(hold.content, CARD_CONTENT_LIMIT),
+                        inline=False)
+        lines = [f"{code_span(x.url, 150)} — {code_span(x.domain, 60)}" for x in hold.links]
+        if lines:
+            embed.add_field(name="Links (not clickable)",
+                            value=truncate("\n".join(lines), 1024), inline=False)
+        if card.files:
+            described = [
+                f"{code_span(f.filename, 80)} ({_size(f.size)})"
+                + (f" — not kept: {f.not_kept_reason}" if f.not_kept_reason else "")
+                for f in card.files
+            ]
+            embed.add_field(name="Attachments", value=truncate("\n".join(described), 1024),
+                            inline=False)
+    if hold.status in ("approved", "rejected", "approving", CLOSED_LEFT):
+        embed.add_field(name="Decision", value=describe_decision(hold), inline=False)
+    embed.set_footer(text=f"Hold #{hold.id}")
+    return embed
+
+
+def describe_decision(hold: Hold) -> str:
+    """The card's "Decision" line."""
+    by = f"<@{hold.decided_by}>" if hold.decided_by else "a moderator"
+    if hold.status == CLOSED_LEFT:
+        return "Closed: the member left the server, so there is nothing to decide."
+    if hold.status == "approving":
+        return f"Being approved by {by}…"
+    if hold.status == "approved":
+        verb = {"edit": "Edited and approved", "trust": "Approved and trusted"}.get(
+            hold.decision or "", "Approved")
+        link = f" — [see the post]({hold.repost_url})" if hold.repost_url else ""
+        return f"{verb} by {by}{link}"
+    verb = {"timeout": "Rejected and timed out", "ban": "Rejected and banned"}.get(
+        hold.decision or "", "Rejected")
+    return f"{verb} by {by}"
+
+
+def forgotten_embed(hold: Hold) -> discord.Embed:
+    """What a forgotten member's queue card becomes."""
+    return discord.Embed(
+        title=f"Hold #{hold.id}", colour=discord.Colour.light_grey(),
+        description="This member asked to be forgotten, so what they posted was deleted.")
+
+
+def full_text_embed(hold: Hold) -> discord.Embed:
+    """The whole held text for one moderator (links stay unclickable inside a code block)."""
+    embed = discord.Embed(title=f"Hold #{hold.id}: full text", colour=discord.Colour.orange())
+    if hold.content is None:
+        embed.description = "*The content was removed after the retention period.*"
+        return embed
+    parts = []
+    if hold.forum_title:
+        parts.append(f"**Title:** {code_span(hold.forum_title, 300)}")
+    body = truncate(hold.content.replace("```", "ˋˋˋ"), FULL_TEXT_LIMIT)
+    parts.append(f"```\n{body}\n```" if body else "*(no text)*")
+    embed.description = "\n".join(parts)
+    return embed
+
+
+def hold_controls(hold: Hold, active: bool) -> discord.ui.View:
+    """The queue card's buttons: all enabled while pending; only "Full text" afterwards."""
+    view = discord.ui.View(timeout=None)
+    for action in ("approve", "edit", "reject", "trust", "full", "timeout", "ban"):
+        enabled = active or (action == "full" and hold.content is not None)
+        view.add_item(HoldButton(hold.id, action, disabled=not enabled))  # type: ignore[arg-type]
+    return view
 
 
 def describe(decision: Decision) -> str:
@@ -79,6 +193,38 @@ def describe(decision: Decision) -> str:
     return text
 
 
+# --- buttons and modals -------------------------------------------------------------------------
+
+
+class _Services(Protocol):
+    @property
+    def linkhold(self) -> LinkHoldService: ...
+
+    @property
+    def settings(self) -> GuildSettingsService: ...
+
+
+class _Steward(Protocol):
+    @property
+    def services(self) -> _Services: ...
+
+
+def _services(interaction: discord.Interaction) -> _Services:
+    client: _Steward = interaction.client  # type: ignore[assignment]
+    return client.services
+
+
+def _service(interaction: discord.Interaction) -> LinkHoldService:
+    return _services(interaction).linkhold
+
+
+def _moderator(interaction: discord.Interaction) -> discord.Member:
+    if interaction.guild_id is None:
+        raise NotModerator
+    core = _services(interaction).settings.get(interaction.guild_id).core
+    return require_moderator(interaction, core)
+
+
 class HoldButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"steward:hold:(?P<id>[0-9]+):(?P<action>approve|edit|reject|trust|timeout|ban|full)",
@@ -99,7 +245,7 @@ class HoldButton(
     async def from_custom_id(
         cls,
         interaction: discord.Interaction,
-        item: discord.ui.Button[discord.ui.View],
+        item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
     ) -> HoldButton:
@@ -113,21 +259,15 @@ class HoldButton(
         service = _service(interaction)
         guild_id = moderator.guild.id
         if self.action == "edit":
-            hold = await service.get_for_review(guild_id, self.hold_id)
-            if hold.status != "pending":
-                raise await service.already_decided(hold.id)
+            hold = await service.pending_for_review(guild_id, self.hold_id)
             await interaction.response.send_modal(EditApproveModal(hold))
             return
         if self.action == "reject":
-            hold = await service.get_for_review(guild_id, self.hold_id)
-            if hold.status != "pending":
-                raise await service.already_decided(hold.id)
+            hold = await service.pending_for_review(guild_id, self.hold_id)
             await interaction.response.send_modal(RejectModal(hold.id))
             return
         if self.action in ("timeout", "ban"):
-            hold = await service.get_for_review(guild_id, self.hold_id)
-            if hold.status != "pending":
-                raise await service.already_decided(hold.id)
+            hold = await service.pending_for_review(guild_id, self.hold_id)
             verb = "Time out" if self.action == "timeout" else "Ban"
             detail = ("for 7 days" if self.action == "timeout"
                       else "and delete their messages from the last day")
@@ -146,30 +286,6 @@ class HoldButton(
         decision = await service.approve(guild_id, self.hold_id, moderator.id,
                                          trust=self.action == "trust")
         await reply_ephemeral(interaction, describe(decision))
-
-
-def full_text_embed(hold: Hold) -> discord.Embed:
-    """The whole held text for one moderator (links stay unclickable inside a code block)."""
-    embed = discord.Embed(title=f"Hold #{hold.id}: full text", colour=discord.Colour.orange())
-    if hold.content is None:
-        embed.description = "*The content was removed after the retention period.*"
-        return embed
-    parts = []
-    if hold.forum_title:
-        parts.append(f"**Title:** {code_span(hold.forum_title, 300)}")
-    body = truncate(hold.content.replace("```", "ˋˋˋ"), FULL_TEXT_LIMIT)
-    parts.append(f"```\n{body}\n```" if body else "*(no text)*")
-    embed.description = "\n".join(parts)
-    return embed
-
-
-def hold_controls(hold: Hold, active: bool) -> discord.ui.View:
-    """The queue card's buttons: all enabled while pending; only "Full text" afterwards."""
-    view = discord.ui.View(timeout=None)
-    for action in ("approve", "edit", "reject", "trust", "full", "timeout", "ban"):
-        enabled = active or (action == "full" and hold.content is not None)
-        view.add_item(HoldButton(hold.id, action, disabled=not enabled))  # type: ignore[arg-type]
-    return view
 
 
 class EditApproveModal(StewardModal):
@@ -241,9 +357,17 @@ class ConfirmPunish(StewardView):
         """Carry it out (moderator and permissions checked again)."""
         moderator = _moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        assert interaction.guild is not None
+        guild = moderator.guild
+        mine, theirs = guild.me.guild_permissions, interaction.permissions
+        if self.action == "timeout":
+            moderator_may = theirs.moderate_members or theirs.administrator
+            steward_may = mine.moderate_members
+        else:
+            moderator_may = theirs.ban_members or theirs.administrator
+            steward_may = mine.ban_members
         decision = await _service(interaction).punish(
-            interaction.guild, self.hold_id, moderator, interaction.permissions, self.action)
+            guild.id, self.hold_id, moderator.id, self.action,
+            moderator_may=moderator_may, steward_may=steward_may)
         self.stop()
         await reply_ephemeral(interaction, describe(decision))
 
@@ -252,4 +376,3 @@ class ConfirmPunish(StewardView):
         """Do nothing."""
         self.stop()
         await interaction.response.edit_message(content="Cancelled; nothing was done.", view=None)
-

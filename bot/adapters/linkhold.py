@@ -1,0 +1,456 @@
+"""Link holds on Discord: messages and members -> the service's facts, and its `HoldActions`
+carried out (delete, DM, notices, queue cards, timeouts and bans, history reads after downtime).
+
+The router handler `on_message` runs for every guild message: it asks the pure fast-path rule
+(`bot.domain.holds.needs_check`) first, from cached settings and the join date the gateway
+sent, so an established member's message never reaches the service.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+import discord
+
+from bot import messaging
+from bot.clock import Clock
+from bot.db.holds import Hold
+from bot.domain import holds as rules
+from bot.permissions import is_moderator
+from bot.services.guild_settings import GuildSettingsService
+from bot.services.linkhold import (
+    CatchupPlan,
+    CatchupReport,
+    FileFacts,
+    LinkHoldService,
+    PostFacts,
+    QueueCard,
+    Someone,
+)
+from bot.services.linkhold_core import Action, Delivery, Kind, PunishOutcome, Removal
+from bot.ui.linkhold import card_embed, forgotten_embed, hold_controls
+
+log = logging.getLogger(__name__)
+
+BAN_DELETE_SECONDS = 24 * 3600
+UNKNOWN_MEMBER = 10007
+REMOVE_REASON = "Steward: held a new member's link post for moderator review"
+
+Postable = discord.TextChannel | discord.Thread
+
+
+# --- facts: one builder per kind ------------------------------------------------------------------
+
+
+def member_facts(
+    guild: discord.Guild,
+    user_id: int,
+    member: discord.Member | None,
+    *,
+    moderator: bool = False,
+    is_bot: bool = False,
+) -> rules.MemberFacts:
+    """What Discord knows about a post's author (`member` None: not in the server;
+    `moderator`: the moderator check, made by the caller for the right channel)."""
+    if member is None:
+        return rules.MemberFacts(
+            member_id=user_id, joined_at=None, account_created_at=rules.snowflake_time(user_id),
+            is_bot=is_bot, is_owner=guild.owner_id == user_id)
+    return rules.MemberFacts(
+        member_id=member.id,
+        joined_at=member.joined_at,
+        account_created_at=member.created_at,
+        is_bot=member.bot,
+        is_owner=guild.owner_id == member.id,
+        can_manage_messages=moderator,
+        role_ids=frozenset(r.id for r in member.roles),
+    )
+
+
+def channel_ids(channel: object) -> tuple[int, ...]:
+    """A channel, its parent and its category (ignored channels match any of them)."""
+    ids = [getattr(channel, "id", 0)]
+    for attr in ("parent_id", "category_id"):
+        value = getattr(channel, attr, None)
+        if value:
+            ids.append(value)
+    return tuple(ids)
+
+
+def post_facts(message: discord.Message, *, edited: bool = False) -> PostFacts:
+    """A message as the policy sees it: a forum starter carries its title and tags; a forward
+    carries the forwarded words and files; an edit is kind "edit"."""
+    guild = message.guild
+    assert guild is not None
+    channel = message.channel
+    snapshots = list(getattr(message, "message_snapshots", []))
+    forwarded = [s.content for s in snapshots if s.content]
+    content, kind = message.content, "message"
+    if forwarded:
+        content = "\n\n".join(([message.content] if message.content else []) + forwarded)
+        kind = "forward"
+    if edited:
+        kind = "edit"
+    title: str | None = None
+    tags: tuple[int, ...] = ()
+    if (isinstance(channel, discord.Thread) and channel.id == message.id
+            and isinstance(channel.parent, discord.ForumChannel)):
+        kind, title = "forum_post", channel.name
+        tags = tuple(t.id for t in channel.applied_tags)
+    reply_url = None
+    ref = message.reference
+    if ref is not None and ref.message_id and ref.type is discord.MessageReferenceType.reply:
+        reply_url = f"https://discord.com/channels/{guild.id}/{ref.channel_id}/{ref.message_id}"
+    items = list(message.attachments)
+    for snapshot in snapshots:
+        items.extend(snapshot.attachments)
+    return PostFacts(
+        guild_id=guild.id, channel_id=channel.id, channel_ids=channel_ids(channel),
+        message_id=message.id, author_id=message.author.id, kind=_kind(kind), content=content,
+        parent_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
+        forum_title=title, forum_tag_ids=tags, reply_to_url=reply_url,
+        files=tuple(FileFacts(a.filename, a.size, a.content_type, a.url) for a in items),
+        upload_limit=guild.filesize_limit,
+    )
+
+
+def _kind(kind: str) -> Kind:
+    assert kind in ("message", "edit", "forum_post", "forward")
+    return kind  # type: ignore[return-value]
+
+
+class LinkHoldAdapter:
+    """Entry points from the gateway, and the service's `HoldActions` on Discord."""
+
+    def __init__(self, client: discord.Client, settings: GuildSettingsService, clock: Clock
+                 ) -> None:
+        self._client = client
+        self._settings = settings
+        self._clock = clock
+        self._service: LinkHoldService | None = None
+
+    def serve(self, service: LinkHoldService) -> None:
+        """Hand messages to `service` (built after this adapter, which it uses)."""
+        self._service = service
+
+    @property
+    def service(self) -> LinkHoldService:
+        """The service this adapter feeds."""
+        assert self._service is not None, "serve() was not called"
+        return self._service
+
+    # --- entry points -------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> bool:
+        """Router handler: hold the post if a new member's links need review (True if held)."""
+        guild = message.guild
+        if guild is None:
+            return False
+        service = self.service
+        service.saw(guild.id, message.id)
+        author = message.author
+        joined = author.joined_at if isinstance(author, discord.Member) else None
+        if not rules.needs_check(self._settings.get(guild.id).linkhold, joined,
+                                 self._clock.now()):
+            return False
+        return await self.consider(message)
+
+    async def on_edit(self, message: discord.Message) -> bool:
+        """A message was edited (raw event): a new member editing a link in is held the same."""
+        if message.guild is None or message.author.bot or message.webhook_id is not None:
+            return False
+        if message.edited_at is None:
+            return False  # embed unfurls and other non-edits
+        if not self._settings.get(message.guild.id).linkhold.enabled:
+            return False
+        return await self.consider(message, edited=True)
+
+    async def on_member_remove(self, guild_id: int, member_id: int) -> None:
+        """A member left: close their pending holds."""
+        await self.service.member_left(guild_id, member_id)
+
+    async def consider(
+        self,
+        message: discord.Message,
+        *,
+        edited: bool = False,
+        member: discord.Member | None = None,
+        count_post: bool = True,
+    ) -> bool:
+        """Build the facts of one message and hand them to the service (True if held)."""
+        guild = message.guild
+        assert guild is not None
+        if member is None:
+            member = await self._member(guild, message.author)
+        author = self.someone(guild, message.author.id, member, message.channel,
+                              is_bot=message.author.bot)
+        return await self.service.consider(post_facts(message, edited=edited), author,
+                                           count_post=count_post)
+
+    def someone(self, guild: discord.Guild, user_id: int, member: discord.Member | None,
+                channel: object = None, *, is_bot: bool = False) -> Someone:
+        """A member's facts (with the moderator check in `channel`, when given)."""
+        moderator = False
+        if member is not None:
+            core = self._settings.get(guild.id).core
+            perms = (channel.permissions_for(member)
+                     if isinstance(channel, discord.abc.GuildChannel | discord.Thread) else None)
+            moderator = is_moderator(member, core, perms)
+        facts = member_facts(guild, user_id, member, moderator=moderator, is_bot=is_bot)
+        return Someone(facts, member.display_name if member is not None else None)
+
+    async def _member(self, guild: discord.Guild, author: discord.abc.User | discord.Object
+                      ) -> discord.Member | None:
+        if isinstance(author, discord.Member):
+            return author
+        cached = guild.get_member(author.id)
+        if cached is not None:
+            return cached
+        try:
+            return await guild.fetch_member(author.id)
+        except discord.HTTPException:
+            return None
+
+    # --- HoldActions: lookups -------------------------------------------------------------------
+
+    def guild_ids(self) -> list[int]:
+        """The servers Steward is in."""
+        return [g.id for g in self._client.guilds]
+
+    def guild_name(self, guild_id: int) -> str | None:
+        """The server's name (None: not in that server)."""
+        guild = self._client.get_guild(guild_id)
+        return guild.name if guild is not None else None
+
+    async def member(self, guild_id: int, member_id: int,
+                     channel_id: int | None = None) -> Someone | None:
+        """A member's facts (cache, else Discord); None when Steward isn't in that server."""
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            return None
+        member = await self._member(guild, discord.Object(member_id))
+        channel = guild.get_channel_or_thread(channel_id) if channel_id else None
+        return self.someone(guild, member_id, member, channel)
+
+    def channel_ids(self, guild_id: int, channel_id: int) -> tuple[int, ...]:
+        """A channel with its parent and category (just itself when not cached)."""
+        guild = self._client.get_guild(guild_id)
+        channel = guild.get_channel_or_thread(channel_id) if guild is not None else None
+        return channel_ids(channel) if channel is not None else (channel_id,)
+
+    async def still_member(self, guild_id: int, member_id: int) -> bool:
+        """False only when Discord says the member is unknown (they left)."""
+        guild = self._client.get_guild(guild_id)
+        if guild is None or guild.get_member(member_id) is not None:
+            return True
+        try:
+            await self._client.http.get_member(guild_id, member_id)
+        except discord.NotFound as exc:
+            return exc.code != UNKNOWN_MEMBER
+        except discord.HTTPException as exc:
+            log.info("could not check member %s of guild %s: %s", member_id, guild_id,
+                     exc.status)
+        return True
+
+    async def fetch_file(self, url: str) -> bytes | None:
+        """Download an attachment (None: the download failed)."""
+        try:
+            return await self._client.http.get_from_cdn(url)
+        except (discord.HTTPException, OSError):
+            return None
+
+    # --- HoldActions: changes ---------------------------------------------------------------------
+
+    async def remove_post(self, guild_id: int, channel_id: int, message_id: int, *,
+                          forum: bool) -> Removal:
+        """Delete the held message (a held forum starter: its whole thread)."""
+        try:
+            if forum:
+                await self._client.http.delete_channel(channel_id, reason=REMOVE_REASON)
+            else:
+                await self._client.http.delete_message(channel_id, message_id,
+                                                       reason=REMOVE_REASON)
+        except discord.NotFound:
+            return "gone"
+        except discord.HTTPException as exc:
+            log.warning("could not remove held message %s in channel %s (guild %s): %s %s",
+                        message_id, channel_id, guild_id, exc.status, exc.code)
+            return "failed"
+        return "removed"
+
+    async def send_dm(self, member_id: int, text: str) -> bool:
+        """DM a member; False when their DMs are closed (50007) or the DM failed."""
+        try:
+            user = self._client.get_user(member_id) or await self._client.fetch_user(member_id)
+            await messaging.send(user, text)
+        except discord.HTTPException as exc:
+            log.info("could not DM member %s (code %s)", member_id, exc.code)
+            return False
+        return True
+
+    async def post_notice(self, guild_id: int, channel_id: int | None, member_id: int,
+                          text: str, *, or_system_channel: bool) -> tuple[int, int] | None:
+        """Post a notice pinging only the member; returns (channel id, message id)."""
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            return None
+        target: object = guild.get_channel_or_thread(channel_id) if channel_id else None
+        if target is None and or_system_channel:
+            target = guild.system_channel
+        if not isinstance(target, Postable):
+            return None
+        try:
+            notice = await messaging.send(target, text,
+                                          allowed_mentions=messaging.ping_only(member_id))
+        except discord.HTTPException as exc:
+            log.warning("could not post the hold notice in channel %s: %s", target.id, exc.code)
+            return None
+        return target.id, notice.id
+
+    async def delete_message(self, channel_id: int, message_id: int) -> None:
+        """Delete one of Steward's messages (a notice); failures are only logged."""
+        try:
+            await self._client.http.delete_message(channel_id, message_id)
+        except discord.HTTPException as exc:
+            log.info("could not delete message %s: %s", message_id, exc.code)
+
+    def _joined(self, hold: Hold) -> datetime | None:
+        guild = self._client.get_guild(hold.guild_id)
+        member = guild.get_member(hold.member_id) if guild is not None else None
+        return member.joined_at if member is not None else None
+
+    async def post_card(self, channel_id: int, card: QueueCard) -> int | None:
+        """Post a queue card; returns its message id (None: the channel is unusable)."""
+        channel = self._client.get_channel(channel_id)
+        if not isinstance(channel, Postable):
+            return None
+        embed = card_embed(card, self._joined(card.hold))
+        try:
+            sent = await messaging.send(channel, embeds=[embed],
+                                        view=hold_controls(card.hold, card.active))
+        except discord.HTTPException as exc:
+            log.warning("could not post hold %s to the queue channel %s: %s",
+                        card.hold.id, channel.id, exc.code)
+            return None
+        return sent.id
+
+    async def edit_card(self, card: QueueCard) -> None:
+        """Re-render a posted queue card."""
+        hold = card.hold
+        assert hold.queue_channel_id is not None and hold.queue_message_id is not None
+        channel = self._client.get_partial_messageable(hold.queue_channel_id,
+                                                       guild_id=hold.guild_id)
+        try:
+            await channel.get_partial_message(hold.queue_message_id).edit(
+                embed=card_embed(card, self._joined(hold)),
+                view=hold_controls(hold, card.active))
+        except discord.HTTPException as exc:
+            log.warning("could not update the queue message of hold %s: %s", hold.id, exc.code)
+
+    async def blank_card(self, hold: Hold) -> None:
+        """Replace a forgotten member's queue card with a note, without buttons."""
+        assert hold.queue_channel_id is not None and hold.queue_message_id is not None
+        channel = self._client.get_partial_messageable(hold.queue_channel_id,
+                                                       guild_id=hold.guild_id)
+        try:
+            # No buttons: the hold itself is deleted next.
+            await channel.get_partial_message(hold.queue_message_id).edit(
+                embed=forgotten_embed(hold), view=None)
+        except discord.HTTPException as exc:
+            log.warning("could not blank the queue message of hold %s: %s", hold.id, exc.code)
+
+    async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
+        """Post `text` (pinging nobody) in the first of these channels that exists."""
+        for channel_id in channel_ids:
+            channel = self._client.get_channel(channel_id)
+            if isinstance(channel, Postable):
+                try:
+                    await messaging.send(channel, text)
+                except discord.HTTPException as exc:
+                    log.warning("could not post in channel %s: %s", channel_id, exc.code)
+                    return "failed"
+                return "sent"
+        return "nowhere"
+
+    async def punish(self, guild_id: int, member_id: int, action: Action, until: datetime,
+                     reason: str) -> PunishOutcome:
+        """Time a member out until `until`, or ban them (deleting their last day of messages)."""
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            return "left"
+        try:
+            if action == "timeout":
+                member = await self._member(guild, discord.Object(member_id))
+                if member is None:
+                    return "left"
+                await member.timeout(until, reason=reason)
+            else:
+                await guild.ban(discord.Object(member_id), reason=reason,
+                                delete_message_seconds=BAN_DELETE_SECONDS)
+        except discord.Forbidden:
+            return "forbidden"
+        except discord.HTTPException as exc:
+            return exc.status
+        return "done"
+
+    # --- after downtime -----------------------------------------------------------------------
+
+    async def catch_up(self, plan: CatchupPlan) -> CatchupReport:
+        """Read what was posted after each guild's mark, within the plan's request budget."""
+        limits = plan.limits
+        budget = limits.request_budget
+        channels = messages = held = 0
+        out_of_budget = False
+        for guild in self._client.guilds:
+            after = plan.after.get(guild.id)
+            if after is None:
+                continue
+            me = guild.me
+            members: dict[int, discord.Member | None] = {}
+            readable: list[Postable] = [*guild.text_channels, *guild.threads]
+            candidates = [c for c in readable if (c.last_message_id or 0) > after
+                          or (isinstance(c, discord.Thread) and c.id > after)]
+            for channel in candidates:
+                perms = channel.permissions_for(me)
+                if not (perms.view_channel and perms.read_message_history):
+                    continue
+                if budget <= 0:
+                    out_of_budget = True
+                    break
+                channels += 1
+                fetched = 0
+                try:
+                    async for message in channel.history(
+                        limit=min(limits.per_channel, budget * 100),
+                        after=discord.Object(after), oldest_first=True,
+                    ):
+                        fetched += 1
+                        messages += 1
+                        self.service.saw(guild.id, message.id)
+                        if message.author.bot or message.webhook_id is not None:
+                            continue
+                        if message.type not in (discord.MessageType.default,
+                                                discord.MessageType.reply):
+                            continue
+                        author_id = message.author.id
+                        if author_id not in members:
+                            member = guild.get_member(author_id)
+                            if member is None:
+                                budget -= 1
+                                member = await self._member(guild, message.author)
+                            members[author_id] = member
+                        if await self.consider(message, member=members[author_id],
+                                               count_post=False):
+                            held += 1
+                except discord.HTTPException as exc:
+                    log.warning("catch-up could not read channel %s: %s", channel.id, exc.code)
+                budget -= max(1, -(-fetched // 100))
+            if out_of_budget:
+                break
+        if out_of_budget:
+            log.warning("catch-up stopped at its request budget (%d requests)",
+                        limits.request_budget)
+        return CatchupReport(channels, messages, held, limits.request_budget - budget,
+                             out_of_budget)

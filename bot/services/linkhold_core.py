@@ -1,0 +1,454 @@
+"""Link holds, the shared base: the facts and ports the service works with, its state, and the
+holding steps (remove, tell, queue) that intake, review and upkeep all use.
+
+No Discord here: `HoldActions` (a port the Discord adapter implements) carries out what the
+service decides, and the facts (`PostFacts`, `Someone`) are built by that adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from bot.clock import Clock
+from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
+from bot.db.holds import (
+    STEP_REMOVED,
+    STEP_STORED,
+    STEP_TOLD,
+    STEPS,
+    HeldAttachment,
+    Hold,
+    HoldRepository,
+)
+from bot.domain import holds as rules
+from bot.domain.templates import TemplateError, render
+from bot.metrics import Metrics
+from bot.services.audit import AuditService
+from bot.services.guild_settings import GuildSettingsService
+from bot.tasks import BackgroundTasks
+from config.guild import LinkHoldSettings
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["message", "edit", "forum_post", "forward"]
+Removal = Literal["removed", "gone", "failed"]
+Action = Literal["timeout", "ban"]
+# How a timeout/ban went: done, the member already left, Discord refused (403), or an HTTP
+# status for any other failure.
+PunishOutcome = Literal["done", "left", "forbidden"] | int
+Delivery = Literal["sent", "nowhere", "failed"]
+
+
+# --- facts (built by the Discord adapter, one builder per kind) --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """An attachment of a post (downloaded only when the post is held)."""
+
+    filename: str
+    size: int
+    content_type: str | None
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostFacts:
+    """A message (or an edit, a forum starter, a forward) as the link-hold policy sees it."""
+
+    guild_id: int
+    channel_id: int
+    channel_ids: tuple[int, ...]  # the channel, its parent and its category (ignored channels)
+    message_id: int
+    author_id: int
+    kind: Kind
+    content: str
+    parent_id: int | None = None  # a thread's parent (forum posts: the forum)
+    forum_title: str | None = None
+    forum_tag_ids: tuple[int, ...] = ()
+    reply_to_url: str | None = None
+    files: tuple[FileFacts, ...] = ()
+    upload_limit: int = 10 * 1024 * 1024  # the server's upload limit (caps what is stored)
+
+
+@dataclass(frozen=True, slots=True)
+class Someone:
+    """A member as Discord knows them (trust and post counts are added by the service)."""
+
+    facts: rules.MemberFacts
+    display_name: str | None  # None: not (or no longer) in the server
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCard:
+    """What the queue card of a hold shows (the UI renders it)."""
+
+    hold: Hold
+    history: dict[str, int]
+    files: tuple[HeldAttachment, ...]
+    active: bool  # buttons live (pending) or not
+
+
+@dataclass(frozen=True, slots=True)
+class CatchupLimits:
+    """How far the startup scan reaches back after downtime."""
+
+    per_channel: int = 200
+    max_age: timedelta = timedelta(hours=24)
+    request_budget: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CatchupPlan:
+    """Read messages newer than `after[guild_id]` (ids), within `limits`."""
+
+    after: dict[int, int]
+    limits: CatchupLimits
+
+
+@dataclass(frozen=True, slots=True)
+class CatchupReport:
+    """What the startup scan did."""
+
+    channels: int
+    messages: int
+    held: int
+    requests: int
+    out_of_budget: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FileToPublish:
+    """A stored attachment to re-upload with the approved post."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRequest:
+    """An approved held post to publish on the member's behalf (the repost service's request)."""
+
+    guild_id: int
+    member_id: int
+    content: str
+    destination_id: int
+    moderator_id: int
+    reason: str
+    source: str
+    attachments: tuple[FileToPublish, ...] = ()
+    not_kept: tuple[str, ...] = ()
+    reply_to_url: str | None = None
+    notice: str | None = None
+    forum_title: str | None = None
+    forum_tag_ids: tuple[int, ...] = ()
+
+
+class Published(Protocol):
+    """Where a published post landed (the repost service's result)."""
+
+    @property
+    def jump_url(self) -> str: ...
+
+    @property
+    def member_notified(self) -> str: ...
+
+
+class Publisher(Protocol):
+    """Publishes approved posts (the repost service, through the composition root)."""
+
+    async def __call__(self, request: PublishRequest) -> Published: ...
+
+
+class HoldActions(Protocol):
+    """What the service needs done on Discord (implemented by `bot.adapters.linkhold`)."""
+
+    def guild_ids(self) -> list[int]:
+        """The servers Steward is in."""
+
+    def guild_name(self, guild_id: int) -> str | None:
+        """The server's name (None: not in that server)."""
+
+    async def member(self, guild_id: int, member_id: int,
+                     channel_id: int | None = None) -> Someone | None:
+        """A member's facts (cache, else Discord); None when Steward isn't in that server."""
+
+    def channel_ids(self, guild_id: int, channel_id: int) -> tuple[int, ...]:
+        """A channel with its parent and category (just itself when not cached)."""
+
+    async def fetch_file(self, url: str) -> bytes | None:
+        """Download an attachment (None: the download failed)."""
+
+    async def remove_post(self, guild_id: int, channel_id: int, message_id: int, *,
+                          forum: bool) -> Removal:
+        """Delete a held message (a forum starter: its whole thread)."""
+
+    async def send_dm(self, member_id: int, text: str) -> bool:
+        """DM a member; False when their DMs are closed (or the DM failed)."""
+
+    async def post_notice(self, guild_id: int, channel_id: int | None, member_id: int,
+                          text: str, *, or_system_channel: bool) -> tuple[int, int] | None:
+        """Post a notice pinging only the member; returns (channel id, message id)."""
+
+    async def delete_message(self, channel_id: int, message_id: int) -> None:
+        """Delete one of Steward's messages (a notice); failures are only logged."""
+
+    async def post_card(self, channel_id: int, card: QueueCard) -> int | None:
+        """Post a queue card; returns its message id (None: the channel is unusable)."""
+
+    async def edit_card(self, card: QueueCard) -> None:
+        """Re-render a posted queue card."""
+
+    async def blank_card(self, hold: Hold) -> None:
+        """Replace a forgotten member's queue card with a note, without buttons."""
+
+    async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
+        """Post `text` in the first of these channels that exists."""
+
+    async def punish(self, guild_id: int, member_id: int, action: Action, until: datetime,
+                     reason: str) -> PunishOutcome:
+        """Time a member out until `until`, or ban them."""
+
+    async def still_member(self, guild_id: int, member_id: int) -> bool:
+        """False only when Discord says the member is unknown (they left)."""
+
+    async def catch_up(self, plan: CatchupPlan) -> CatchupReport:
+        """Read what was posted while Steward was away and hand each message to the service."""
+
+
+Checkpoint = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    """The link-hold repositories (built by the composition root)."""
+
+    holds: HoldRepository
+    trust: TrustRepository
+    counts: PostCountRepository
+    marks: HighWaterRepository
+
+
+def queue_url(guild_id: int, channel_id: int | None, message_id: int | None) -> str | None:
+    """The jump link of a queue card, if it was posted."""
+    if channel_id is None or message_id is None:
+        return None
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def render_template(custom: str | None, default: str, values: dict[str, str]) -> str:
+    """A saved template rendered with `values` (the default when it no longer renders)."""
+    if custom:
+        try:
+            return render(custom, values)
+        except TemplateError:
+            log.warning("a saved link-hold template no longer renders; using the default")
+    return render(default, values)
+
+
+class HoldCore:
+    """State and the holding steps shared by intake, review and upkeep."""
+
+    def __init__(
+        self,
+        repositories: Repositories,
+        settings: GuildSettingsService,
+        clock: Clock,
+        actions: HoldActions,
+        publish: Publisher,
+        *,
+        audit: AuditService,
+        background: BackgroundTasks,
+        metrics: Metrics | None = None,
+        checkpoint: Checkpoint | None = None,
+        download_timeout: float = 5.0,
+        catchup: CatchupLimits | None = None,
+    ) -> None:
+        self.holds = repositories.holds
+        self._repos = repositories
+        self._guild_settings = settings
+        self._clock = clock
+        self._actions = actions
+        self._publish = publish
+        self._audit = audit
+        self._background = background
+        self._metrics_sink = metrics
+        self._checkpoint = checkpoint
+        self.download_timeout = download_timeout
+        self.catchup_limits = catchup or CatchupLimits()
+        self._trusted: set[tuple[int, int]] = set()
+        self._counts: dict[tuple[int, int], int] = {}
+        self._marks: dict[int, int] = {}
+        self._saved_marks: dict[int, int] = {}
+        self._notices: dict[int, int] = {}  # notice message id -> channel id, deleted later
+        self._hint_shown: set[int] = set()
+        self._started = False
+
+    def settings(self, guild_id: int) -> LinkHoldSettings:
+        """A guild's link-hold settings (cached)."""
+        return self._guild_settings.get(guild_id).linkhold
+
+    def _known(self, guild_id: int, facts: rules.MemberFacts) -> rules.MemberFacts:
+        """Add what Steward remembers (trust, accepted posts) to what Discord knows."""
+        key = (guild_id, facts.member_id)
+        return replace(facts, trusted=key in self._trusted,
+                       accepted_posts=self._counts.get(key, 0))
+
+    async def count_post(self, guild_id: int, member_id: int) -> None:
+        """One more accepted post by this member (for `min_posts`)."""
+        key = (guild_id, member_id)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        await self._repos.counts.add(guild_id, member_id, self._clock.now())
+
+    # --- the holding steps ------------------------------------------------------------------
+
+    async def complete(self, hold: Hold, someone: Someone | None = None) -> Hold:
+        """Run the remaining holding steps of `hold` (remove, tell, queue) in order."""
+        step = STEPS.index(hold.step)
+        removal = hold.removal
+        if step <= STEPS.index(STEP_STORED):
+            removal = await self._actions.remove_post(
+                hold.guild_id, hold.channel_id, hold.message_id, forum=hold.is_forum_post)
+            await self.holds.mark_removed(hold.id, removal)
+            if removal == "failed":
+                await self._audit.record(
+                    hold.guild_id, None, "hold.remove_failed", hold.member_id,
+                    {"hold": hold.id, "channel": f"<#{hold.channel_id}>"},
+                )
+        if step <= STEPS.index(STEP_REMOVED):
+            told = "none"
+            if removal != "failed":
+                told = await self._tell_member(hold, someone)
+            await self.holds.mark_told(hold.id, told)
+        if step <= STEPS.index(STEP_TOLD):
+            current = await self.holds.get(hold.id)
+            assert current is not None
+            channel_id, message_id = await self._post_card(current)
+            await self.holds.mark_queued(hold.id, channel_id, message_id)
+            await self._audit.record(
+                hold.guild_id, None, "hold.held", hold.member_id,
+                {"hold": hold.id, "channel": f"<#{hold.channel_id}>", "removed": removal,
+                 "queue": queue_url(hold.guild_id, channel_id, message_id)},
+            )
+        done = await self.holds.get(hold.id)
+        assert done is not None
+        return done
+
+    async def _tell_member(self, hold: Hold, someone: Someone | None) -> str:
+        """DM the member (or post a short self-deleting notice); returns how they were told."""
+        server = self._actions.guild_name(hold.guild_id)
+        if server is None:
+            return "none"
+        settings = self.settings(hold.guild_id)
+        if someone is None or someone.display_name is None:
+            someone = await self._actions.member(hold.guild_id, hold.member_id) or someone
+        now = self._clock.now()
+        facts = self._known(hold.guild_id, someone.facts) if someone else rules.MemberFacts(
+            member_id=hold.member_id, joined_at=None,
+            account_created_at=rules.snowflake_time(hold.member_id))
+        when = rules.describe_clearance(
+            rules.clearance(facts, now, rules.HoldPolicy.from_settings(settings)), now)
+        where = f"<#{hold.parent_id}>" if hold.is_forum_post and hold.parent_id else (
+            f"<#{hold.channel_id}>")
+        domains = [link.domain for link in hold.links]
+        told: list[str] = []
+        dm_failed = False
+        if settings.notify in ("dm", "both"):
+            name = someone.display_name if someone else None
+            if name is None:
+                dm_failed = True
+            else:
+                values = rules.render_values(name, server, where, when, domains)
+                text = render_template(settings.held_template, rules.DEFAULT_HELD_DM, values)
+                if await self._actions.send_dm(hold.member_id, text):
+                    told.append("dm")
+                else:
+                    dm_failed = True
+                    log.info("could not DM member %s about hold %s", hold.member_id, hold.id)
+        if settings.notify in ("channel", "both") or dm_failed:
+            values = rules.render_values(f"<@{hold.member_id}>", server, where, when, domains)
+            text = render_template(settings.notice_template, rules.DEFAULT_HELD_NOTICE, values)
+            if await self._post_notice(hold, settings, text):
+                told.append("channel")
+        return "+".join(told) or "none"
+
+    async def _post_notice(self, hold: Hold, settings: LinkHoldSettings, text: str) -> bool:
+        if hold.is_forum_post:  # the thread is gone: the notice channel, else the system one
+            posted = await self._actions.post_notice(
+                hold.guild_id, settings.notice_channel, hold.member_id, text,
+                or_system_channel=True)
+        else:
+            posted = await self._actions.post_notice(
+                hold.guild_id, hold.channel_id, hold.member_id, text, or_system_channel=False)
+        if posted is None:
+            log.warning("no channel to tell member %s about hold %s", hold.member_id, hold.id)
+            return False
+        channel_id, message_id = posted
+        self._notices[message_id] = channel_id
+        self._background.spawn(
+            self._delete_notice_later(channel_id, message_id,
+                                      self._clock.now() + rules.NOTICE_DELETE_AFTER),
+            name=f"linkhold-notice-{message_id}", daemon=True,
+        )
+        return True
+
+    async def _delete_notice_later(self, channel_id: int, message_id: int, when: datetime) -> None:
+        await self._clock.sleep_until(when)
+        await self._delete_notice(channel_id, message_id)
+
+    async def _delete_notice(self, channel_id: int, message_id: int) -> None:
+        if self._notices.pop(message_id, None) is not None:
+            await self._actions.delete_message(channel_id, message_id)
+
+    # --- the queue card ---------------------------------------------------------------------
+
+    async def card(self, hold: Hold) -> QueueCard:
+        """What the queue card of `hold` shows."""
+        history = await self.holds.member_history(hold.guild_id, hold.member_id)
+        files: tuple[HeldAttachment, ...] = ()
+        if hold.purged_at is None and hold.content is not None:
+            files = tuple(await self.holds.attachments(hold.id))
+        return QueueCard(hold=hold, history=history, files=files,
+                         active=hold.status == "pending")
+
+    async def _post_card(self, hold: Hold) -> tuple[int | None, int | None]:
+        channel_id = self.settings(hold.guild_id).queue_channel
+        message_id = None
+        if channel_id is not None:
+            message_id = await self._actions.post_card(channel_id, await self.card(hold))
+        if message_id is None:
+            log.warning("guild %s has no usable queue channel; hold %s is only in "
+                        "/linkhold queue", hold.guild_id, hold.id)
+            return None, None
+        return channel_id, message_id
+
+    async def refresh_card(self, hold: Hold) -> None:
+        """Re-render a hold's queue message (after a decision, a repeat or a purge)."""
+        if hold.queue_channel_id is not None and hold.queue_message_id is not None:
+            await self._actions.edit_card(await self.card(hold))
+
+    # --- metrics ------------------------------------------------------------------------------
+
+    def _metrics(self) -> Metrics | None:
+        metrics = self._metrics_sink
+        return metrics if metrics is not None and metrics.enabled else None
+
+    async def refresh_pending_gauge(self) -> None:
+        """Set the pending-holds gauge (one indexed count; only when metrics are on)."""
+        metrics = self._metrics()
+        if metrics is not None:
+            metrics.set("holds_pending", await self.holds.count_pending())
+
+    async def _count_decision(self, hold: Hold, outcome: str) -> None:
+        metrics = self._metrics()
+        if metrics is None:
+            return
+        metrics.inc("holds_decided", outcome=outcome)
+        waited = (self._clock.now() - hold.created_at).total_seconds()
+        metrics.observe("hold_decision_seconds", max(0.0, waited))
+        await self.refresh_pending_gauge()
