@@ -16,7 +16,8 @@ import pytest_asyncio
 
 from bot.app import StewardBot
 from bot.clock import FakeClock
-from bot.db.followups import FollowupRepository, ReminderRepository
+from bot.db.followups import FollowupRepository
+from bot.db.reminders import ReminderRepository
 from bot.domain.durations import ACCEPTED_FORMS
 from bot.services.followups import FollowupService
 from bot.services.scheduler import Scheduler

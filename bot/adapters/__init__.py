@@ -1,0 +1,1 @@
+"""Feature adapters: discord.py objects -> domain facts; plans -> Discord calls."""
