@@ -86,7 +86,6 @@ class FollowupService:
         self.settings = settings
         self.audit = audit
         self.opt_outs = opt_outs
-        self.tasks = tasks
         self.lifecycle = FollowupLifecycle(repository, self.reminders, clock, discord, audit,
                                            opt_outs, metrics)
         self.health = FollowupHealth(self.reminders, scheduler, clock, audit, metrics, tasks)
