@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.db import Database, migrate
-from bot.db.followups import Completion, NewReminder, ReminderRepository
+from bot.db.reminders import Completion, NewReminder, ReminderRepository
 from bot.services.scheduler import Delivery, Done, Scheduler
 from bot.tasks import BackgroundTasks
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.adapters.followups import FollowupAdapter
 from bot.adapters.linkhold import LinkHoldAdapter
 from bot.adapters.repost import DiscordRepostActions
+from bot.adapters.scheduler import classify_discord_error
 from bot.db.audit import AuditRepository
 from bot.db.doctor import DoctorRepository
-from bot.db.followups import FollowupRepository, ReminderRepository
+from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
 from bot.db.holds import HoldRepository
+from bot.db.reminders import ReminderRepository
 from bot.db.reposts import RepostRepository
 from bot.db.settings_stamps import SettingsStampRepository
 from bot.db.welcome import WelcomeRepository
@@ -55,6 +58,7 @@ class Services:
     linkhold: LinkHoldService
     linkhold_discord: LinkHoldAdapter
     followups: FollowupService
+    followups_adapter: FollowupAdapter
     welcome: WelcomeService
 
 
@@ -70,7 +74,7 @@ async def build(bot: StewardBot) -> Services:
     external = ExternalChanges(SettingsStampRepository(db), GuildSettingsRepository(db),
                                settings, clock)
     scheduler = Scheduler(ReminderRepository(db), clock, bot.background,
-                          max_per_second=REMINDERS_PER_SECOND)
+                          max_per_second=REMINDERS_PER_SECOND, classify=classify_discord_error)
 
     # --- repost
     repost = RepostService(RepostRepository(db), clock, DiscordRepostActions(bot),
@@ -107,7 +111,10 @@ async def build(bot: StewardBot) -> Services:
     repost.link_gate = linkhold.would_hold
 
     # --- followups
-    followups = FollowupService(bot, FollowupRepository(db), scheduler, clock)
+    followups_adapter = FollowupAdapter(bot, repost)  # the OP of a repost: its records
+    followups = FollowupService(FollowupRepository(db), scheduler, clock,
+                                discord=followups_adapter, settings=settings, audit=audit,
+                                opt_outs=privacy, metrics=metrics, tasks=bot.background)
     # /privacy forget; "no pings" is kept as a hashed opt-out
     privacy.register_tables("followups", opt_outs=privacy.followup_opt_outs)
     doctor.add_probe("followups", followups.probe)  # reminders failing or stuck overdue
@@ -125,6 +132,6 @@ async def build(bot: StewardBot) -> Services:
     return Services(
         settings=settings, audit=audit, metrics=metrics, privacy=privacy, doctor=doctor,
         external=external, scheduler=scheduler, repost=repost, linkhold=linkhold,
-        linkhold_discord=linkhold_discord,
-        followups=followups, welcome=welcome,
+        linkhold_discord=linkhold_discord, followups=followups,
+        followups_adapter=followups_adapter, welcome=welcome,
     )

@@ -251,6 +251,78 @@ def plan_checkin(facts: CheckinFacts) -> CheckinPlan:
     return CheckinPlan(CheckinAction.SEND, reopen_archived=facts.archived)
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryPlan:
+    """The decision for one due reminder or automatic check-in."""
+
+    action: CheckinAction
+    reason: str | None = None
+    reopen_archived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderFacts:
+    """What the database and Discord said just before a moderator's scheduled tag.
+
+    Facts asked for only when they can still matter (e.g. membership, once the place is known
+    to exist) keep their harmless default.
+    """
+
+    opted_out: bool
+    channel_exists: bool = True
+    locked: bool = False
+    archived: bool = False
+    member_in_server: bool = True
+
+
+def plan_reminder(facts: ReminderFacts) -> DeliveryPlan:
+    """Send (a moderator asked for exactly this post, so an archived thread is reopened), unless
+    the member opted out or the place or the member is gone; never into a locked thread."""
+    if facts.opted_out:
+        return DeliveryPlan(CheckinAction.STAND_DOWN, CloseReason.OPTED_OUT)
+    if not facts.channel_exists:
+        return DeliveryPlan(CheckinAction.CLOSE, CloseReason.THREAD_DELETED)
+    if facts.locked:
+        return DeliveryPlan(CheckinAction.CLOSE, CloseReason.LOCKED)
+    if not facts.member_in_server:
+        return DeliveryPlan(CheckinAction.CLOSE, CloseReason.OP_LEFT)
+    return DeliveryPlan(CheckinAction.SEND, reopen_archived=facts.archived)
+
+
+OP_POSTED = "op_posted"  # an automatic check-in stood down: the poster came back
+NO_REPLIES = "no_replies"  # ...or nobody else replied, so there is nothing to point to
+
+
+@dataclass(frozen=True, slots=True)
+class AutocheckFacts:
+    """A forum post when its automatic check-in falls due (defaults as for ReminderFacts)."""
+
+    op_id: int
+    channel_exists: bool = True
+    locked: bool = False
+    archived: bool = False
+    reply_authors: tuple[int, ...] = ()  # after the starter, oldest first, bots left out
+    opted_out: bool = False
+    op_in_server: bool = True
+
+
+def plan_autocheck(facts: AutocheckFacts) -> DeliveryPlan:
+    """Check in once when others replied and the poster hasn't been back (see
+    `autocheck_needed`); stand down or close otherwise, never into a locked thread."""
+    if not facts.channel_exists:
+        return DeliveryPlan(CheckinAction.CLOSE, CloseReason.THREAD_DELETED)
+    if facts.locked:
+        return DeliveryPlan(CheckinAction.CLOSE, CloseReason.LOCKED)
+    if not autocheck_needed(facts.op_id, facts.reply_authors):
+        reason = OP_POSTED if facts.op_id in facts.reply_authors else NO_REPLIES
+        return DeliveryPlan(CheckinAction.STAND_DOWN, reason)
+    if facts.opted_out:
+        return DeliveryPlan(CheckinAction.STAND_DOWN, CloseReason.OPTED_OUT)
+    if not facts.op_in_server:
+        return DeliveryPlan(CheckinAction.CLOSE, CloseReason.OP_LEFT)
+    return DeliveryPlan(CheckinAction.SEND, reopen_archived=facts.archived)
+
+
 def autocheck_needed(op_id: int, authors: Sequence[int]) -> bool:
     """Others replied (authors after the starter, oldest first, bots left out) and the OP didn't.
 

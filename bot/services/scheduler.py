@@ -47,7 +47,7 @@ carries it lands" (the flush under way plus the next one: milliseconds under loa
 before any new send, and any new send counts against `MAX_SENDS`) or 'running' (nothing was
 sent: it simply runs again). A stale result that lands after recovery changes nothing, since
 its claim (``attempts``) is gone; nor does a 'sending' mark from a stale run. Tested in
-tests/test_scheduler.py and tests/test_scheduler_recording.py (crashes after the send and
+tests/services/test_scheduler.py and test_scheduler_recording.py (crashes after the send and
 before the batched write, with and without a history that shows the message).
 """
 
@@ -60,11 +60,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
-import discord
-
 from bot.clock import Clock
-from bot.db.followups import (
+from bot.db.reminders import (
     CANCELLED,
     FAILED,
     SENT,
@@ -161,15 +158,20 @@ class Delivery:
 
 Handler = Callable[[Delivery], Awaitable[Done]]
 FinishedListener = Callable[[Finished], Awaitable[None]]
+# Turns an exception a handler let escape (e.g. a Discord error) into RetryLater (429, 5xx,
+# network), DeliveryFailed (no access, not found) or None (unexpected). The composition root
+# passes the Discord one (bot.adapters.scheduler); the scheduler itself knows no Discord.
+ErrorClassifier = Callable[[BaseException], "RetryLater | DeliveryFailed | None"]
 
 
 def is_transient(error: BaseException) -> bool:
-    """429, 5xx and network trouble: worth trying again later."""
-    if isinstance(error, RetryLater | aiohttp.ClientError | asyncio.TimeoutError | OSError):
-        return True
-    if isinstance(error, discord.HTTPException):
-        return error.status == 429 or error.status >= 500
-    return False
+    """Worth trying again later: RetryLater, timeouts and network (OS) errors."""
+    return isinstance(error, RetryLater | asyncio.TimeoutError | OSError)
+
+
+def classify_plain(error: BaseException) -> RetryLater | DeliveryFailed | None:
+    """The default classifier: transient errors retry, anything else is unexpected."""
+    return RetryLater(str(error)) if is_transient(error) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +197,10 @@ class Scheduler:
         max_per_second: float | None = None,
         record_batch: int = 500,
         max_unrecorded: int = 1000,
+        classify: ErrorClassifier = classify_plain,
     ) -> None:
         self.repository = repository
+        self._classify = classify
         self.clock = clock
         self._tasks = tasks
         self._max_in_flight = max_in_flight
@@ -412,15 +416,14 @@ class Scheduler:
             # Shutdown mid-delivery: leave the row as is; start() recovers it next time.
             raise
         except Exception as exc:
-            if is_transient(exc) and reminder.attempts < MAX_ATTEMPTS:
+            kind = exc if isinstance(exc, RetryLater) else self._classify(exc)
+            if isinstance(kind, RetryLater) and reminder.attempts < MAX_ATTEMPTS:
                 await self._retry(delivery, exc)
                 return
-            if is_transient(exc):
+            if isinstance(kind, RetryLater):
                 done = Done(FAILED, "gave_up_after_retries")
-            elif isinstance(exc, discord.Forbidden):
-                done = Done(FAILED, "no_access")
-            elif isinstance(exc, discord.NotFound):
-                done = Done(FAILED, "not_found")
+            elif isinstance(kind, DeliveryFailed):
+                done = Done(FAILED, kind.reason)
             else:
                 log.exception("reminder %s (%s) failed unexpectedly", reminder.id, reminder.kind)
                 if reminder.attempts < MAX_ATTEMPTS:

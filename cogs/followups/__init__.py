@@ -8,4 +8,5 @@ from cogs.followups._commands import FollowupCog
 
 async def setup(bot: StewardBot) -> None:
     """Add the cog with the service the composition root built."""
-    await bot.add_cog(FollowupCog(bot, bot.services.followups))
+    await bot.add_cog(FollowupCog(bot, bot.services.followups,
+                                  bot.services.followups_adapter))

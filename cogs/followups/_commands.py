@@ -10,8 +10,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters import followups as facts
+from bot.adapters.followups import FollowupAdapter
 from bot.app import StewardBot
-from bot.db.followups import Reminder
 from bot.domain import templates
 from bot.domain.durations import DurationError, parse_when
 from bot.domain.followups import ASK_PLACEHOLDERS, CHECKIN_PLACEHOLDERS
@@ -19,26 +20,13 @@ from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
 from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
 from bot.routing import PRIORITY_FOLLOWUPS
-from bot.services.followups import KIND_AUTOCHECK, KIND_CHECKIN, FollowupService
-from cogs.followups._views import DynamicButtons, NotifyButton, StopButton
+from bot.services.followups import FollowupService
+from bot.ui.followups import NotifyButton, StopButton, describe_reminder, stamp
 from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
 
-KIND_LABEL = {KIND_CHECKIN: "check-in", KIND_AUTOCHECK: "auto check-in", "remind": "reminder"}
 RESET = "default"
-
-
-def stamp(when: datetime) -> str:
-    """A Discord timestamp every reader sees in their own time zone."""
-    return f"<t:{int(when.timestamp())}:f>"
-
-
-def describe_reminder(reminder: Reminder) -> str:
-    """One line of `/followup list`."""
-    who = f"<@{reminder.member_id}>" if reminder.member_id else "?"
-    return (f"**#{reminder.id}** {KIND_LABEL.get(reminder.kind, reminder.kind)} for {who} "
-            f"in <#{reminder.channel_id}>, {stamp(reminder.due_at)}")
 
 
 def _when(text: str, guild_id: int, bot: StewardBot) -> datetime:
@@ -56,9 +44,11 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         name="followup", description="Follow-ups and reminders that tag a member (moderators)",
         guild_only=True, default_permissions=MODERATOR_DEFAULT)
 
-    def __init__(self, bot: StewardBot, service: FollowupService) -> None:
+    def __init__(self, bot: StewardBot, service: FollowupService,
+                 adapter: FollowupAdapter) -> None:
         self.bot = bot
         self.service = service
+        self.adapter = adapter
         self.ask_menu = app_commands.ContextMenu(
             name="Ask original poster", callback=self.ask_from_menu)
         self.ask_menu.guild_only = True
@@ -66,12 +56,26 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
 
     async def cog_load(self) -> None:
         """Load open follow-ups, route messages, register buttons, start the scheduler."""
-        self.service.views = DynamicButtons()
         await self.service.load()
-        self.bot.router.add("followups", self.service.on_message, priority=PRIORITY_FOLLOWUPS)
+        self.bot.router.add("followups", self._on_message, priority=PRIORITY_FOLLOWUPS)
         self.bot.add_dynamic_items(NotifyButton, StopButton)
         self.bot.tree.add_command(self.ask_menu)
         self.bot.background.spawn(self._start_when_ready(), name="followups-start", daemon=True)
+
+    async def _on_message(self, message: discord.Message) -> bool:
+        """Router handler: an answer in a watched channel, or a new post in an autocheck forum.
+
+        Costs one set lookup for every other message. Never consumes the message.
+        """
+        if self.service.is_watched(message.channel.id):
+            self.bot.background.spawn(self.service.check_answer(facts.seen_message(message)),
+                                      name="followup-answer")
+        elif (post := facts.forum_post(message)) is not None:
+            days = self.service.autocheck_days(post)
+            if days is not None:
+                self.bot.background.spawn(self.service.schedule_autocheck(post, days),
+                                          name="followup-autocheck")
+        return False
 
     async def _start_when_ready(self) -> None:
         await self.bot.wait_until_ready()
@@ -119,17 +123,17 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         moderator = require_moderator(interaction, self._config(interaction).core)
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild is not None
-        message = await self.service.fetch_question(interaction.guild, question)
+        message = await self.adapter.fetch_question(interaction.guild.id, question)
         await self._ask(interaction, moderator, message, op.id if op else None, days)
 
     async def _ask(self, interaction: discord.Interaction, moderator: discord.Member,
                    message: discord.Message, op_id: int | None, days: int | None) -> None:
-        assert interaction.guild is not None
-        result = await self.service.ask(guild=interaction.guild, asker=moderator,
-                                        question=message, op_id=op_id, days=days)
+        op_facts = None if op_id is not None else await self.adapter.op_facts(message)
+        result = await self.service.ask(asker_id=moderator.id, question=facts.question(message),
+                                        op_facts=op_facts, op_id=op_id, days=days)
         await reply_ephemeral(
             interaction,
-            f"Done: I tagged <@{result.followup.op_id}> ({result.tag_message.jump_url}). "
+            f"Done: I tagged <@{result.followup.op_id}> ({result.tag_jump}). "
             f"You'll hear when they reply. If they haven't by {stamp(result.checkin_due)}, "
             f"I'll check in with them once (follow-up #{result.followup.id}).",
         )
@@ -155,8 +159,8 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         if member.bot:
             raise InvalidInput("Reminders are for members, not bots.")
         reminder = await self.service.remind(
-            guild=interaction.guild, moderator=moderator, member_id=member.id, channel=place,
-            due=due, note=note)
+            guild_id=interaction.guild.id, moderator_id=moderator.id, member_id=member.id,
+            place=facts.place_of(place), due=due, note=note)
         await reply_ephemeral(
             interaction, f"Scheduled reminder #{reminder.id}: I'll tag {member.mention} in "
                          f"<#{place.id}> at {stamp(reminder.due_at)}.")

@@ -6,7 +6,8 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.db import Database, migrate
-from bot.db.followups import FollowupRepository, NewReminder, ReminderRepository
+from bot.db.followups import FollowupRepository
+from bot.db.reminders import NewReminder, ReminderRepository
 
 GUILD, CHANNEL, OP, ASKER = 1, 2, 3, 4
 

@@ -159,3 +159,51 @@ def test_wording_tags_only_by_id_and_defuses_mass_mentions():
     assert fu.render_answered(subscriber_ids=[1, 2], op_id=OP, jump="j").startswith("<@1> <@2>")
     assert "note" not in fu.render_reminder(member_id=OP, by_id=ASKER, note=None)
     assert "> take care" in fu.render_reminder(member_id=OP, by_id=ASKER, note="take care")
+
+
+# --- reminders and automatic check-ins -------------------------------------------------------
+
+
+def test_a_reminder_is_sent_and_reopens_an_archived_thread():
+    plan = fu.plan_reminder(fu.ReminderFacts(opted_out=False, archived=True))
+    assert plan.action is CheckinAction.SEND and plan.reopen_archived
+    assert not fu.plan_reminder(fu.ReminderFacts(opted_out=False)).reopen_archived
+
+
+@pytest.mark.parametrize(("facts", "action", "reason"), [
+    (fu.ReminderFacts(opted_out=True, channel_exists=False), CheckinAction.STAND_DOWN,
+     CloseReason.OPTED_OUT),  # the wish comes first, whatever else is true
+    (fu.ReminderFacts(opted_out=False, channel_exists=False), CheckinAction.CLOSE,
+     CloseReason.THREAD_DELETED),
+    (fu.ReminderFacts(opted_out=False, locked=True, member_in_server=False),
+     CheckinAction.CLOSE, CloseReason.LOCKED),
+    (fu.ReminderFacts(opted_out=False, member_in_server=False), CheckinAction.CLOSE,
+     CloseReason.OP_LEFT),
+])
+def test_a_reminder_stands_down_or_closes_with_the_reason(facts, action, reason):
+    plan = fu.plan_reminder(facts)
+    assert (plan.action, plan.reason) == (action, reason)
+
+
+def test_an_autocheck_is_sent_when_others_replied_and_the_op_did_not():
+    plan = fu.plan_autocheck(fu.AutocheckFacts(op_id=OP, reply_authors=(OTHER, ASKER),
+                                               archived=True))
+    assert plan.action is CheckinAction.SEND and plan.reopen_archived
+
+
+@pytest.mark.parametrize(("facts", "action", "reason"), [
+    (fu.AutocheckFacts(op_id=OP, channel_exists=False), CheckinAction.CLOSE,
+     CloseReason.THREAD_DELETED),
+    (fu.AutocheckFacts(op_id=OP, locked=True, reply_authors=(OTHER,)), CheckinAction.CLOSE,
+     CloseReason.LOCKED),
+    (fu.AutocheckFacts(op_id=OP), CheckinAction.STAND_DOWN, fu.NO_REPLIES),
+    (fu.AutocheckFacts(op_id=OP, reply_authors=(OTHER, OP)), CheckinAction.STAND_DOWN,
+     fu.OP_POSTED),
+    (fu.AutocheckFacts(op_id=OP, reply_authors=(OTHER,), opted_out=True,
+                       op_in_server=False), CheckinAction.STAND_DOWN, CloseReason.OPTED_OUT),
+    (fu.AutocheckFacts(op_id=OP, reply_authors=(OTHER,), op_in_server=False),
+     CheckinAction.CLOSE, CloseReason.OP_LEFT),
+])
+def test_an_autocheck_stands_down_or_closes_with_the_reason(facts, action, reason):
+    plan = fu.plan_autocheck(facts)
+    assert (plan.action, plan.reason) == (action, reason)

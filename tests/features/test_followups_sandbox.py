@@ -16,7 +16,8 @@ import pytest_asyncio
 
 from bot.app import StewardBot
 from bot.clock import FakeClock
-from bot.db.followups import FollowupRepository, ReminderRepository
+from bot.db.followups import FollowupRepository
+from bot.db.reminders import ReminderRepository
 from bot.domain.durations import ACCEPTED_FORMS
 from bot.services.followups import FollowupService
 from bot.services.scheduler import Scheduler
@@ -302,20 +303,6 @@ async def test_downtime_answer_is_found_in_history_and_the_checkin_stands_down(e
     assert env.sb.mentions_pinged(notice[0]) == {env.moderator.id, env.helper.id}
 
 
-async def test_op_left_nothing_fires_and_the_reason_is_recorded(env):
-    op, thread, question = await forum_question(env)
-    await ask(env, question)
-    tag = await tag_in(env, thread, op)
-    await env.sb.leave(env.guild, op)
-    await env.advance(days=7)
-    assert checkins(env, thread, op) == []
-    followup = await env.followups.for_tag(tag.id)
-    assert followup.status == "closed" and followup.reason == "op_left"
-    # Closed by the leave event's listener, which may still be posting to the mod log.
-    await env.sb.wait_for(lambda: any("followup.closed" in t and "left the server" in t
-                                      for t in modlog_texts(env)))
-
-
 async def test_thread_deleted_nothing_fires(env):
     op, thread, question = await forum_question(env)
     await ask(env, question)
@@ -459,18 +446,6 @@ async def test_absolute_dates_use_the_server_time_zone(env):
     await env.service.cancel(env.guild.id, reminder_id, env.moderator.id)
     await (await env.sb.slash(env.guild, env.owner, "followup settings",
                               timezone="UTC")).done()
-
-
-async def test_two_reminders_due_at_the_same_second_both_arrive(env):
-    a, b = env.member(), env.member()
-    for who in (a, b):
-        r = await env.sb.slash(env.guild, env.moderator, "followup remind", member=who,
-                               when="45m", options={"channel": env.general})
-        await r.done()
-    await env.advance(minutes=45)
-    for who in (a, b):
-        sent = [m for m in bot_messages(env, env.general) if f"<@{who.id}>" in m.content]
-        assert len(sent) == 1 and env.sb.mentions_pinged(sent[0]) == {who.id}
 
 
 async def test_restart_with_reminders_due_during_downtime(env):

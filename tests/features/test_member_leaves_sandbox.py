@@ -247,33 +247,6 @@ async def test_a_member_who_leaves_is_never_tagged_even_across_a_restart(steward
         assert (await followups(steward).reminders.get(rid)).status == "cancelled"
 
 
-async def test_leaving_cancels_only_that_members_reminders(steward):
-    sb, s = steward.sb, steward.server
-    await scheduler_idle(steward)
-    goes = await sb.join(s.guild, fresh("goes"))
-    stays = await sb.join(s.guild, fresh("stays"))
-    ids = {}
-    for who in (goes, stays):
-        r = await sb.slash(s.guild, s.mod, "followup remind", member=who, when="1h",
-                           options={"channel": s.general})
-        await r.done()
-        ids[who.id] = int(r.content.split("#")[1].split(":")[0])
-    await sb.leave(s.guild, goes)
-    service = followups(steward)
-
-    async def cancelled():
-        return (await service.reminders.get(ids[goes.id])).status == "cancelled"
-
-    await eventually(cancelled)
-    assert (await service.reminders.get(ids[stays.id])).status == "pending"
-    steward.clock.advance(hours=2)
-    await scheduler_idle(steward)
-    sent = [m for m in sb.messages(s.general) if m.author.id == sb.bot_user.id
-            and f"<@{stays.id}>" in m.content]
-    assert len(sent) == 1 and sb.mentions_pinged(sent[0]) == {stays.id}
-    assert not [m for m in sb.messages(s.general) if f"<@{goes.id}>" in m.content]
-
-
 async def test_a_subscriber_who_leaves_is_not_pinged_when_the_op_answers(steward):
     sb, s = steward.sb, steward.server
     await scheduler_idle(steward)

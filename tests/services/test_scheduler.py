@@ -6,10 +6,11 @@ from datetime import timedelta
 import discord
 import pytest
 
+from bot.adapters.scheduler import classify_discord_error
 from bot.clock import FakeClock
 from bot.db import Database, migrate
-from bot.db.followups import NewReminder, ReminderRepository
-from bot.services.scheduler import MAX_SENDS, DeliveryFailed, Done, Scheduler
+from bot.db.reminders import NewReminder, ReminderRepository
+from bot.services.scheduler import MAX_SENDS, DeliveryFailed, Done, RetryLater, Scheduler
 from bot.tasks import BackgroundTasks
 
 GUILD, CHANNEL = 1, 2
@@ -159,7 +160,7 @@ async def test_429_and_5xx_are_retried_with_backoff_then_succeed(world):
             raise http_error(503)
         return Done.sent(55)
 
-    scheduler = make()
+    scheduler = make(classify=classify_discord_error)  # as the composition root wires it
     scheduler.register("test", flaky)
     await scheduler.start()
     reminder = await scheduler.schedule(at(clock, minutes=1))
@@ -175,6 +176,41 @@ async def test_429_and_5xx_are_retried_with_backoff_then_succeed(world):
     await idle(scheduler)
     stored = await repo.get(reminder.id)
     assert stored.status == "sent" and stored.attempts == 3 and len(calls) == 3
+
+
+def test_discord_errors_are_classified_for_the_scheduler():
+    assert isinstance(classify_discord_error(http_error(429)), RetryLater)
+    assert isinstance(classify_discord_error(http_error(502)), RetryLater)
+    assert isinstance(classify_discord_error(TimeoutError()), RetryLater)
+    forbidden = discord.Forbidden(FakeResponse(403), {"message": "x", "code": 50001})
+    missing = discord.NotFound(FakeResponse(404), {"message": "x", "code": 10003})
+    assert classify_discord_error(forbidden).reason == "no_access"
+    assert classify_discord_error(missing).reason == "not_found"
+    assert classify_discord_error(http_error(400)) is None
+    assert classify_discord_error(ValueError("bug")) is None
+
+
+async def test_a_plain_scheduler_retries_retry_later_without_knowing_discord(world):
+    _, clock, repo, make = world
+    calls = []
+
+    async def busy(delivery):
+        calls.append(clock.now())
+        if len(calls) == 1:
+            raise RetryLater("busy")
+        return Done.sent(56)
+
+    scheduler = make()
+    scheduler.register("test", busy)
+    await scheduler.start()
+    reminder = await scheduler.schedule(at(clock, minutes=1))
+    clock.advance(minutes=1)
+    await idle(scheduler)
+    stored = await repo.get(reminder.id)
+    assert stored.status == "pending" and not stored.maybe_sent  # nothing was being sent
+    clock.advance(seconds=30)
+    await idle(scheduler)
+    assert (await repo.get(reminder.id)).status == "sent" and len(calls) == 2
 
 
 async def test_permanent_failures_are_recorded_and_reported(world):

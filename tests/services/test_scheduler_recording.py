@@ -9,7 +9,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.db import Database, migrate
 from bot.db.database import to_db_time
-from bot.db.followups import (
+from bot.db.reminders import (
     CLAIM_DUE_SQL,
     NEXT_DUE_SQL,
     Completion,

@@ -1,9 +1,14 @@
-"""The persistent follow-up buttons: "Notify me when they reply" and "Please don't remind me"."""
+"""Follow-ups' presentation: the persistent buttons "Notify me when they reply" (on a tag) and
+"Please don't remind me" (on a check-in or reminder), and the views that carry them.
+
+The custom_ids carry only a key (state is in the database), so the buttons work after a restart.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -11,10 +16,39 @@ from bot.domain.followups import jump_link
 from bot.errors import NotFound
 from bot.interactions import guarded
 from bot.messaging import reply_ephemeral
-from bot.services.followups import FollowupService, notify_custom_id, stop_custom_id
+from bot.services.followups import KIND_AUTOCHECK, KIND_CHECKIN, KIND_REMIND, FollowupService
+
+if TYPE_CHECKING:
+    from bot.db.reminders import Reminder
 
 NOTIFY_LABEL = "Notify me when they reply"
 STOP_LABEL = "Please don't remind me"
+
+
+KIND_LABEL = {KIND_CHECKIN: "check-in", KIND_AUTOCHECK: "auto check-in",
+              KIND_REMIND: "reminder"}
+
+
+def stamp(when: datetime) -> str:
+    """A Discord timestamp every reader sees in their own time zone."""
+    return f"<t:{int(when.timestamp())}:f>"
+
+
+def describe_reminder(reminder: Reminder) -> str:
+    """One line of `/followup list`."""
+    who = f"<@{reminder.member_id}>" if reminder.member_id else "?"
+    return (f"**#{reminder.id}** {KIND_LABEL.get(reminder.kind, reminder.kind)} for {who} "
+            f"in <#{reminder.channel_id}>, {stamp(reminder.due_at)}")
+
+
+def notify_custom_id(followup_id: int) -> str:
+    """The "Notify me when they reply" button of a tag message."""
+    return f"steward:followup:{followup_id}:notify"
+
+
+def stop_custom_id(reminder_id: int) -> str:
+    """The "Please don't remind me" button of a check-in or reminder (also its marker)."""
+    return f"steward:reminder:{reminder_id}:stop"
 
 
 def _service(interaction: discord.Interaction) -> FollowupService:
@@ -98,17 +132,15 @@ class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         await reply_ephemeral(interaction, text)
 
 
-class DynamicButtons:
-    """Builds tag and check-in views from the DynamicItems (nothing kept per message)."""
+def notify_view(followup_id: int) -> discord.ui.View:
+    """The tag message's view (nothing kept per message: the DynamicItem answers clicks)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(NotifyButton(followup_id))
+    return view
 
-    def notify_view(self, followup_id: int) -> discord.ui.View:
-        """The tag message's view."""
-        view = discord.ui.View(timeout=None)
-        view.add_item(NotifyButton(followup_id))
-        return view
 
-    def stop_view(self, reminder_id: int) -> discord.ui.View:
-        """A check-in's or reminder's view."""
-        view = discord.ui.View(timeout=None)
-        view.add_item(StopButton(reminder_id))
-        return view
+def stop_view(reminder_id: int) -> discord.ui.View:
+    """A check-in's or reminder's view."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(StopButton(reminder_id))
+    return view
