@@ -169,6 +169,7 @@ class StewardBot(commands.Bot):
         await asyncio.shield(self._shutdown)
 
     async def _close_once(self) -> None:
+        await self.router.drain()  # posts being handled finish before the marks are saved
         await self.background.drain()
         await super().close()
         if self._database is not None:

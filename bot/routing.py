@@ -8,6 +8,7 @@ handlers (a held post gets no group suggestion).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ class MessageRouter:
 
     def __init__(self) -> None:
         self._routes: list[_Route] = []
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def add(self, name: str, handler: MessageHandler, *, priority: int) -> None:
         """Register `handler`; re-registering a name replaces it (extension reloads)."""
@@ -56,9 +60,36 @@ class MessageRouter:
         """Run handlers in order until one consumes the message."""
         if message.guild is None or message.author.bot or message.webhook_id is not None:
             return
-        for route in self._routes:
-            try:
-                if await route.handler(message):
-                    return
-            except Exception:
-                log.exception("message handler %s failed on message %s", route.name, message.id)
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            for route in self._routes:
+                try:
+                    if await route.handler(message):
+                        return
+                except Exception:
+                    log.exception("message handler %s failed on message %s", route.name,
+                                  message.id)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Messages being handled right now."""
+        return self._in_flight
+
+    async def drain(self, grace: float = 10.0) -> bool:
+        """Wait until no message is being handled (at most `grace` s); False if time ran out.
+
+        Called on shutdown before features save what must survive a restart (the catch-up
+        marks): a post whose handling (an attachment download, say) is under way is finished
+        first, so it can't fall between the mark and the restart.
+        """
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            log.warning("%d message(s) still being handled at shutdown", self._in_flight)
+            return False
+        return True

@@ -81,3 +81,36 @@ async def test_drain_waits_for_cancelled_daemons_to_unwind():
     await asyncio.sleep(0)
     await tasks.drain()
     assert unwound.is_set()
+
+
+async def test_close_lets_a_message_being_handled_finish_before_the_database_closes(tmp_path):
+    from types import SimpleNamespace
+
+    from bot.app import StewardBot
+    from bot.db import Database
+    from config.settings import Settings
+
+    database = await Database.open(tmp_path / "drain.sqlite3")
+    bot = StewardBot(Settings(_env_file=None), database=database, sync_commands=False)
+    release = asyncio.Event()
+    wrote: list[bool] = []
+
+    async def downloading(message) -> bool:
+        await release.wait()
+        async with database.transaction() as tx:  # the hold is stored after the download
+            await tx.execute("SELECT 1")
+        wrote.append(True)
+        return True
+
+    bot.router.add("slow", downloading, priority=10)
+    post = SimpleNamespace(id=1, guild=object(), webhook_id=None,
+                           author=SimpleNamespace(bot=False))
+    handling = asyncio.get_running_loop().create_task(bot.router.dispatch(post))
+    await asyncio.sleep(0)
+    closing = asyncio.get_running_loop().create_task(bot.close())
+    await asyncio.sleep(0.05)
+    assert not database.closed and not closing.done()
+    release.set()
+    await closing
+    await handling
+    assert wrote == [True] and database.closed
