@@ -285,8 +285,9 @@ class DiscordRepostActions:
     async def find_webhook_copies(self, target: PostTarget, text: str, since: datetime
                                   ) -> list[int]:
         """Ids (oldest first) of our webhook's messages with exactly `text` since `since`."""
-        hook = self._hooks.get(target.parent_id)
-        if hook is None:
+        try:  # after a restart the cache is empty: find the webhook again by listing
+            hook = await self._webhook(target.parent_id, target.guild_id)
+        except (WebhookUnusable, discord.HTTPException):
             return []
         after = discord.utils.time_snowflake(since)
         if target.new_forum_post:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from bot import failpoints
 from bot.clock import Clock
 from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
 from bot.db.holds import (
@@ -312,9 +313,11 @@ class HoldCore:
         step = STEPS.index(hold.step)
         removal = hold.removal
         if step <= STEPS.index(STEP_STORED):
+            failpoints.hit("hold.stored")
             removal = await self._actions.remove_post(
                 hold.guild_id, hold.channel_id, hold.message_id, forum=hold.is_forum_post)
             await self.holds.mark_removed(hold.id, removal)
+            failpoints.hit("hold.removed")
             if removal == "failed":
                 await self._audit.record(
                     hold.guild_id, None, "hold.remove_failed", hold.member_id,

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot import failpoints
 from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain import holds as rules
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
@@ -96,6 +97,7 @@ class HoldReview(HoldCore):
         if not await self.holds.begin_approval(hold_id, moderator_id, decision,
                                                self._clock.now()):
             raise await self.already_decided(hold_id)
+        failpoints.hit("hold.approving")
         files = await self.holds.attachments(hold_id)
         text = hold.content or "" if content is None else content
         settings = self.settings(guild_id)

@@ -25,6 +25,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import failpoints
 from bot.clock import Clock
 from bot.db.reposts import Notified, RepostRecord, RepostRepository
 from bot.domain import repost as rules
@@ -163,7 +164,12 @@ class RepostService:
         for index, text in enumerate(plan.parts):
             if index < len(posted):
                 continue
-            message_id, made_thread = await self._post_part(plan, record.id, index, text)
+            earlier = None if created else await self._earlier_copy(plan, record, text)
+            if earlier is not None:
+                message_id, made_thread = earlier, False
+            else:
+                message_id, made_thread = await self._post_part(plan, record.id, index, text)
+                failpoints.hit("repost.part_sent")
             created_thread = created_thread or made_thread
             posted.append(message_id)
             await self.repository.add_message(record.id, index, message_id)
@@ -219,6 +225,24 @@ class RepostService:
             plan.target = dataclasses.replace(plan.target, thread_id=posted.message_id)
             return posted.message_id, True
         return posted.message_id, False
+
+    async def _earlier_copy(self, plan: PublishPlan, record: RepostRecord, text: str
+                            ) -> int | None:
+        """A part a crashed run posted but never recorded (resuming: look before posting).
+
+        Webhook parts are found in the channel's recent history by our webhook and their exact
+        text; bot parts need no look (the fixed nonce makes Discord return the first copy); a
+        new forum post is found by its title among the forum's threads.
+        """
+        if plan.mode != "webhook":
+            return None
+        found = await self.actions.find_webhook_copies(plan.target, text,
+                                                       record.created_at - COPY_WINDOW)
+        if found:
+            log.info("repost %s: a part posted before a restart was found; not posting it again",
+                     record.id)
+            return found[0]
+        return None
 
     async def _post_part(self, plan: PublishPlan, repost_id: int, index: int, text: str
                          ) -> tuple[int, bool]:

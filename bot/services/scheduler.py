@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import failpoints
 from bot.clock import Clock
 from bot.db.reminders import (
     CANCELLED,
@@ -430,6 +431,7 @@ class Scheduler:
                     await self._retry(delivery, exc)
                     return
                 done = Done(FAILED, "error")
+        failpoints.hit("scheduler.sent")
         await self._record(delivery, done)
 
     async def _retry(self, delivery: Delivery, error: BaseException) -> None:

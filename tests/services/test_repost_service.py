@@ -308,6 +308,35 @@ async def test_crash_mid_publish_resumes_without_posting_a_part_again(world):
     assert await world.repository.pending(GUILD) == []
 
 
+class Crash(Exception):
+    """The process dying between Discord's answer and the write that records it."""
+
+
+class CrashBeforeRecording(RepostRepository):
+    """The repository of a process that dies right after its first part landed on Discord."""
+
+    async def add_message(self, repost_id: int, index: int, message_id: int) -> None:
+        raise Crash
+
+
+async def test_a_part_sent_but_never_recorded_is_found_in_history_not_posted_again(
+        world, tmp_path):
+    second_process = await Database.open(tmp_path / "steward.sqlite3")
+    crashing = RepostService(CrashBeforeRecording(second_process), world.clock,
+                             world.discord, settings=world.settings, audit=world.audit,
+                             metrics=world.metrics)
+    with pytest.raises(Crash):
+        await crashing.publish(request("Sent, then the power went out."))
+    await second_process.close()
+    (landed,) = world.discord.live()
+    reads = world.discord.history_reads
+    # After the restart the pending repost resumes: it looks before it posts.
+    result = await world.rebuilt().publish(request("Sent, then the power went out."))
+    assert result.message_ids == (landed.id,)
+    assert len(world.discord.live()) == 1 and world.discord.history_reads == reads + 1
+    assert len(world.discord.dms) == 1 and await world.repository.pending(GUILD) == []
+
+
 async def test_unclear_failure_finds_the_copy_discord_made_and_does_not_post_again(world):
     world.discord.webhook_script = ["posted+raise"]
     result = await world.service.publish(request("a 500 must not make two copies"))
