@@ -162,6 +162,7 @@ class _Entry:
     negatable: bool
     soft: bool
     past: bool
+    farewell: bool = False
     humour_exempt: bool = False
 
 
@@ -273,6 +274,7 @@ def _build(phrases: Sequence[lex.Phrase]) -> _Lexicon:
             p.negatable,
             p.soft,
             p.past,
+            p.farewell,
         )
         for p in phrases
     )
@@ -283,6 +285,7 @@ _LEXICONS = {"en": _build(lex.ENGLISH), "es": _build(lex_es.SPANISH)}
 _MEDIA = re.compile(_words(lex.MEDIA_OR_HELPER))
 _RECOVERY = re.compile(_words(lex.RECOVERY))
 _HUMOUR = re.compile(_words(lex.HUMOUR))
+_ORDINARY_LEAVE = re.compile(_words(lex.ORDINARY_LEAVE))
 _NEGATED = re.compile(
     r"(?:^| )(?:" + _compile_source(lex.NEGATORS) + r")"
     r"(?: (?:" + _compile_source(lex.NEGATION_FILLERS) + r"))*$"
@@ -306,7 +309,17 @@ def _extra_entries(phrases: tuple[str, ...]) -> tuple[_Entry, ...]:
         if not any(ch.isalnum() for ch in norm):
             continue
         regex = re.compile(" " + re.escape(norm) + r"(?![a-z0-9])")
-        entries.append(_Entry(phrase.strip(), regex, frozenset((norm,)), True, False, False, True))
+        entries.append(
+            _Entry(
+                phrase.strip(),
+                regex,
+                frozenset((norm,)),
+                negatable=True,
+                soft=False,
+                past=False,
+                humour_exempt=True,
+            )
+        )
     return tuple(entries)
 
 
@@ -333,6 +346,8 @@ def _counts(entry: _Entry, text: str, m: re.Match[str]) -> bool:
     if _MEDIA.search(sentence) or _RECOVERY.search(sentence):
         return False
     if entry.past and _RECOVERY.search(text):
+        return False
+    if entry.farewell and _ORDINARY_LEAVE.search(text):
         return False
     if not entry.humour_exempt:
         clause = text[left:right]

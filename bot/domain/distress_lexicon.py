@@ -16,7 +16,9 @@ are written in plain spelling (``better off`` matches ``beter of``). Two placeho
 to live") are not negatable; ``soft`` - a hopelessness idiom people also use in jest ("I
 can't take it anymore", "no puedo más"), cancelled by laughter in its own clause;
 ``past`` - a past-tense form ("wanted to die"), also cancelled by a recovery marker
-anywhere in the message ("years ago", "today I'm doing better").
+anywhere in the message ("years ago", "today I'm doing better"); ``farewell`` - a goodbye,
+cancelled when the post says the leave is ordinary ("see you next week", "for now",
+"in remission").
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Phrase(NamedTuple):
     negatable: bool = True
     soft: bool = False
     past: bool = False
+    farewell: bool = False
 
 
 _PILLS_EN = "(?:pills|tablets|meds|medication|medicine|painkillers|morphine|oxycodone|opioids)"
@@ -59,7 +62,8 @@ ENGLISH: tuple[Phrase, ...] = (
     Phrase(
         "kill myself",
         "(?:kill|killing|kills|unalive|unaliving) (?:my ?self|him ?self|her ?self"
-        "|them ?selves|them ?self)|kms",
+        "|them ?selves|them ?self)(?! (?:with (?:work|stress|worry|worrying|exercise|training"
+        "|overwork)|trying|over (?:the|this|that|work)))|kms|unalive(?: me)?|sewer ?slide",
     ),
     Phrase(
         "tried to kill myself",
@@ -68,7 +72,8 @@ ENGLISH: tuple[Phrase, ...] = (
     ),
     Phrase(
         "end my life",
-        "(?:end|ending|ends|take|taking|takes) (?:my|his|her|their) (?:own )?life",
+        "(?:end|ending|ends|take|taking|takes) (?:my|his|her|their) (?:own )?life"
+        "(?! (?:insurance|story|savings|policy|cover|support))",
     ),
     Phrase(
         "end it all",
@@ -79,7 +84,8 @@ ENGLISH: tuple[Phrase, ...] = (
     Phrase(
         "thinking about suicide",
         "(?:thinking|thought|think|thinks|considering|consider|considered|contemplating"
-        "|contemplate|talking|talks|talk|planning|plan) (?:about |of )?suicide|commit suicide",
+        "|contemplate|talking|talks|talk|planning|plan) (?:about |of )?suicide"
+        "|(?<!cells )(?<!cell )commit suicide",
     ),
     Phrase(
         "don't want to live",
@@ -95,7 +101,35 @@ ENGLISH: tuple[Phrase, ...] = (
         "|rather not wake up|wish (?:i had|id) never (?:woken|woke) up",
         negatable=False,
     ),
-    Phrase("disappear forever", "disappear (?:forever|for good|for ever|and never come back)"),
+    Phrase(
+        "disappear forever",
+        "disappear (?:forever|for good|for ever|and never come back)|(?:want|wanna|wish i could"
+        "|need) (?:to )?(?:just )?disappear<end>|sleep forever|never been born",
+    ),
+    Phrase(
+        "can't live like this",
+        "(?:cant|cannot|can not) (?:live|go on living|keep living) (?:like this|this way"
+        "|anymore|any more|with this pain)|(?:i )?(?:just )?(?:cant|cannot) anymore<end>",
+        soft=True,
+    ),
+    Phrase(
+        "life is pointless",
+        "(?:life|my life|everything|it all|living|existing) (?:is|feels|seems) (?:so |just "
+        "|completely |totally )?(?:pointless|meaningless|hopeless)|hate being alive"
+        "|had enough of (?:life|living|everything|being alive)|out of this life",
+    ),
+    Phrase(
+        "no future",
+        "(?:cant|cannot|dont|do not) see (?:a|any) future|no future (?:for me|anymore|left)"
+        "|(?:nobody|no one|noone) cares (?:if|whether) i live or die",
+        negatable=False,
+    ),
+    Phrase(
+        "jump off",
+        "jump(?:ing)? (?:off|from) (?:a|the|my) (?:bridge|building|roof|balcony|cliff|car park"
+        "|multi storey)|(?:step|stepping|jump|jumping|walk|walking) in front of (?:a|the) "
+        "(?:train|bus|car|lorry|truck)",
+    ),
     # --- self-harm ---
     Phrase(
         "hurt myself",
@@ -207,7 +241,7 @@ ENGLISH: tuple[Phrase, ...] = (
     # --- burden ---
     Phrase(
         "better off without me",
-        "(?:better|easier) (?:off )?(?:for (?:everyone|everybody|all|them|him|her) )?"
+        "(?:better|easier|happier) (?:off )?(?:for (?:everyone|everybody|all|them|him|her) )?"
         "(?:without (?:me|him|her|them)(?! (?:there|at|in))|if i (?:was|were|wasnt|werent"
         "|was not|were not|didnt exist)(?: not)?(?: (?:here|around|gone|dead|alive|exist))?"
         "|if im gone)",
@@ -221,11 +255,13 @@ ENGLISH: tuple[Phrase, ...] = (
     Phrase(
         "this is goodbye",
         "this is (?:goodbye|my goodbye|farewell|the end)<end>",
+        farewell=True,
     ),
     Phrase(
         "last post",
         "(?:my |this is |be |will be )(?:last|final) (?:post|message|words)"
         "(?! (?:on|of|for|from|before|until|about|in (?:the|this) (?:old|other)))",
+        farewell=True,
     ),
     Phrase(
         "saying goodbye",
@@ -234,8 +270,9 @@ ENGLISH: tuple[Phrase, ...] = (
         "|the world|life|all)|everyone|everybody|all|friends|for good|before i go|properly))"
         "|(?:thank you|thanks)(?: all| everyone| for everything)?(?: and)? goodbye"
         "|goodbye (?:everyone|everybody|all|friends|world|all of you|cruel world)",
+        farewell=True,
     ),
-    Phrase("farewell", "farewell(?= (?:friends|everyone|all|world)|<end>)"),
+    Phrase("farewell", "farewell(?= (?:friends|everyone|all|world)|<end>)", farewell=True),
     Phrase(
         "by the time you read this",
         "by the time (?:you|anyone|someone|u|somebody) (?:read|reads|see|sees|find|finds) this",
@@ -271,7 +308,10 @@ ENGLISH: tuple[Phrase, ...] = (
     ),
     Phrase(
         "overdose",
-        "(?:take|taking|took) an overdose|(?:to|gonna|going to|wanna) overdose"
+        "(?:take|taking|took) an overdose|(?:took|taken|swallowed|have taken|ive taken) (?:all|too"
+        " many|loads|a lot|the whole box|a whole box|a bunch)(?: of)? (?:my |the )?"
+        f"{_PILLS_EN}|"
+        "(?:to|gonna|going to|wanna) overdose"
         "(?=<end>| (?:on|tonight))|(?:to|gonna|going to|wanna) od"
         "(?=<end>| (?:on|tonight))|overdosing(?! (?:risk|is))",
     ),
@@ -310,7 +350,9 @@ MEDIA_OR_HELPER = (
     "|series|documentary|song|lyrics|the play|game|villain|chapter|poem|netflix"
     "|leaflet|pamphlet|poster|warning signs|signs to look|signs (?:of|include)|training"
     "|workshop|prevention|article|guidance|research|study|statistics|people who"
-    "|if someone|when someone|if a (?:friend|member|person|loved one)|when a member"
+    "|if someone|when someone|if (?:youre|you are|you feel|you re|anyone is|anyone feels) "
+    "(?:feeling|having|thinking|suicidal)|side effects?|may cause|can cause"
+    "|if a (?:friend|member|person|loved one)|when a member"
     "|someone who (?:says|tells|posts)|how (?:do|should|can) (?:i|you|we) (?:respond|help"
     "|answer|reply)|what (?:should|do|can) (?:you|i|we) say|asking (?:as|for) (?:a )?(?:new )?"
     "(?:moderator|mod|volunteer|training)"
@@ -330,6 +372,14 @@ RECOVERY = (
     "|well|ok|okay|fine|good|in remission)|today im|years clean|clean now|scars are"
     "|i survived|hace <w> (?:anos|meses)|antes me|llevo (?:<w> )?anos sin|(?:hoy|ahora) estoy"
     " (?:bien|mejor)|en recuperacion"
+)
+
+# Message-level: a goodbye that says it is an ordinary leave (farewell phrases only).
+ORDINARY_LEAVE = (
+    "see you|see yall|catch you|talk (?:to you )?(?:soon|tomorrow|later)|back (?:soon|tomorrow"
+    "|next|in a|on)|for now|for the night|for tonight|for today|night all|goodnight|good night"
+    "|in remission|all clear|new account|new server|moving to|hasta pronto|hasta manana"
+    "|hasta luego|nos vemos|por hoy|buenas noches"
 )
 
 # Laughter and jest markers (the laughing emoji are turned into "lol" by normalization).

@@ -44,7 +44,21 @@ SPANISH: tuple[Phrase, ...] = (
         "suicidar(?:me|se|te)?|suicidas?|(?:pienso|pensando|pensar|pense|he pensado|piensa)"
         " en (?:el )?suicidio",
     ),
-    Phrase("matarme", "matarme|me voy a matar|matarse"),
+    Phrase(
+        "matarme",
+        "matarme|me (?:voy a|quiero|kiero|queria|pienso) matar|matarse|tirarme (?:por|de|desde"
+        "|a) (?:la ventana|el balcon|un puente|el puente|las vias|la azotea|un edificio)",
+    ),
+    Phrase(
+        "me tomé todas las pastillas",
+        f"(?:me tome|me he tomado|tome|me bebi) (?:todas|muchas|demasiadas) (?:las |mis )?"
+        f"{_PILLS_ES}",
+    ),
+    Phrase(
+        "mejor morir",
+        "(?:seria|es) mejor (?:morir|morirme|estar muert[oa])|no le importo a nadie"
+        "|no puedo con (?:mi vida|la vida|todo esto|esto mas)|quiero desaparecer<end>",
+    ),
     Phrase("quitarme la vida", "quitar(?:me|se|te) la vida|quitarme de en medio"),
     Phrase(
         "acabar con todo",
@@ -117,6 +131,7 @@ SPANISH: tuple[Phrase, ...] = (
         "despedirme",
         "despedirme(?! de (?:mi|la|el|los|las|mis|tu|su|sus))|esto es un adios"
         "|adios a todos|decir(?:les|os|te)? adios|cartas de despedida",
+        farewell=True,
     ),
     Phrase(
         "último mensaje",

@@ -158,6 +158,13 @@ def test_laughter_does_not_silence_an_explicit_statement() -> None:
         "My cousin took his own life in 2019.",
         "Five years ago I was suicidal. Today I ran a half marathon.",
         "Three years ago I wanted to die. I'm so glad I stayed.",
+        "Goodbye everyone, see you next week!",
+        "Thanks all and goodbye for now!",
+        "He's killing himself with work.",
+        "Ending my life insurance policy this month.",
+        "Cancer cells commit suicide through apoptosis.",
+        "If you're feeling suicidal you can call them any time.",
+        "This medication may cause suicidal thoughts.",
     ],
 )
 def test_context_that_does_not_alert(text: str) -> None:
@@ -181,11 +188,13 @@ def test_someone_alive_in_crisis_alerts(text: str) -> None:
 
 
 def test_extra_phrases_match_whole_words_case_and_accent_insensitively() -> None:
-    extra = ("Unalive Time", "sin salida")
-    assert assess("it's UNALIVE time for me", extra_phrases=extra).matched == ("Unalive Time",)
+    extra = ("Final Exit", "sin salida")
+    assert assess("thinking about my FINAL   exit", extra_phrases=extra).matched == ("Final Exit",)
     assert assess("Estoy SIN SALÍDA", extra_phrases=extra).matched == ("sin salida",)
-    assert not alerts("unalive timetable", extra_phrases=extra)
-    assert alerts("pre-unalive time", extra_phrases=("unalive time",))  # a hyphen breaks words
+    assert assess("final exiiit", extra_phrases=extra).is_distress  # stretched letters
+    assert not alerts("the final exits are on the left", extra_phrases=extra)
+    assert not alerts("semifinal exit", extra_phrases=extra)
+    assert alerts("semi-final exit", extra_phrases=extra)  # a hyphen breaks words
 
 
 def test_extra_phrases_follow_negation_but_not_the_laughter_rule() -> None:
