@@ -6,7 +6,9 @@ Prints, for each language (en, es) and each split (dev = the posts the lexicon w
 holdout = posts written before the detector existed and never tuned on): precision, recall
 and F1 overall and per category (a category holds only crisis posts or only posts that must
 not alert, so its row shows recall or the share spared), then single-threaded messages/s on
-the mixed corpus, on long posts, and on a typical chat stream (mostly ordinary messages).
+the mixed corpus, on long posts, and on a typical chat stream (mostly ordinary messages),
+best of five rounds; and the time for 100 KB adversarial strings (context is read in a window
+around each match, so the cost stays linear).
 Target: recall >= 0.95 at precision >= 0.8.
 """
 
@@ -84,14 +86,29 @@ def evaluate(language: str, cases: list[dict]) -> tuple[Score, dict[str, Score],
     return overall, dict(per_category), errors
 
 
-def throughput(language: str, texts: list[str], seconds: float = 1.0) -> float:
-    done = 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for text in texts:
-            assess(text, language=language)
-        done += len(texts)
-    return done / (time.perf_counter() - start)
+def throughput(language: str, texts: list[str], rounds: int = 5, seconds: float = 0.3) -> float:
+    """Best of several short rounds: on a shared machine the best round is the honest one."""
+    best = 0.0
+    for _ in range(rounds):
+        done = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for text in texts:
+                assess(text, language=language)
+            done += len(texts)
+        best = max(best, done / (time.perf_counter() - start))
+    return best
+
+
+ADVERSARIAL = {
+    "100 KB, one long sentence": "word " * 20000,
+    "100 KB, 5,000 negated phrases": "i dont want to die " * 5000,
+    "100 KB, 4,000 phrases in a film": "in the film i want to die " * 4000,
+    "100 KB, 4,000 ordinary goodbyes": "goodbye everyone see you " * 4000,
+    "100 KB, one stretched letter": "a" * 100_000,
+    "100 KB, punctuation only": ". , " * 25000,
+    "100 KB, accents and emoji": "Ça va 😂 ñ " * 10000,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -127,6 +144,14 @@ def main(argv: list[str]) -> int:
         "I can't go on like this",
     ]
     print(f"  en chat stream (1 in 10 crisis) {throughput('en', chat):>9,.0f}")
+    print("\nAdversarial inputs (es: both lexicons), worst of 3, ms:")
+    for name, text in ADVERSARIAL.items():
+        worst = 0.0
+        for _ in range(3):
+            start = time.perf_counter()
+            assess(text, language="es")
+            worst = max(worst, time.perf_counter() - start)
+        print(f"  {name:<34} {worst * 1000:8.1f}")
     return 0
 
 

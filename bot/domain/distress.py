@@ -8,8 +8,10 @@ Public API (stable; services and benchmarks call it exactly so):
 * ``normalize(text) -> str`` - the text as the lexicon reads it.
 
 It runs on every message, so it never raises, does no I/O and does little work: the text is
-normalized once and one combined pattern per language answers "anything here at all?"
-before any phrase is looked at in detail.
+normalized once; each phrase's pattern is analysed at import for the literal strings one of
+which every match must contain, and only the phrases whose strings occur in the text (plain
+substring tests) run their regex. Context is read in a window around a match, so the cost
+stays linear in the length of the post.
 
 Normalization
 =============
@@ -169,11 +171,15 @@ class _Entry:
 @dataclass(frozen=True, slots=True)
 class _Lexicon:
     entries: tuple[_Entry, ...]
-    factors: tuple[str, ...]  # all entries' factors
+    by_factor: dict[str, frozenset[int]]  # factor -> the entries (by index) it keys
+    always: frozenset[int]  # entries without factors
 
-    def present(self, text: str) -> frozenset[str]:
-        """The factors found in ``text`` (one substring test each, no regex)."""
-        return frozenset([f for f in self.factors if f in text])
+    def candidates(self, text: str) -> list[_Entry]:
+        """The entries that may match ``text``, in lexicon order (substring tests only)."""
+        hits = [ids for f, ids in self.by_factor.items() if f in text]
+        if not hits and not self.always:
+            return []
+        return [self.entries[i] for i in sorted(self.always.union(*hits))]
 
 
 # A necessary-factor analysis of the lexicon's own small regex dialect (literals, groups,
@@ -278,7 +284,15 @@ def _build(phrases: Sequence[lex.Phrase]) -> _Lexicon:
         )
         for p in phrases
     )
-    return _Lexicon(entries, tuple(sorted({f for e in entries for f in e.factors})))
+    by_factor: dict[str, set[int]] = {}
+    for index, entry in enumerate(entries):
+        for factor in entry.factors:
+            by_factor.setdefault(factor, set()).add(index)
+    return _Lexicon(
+        entries,
+        {f: frozenset(ids) for f, ids in sorted(by_factor.items())},
+        frozenset(i for i, e in enumerate(entries) if not e.factors),
+    )
 
 
 _LEXICONS = {"en": _build(lex.ENGLISH), "es": _build(lex_es.SPANISH)}
@@ -324,30 +338,59 @@ def _extra_entries(phrases: tuple[str, ...]) -> tuple[_Entry, ...]:
 
 
 # ---------------------------------------------------------------- context rules
-def _sentence(text: str, start: int, end: int) -> str:
-    left = text.rfind(".", 0, start) + 1
-    right = text.find(".", end)
-    return text[left : right if right != -1 else len(text)]
+# Context is read within this many characters of a match, so a 100 KB post with thousands of
+# negated or quoted phrases stays linear instead of re-reading the whole post for each one.
+_WINDOW = 400
 
 
-def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    left = max(text.rfind(".", 0, start), text.rfind(",", 0, start)) + 1
-    rights = [i for i in (text.find(".", end), text.find(",", end)) if i != -1]
-    return left, min(rights) if rights else len(text)
+class _Message:
+    """A normalized post, with the message-level context worked out at most once."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._recovery: bool | None = None
+        self._ordinary_leave: bool | None = None
+
+    @property
+    def tells_recovery(self) -> bool:
+        if self._recovery is None:
+            self._recovery = _RECOVERY.search(self.text) is not None
+        return self._recovery
+
+    @property
+    def says_ordinary_leave(self) -> bool:
+        if self._ordinary_leave is None:
+            self._ordinary_leave = _ORDINARY_LEAVE.search(self.text) is not None
+        return self._ordinary_leave
+
+    def bounds(self, start: int, end: int, marks: str) -> tuple[int, int]:
+        """The span around [start, end) up to the nearest of ``marks`` (or the window)."""
+        text = self.text
+        lo, hi = max(0, start - _WINDOW), min(len(text), end + _WINDOW)
+        left = max(text.rfind(mark, lo, start) for mark in marks) + 1
+        if left == 0 and lo > 0:
+            left = text.find(" ", lo, start) if text.find(" ", lo, start) != -1 else start
+        rights = [i for i in (text.find(mark, end, hi) for mark in marks) if i != -1]
+        right = min(rights) if rights else hi
+        if not rights and hi < len(text):
+            right = text.rfind(" ", end, hi) if text.rfind(" ", end, hi) != -1 else end
+        return left, right
 
 
-def _counts(entry: _Entry, text: str, m: re.Match[str]) -> bool:
+def _counts(entry: _Entry, message: _Message, m: re.Match[str]) -> bool:
+    text = message.text
     start, end = m.span()
-    left, right = _clause_bounds(text, start, end)
+    left, right = message.bounds(start, end, ".,")
     prefix = " ".join(text[left:start].split()[-_PREFIX_WORDS:])
     if entry.negatable and _NEGATED.search(prefix):
         return False
-    sentence = _sentence(text, start, end)
+    sentence_left, sentence_right = message.bounds(start, end, ".")
+    sentence = text[sentence_left:sentence_right]
     if _MEDIA.search(sentence) or _RECOVERY.search(sentence):
         return False
-    if entry.past and _RECOVERY.search(text):
+    if entry.past and message.tells_recovery:
         return False
-    if entry.farewell and _ORDINARY_LEAVE.search(text):
+    if entry.farewell and message.says_ordinary_leave:
         return False
     if not entry.humour_exempt:
         clause = text[left:right]
@@ -356,14 +399,10 @@ def _counts(entry: _Entry, text: str, m: re.Match[str]) -> bool:
     return True
 
 
-def _scan(
-    entries: Sequence[_Entry], text: str, present: frozenset[str] | None, found: dict[str, int]
-) -> None:
+def _scan(entries: Sequence[_Entry], message: _Message, found: dict[str, int]) -> None:
     for entry in entries:
-        if present is not None and entry.factors and present.isdisjoint(entry.factors):
-            continue
-        for m in entry.regex.finditer(text):
-            if _counts(entry, text, m):
+        for m in entry.regex.finditer(message.text):
+            if _counts(entry, message, m):
                 found.setdefault(entry.label, m.start())
                 break
 
@@ -374,12 +413,11 @@ def assess(text: str, *, extra_phrases: Sequence[str] = (), language: str = "en"
     if norm == " ":
         return NO_DISTRESS
     found: dict[str, int] = {}
+    message = _Message(norm)
     for lexicon in _lexicons_for(language):
-        present = lexicon.present(norm)
-        if present:
-            _scan(lexicon.entries, norm, present, found)
+        _scan(lexicon.candidates(norm), message, found)
     if extra_phrases:
-        _scan(_extra_entries(tuple(extra_phrases)), norm, None, found)
+        _scan(_extra_entries(tuple(extra_phrases)), message, found)
     if not found:
         return NO_DISTRESS
     ordered = sorted(found, key=lambda label: (found[label], label))
