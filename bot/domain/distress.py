@@ -81,7 +81,7 @@ from functools import lru_cache
 from bot.domain import distress_lexicon as lex
 from bot.domain import distress_lexicon_es as lex_es
 
-__all__ = ["Assessment", "assess", "normalize"]
+__all__ = ["Assessment", "assess", "compile_phrase", "normalize", "required_literals"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,17 +266,26 @@ def _quantifier(src: str, i: int) -> tuple[int, int]:
     return 1, i
 
 
-def _factors_of(source: str) -> frozenset[str]:
+def required_literals(source: str) -> frozenset[str]:
+    """Literal strings of which every match of the lexicon pattern ``source`` holds one.
+
+    Empty when no such set is known (the phrase is then always tried).
+    """
     factors, _ = _parse_alternation(_SQUEEZE.sub(r"\1", source), 0)
     return factors or frozenset()
+
+
+def compile_phrase(source: str) -> re.Pattern[str]:
+    """Compile a lexicon pattern to match whole words in ``" " + normalize(text)``."""
+    return re.compile(_words(source))
 
 
 def _build(phrases: Sequence[lex.Phrase]) -> _Lexicon:
     entries = tuple(
         _Entry(
             p.label,
-            re.compile(_words(p.pattern)),
-            _factors_of(p.pattern),
+            compile_phrase(p.pattern),
+            required_literals(p.pattern),
             p.negatable,
             p.soft,
             p.past,
