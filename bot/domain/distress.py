@@ -111,7 +111,9 @@ def normalize(text: str) -> str:
     """Return the text as the lexicon reads it (see the module docstring)."""
     text = text.casefold()
     if not text.isascii():
-        text = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text)).translate(_LAUGHING)
+        # NFKD first, so every normal form of a text reads the same; a spacing acute used as
+        # an apostrophe ("can´t") decomposes to a space and a combining acute: drop both.
+        text = unicodedata.normalize("NFKD", text).replace(" \u0301", "").translate(_LAUGHING)
         text = _COMBINING.sub("", text).casefold()
     text = _APOSTROPHES.sub("", text)
     text = _CLAUSE_MARKS.sub(" , ", _SENTENCE_MARKS.sub(" . ", text))
