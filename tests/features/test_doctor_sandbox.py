@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from bot.cli import _COMMANDS, build_parser
+from bot.cli import build_parser, run_command
 from bot.domain.doctor import CONTENT_EMPTY_THRESHOLD, Finding, Severity
 from sandbox.gateway import MESSAGE_CONTENT
 from tests.steward_env import Server, running_env
@@ -216,7 +216,7 @@ async def test_problems_are_not_reported_again_after_a_restart(env, capsys):
     assert len(reports(env, setup.mod_log)) == 1
     # The CLI shows what the running bot recorded.
     args = build_parser().parse_args(["doctor", "--guild", str(setup.server.id)])
-    assert await _COMMANDS["doctor"](args, env.bot.settings) == 1
+    assert await run_command(args, env.bot.settings) == 1
     out = capsys.readouterr().out
     assert "[PROBLEM] channel.permission" in out and "Send Messages" in out
     assert "Fix: Open" in out
@@ -224,7 +224,7 @@ async def test_problems_are_not_reported_again_after_a_restart(env, capsys):
 
 async def test_the_cli_says_when_the_bot_never_checked_a_server(env, capsys):
     args = build_parser().parse_args(["doctor", "--guild", "12345"])
-    assert await _COMMANDS["doctor"](args, env.bot.settings) == 1
+    assert await run_command(args, env.bot.settings) == 1
     assert "has not checked server 12345" in capsys.readouterr().out
 
 
