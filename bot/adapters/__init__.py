@@ -1,0 +1,1 @@
+"""Discord adapters: discord.py objects -> the domain's facts; plans -> REST calls."""

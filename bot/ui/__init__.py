@@ -1,0 +1,1 @@
+"""Presentation: embeds, views, modals and DynamicItems, one module per feature."""
