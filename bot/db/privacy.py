@@ -68,13 +68,6 @@ class PrivacyRepository:
         )
         return value is not None
 
-    async def opt_out_scopes(self, guild_id: int, user_hmac: str) -> list[str]:
-        """Every scope this (hashed) member opted out of."""
-        rows = await self._db.fetchall(
-            "SELECT scope FROM privacy_opt_outs WHERE guild_id = ? AND user_hmac = ? "
-            "ORDER BY scope", (guild_id, user_hmac))
-        return [str(r["scope"]) for r in rows]
-
 
 @dataclass(frozen=True, slots=True)
 class PersonalColumns:

@@ -188,11 +188,6 @@ class DoctorService:
                 ))
         return found
 
-    async def check(self, guild_id: int) -> list[Finding]:
-        """Diagnose a guild and record the findings (for `/steward doctor` and the CLI)."""
-        diagnosed = await self._diagnose(guild_id)
-        return diagnosed[0] if diagnosed else []
-
     async def _diagnose(self, guild_id: int) -> tuple[list[Finding], GuildConfig] | None:
         config = self._settings.get(guild_id)
         facts = self.gather(guild_id, config, await self._group_roles(guild_id))
