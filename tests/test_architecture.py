@@ -136,7 +136,7 @@ def _breaks(rule: str, module: str) -> bool:
     names = _imported_names(FILES[module])
     tops = {n.split(".")[0] for n in names}
     if rule == "services-no-discord":
-        outer = ("bot.app", "bot.ui", "bot.adapters", "bot.modlog", "bot.messaging",
+        outer = ("bot.app", "bot.ui", "bot.adapters", "bot.messaging",
                  "bot.interactions", "cogs", "sandbox")
         return "discord" in tops or any(n == o or n.startswith(f"{o}.") for n in names
                                         for o in outer)
