@@ -10,9 +10,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.setup import create_staff_channels
 from bot.app import StewardBot
 from bot.domain.doctor import MODERATORS_CANT_SEE, Severity
-from bot.errors import BotMissingPermissions, InvalidInput
+from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, require_admin
 from bot.services.config_io import export_toml
@@ -34,25 +35,6 @@ log = logging.getLogger(__name__)
 AUDIT_PAGE_SIZE = 10
 QUEUE_NAME = "mod-queue"
 LOG_NAME = "mod-log"
-
-
-def staff_overwrites(guild: discord.Guild, moderator_roles: list[int]
-                     ) -> dict[discord.Role | discord.Member | discord.Object,
-                               discord.PermissionOverwrite]:
-    """Hidden from @everyone; visible to the moderator roles and to Steward."""
-    overwrites: dict[discord.Role | discord.Member | discord.Object,
-                     discord.PermissionOverwrite] = {
-        guild.default_role: discord.PermissionOverwrite(view_channel=False),
-        guild.me: discord.PermissionOverwrite(
-            view_channel=True, send_messages=True, embed_links=True, attach_files=True,
-            read_message_history=True),
-    }
-    for role_id in moderator_roles:
-        role = guild.get_role(role_id)
-        if role is not None:
-            overwrites[role] = discord.PermissionOverwrite(
-                view_channel=True, send_messages=True, read_message_history=True)
-    return overwrites
 
 
 class Core(commands.Cog):
@@ -112,7 +94,7 @@ class Core(commands.Cog):
             wanted = [name for name, value in ((QUEUE_NAME, queue_id), (LOG_NAME, log_id))
                       if value is None or guild.get_channel(value) is None]
             if wanted:
-                made = await self._create_staff_channels(guild, wanted, roles)
+                made = await create_staff_channels(guild, wanted, roles)
                 created = [c.mention for c in made.values()]
                 queue_id = made[QUEUE_NAME].id if QUEUE_NAME in made else queue_id
                 log_id = made[LOG_NAME].id if LOG_NAME in made else log_id
@@ -144,24 +126,6 @@ class Core(commands.Cog):
         await reply_ephemeral(interaction, embeds=[
             setup_summary(new, created, missing, problems, len(findings) - problems,
                           hidden_warning=hidden_warning)])
-
-    async def _create_staff_channels(self, guild: discord.Guild, names: list[str],
-                                     roles: list[int]) -> dict[str, discord.TextChannel]:
-        me = guild.me.guild_permissions
-        lacking = [label for label, ok in (("Manage Channels", me.manage_channels),
-                                           ("Manage Roles", me.manage_roles)) if not ok]
-        if lacking:
-            raise BotMissingPermissions(
-                "I can't create channels without " + " and ".join(lacking) + ". Give the "
-                "Steward role " + " and ".join(lacking) + " in Server Settings → Roles, or "
-                "pick existing channels with `queue_channel:` and `mod_log_channel:`.")
-        made: dict[str, discord.TextChannel] = {}
-        for name in names:
-            made[name] = await guild.create_text_channel(
-                name, overwrites=staff_overwrites(guild, roles),
-                reason="Steward setup: moderators-only channel")
-            log.info("setup created channel %s in guild %s", made[name].id, guild.id)
-        return made
 
     # --------------------------------------------------------------- settings
     @steward.command(name="settings", description="Show every setting, or change moderator "
