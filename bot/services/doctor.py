@@ -1,8 +1,9 @@
 """The doctor: looks at a guild as the bot sees it, records findings, reports changes once.
 
-Other features add optional probes (stuck queue items, failing reminders) with
-`doctor.add_probe(name, probe)` where `probe(guild_id) -> list[Finding]`; the doctor works
-without any.
+No Discord here: a `GuildReader` port (bot.adapters.doctor) turns the guild into the domain's
+facts and a `ReportPoster` port posts the report to the mod log. Other features add optional
+probes (stuck queue items, failing reminders) with `doctor.add_probe(name, probe)` where
+`probe(guild_id) -> list[Finding]`; the doctor works without any.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ class DoctorService:
         self._poster = poster
         self._probes: dict[str, Probe] = {}
         self._group_role_sources: dict[str, GroupRoleSource] = {}
-        self.content = ContentWatch()
+        self._content = ContentWatch()
         self._locks: dict[int, asyncio.Lock] = {}
 
     def add_probe(self, name: str, probe: Probe) -> None:
@@ -153,7 +154,7 @@ class DoctorService:
 
     def observe_message(self, guild_id: int, empty: bool) -> bool:
         """Count a member message; True when the message-content verdict just changed."""
-        return self.content.observe(guild_id, empty)
+        return self._content.observe(guild_id, empty)
 
     def gather(self, guild_id: int, config: GuildConfig,
                group_roles: Sequence[ServerRef] = ()) -> GuildFacts | None:
@@ -168,7 +169,7 @@ class DoctorService:
                 repost_webhooks=config.repost.mode == "webhook",
                 welcome=config.welcome.enabled,
             ),
-            content_missing=self.content.missing(guild_id),
+            content_missing=self._content.missing(guild_id),
             moderator_roles_configured=bool(config.core.moderator_roles),
             mod_log_configured=config.core.mod_log_channel is not None,
             queue_configured=config.linkhold.queue_channel is not None,
