@@ -221,6 +221,42 @@ async def test_without_message_content_other_messages_are_blank():
             assert seen == ["", f"hey {sb.bot_user.mention}"]
 
 
+async def test_switching_message_content_off_blanks_messages_until_switched_back_on():
+    async with Sandbox() as sb:
+        guild = sb.add_guild("Hope Together")
+        general = sb.add_text_channel(guild, "general")
+        anna = sb.add_member(guild, "anna")
+        client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
+        seen: list[str] = []
+        client.event(_collector(seen))
+        async with connected_client(sb, client):
+            sb.set_privileged_intent("message_content", False)
+            await sb.post(general, anna, "hidden")
+            await sb.wait_for(lambda: len(seen) == 1)
+            sb.set_privileged_intent("message_content", True)
+            await sb.post(general, anna, "visible")
+            await sb.wait_for(lambda: len(seen) == 2)
+            assert seen == ["", "visible"]
+
+
+async def test_switching_an_intent_back_on_gives_it_only_to_sessions_that_asked():
+    async with Sandbox() as sb:
+        guild = sb.add_guild("Hope Together")
+        general = sb.add_text_channel(guild, "general")
+        anna = sb.add_member(guild, "anna")
+        wanted = intents()
+        wanted.message_content = False
+        client = discord.Client(intents=wanted, guild_ready_timeout=0.05)
+        seen: list[str] = []
+        client.event(_collector(seen))
+        async with connected_client(sb, client):
+            sb.set_privileged_intent("message_content", False)
+            sb.set_privileged_intent("message_content", True)
+            await sb.post(general, anna, "still secret")
+            await sb.wait_for(lambda: len(seen) == 1)
+            assert seen == [""]
+
+
 async def test_op7_reconnect_resumes():
     async with Sandbox() as sb:
         guild = sb.add_guild("Hope Together")
