@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pkgutil
+import re
 from typing import Any
 
 import discord
@@ -15,7 +16,6 @@ import cogs
 from bot.clock import Clock, SystemClock
 from bot.composition import Services, build
 from bot.db import Database, migrate
-from bot.db.audit import AuditEntry
 from bot.interactions import StewardTree
 from bot.messaging import NOBODY
 from bot.routing import MessageRouter
@@ -26,6 +26,7 @@ from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
+PersistentItem = type[discord.ui.DynamicItem[Any]]
 
 
 def intents() -> discord.Intents:
@@ -93,6 +94,7 @@ class StewardBot(commands.Bot):
         self.synced_commands: list[discord.app_commands.AppCommand] = []
         self.ready_once = asyncio.Event()
         self._shutdown: asyncio.Task[None] | None = None
+        self._persistent_items: dict[PersistentItem, None] = {}
 
     @property
     def db(self) -> Database:
@@ -125,7 +127,6 @@ class StewardBot(commands.Bot):
         report = await migrate(self.db)
         log.info("database at schema version %d", report.after)
         self._services = await build(self)
-        self._services.audit.set_mod_log_sink(self._post_to_mod_log)
         for name in extension_names():
             await self.load_extension(name)
         if self._sync_commands:
@@ -151,10 +152,21 @@ class StewardBot(commands.Bot):
         """The single MESSAGE_CREATE entry point (see bot.routing)."""
         await self.router.dispatch(message)
 
-    async def _post_to_mod_log(self, entry: AuditEntry) -> None:
-        from bot.modlog import post_entry  # local: keeps app import light for the CLI
+    def add_dynamic_items(self, *items: PersistentItem) -> None:
+        """Register persistent buttons (and remember them for `persistent_items()`)."""
+        super().add_dynamic_items(*items)
+        self._persistent_items.update(dict.fromkeys(items))
 
-        await post_entry(self, entry)
+    def remove_dynamic_items(self, *items: PersistentItem) -> None:
+        """Stop listening for these persistent buttons."""
+        super().remove_dynamic_items(*items)
+        for item in items:
+            self._persistent_items.pop(item, None)
+
+    def persistent_items(self) -> list[tuple[PersistentItem, re.Pattern[str]]]:
+        """Every registered persistent item class with the custom_id pattern it answers."""
+        return [(item, item.__discord_ui_compiled_template__)
+                for item in self._persistent_items]
 
     async def close(self) -> None:
         """Stop taking work, finish in-flight tasks and writes, close Discord and the DB.

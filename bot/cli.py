@@ -8,27 +8,13 @@ import contextlib
 import logging
 import shutil
 import signal
-import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
+from bot import cli_admin
+from bot.cli_common import EXIT_FAILED, EXIT_OK, Command, fail
 from config.settings import MissingTokenError, Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-
-Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
-_COMMANDS: dict[str, Command] = {}
-
-
-def fail(message: str, code: int = EXIT_CONFIG) -> int:
-    """Print one clear line to stderr and return the exit code."""
-    print(f"steward: {message}", file=sys.stderr)
-    return code
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,17 +131,20 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def command(name: str) -> Callable[[Command], Command]:
-    """Register an extra subcommand implementation (used by feature modules)."""
+async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
 
-    def register(func: Command) -> Command:
-        _COMMANDS[name] = func
-        return func
-
-    return register
+    code: int = await run_demo(quiet=args.quiet)
+    return code
 
 
-_COMMANDS.update({"run": _run, "migrate": _migrate, "backup": _backup, "check": _check})
+COMMANDS: dict[str, Command] = {"run": _run, "migrate": _migrate, "backup": _backup,
+                                "check": _check, "demo": _demo, **cli_admin.COMMANDS}
+
+
+async def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the subcommand `args` names (what `main` does after parsing and logging set-up)."""
+    return await COMMANDS[args.command](args, settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,23 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="check settings and the database (Docker healthcheck)")
     demo = sub.add_parser("demo", help="play an offline story against the built-in sandbox")
     demo.add_argument("--quiet", action="store_true", help="print only the transcript")
-    for extend in _PARSER_EXTENSIONS:
-        extend(sub)
+    cli_admin.add_parsers(sub)
     return parser
-
-
-ParserExtension = Callable[[Any], None]
-_PARSER_EXTENSIONS: list[ParserExtension] = []
-
-
-async def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo import run_demo
-
-    code: int = await run_demo(quiet=args.quiet)
-    return code
-
-
-_COMMANDS["demo"] = _demo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,10 +174,6 @@ def main(argv: list[str] | None = None) -> int:
 
         setup_logging(settings.log_level, settings.log_format.value)
     try:
-        return asyncio.run(_COMMANDS[args.command](args, settings))
+        return asyncio.run(run_command(args, settings))
     except KeyboardInterrupt:
         return EXIT_OK
-
-
-# Subcommands that live in their own modules register themselves on import.
-from bot import cli_admin  # noqa: E402,F401

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli import _PARSER_EXTENSIONS, EXIT_FAILED, EXIT_OK, command, fail
+from bot.cli_common import EXIT_FAILED, EXIT_OK, Command, fail
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -17,7 +17,21 @@ if TYPE_CHECKING:
     from bot.db import Database
 
 
-def _extend_parser(sub: Any) -> None:
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    """Add a subcommand implementation to `COMMANDS` (bot.cli runs them)."""
+
+    def register(func: Command) -> Command:
+        COMMANDS[name] = func
+        return func
+
+    return register
+
+
+def add_parsers(sub: Any) -> None:
+    """Add the admin subcommands' parsers to `steward`'s subparsers."""
     doctor = sub.add_parser("doctor", help="show what the running bot last found wrong in a "
                                            "server (permissions, channels, roles)")
     doctor.add_argument("--guild", type=int, required=True, help="the server (guild) id")
@@ -37,9 +51,6 @@ def _extend_parser(sub: Any) -> None:
     imp.add_argument("--guild", type=int, required=True, help="the server (guild) id")
     imp.add_argument("file", type=Path, help="the TOML file ('-' reads stdin)")
     imp.add_argument("--dry-run", action="store_true", help="show the changes, save nothing")
-
-
-_PARSER_EXTENSIONS.append(_extend_parser)
 
 
 @asynccontextmanager

@@ -8,12 +8,18 @@ constructs a repository or a service, and nothing depends on the order extension
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+import discord
+
+from bot.adapters.doctor import DiscordGuildReader, DoctorReportPoster
 from bot.adapters.followups import FollowupAdapter
 from bot.adapters.linkhold import LinkHoldAdapter
+from bot.adapters.modlog import ModLogPoster
 from bot.adapters.repost import DiscordRepostActions
 from bot.adapters.scheduler import classify_discord_error
+from bot.clock import Clock
+from bot.db import Database
 from bot.db.audit import AuditRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository
@@ -35,9 +41,8 @@ from bot.services.privacy import PrivacyService, load_or_create_key
 from bot.services.repost import RepostRequest, RepostResult, RepostService, StoredAttachment
 from bot.services.scheduler import Scheduler
 from bot.services.welcome import WelcomeService
-
-if TYPE_CHECKING:
-    from bot.app import StewardBot
+from bot.tasks import BackgroundTasks
+from config.settings import Settings
 
 # About three requests per delivery: 15 a second stays under Discord's ~50 requests/s.
 REMINDERS_PER_SECOND = 15
@@ -62,19 +67,51 @@ class Services:
     welcome: WelcomeService
 
 
-async def build(bot: StewardBot) -> Services:
-    """Build every repository and service for `bot` (its database is open) and wire them."""
-    db, clock = bot.db, bot.clock
-    settings = GuildSettingsService(GuildSettingsRepository(db), clock)
-    await settings.load_all()
+class Host(Protocol):
+    """What `build()` needs of the running bot (`bot.app.StewardBot` is one)."""
+
+    @property
+    def db(self) -> Database:
+        """The open database."""
+
+    @property
+    def clock(self) -> Clock:
+        """The clock."""
+
+    @property
+    def settings(self) -> Settings:
+        """Deploy-time settings."""
+
+    @property
+    def background(self) -> BackgroundTasks:
+        """Background work."""
+
+    def get_guild(self, id: int, /) -> discord.Guild | None:
+        """A cached guild."""
+
+    def get_channel(self, id: int, /) -> (discord.abc.GuildChannel | discord.Thread
+                                          | discord.abc.PrivateChannel | None):
+        """A cached channel or thread."""
+
+
+async def build(host: Host) -> Services:
+    """Build every repository and service for `host` (its database is open) and wire them."""
+    db, clock = host.db, host.clock
     audit = AuditService(AuditRepository(db), clock)
-    metrics = Metrics(enabled=bot.settings.metrics_port is not None)
+    settings = GuildSettingsService(GuildSettingsRepository(db), clock, audit)
+    await settings.load_all()
+    audit.set_mod_log_sink(ModLogPoster(host, settings).post)
+    metrics = Metrics(enabled=host.settings.metrics_port is not None)
     privacy = PrivacyService(db, clock, load_or_create_key(db.path))
-    doctor = DoctorService(DoctorRepository(db), settings, clock)
+    doctor = DoctorService(DoctorRepository(db), settings, clock,
+                           reader=DiscordGuildReader(host),
+                           poster=DoctorReportPoster(host))
     external = ExternalChanges(SettingsStampRepository(db), GuildSettingsRepository(db),
                                settings, clock)
-    scheduler = Scheduler(ReminderRepository(db), clock, bot.background,
+    scheduler = Scheduler(ReminderRepository(db), clock, host.background,
                           max_per_second=REMINDERS_PER_SECOND, classify=classify_discord_error)
+    # The feature services below still take the whole bot until they move to ports (issue 11).
+    bot: Any = host
 
     # --- repost
     repost = RepostService(RepostRepository(db), clock, DiscordRepostActions(bot),

@@ -11,6 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from bot.domain.holds import TEMPLATE_NAMES
+from bot.domain.templates import validate
+
 SERVER = {"server": True}
 
 
@@ -74,9 +77,6 @@ class LinkHoldSettings(Section):
                      "rejected_template")
     @classmethod
     def _valid_template(cls, value: str | None, info: ValidationInfo) -> str | None:
-        from bot.domain.holds import TEMPLATE_NAMES
-        from bot.domain.templates import validate
-
         if value is not None:
             validate(value, TEMPLATE_NAMES[str(info.field_name)])
         return value

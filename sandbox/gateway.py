@@ -132,6 +132,7 @@ class Gateway:
         self.privileged_enabled = set(privileged_enabled)
         self.url = "ws://127.0.0.1:0/gateway"
         self.sessions: dict[str, Session] = {}
+        self._withheld: dict[str, set[str]] = {}  # intent -> sessions it was switched off for
         self.connections: list[Connection] = []
         self.identify: dict[str, Any] | None = None
         self.identifies = 0
@@ -156,6 +157,24 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump_task
             self._pump_task = None
+
+    def set_privileged(self, name: str, enabled: bool) -> None:
+        """Switch a privileged intent in the portal; live sessions feel it at once (with
+        message content off, member messages arrive without their text)."""
+        bit = PRIVILEGED[name]
+        withheld = self._withheld.setdefault(name, set())
+        if enabled:
+            self.privileged_enabled.add(name)
+            for session_id in withheld:  # only the sessions that had asked for it
+                if session_id in self.sessions:
+                    self.sessions[session_id].intents |= bit
+            withheld.clear()
+            return
+        self.privileged_enabled.discard(name)
+        for session in self.sessions.values():
+            if session.intents & bit:
+                session.intents &= ~bit
+                withheld.add(session.id)
 
     @property
     def connected(self) -> bool:

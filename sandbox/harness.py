@@ -8,7 +8,7 @@
 It points discord.py at the sandbox (``Route.BASE`` and ``DiscordWebSocket.DEFAULT_GATEWAY``,
 the same two settings the app uses), starts ``client.start(token)`` in a task, waits for
 ``on_ready`` (surfacing start-up exceptions such as ``PrivilegedIntentsRequired`` at once),
-and closes the client on exit. Use :func:`point_discord_at` alone when the app does its own
+and closes the client on exit. Use ``bot.app.point_at`` alone when the app does its own
 start-up.
 """
 
@@ -20,36 +20,17 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import discord
-import discord.gateway
-import discord.http
-import yarl
 
+from bot.app import point_at
 from sandbox.scenario import Sandbox
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
 
 
-def point_discord_at(api_base: str, gateway_url: str) -> None:
-    """Aim discord.py's REST and gateway at the given URLs (process-wide)."""
-    discord.http.Route.BASE = api_base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
-
-
-def sandbox_intents() -> discord.Intents:
-    """guilds, guild messages, message content, members, DMs."""
-    intents = discord.Intents.none()
-    intents.guilds = True
-    intents.guild_messages = True
-    intents.message_content = True
-    intents.members = True
-    intents.dm_messages = True
-    return intents
-
-
 async def start_client(sb: Sandbox, client: discord.Client, token: str | None = None,
                        *, timeout: float = 10.0) -> asyncio.Task[None]:  # noqa: ASYNC109
     """Start ``client`` against ``sb`` and wait until it is ready; returns its task."""
-    point_discord_at(sb.api_base, sb.gateway_url)
+    point_at(sb.api_base, sb.gateway_url)
     task = asyncio.get_running_loop().create_task(client.start(token or sb.token))
     ready = asyncio.get_running_loop().create_task(client.wait_until_ready())
     done, _ = await asyncio.wait({task, ready}, timeout=timeout,

@@ -121,17 +121,26 @@ class InteractionResult:
         return self
 
     async def done(self, quiet: float = 0.1, timeout: float = 5.0) -> InteractionResult:  # noqa: ASYNC109
-        """Wait for the answer, then until the bot made no REST call for ``quiet`` s."""
+        """Wait for the answer, then until the bot made no REST call for ``quiet`` s.
+
+        A "thinking…" deferral is not an answer yet: the wait goes on until the bot replaces
+        it (work between the defer and the reply may make no REST call for a while).
+        """
         await self.responded(timeout)
         api = getattr(self.world, "api", None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             last = max(self.last_activity, api.last_request_at if api else 0.0)
             busy = api.in_flight if api else 0
-            if not busy and time.monotonic() - last >= quiet:
+            if not busy and not self.thinking and time.monotonic() - last >= quiet:
                 return self
             await asyncio.sleep(quiet / 4)
         return self
+
+    @property
+    def thinking(self) -> bool:
+        """Deferred with "thinking…" and not replaced by the answer yet."""
+        return self.original is not None and bool(self.original.flags & MessageFlags.LOADING)
 
     @property
     def answered(self) -> bool:

@@ -317,6 +317,11 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         channel.overwrites[tid] = Overwrite(tid, ttype, to_int(allow), to_int(deny))
         self._announce("CHANNEL_UPDATE", channel.to_wire())
 
+    def set_privileged_intent(self, name: str, enabled: bool) -> None:
+        """Switch "members", "presences" or "message_content" on or off in the developer
+        portal while the bot runs (its live sessions are affected at once)."""
+        self.gateway.set_privileged(name, enabled)
+
     def deny(self, channel: Channel, *permissions: str) -> None:
         """Deny the bot the named permissions in ``channel`` (a member overwrite)."""
         current = channel.overwrites.get(self.bot_user.id)

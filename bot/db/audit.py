@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.db.database import Database, Row, from_db_time, to_db_time
+from bot.domain.audit import AuditEntry
 
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One recorded action."""
-
-    id: int
-    guild_id: int
-    actor_id: int | None
-    action: str
-    target_id: int | None
-    details: dict[str, Any] = field(default_factory=dict)
-    created_at: datetime | None = None
+__all__ = ["AuditEntry", "AuditRepository"]
 
 
 def _entry(row: Row) -> AuditEntry:

@@ -1,6 +1,7 @@
 """The doctor's rules: facts about a guild in, findings (each with its exact fix) out.
 
-Pure: the service turns discord.py objects into these facts; nothing here talks to Discord.
+Pure: bot/adapters/doctor.py turns discord.py objects into these facts; nothing here talks to
+Discord.
 """
 
 from __future__ import annotations

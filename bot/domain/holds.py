@@ -15,14 +15,30 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from bot.domain.links import Link, matches_domain
 
-if TYPE_CHECKING:
-    from config.guild import LinkHoldSettings
-
 Exemption = Literal["bot", "owner", "moderator", "exempt role", "trusted"]
+
+
+class HoldSettings(Protocol):
+    """The link-hold settings a policy is made from (config.guild.LinkHoldSettings)."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def hold_days(self) -> int: ...
+    @property
+    def min_posts(self) -> int: ...
+    @property
+    def min_account_age_days(self) -> int: ...
+    @property
+    def allowlist(self) -> Sequence[str]: ...
+    @property
+    def exempt_roles(self) -> Iterable[int]: ...
+    @property
+    def ignored_channels(self) -> Iterable[int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +69,8 @@ class HoldPolicy:
     ignored_channels: frozenset[int] = frozenset()
 
     @classmethod
-    def from_settings(cls, settings: LinkHoldSettings) -> HoldPolicy:
-        """The policy described by a guild's `LinkHoldSettings`."""
+    def from_settings(cls, settings: HoldSettings) -> HoldPolicy:
+        """The policy described by a guild's link-hold settings."""
         return cls(
             enabled=settings.enabled,
             hold_days=settings.hold_days,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock
-from bot.db.audit import AuditEntry, AuditRepository
+from bot.db.audit import AuditRepository
+from bot.domain.audit import AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ class AuditService:
         self._listeners: list[Callable[[AuditEntry], None]] = []
 
     def set_mod_log_sink(self, sink: ModLogSink | None) -> None:
-        """Where entries are posted after being stored (the app renders the embed)."""
+        """Where entries are posted after being stored (the mod-log adapter)."""
         self._sink = sink
 
     def add_listener(self, listener: Callable[[AuditEntry], None]) -> None:
@@ -60,3 +62,11 @@ class AuditService:
                 # The audit row is what counts; a mod-log failure must not undo the action.
                 log.exception("could not post audit entry %s to the mod log", entry.id)
         return entry
+
+    async def recent(self, guild_id: int, *, target_id: int | None = None,
+                     action_prefix: str | None = None, since: datetime | None = None,
+                     limit: int = 25, offset: int = 0) -> list[AuditEntry]:
+        """Newest entries first, optionally for one member, one action family, or a period."""
+        return await self.repository.recent(guild_id, target_id=target_id,
+                                            action_prefix=action_prefix, since=since,
+                                            limit=limit, offset=offset)

@@ -1,31 +1,26 @@
 """The doctor: looks at a guild as the bot sees it, records findings, reports changes once.
 
-Other features add optional probes (stuck queue items, failing reminders) with
-`doctor.add_probe(name, probe)` where `probe(guild_id) -> list[Finding]`; the doctor works
-without any.
+No Discord here: a `GuildReader` port (bot.adapters.doctor) turns the guild into the domain's
+facts and a `ReportPoster` port posts the report to the mod log. Other features add optional
+probes (stuck queue items, failing reminders) with `doctor.add_probe(name, probe)` where
+`probe(guild_id) -> list[Finding]`; the doctor works without any.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal, Protocol
 
-import discord
-
-from bot import messaging
 from bot.clock import Clock
 from bot.db.doctor import DoctorRepository
 from bot.domain.doctor import (
-    PERMISSION_LABELS,
-    ChannelFacts,
     FeatureUse,
     Finding,
     GuildFacts,
-    RoleFacts,
     Severity,
-    StaffVisibility,
     content_missing,
     diagnose,
     fingerprint,
@@ -38,9 +33,8 @@ log = logging.getLogger(__name__)
 
 Probe = Callable[[int], Awaitable[list[Finding]]]
 GroupRoleSource = Callable[[int], Awaitable[list[tuple[str, int]]]]
+PostOutcome = Literal["posted", "impossible", "failed"]
 
-STAFF_SETTINGS = ("core.mod_log_channel", "linkhold.queue_channel")
-MAX_REPORTED = 15
 UNPOSTED = "unposted:"
 
 
@@ -91,49 +85,17 @@ def server_refs(config: GuildConfig) -> list[ServerRef]:
     return refs
 
 
-def _kind(channel: object) -> str:
-    if isinstance(channel, discord.TextChannel):
-        return "news" if channel.is_news() else "text"
-    if isinstance(channel, discord.ForumChannel):
-        return "forum"
-    if isinstance(channel, discord.VoiceChannel | discord.StageChannel):
-        return "voice"
-    if isinstance(channel, discord.CategoryChannel):
-        return "category"
-    if isinstance(channel, discord.Thread):
-        return "thread"
-    return "other"
-
-
-def granted(permissions: discord.Permissions) -> frozenset[str]:
-    """The permissions of interest that are allowed."""
-    return frozenset(name for name in PERMISSION_LABELS if getattr(permissions, name, False))
-
-
 class ContentWatch:
     """Counts member messages arriving empty in a row, per guild (message content intent)."""
 
     def __init__(self) -> None:
         self._empty: dict[int, int] = {}
 
-    @staticmethod
-    def looks_empty(message: discord.Message) -> bool:
-        """An ordinary member message with no text, files, embeds, stickers or poll."""
-        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
-            return False
-        return not (message.content or message.attachments or message.embeds
-                    or message.stickers or message.poll)
-
-    def observe(self, message: discord.Message) -> bool:
-        """Count `message`; True when the verdict for its guild just changed."""
-        if message.guild is None:
-            return False
-        guild_id = message.guild.id
+    def observe(self, guild_id: int, empty: bool) -> bool:
+        """Count a member message (`empty`: no text, files or embeds); True when the verdict
+        for its guild just changed."""
         before = content_missing(self._empty.get(guild_id, 0))
-        if self.looks_empty(message):
-            self._empty[guild_id] = self._empty.get(guild_id, 0) + 1
-        else:
-            self._empty[guild_id] = 0
+        self._empty[guild_id] = self._empty.get(guild_id, 0) + 1 if empty else 0
         return content_missing(self._empty[guild_id]) != before
 
     def missing(self, guild_id: int) -> bool:
@@ -141,17 +103,35 @@ class ContentWatch:
         return content_missing(self._empty.get(guild_id, 0))
 
 
+class GuildReader(Protocol):
+    """Reads a guild as the bot sees it (bot.adapters.doctor.DiscordGuildReader)."""
+
+    def read(self, guild_id: int, config: GuildConfig,
+             refs: Sequence[ServerRef]) -> GuildFacts | None:
+        """The channels, roles and permissions part of the facts (None: not in the guild)."""
+
+
+class ReportPoster(Protocol):
+    """Posts a report to a mod-log channel (bot.adapters.doctor.DoctorReportPoster)."""
+
+    async def post(self, guild_id: int, channel_id: int,
+                   findings: Sequence[Finding]) -> PostOutcome:
+        """"posted", "impossible" (no usable channel) or "failed" (worth retrying)."""
+
+
 class DoctorService:
     """Gathers facts about a guild, diagnoses, records, and tells the mod log about changes."""
 
     def __init__(self, repository: DoctorRepository, settings: GuildSettingsService,
-                 clock: Clock) -> None:
+                 clock: Clock, *, reader: GuildReader, poster: ReportPoster) -> None:
         self.repository = repository
         self._settings = settings
         self._clock = clock
+        self._reader = reader
+        self._poster = poster
         self._probes: dict[str, Probe] = {}
         self._group_role_sources: dict[str, GroupRoleSource] = {}
-        self.content = ContentWatch()
+        self._content = ContentWatch()
         self._locks: dict[int, asyncio.Lock] = {}
 
     def add_probe(self, name: str, probe: Probe) -> None:
@@ -172,86 +152,28 @@ class DoctorService:
                 log.exception("group-role source %s failed for guild %s", name, guild_id)
         return refs
 
-    def gather(self, guild: discord.Guild, config: GuildConfig,
-               group_roles: list[ServerRef] | None = None) -> GuildFacts:
-        """The facts about `guild`, as the bot sees it right now."""
-        me = guild.me
-        channels: list[ChannelFacts] = []
-        roles: list[RoleFacts] = []
-        groups: list[RoleFacts] = []
-        refs = server_refs(config) + list(group_roles or ())
-        for ref in refs:
-            if ref.kind == "channel":
-                channel = guild.get_channel_or_thread(ref.id)
-                if channel is None:
-                    channels.append(ChannelFacts(ref.setting, ref.id, exists=False))
-                else:
-                    channels.append(ChannelFacts(ref.setting, ref.id, True, _kind(channel),
-                                                 granted(channel.permissions_for(me))))
-            else:
-                role = guild.get_role(ref.id)
-                facts = RoleFacts(ref.setting, ref.id, role is not None,
-                                  role.position if role else 0,
-                                  bool(role and role.managed))
-                (groups if ref.kind == "group_role" else roles).append(facts)
-        features = FeatureUse(
-            linkhold=config.linkhold.enabled,
-            repost_webhooks=config.repost.mode == "webhook",
-            welcome=config.welcome.enabled,
-        )
-        return GuildFacts(
-            channels=tuple(channels),
-            roles=tuple(roles),
-            group_roles=tuple(groups),
-            member_channels=tuple(self._member_channels(guild, config))
-            if features.linkhold else (),
-            bot_top_role_position=me.top_role.position,
-            bot_guild_permissions=granted(me.guild_permissions),
-            features=features,
-            content_missing=self.content.missing(guild.id),
+    def observe_message(self, guild_id: int, empty: bool) -> bool:
+        """Count a member message; True when the message-content verdict just changed."""
+        return self._content.observe(guild_id, empty)
+
+    def gather(self, guild_id: int, config: GuildConfig,
+               group_roles: Sequence[ServerRef] = ()) -> GuildFacts | None:
+        """The facts about a guild right now (None when the bot is not in it)."""
+        facts = self._reader.read(guild_id, config, server_refs(config) + list(group_roles))
+        if facts is None:
+            return None
+        return replace(
+            facts,
+            features=FeatureUse(
+                linkhold=config.linkhold.enabled,
+                repost_webhooks=config.repost.mode == "webhook",
+                welcome=config.welcome.enabled,
+            ),
+            content_missing=self._content.missing(guild_id),
             moderator_roles_configured=bool(config.core.moderator_roles),
-            staff_visibility=tuple(self._staff_visibility(guild, config)),
             mod_log_configured=config.core.mod_log_channel is not None,
             queue_configured=config.linkhold.queue_channel is not None,
         )
-
-    @staticmethod
-    def _staff_visibility(guild: discord.Guild, config: GuildConfig
-                          ) -> Iterator[StaffVisibility]:
-        """For the queue and mod log: the moderator roles that can't view them (the configured
-        ones; without any, the Manage Messages roles that are not admins or bots' own)."""
-        configured = set(config.core.moderator_roles)
-        if configured:
-            mod_roles = [r for r in guild.roles if r.id in configured
-                         and not r.permissions.administrator]
-        else:
-            mod_roles = [r for r in guild.roles if r.permissions.manage_messages
-                         and not r.permissions.administrator and not r.managed
-                         and not r.is_default()]
-        for setting, channel_id in (("linkhold.queue_channel", config.linkhold.queue_channel),
-                                    ("core.mod_log_channel", config.core.mod_log_channel)):
-            channel = guild.get_channel(channel_id) if channel_id else None
-            if channel is None or channel_id is None:
-                continue
-            unseen = tuple(r.id for r in mod_roles if not channel.permissions_for(r).view_channel)
-            yield StaffVisibility(setting, channel_id, unseen)
-
-    @staticmethod
-    def _member_channels(guild: discord.Guild, config: GuildConfig) -> Iterator[ChannelFacts]:
-        """Channels where everyone may post and Steward can see (it acts on posts there)."""
-        skip = set(config.linkhold.ignored_channels)
-        skip.update(c for c in (config.core.mod_log_channel, config.linkhold.queue_channel) if c)
-        everyone = guild.default_role
-        for channel in guild.channels:
-            if channel.id in skip or not isinstance(
-                    channel, discord.TextChannel | discord.ForumChannel):
-                continue
-            public = channel.permissions_for(everyone)
-            can_post = public.send_messages_in_threads if isinstance(
-                channel, discord.ForumChannel) else public.send_messages
-            mine = channel.permissions_for(guild.me)
-            if public.view_channel and can_post and mine.view_channel:
-                yield ChannelFacts("member", channel.id, True, _kind(channel), granted(mine))
 
     async def _probe(self, guild_id: int) -> list[Finding]:
         found: list[Finding] = []
@@ -267,91 +189,57 @@ class DoctorService:
                 ))
         return found
 
-    async def check(self, guild: discord.Guild) -> list[Finding]:
-        """Diagnose a guild and record the findings (for `/steward doctor` and the CLI)."""
-        return (await self._diagnose(guild))[0]
-
-    async def _diagnose(self, guild: discord.Guild) -> tuple[list[Finding], GuildConfig]:
-        config = self._settings.get(guild.id)
-        facts = self.gather(guild, config, await self._group_roles(guild.id))
-        extra = await self._probe(guild.id)
+    async def _diagnose(self, guild_id: int) -> tuple[list[Finding], GuildConfig] | None:
+        config = self._settings.get(guild_id)
+        facts = self.gather(guild_id, config, await self._group_roles(guild_id))
+        if facts is None:
+            return None
+        extra = await self._probe(guild_id)
         findings = diagnose(replace(facts, extra=tuple(extra)))
-        await self.repository.save(guild.id, findings, fingerprint(findings), self._clock.now())
+        await self.repository.save(guild_id, findings, fingerprint(findings), self._clock.now())
         return findings, config
 
-    async def check_and_report(self, guild: discord.Guild) -> list[Finding]:
+    async def check_and_report(self, guild_id: int) -> list[Finding]:
         """Check, and post to the mod log when the findings differ from what it last told it.
 
         Findings that could not be posted (no usable mod-log channel) are remembered as
-        unposted, so fixing them later doesn't announce an "all clear" nobody needed.
+        unposted, so fixing them later doesn't announce an "all clear" nobody needed. A guild
+        the bot is not in has no findings and nothing is recorded.
         """
-        lock = self._locks.setdefault(guild.id, asyncio.Lock())
+        lock = self._locks.setdefault(guild_id, asyncio.Lock())
         async with lock:  # one check per guild at a time, so a change is reported once
-            return await self._check_and_report(guild)
+            return await self._check_and_report(guild_id)
 
-    async def _check_and_report(self, guild: discord.Guild) -> list[Finding]:
-        findings, config = await self._diagnose(guild)
+    async def _check_and_report(self, guild_id: int) -> list[Finding]:
+        diagnosed = await self._diagnose(guild_id)
+        if diagnosed is None:
+            return []
+        findings, config = diagnosed
         current = fingerprint(findings)
-        run = await self.repository.last_run(guild.id)
+        run = await self.repository.last_run(guild_id)
         reported = run.reported_fingerprint if run else None
         unposted = reported is None or reported.startswith(UNPOSTED)
         if reported is not None and reported.removeprefix(UNPOSTED) == current:
             return findings
         now = self._clock.now()
         if not findings and unposted:
-            await self.repository.mark_reported(guild.id, current, now)
+            await self.repository.mark_reported(guild_id, current, now)
             return findings
         # Post where the settings the findings came from say (not newer ones: their check
         # comes next and reports for itself).
-        outcome = await self._post(guild, config, findings)
+        outcome = await self._post(guild_id, config, findings)
         if outcome == "posted":
-            await self.repository.mark_reported(guild.id, current, now)
+            await self.repository.mark_reported(guild_id, current, now)
         elif outcome == "impossible":
-            await self.repository.mark_reported(guild.id, UNPOSTED + current, now)
+            await self.repository.mark_reported(guild_id, UNPOSTED + current, now)
         return findings
 
-    async def _post(self, guild: discord.Guild, config: GuildConfig,
-                    findings: list[Finding]) -> str:
-        """Post the report: "posted", "impossible" (no usable channel) or "failed" (retry)."""
+    async def _post(self, guild_id: int, config: GuildConfig,
+                    findings: list[Finding]) -> PostOutcome:
         channel_id = config.core.mod_log_channel
-        channel = guild.get_channel(channel_id) if channel_id else None
-        if not isinstance(channel, discord.TextChannel):
+        if channel_id is None:
             return "impossible"
-        perms = channel.permissions_for(guild.me)
-        if not (perms.view_channel and perms.send_messages and perms.embed_links):
-            return "impossible"
-        try:
-            await messaging.send(channel, embeds=[render_report(findings, changed=True)])
-        except discord.Forbidden:
-            return "impossible"
-        except discord.HTTPException as exc:
-            log.warning("could not post the doctor report to guild %s: %s", guild.id, exc.status)
-            return "failed"
-        log.info("doctor reported %d finding(s) for guild %s", len(findings), guild.id)
-        return "posted"
-
-
-def render_report(findings: list[Finding], *, changed: bool = False) -> discord.Embed:
-    """One embed listing findings with their fixes (or an all-clear)."""
-    if not findings:
-        return discord.Embed(
-            title="Steward doctor: all clear",
-            description="Everything Steward needs is in place."
-            + (" The problems reported earlier are fixed." if changed else ""),
-            colour=discord.Colour.green(),
-        )
-    problems = sum(1 for f in findings if f.severity is Severity.PROBLEM)
-    title = f"Steward doctor: {problems} problem(s), {len(findings) - problems} warning(s)"
-    embed = discord.Embed(
-        title=title,
-        colour=discord.Colour.red() if problems else discord.Colour.gold(),
-        description="Each item says what is wrong and exactly how to fix it. "
-        "Run `/steward doctor` again after fixing.",
-    )
-    for finding in findings[:MAX_REPORTED]:
-        icon = "❌" if finding.severity is Severity.PROBLEM else "⚠️"
-        embed.add_field(name=f"{icon} {finding.code}",
-                        value=f"{finding.message}\n**Fix:** {finding.fix}", inline=False)
-    if len(findings) > MAX_REPORTED:
-        embed.set_footer(text=f"and {len(findings) - MAX_REPORTED} more: run /steward doctor")
-    return embed
+        outcome = await self._poster.post(guild_id, channel_id, findings)
+        if outcome == "posted":
+            log.info("doctor reported %d finding(s) for guild %s", len(findings), guild_id)
+        return outcome

@@ -1,10 +1,15 @@
-"""Per-guild settings with an in-memory cache, so hot paths never wait on the database."""
+"""Per-guild settings with an in-memory cache, so hot paths never wait on the database.
+
+`update(guild_id, mutate, actor_id=...)` is the one way a person changes settings: it
+validates, saves, tells the listeners, and records one "settings.changed" audit entry (old ->
+new per setting; template wording is shown only as "changed").
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
 
@@ -16,9 +21,29 @@ from config.guild import GuildConfig
 log = logging.getLogger(__name__)
 
 Listener = Callable[[int, GuildConfig, GuildConfig], Awaitable[None]]
+Mutate = Callable[[GuildConfig], None]
+Changes = dict[str, tuple[Any, Any]]
+CHANGED = "settings.changed"
 
 
-def diff(old: GuildConfig, new: GuildConfig) -> dict[str, tuple[Any, Any]]:
+class AuditTrail(Protocol):
+    """Where a person's settings change is recorded (bot.services.audit.AuditService)."""
+
+    async def record(self, guild_id: int, actor_id: int | None, action: str,
+                     target_id: int | None = None,
+                     details: dict[str, Any] | None = None) -> object:
+        """Append one audit entry."""
+
+
+class SettingsChange(NamedTuple):
+    """What an update did: the settings before and after, and each changed (old, new)."""
+
+    old: GuildConfig
+    new: GuildConfig
+    changes: Changes
+
+
+def diff(old: GuildConfig, new: GuildConfig) -> Changes:
     """Dotted setting names whose value changed, with (old, new)."""
     changes: dict[str, tuple[Any, Any]] = {}
     old_dump, new_dump = old.model_dump(mode="json"), new.model_dump(mode="json")
@@ -30,12 +55,20 @@ def diff(old: GuildConfig, new: GuildConfig) -> dict[str, tuple[Any, Any]]:
     return changes
 
 
+def audit_details(changes: Changes) -> dict[str, str]:
+    """The audit entry's details: `old → new` per setting; templates only say "changed"."""
+    return {name: "changed" if "template" in name else f"{old} → {new}"
+            for name, (old, new) in changes.items()}
+
+
 class GuildSettingsService:
     """Loads every guild's settings once, serves them from memory, validates every change."""
 
-    def __init__(self, repository: GuildSettingsRepository, clock: Clock) -> None:
+    def __init__(self, repository: GuildSettingsRepository, clock: Clock,
+                 audit: AuditTrail | None = None) -> None:
         self._repository = repository
         self._clock = clock
+        self._audit = audit
         self._cache: dict[int, GuildConfig] = {}
         self._listeners: list[Listener] = []
 
@@ -59,13 +92,16 @@ class GuildSettingsService:
         """Call `listener(guild_id, old, new)` after every saved change."""
         self._listeners.append(listener)
 
-    async def update(
-        self, guild_id: int, mutate: Callable[[GuildConfig], None]
-    ) -> tuple[GuildConfig, GuildConfig, dict[str, tuple[Any, Any]]]:
+    async def update(self, guild_id: int, mutate: Mutate, *,
+                     actor_id: int | None = None) -> SettingsChange:
         """Apply `mutate` to a validated copy, save it, and return (old, new, changes).
 
         Validation errors become InvalidInput with a readable message; nothing is saved then.
+        With `actor_id` (a person's change), a saved change is audited once as
+        "settings.changed"; without it (imports, reloads, tests) nothing is audited.
         """
+        if actor_id is not None and self._audit is None:
+            raise RuntimeError("settings changed by a person need an audit trail")
         old = self.get(guild_id)
         new = old.model_copy(deep=True)
         try:
@@ -81,9 +117,12 @@ class GuildSettingsService:
             self._cache[guild_id] = new
             for listener in self._listeners:
                 await listener(guild_id, old, new)
-        return old, new, changes
+            if actor_id is not None and self._audit is not None:
+                await self._audit.record(guild_id, actor_id, CHANGED,
+                                         details=audit_details(changes))
+        return SettingsChange(old, new, changes)
 
-    async def replace(self, guild_id: int, new: GuildConfig) -> dict[str, tuple[Any, Any]]:
+    async def replace(self, guild_id: int, new: GuildConfig) -> Changes:
         """Replace a guild's settings wholesale (config import); returns the changes."""
         _, _, changes = await self.update(
             guild_id, lambda config: _copy_into(config, new)

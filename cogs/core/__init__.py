@@ -8,8 +8,9 @@ from datetime import timedelta
 import discord
 from discord.ext import commands
 
+from bot.adapters.doctor import looks_empty
 from bot.app import StewardBot
-from bot.db.audit import AuditEntry
+from bot.domain.audit import AuditEntry
 from bot.metrics import Metrics
 from bot.services.config_io import ExternalChanges
 from bot.services.doctor import DoctorService
@@ -77,12 +78,11 @@ class Upkeep(commands.Cog):
 
     async def _check(self, guild_id: int) -> None:
         self._pending.discard(guild_id)
-        guild = self.bot.get_guild(guild_id)
-        if guild is not None:
-            await self.doctor.check_and_report(guild)
+        await self.doctor.check_and_report(guild_id)
 
     async def _watch_content(self, message: discord.Message) -> bool:
-        if self.doctor.content.observe(message) and message.guild is not None:
+        if message.guild is not None and self.doctor.observe_message(message.guild.id,
+                                                                     looks_empty(message)):
             self.schedule(message.guild.id)
         return False
 

@@ -10,21 +10,24 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.setup import create_staff_channels
 from bot.app import StewardBot
 from bot.domain.doctor import MODERATORS_CANT_SEE, Severity
-from bot.errors import BotMissingPermissions, InvalidInput
+from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, require_admin
 from bot.services.config_io import export_toml
-from bot.services.doctor import DoctorService, render_report
-from cogs.core._render import (
-    audit_page,
+from bot.services.doctor import DoctorService
+from bot.ui.audit import audit_page
+from bot.ui.doctor import render_report
+from bot.ui.pager import Pager
+from bot.ui.setup import (
     created_hidden_message,
+    describe_core,
     hidden_channels_warning,
     settings_pages,
     setup_summary,
 )
-from cogs.core._views import Pager
 from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
@@ -32,31 +35,6 @@ log = logging.getLogger(__name__)
 AUDIT_PAGE_SIZE = 10
 QUEUE_NAME = "mod-queue"
 LOG_NAME = "mod-log"
-
-
-def _describe_core(config: GuildConfig) -> str:
-    roles = ", ".join(f"<@&{r}>" for r in config.core.moderator_roles) or "none (Manage Messages)"
-    log_channel = f"<#{config.core.mod_log_channel}>" if config.core.mod_log_channel else "not set"
-    return f"**Moderator roles:** {roles}\n**Mod log:** {log_channel}"
-
-
-def staff_overwrites(guild: discord.Guild, moderator_roles: list[int]
-                     ) -> dict[discord.Role | discord.Member | discord.Object,
-                               discord.PermissionOverwrite]:
-    """Hidden from @everyone; visible to the moderator roles and to Steward."""
-    overwrites: dict[discord.Role | discord.Member | discord.Object,
-                     discord.PermissionOverwrite] = {
-        guild.default_role: discord.PermissionOverwrite(view_channel=False),
-        guild.me: discord.PermissionOverwrite(
-            view_channel=True, send_messages=True, embed_links=True, attach_files=True,
-            read_message_history=True),
-    }
-    for role_id in moderator_roles:
-        role = guild.get_role(role_id)
-        if role is not None:
-            overwrites[role] = discord.PermissionOverwrite(
-                view_channel=True, send_messages=True, read_message_history=True)
-    return overwrites
 
 
 class Core(commands.Cog):
@@ -116,7 +94,7 @@ class Core(commands.Cog):
             wanted = [name for name, value in ((QUEUE_NAME, queue_id), (LOG_NAME, log_id))
                       if value is None or guild.get_channel(value) is None]
             if wanted:
-                made = await self._create_staff_channels(guild, wanted, roles)
+                made = await create_staff_channels(guild, wanted, roles)
                 created = [c.mention for c in made.values()]
                 queue_id = made[QUEUE_NAME].id if QUEUE_NAME in made else queue_id
                 log_id = made[LOG_NAME].id if LOG_NAME in made else log_id
@@ -130,13 +108,8 @@ class Core(commands.Cog):
             if rules_channel is not None:
                 config.core.rules_channel = rules_channel.id
 
-        _, new, changes = await self.bot.guild_settings.update(guild.id, mutate)
-        if changes:
-            await self.bot.audit.record(
-                guild.id, admin.id, "settings.changed",
-                details={k: f"{old} → {value}" for k, (old, value) in changes.items()},
-            )
-        findings = await self.doctor.check_and_report(guild)
+        _, new, _ = await self.bot.guild_settings.update(guild.id, mutate, actor_id=admin.id)
+        findings = await self.doctor.check_and_report(guild.id)
         problems = sum(1 for f in findings if f.severity is Severity.PROBLEM)
         missing = [label for label, value in (
             ("queue channel", new.linkhold.queue_channel),
@@ -153,24 +126,6 @@ class Core(commands.Cog):
         await reply_ephemeral(interaction, embeds=[
             setup_summary(new, created, missing, problems, len(findings) - problems,
                           hidden_warning=hidden_warning)])
-
-    async def _create_staff_channels(self, guild: discord.Guild, names: list[str],
-                                     roles: list[int]) -> dict[str, discord.TextChannel]:
-        me = guild.me.guild_permissions
-        lacking = [label for label, ok in (("Manage Channels", me.manage_channels),
-                                           ("Manage Roles", me.manage_roles)) if not ok]
-        if lacking:
-            raise BotMissingPermissions(
-                "I can't create channels without " + " and ".join(lacking) + ". Give the "
-                "Steward role " + " and ".join(lacking) + " in Server Settings → Roles, or "
-                "pick existing channels with `queue_channel:` and `mod_log_channel:`.")
-        made: dict[str, discord.TextChannel] = {}
-        for name in names:
-            made[name] = await guild.create_text_channel(
-                name, overwrites=staff_overwrites(guild, roles),
-                reason="Steward setup: moderators-only channel")
-            log.info("setup created channel %s in guild %s", made[name].id, guild.id)
-        return made
 
     # --------------------------------------------------------------- settings
     @steward.command(name="settings", description="Show every setting, or change moderator "
@@ -209,13 +164,9 @@ class Core(commands.Cog):
             if mod_log is not None:
                 config.core.mod_log_channel = mod_log.id
 
-        _, new, changes = await self.bot.guild_settings.update(interaction.guild_id, mutate)
-        if changes:
-            await self.bot.audit.record(
-                interaction.guild_id, admin.id, "settings.changed",
-                details={k: f"{old} → {value}" for k, (old, value) in changes.items()},
-            )
-        await reply_ephemeral(interaction, "Saved.\n" + _describe_core(new))
+        _, new, _ = await self.bot.guild_settings.update(interaction.guild_id, mutate,
+                                                         actor_id=admin.id)
+        await reply_ephemeral(interaction, "Saved.\n" + describe_core(new))
 
     # ------------------------------------------------------------------ audit
     @steward.command(name="audit", description="What Steward and the moderators did, newest "
@@ -234,10 +185,10 @@ class Core(commands.Cog):
         filters = ", ".join(part for part in (
             f"member {member.id}" if member else "", f"action {action}" if action else "",
             f"last {days} days" if days else "") if part)
-        repository = self.bot.audit.repository
+        audit = self.bot.audit
 
         async def page(number: int) -> tuple[discord.Embed, bool]:
-            entries = await repository.recent(
+            entries = await audit.recent(
                 guild_id, target_id=member.id if member else None, action_prefix=action,
                 since=since, limit=AUDIT_PAGE_SIZE + 1, offset=number * AUDIT_PAGE_SIZE)
             return (audit_page(entries[:AUDIT_PAGE_SIZE], number, filters),
@@ -254,7 +205,7 @@ class Core(commands.Cog):
         require_admin(interaction)
         assert interaction.guild is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        findings = await self.doctor.check_and_report(interaction.guild)
+        findings = await self.doctor.check_and_report(interaction.guild.id)
         await reply_ephemeral(interaction, embeds=[render_report(findings)])
 
     # ----------------------------------------------------------------- config

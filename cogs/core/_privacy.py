@@ -13,24 +13,8 @@ from discord.ext import commands
 from bot.app import StewardBot
 from bot.messaging import reply_ephemeral
 from bot.permissions import MODERATOR_DEFAULT, require_moderator
-from bot.services.privacy import ForgetReport, PrivacyService
-from cogs.core._views import ConfirmForget
-
-LABELS = {"audit": "audit entries anonymized"}
-
-
-def describe(report: ForgetReport, user_id: int) -> str:
-    """What was removed, per feature, in plain words."""
-    lines = [f"Done. Steward no longer holds anything about <@{user_id}> in this server."]
-    for name, count in report.removed.items():
-        lines.append(f"• {LABELS.get(name, name + ': rows removed')}: {count}")
-    if report.failed:
-        lines[0] = "Partly done: some data could not be removed yet."
-        lines.append("Could not finish: " + ", ".join(report.failed) + ". Try again in a "
-                     "minute; if it keeps failing, the logs say why.")
-    lines.append("Opt-outs they chose are kept only as an unreadable fingerprint, so they "
-                 "stay respected.")
-    return "\n".join(lines)
+from bot.services.privacy import PrivacyService
+from bot.ui.privacy import ConfirmForget, describe_forget
 
 
 class Privacy(commands.Cog):
@@ -65,7 +49,7 @@ class Privacy(commands.Cog):
             await self.bot.audit.record(guild_id, moderator.id, "privacy.forgotten",
                                         details={"removed": report.total,
                                                  "failed": ", ".join(report.failed)})
-            await confirmed.edit_original_response(content=describe(report, user_id))
+            await confirmed.edit_original_response(content=describe_forget(report, user_id))
 
         view = ConfirmForget(interaction.user.id, self._check, go)
         await reply_ephemeral(

@@ -226,10 +226,8 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
                 forums[forum.id] = number
             config.followup.autocheck_forums = forums
 
-        _, _, changes = await self.bot.guild_settings.update(interaction.guild_id, mutate)
-        if changes:
-            await self.bot.audit.record(interaction.guild_id, moderator.id, "settings.changed",
-                                        details={"followup.autocheck": f"{forum.id}: {value}"})
+        await self.bot.guild_settings.update(interaction.guild_id, mutate,
+                                             actor_id=moderator.id)
         if number is None:
             text = f"Automatic check-ins are off in {forum.mention}."
         else:
@@ -271,12 +269,8 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
                 reset = checkin_template.strip().lower() == RESET
                 config.followup.checkin_template = None if reset else checkin_template
 
-        _, new, changes = await self.bot.guild_settings.update(interaction.guild_id, mutate)
-        if changes:
-            await self.bot.audit.record(
-                interaction.guild_id, admin.id, "settings.changed",
-                details={k: "changed" if "template" in k else f"{old} → {value}"
-                         for k, (old, value) in changes.items()})
+        _, new, changes = await self.bot.guild_settings.update(interaction.guild_id, mutate,
+                                                               actor_id=admin.id)
         f = new.followup
         await reply_ephemeral(interaction, "\n".join([
             "Saved." if changes else "Follow-up settings:",

@@ -91,14 +91,9 @@ class LinkHoldCommands(commands.Cog):
         mutate: object,
     ) -> GuildConfig:
         assert interaction.guild_id is not None
-        _, new, changes = await self.bot.guild_settings.update(
-            interaction.guild_id, mutate  # type: ignore[arg-type]
+        _, new, _ = await self.bot.guild_settings.update(
+            interaction.guild_id, mutate, actor_id=actor.id  # type: ignore[arg-type]
         )
-        if changes:
-            await self.bot.audit.record(
-                interaction.guild_id, actor.id, "settings.changed",
-                details={k: f"{old} → {value}" for k, (old, value) in changes.items()},
-            )
         return new
 
     # --- moderators -----------------------------------------------------------------------------

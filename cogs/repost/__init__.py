@@ -139,12 +139,8 @@ class Repost(commands.Cog):
             if attribution is not None:
                 config.repost.attribution = attribution
 
-        _, new, changes = await self.bot.guild_settings.update(interaction.guild_id, mutate)
-        if changes:
-            await self.bot.audit.record(
-                interaction.guild_id, admin.id, "settings.changed",
-                details={k: f"{old} → {value}" for k, (old, value) in changes.items()},
-            )
+        _, new, changes = await self.bot.guild_settings.update(interaction.guild_id, mutate,
+                                                               actor_id=admin.id)
         note = ""
         if new.repost.mode == "webhook" and interaction.app_permissions and \
                 not interaction.app_permissions.manage_webhooks:

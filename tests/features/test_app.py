@@ -12,7 +12,7 @@ from sandbox.world import StewardHarness, build_support_server
 
 
 async def test_connects_with_the_intents_steward_needs(steward):
-    sent = discord.Intents._from_value(steward.sb.identify["intents"])
+    sent = discord.Intents(steward.sb.identify["intents"])
     assert sent == intents()
     assert sent.guilds and sent.guild_messages and sent.message_content
     assert sent.members and sent.dm_messages

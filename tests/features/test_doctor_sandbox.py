@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from bot.cli import _COMMANDS, build_parser
+from bot.cli import build_parser, run_command
 from bot.domain.doctor import CONTENT_EMPTY_THRESHOLD, Finding, Severity
-from sandbox.gateway import MESSAGE_CONTENT
 from tests.steward_env import Server, running_env
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
@@ -154,10 +153,7 @@ async def test_a_group_role_above_steward_is_a_hierarchy_problem(env):
 async def test_message_content_going_missing_is_noticed_and_cleared(env):
     setup = await healthy_server(env)
     sb, server = env.sb, setup.server
-    sessions = list(sb.gateway.sessions.values())
-    sb.gateway.privileged_enabled.discard("message_content")
-    for session in sessions:  # the intent is switched off in the portal while running
-        session.intents &= ~MESSAGE_CONTENT
+    sb.set_privileged_intent("message_content", False)  # switched off while running
     try:
         for n in range(CONTENT_EMPTY_THRESHOLD):
             await sb.post(server.general, server.member, f"how are you all doing {n}")
@@ -165,9 +161,7 @@ async def test_message_content_going_missing_is_noticed_and_cleared(env):
         assert codes(reports(env, setup.mod_log)[0]) == ["gateway.message_content"]
         assert "MESSAGE CONTENT INTENT" in reports(env, setup.mod_log)[0]["fields"][0]["value"]
     finally:
-        sb.gateway.privileged_enabled.add("message_content")
-        for session in sessions:
-            session.intents |= MESSAGE_CONTENT
+        sb.set_privileged_intent("message_content", True)
     await sb.post(server.general, server.member, "thanks, better today")
     await sb.wait_for(lambda: len(reports(env, setup.mod_log)) == 2)
     assert reports(env, setup.mod_log)[1]["title"] == "Steward doctor: all clear"
@@ -216,7 +210,7 @@ async def test_problems_are_not_reported_again_after_a_restart(env, capsys):
     assert len(reports(env, setup.mod_log)) == 1
     # The CLI shows what the running bot recorded.
     args = build_parser().parse_args(["doctor", "--guild", str(setup.server.id)])
-    assert await _COMMANDS["doctor"](args, env.bot.settings) == 1
+    assert await run_command(args, env.bot.settings) == 1
     out = capsys.readouterr().out
     assert "[PROBLEM] channel.permission" in out and "Send Messages" in out
     assert "Fix: Open" in out
@@ -224,7 +218,7 @@ async def test_problems_are_not_reported_again_after_a_restart(env, capsys):
 
 async def test_the_cli_says_when_the_bot_never_checked_a_server(env, capsys):
     args = build_parser().parse_args(["doctor", "--guild", "12345"])
-    assert await _COMMANDS["doctor"](args, env.bot.settings) == 1
+    assert await run_command(args, env.bot.settings) == 1
     assert "has not checked server 12345" in capsys.readouterr().out
 
 

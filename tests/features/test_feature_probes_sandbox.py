@@ -56,7 +56,7 @@ def latest_lacks(steward, *codes: str) -> bool:
 
 async def check(steward) -> None:
     doctor = steward.bot.services.doctor
-    await doctor.check_and_report(steward.bot.get_guild(steward.server.guild.id))
+    await doctor.check_and_report(steward.server.guild.id)
     await steward.sb.idle()
 
 

@@ -60,8 +60,8 @@ def _inventory() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
                                     ("user", discord.AppCommandType.user)):
                     commands += [(kind, c.name, _audience(c))
                                  for c in bot.tree.get_commands(type=ctype)]
-                store = bot._connection._view_store._dynamic_items  # no public accessor
-                items = [(cls.__name__, pattern.pattern) for pattern, cls in store.items()]
+                items = [(cls.__name__, pattern.pattern)
+                         for cls, pattern in bot.persistent_items()]
         return commands, items
 
     return asyncio.run(build())

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 import pytest_asyncio
 
-from bot.cli import _COMMANDS, build_parser
+from bot.cli import build_parser, run_command
 from bot.db.database import to_db_time
 from bot.db.privacy import FEATURE_TABLES
 from bot.services.privacy import FOLLOWUP_PINGS
@@ -192,7 +192,7 @@ async def test_the_command_line_forgets_too(env, capsys):
     await seed(env, server, server.helper.id, server.member.id, server.moderator.id)
     args = build_parser().parse_args(["forget", "--guild", str(server.id), "--user",
                                       str(server.helper.id), "--yes"])
-    assert await _COMMANDS["forget"](args, env.bot.settings) == 0
+    assert await run_command(args, env.bot.settings) == 0
     out = capsys.readouterr().out
     assert "linkhold:" in out and "audit: " in out and "anonymized" in out
     assert scan_database(env.db_path, server.helper.id) == []

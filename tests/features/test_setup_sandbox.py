@@ -10,7 +10,7 @@ import discord
 import pytest
 import pytest_asyncio
 
-from bot.cli import _COMMANDS, build_parser
+from bot.cli import build_parser, run_command
 from bot.domain.doctor import Severity
 from bot.services.config_io import export_toml
 from config.guild import GuildConfig
@@ -209,7 +209,7 @@ async def test_a_cli_import_reaches_the_running_bot_within_a_minute(env, tmp_pat
     path.write_text(export_toml(source, server.id + 1), encoding="utf-8")
     args = build_parser().parse_args(["config", "import", "--guild", str(server.id),
                                       str(path)])
-    assert await _COMMANDS["config"](args, env.bot.settings) == 0
+    assert await run_command(args, env.bot.settings) == 0
     assert config(env, server).linkhold.hold_days == 3  # not yet
     env.clock.advance(seconds=61)
     await env.sb.wait_for(lambda: config(env, server).linkhold.hold_days == 9)
@@ -222,9 +222,9 @@ async def test_cli_config_import_refuses_an_invalid_file_by_line(env, tmp_path, 
     server = await env.add_server()
     path = tmp_path / "bad.toml"
     path.write_text("[policy.linkhold]\nhold_days = 3\nretention_days = 0\n", encoding="utf-8")
-    args = argparse.Namespace(config_command="import", guild=server.id, file=path,
-                              dry_run=False)
-    assert await _COMMANDS["config"](args, env.bot.settings) == 1
+    args = argparse.Namespace(command="config", config_command="import", guild=server.id,
+                              file=path, dry_run=False)
+    assert await run_command(args, env.bot.settings) == 1
     err = capsys.readouterr().err
     assert "nothing changed" in err and "line 3: policy.linkhold.retention_days" in err
     assert config(env, server) == GuildConfig()

@@ -11,8 +11,9 @@ import pytest_asyncio
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import intents
 from sandbox import Sandbox
-from sandbox.harness import connected_client, sandbox_intents
+from sandbox.harness import connected_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -55,7 +56,7 @@ class PickView(discord.ui.View):
 
 
 def make_bot(guild_id: int, events: dict[str, list]) -> commands.Bot:
-    bot = commands.Bot(command_prefix="!", intents=sandbox_intents(), guild_ready_timeout=0.05)
+    bot = commands.Bot(command_prefix="!", intents=intents(), guild_ready_timeout=0.05)
     gobj = discord.Object(guild_id)
     gate = asyncio.Event()
     bot.slow_gate = gate  # type: ignore[attr-defined]

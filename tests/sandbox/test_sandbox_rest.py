@@ -9,9 +9,10 @@ import pytest
 import pytest_asyncio
 from discord.ext import commands
 
+from bot.app import intents
 from bot.clock import FakeClock
 from sandbox import Sandbox
-from sandbox.harness import connected_client, sandbox_intents
+from sandbox.harness import connected_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -32,7 +33,7 @@ async def env():
     e.anna = sb.add_member(e.guild, "anna")
     e.ben = sb.add_member(e.guild, "ben")
     e.events = {}
-    e.bot = commands.Bot(command_prefix="!", intents=sandbox_intents(),
+    e.bot = commands.Bot(command_prefix="!", intents=intents(),
                          guild_ready_timeout=0.05)
 
     @e.bot.event

@@ -11,10 +11,11 @@ import discord
 import pytest
 from discord.ext import commands
 
+from bot.app import intents
 from bot.clock import FakeClock
 from sandbox import Sandbox
 from sandbox.clock import snowflake_time
-from sandbox.harness import connected_client, sandbox_intents
+from sandbox.harness import connected_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -171,7 +172,7 @@ async def test_multipart_message_and_empty_message(sb):
 async def test_privileged_intent_not_enabled_is_4014():
     async with Sandbox(privileged_intents_enabled={"members"}) as sb:
         sb.add_guild("Hope Together")
-        client = commands.Bot(command_prefix="!", intents=sandbox_intents(),
+        client = commands.Bot(command_prefix="!", intents=intents(),
                               guild_ready_timeout=0.05)
         with pytest.raises(discord.PrivilegedIntentsRequired):
             async with connected_client(sb, client):
@@ -185,7 +186,7 @@ async def test_tcp_abort_resumes_discord_py():
         guild = sb.add_guild("Hope Together")
         general = sb.add_text_channel(guild, "general")
         anna = sb.add_member(guild, "anna")
-        client = discord.Client(intents=sandbox_intents(), guild_ready_timeout=0.05)
+        client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
         seen: list[str] = []
         client.event(_collector(seen))
         async with connected_client(sb, client):
@@ -208,9 +209,9 @@ async def test_without_message_content_other_messages_are_blank():
         guild = sb.add_guild("Hope Together")
         general = sb.add_text_channel(guild, "general")
         anna = sb.add_member(guild, "anna")
-        intents = sandbox_intents()
-        intents.message_content = False
-        client = discord.Client(intents=intents, guild_ready_timeout=0.05)
+        wanted = intents()
+        wanted.message_content = False
+        client = discord.Client(intents=wanted, guild_ready_timeout=0.05)
         seen: list[str] = []
         client.event(_collector(seen))
         async with connected_client(sb, client):
@@ -220,11 +221,47 @@ async def test_without_message_content_other_messages_are_blank():
             assert seen == ["", f"hey {sb.bot_user.mention}"]
 
 
+async def test_switching_message_content_off_blanks_messages_until_switched_back_on():
+    async with Sandbox() as sb:
+        guild = sb.add_guild("Hope Together")
+        general = sb.add_text_channel(guild, "general")
+        anna = sb.add_member(guild, "anna")
+        client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
+        seen: list[str] = []
+        client.event(_collector(seen))
+        async with connected_client(sb, client):
+            sb.set_privileged_intent("message_content", False)
+            await sb.post(general, anna, "hidden")
+            await sb.wait_for(lambda: len(seen) == 1)
+            sb.set_privileged_intent("message_content", True)
+            await sb.post(general, anna, "visible")
+            await sb.wait_for(lambda: len(seen) == 2)
+            assert seen == ["", "visible"]
+
+
+async def test_switching_an_intent_back_on_gives_it_only_to_sessions_that_asked():
+    async with Sandbox() as sb:
+        guild = sb.add_guild("Hope Together")
+        general = sb.add_text_channel(guild, "general")
+        anna = sb.add_member(guild, "anna")
+        wanted = intents()
+        wanted.message_content = False
+        client = discord.Client(intents=wanted, guild_ready_timeout=0.05)
+        seen: list[str] = []
+        client.event(_collector(seen))
+        async with connected_client(sb, client):
+            sb.set_privileged_intent("message_content", False)
+            sb.set_privileged_intent("message_content", True)
+            await sb.post(general, anna, "still secret")
+            await sb.wait_for(lambda: len(seen) == 1)
+            assert seen == [""]
+
+
 async def test_op7_reconnect_resumes():
     async with Sandbox() as sb:
         guild = sb.add_guild("Hope Together")
         sb.add_text_channel(guild, "general")
-        client = discord.Client(intents=sandbox_intents(), guild_ready_timeout=0.05)
+        client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
         readies: list[bool] = []
 
         async def on_ready() -> None:

@@ -119,11 +119,11 @@ async def test_a_failing_feature_is_reported_and_the_others_still_run(db):
     assert report.removed["audit"] == 3 and report.total == 4
 
 
-def test_the_audit_name_is_reserved():
-    privacy = PrivacyService.__new__(PrivacyService)
-    privacy._registrations = {}
+async def test_the_audit_name_is_reserved(db):
+    privacy = PrivacyService(db, FakeClock(), b"k" * 32)
     with pytest.raises(ValueError):
-        privacy.register("audit", feature(None)[0])
+        privacy.register("audit", feature(db)[0])
+    assert privacy.registered == []
 
 
 async def test_retention_purge_leaves_no_bytes_in_the_database_file_or_its_wal(db, tmp_path):

@@ -1,4 +1,4 @@
-"""Ephemeral pagers and the forget confirmation (re-checking permission on every click)."""
+"""An ephemeral pager that re-checks permission on every click."""
 
 from __future__ import annotations
 
@@ -69,37 +69,3 @@ class Pager(StewardView):
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Pager]) -> None:
         """One page on."""
         await self._turn(interaction, 1)
-
-
-class ConfirmForget(StewardView):
-    """"Forget everything" / "Cancel" for the moderator who asked."""
-
-    def __init__(self, owner_id: int, check: Check,
-                 forget: Callable[[discord.Interaction], Awaitable[None]]) -> None:
-        super().__init__(timeout=300)
-        self.owner_id = owner_id
-        self.check = check
-        self.forget = forget
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Only the moderator who asked, and only while still a moderator."""
-        if interaction.user.id != self.owner_id:
-            raise NotAdmin("Only the moderator who asked can confirm this.")
-        self.check(interaction)
-        return True
-
-    @discord.ui.button(label="Forget everything", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction,
-                      _: discord.ui.Button[ConfirmForget]) -> None:
-        """Do it."""
-        self.stop()
-        await interaction.response.edit_message(content="Forgetting…", view=None)
-        await self.forget(interaction)
-
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction,
-                     _: discord.ui.Button[ConfirmForget]) -> None:
-        """Leave everything as it is."""
-        self.stop()
-        await interaction.response.edit_message(content="Cancelled: nothing was removed.",
-                                                view=None)

@@ -1,4 +1,4 @@
-"""Embeds for /steward settings, /steward audit and /steward setup."""
+"""Embeds for /steward settings and /steward setup."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 import discord
 from pydantic import BaseModel
 
-from bot.db.audit import AuditEntry
 from bot.domain.text import truncate
 from bot.services.config_io import is_server_field
 from config.guild import GuildConfig
@@ -68,39 +67,6 @@ def settings_pages(config: GuildConfig) -> list[discord.Embed]:
     return pages
 
 
-def audit_line(entry: AuditEntry) -> str:
-    """One compact line: when, what, who, whom, links."""
-    when = f"<t:{int(entry.created_at.timestamp())}:R>" if entry.created_at else "?"
-    parts = [f"{when} **{entry.action}**"]
-    if entry.actor_id is not None:
-        parts.append(f"by <@{entry.actor_id}>")
-    if entry.target_id is not None:
-        parts.append(f"→ <@{entry.target_id}>")
-    links = [f"[{key}]({value})" for key, value in entry.details.items()
-             if isinstance(value, str) and value.startswith("https://")]
-    other = [f"{key}: {truncate(str(value), 60)}" for key, value in entry.details.items()
-             if not (isinstance(value, str) and value.startswith("https://"))
-             and value not in (None, "", [], {})]
-    if other:
-        parts.append("· " + "; ".join(other))
-    if links:
-        parts.append(" ".join(links))
-    return truncate(" ".join(parts), 380)
-
-
-def audit_page(entries: list[AuditEntry], page: int, filters: str) -> discord.Embed:
-    """A page of audit entries (newest first)."""
-    embed = discord.Embed(title="Audit log" + (f" ({filters})" if filters else ""),
-                          colour=discord.Colour.blurple())
-    if not entries:
-        embed.description = ("Nothing recorded yet." if page == 0 and not filters else
-                             "No entries match." if page == 0 else "No more entries.")
-    else:
-        embed.description = "\n".join(f"#{e.id} {audit_line(e)}" for e in entries)
-    embed.set_footer(text=f"Page {page + 1}")
-    return embed
-
-
 def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
                   problems: int, warnings: int, *, hidden_warning: str | None = None
                   ) -> discord.Embed:
@@ -156,3 +122,10 @@ def created_hidden_message(channels: list[str]) -> tuple[str, str]:
             "Messages and allow View Channel, and set your moderators' role with "
             "`/steward setup moderator_role:` (setup doesn't change the permissions of "
             "channels that already exist).")
+
+
+def describe_core(config: GuildConfig) -> str:
+    """The shared settings /steward settings changes: moderator roles and the mod log."""
+    roles = ", ".join(f"<@&{r}>" for r in config.core.moderator_roles) or "none (Manage Messages)"
+    log_channel = f"<#{config.core.mod_log_channel}>" if config.core.mod_log_channel else "not set"
+    return f"**Moderator roles:** {roles}\n**Mod log:** {log_channel}"
