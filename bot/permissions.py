@@ -49,6 +49,11 @@ PERMISSIONS: tuple[NeededPermission, ...] = (
 )
 
 
+def required_permissions() -> discord.Permissions:
+    """Every permission in the table, as one value (the README's invite link carries it)."""
+    return discord.Permissions(**{p.name: True for p in PERMISSIONS})
+
+
 def is_moderator(member: discord.Member | discord.User, core: CoreSettings,
                  permissions: discord.Permissions | None = None) -> bool:
     """Manage Messages (in `permissions`, else server-wide) or a configured moderator role.
