@@ -76,14 +76,18 @@ _LEFT = r"(?:^|[^\w@.-]|[\w.+-]@)"  # token start; handles (@name.co) are not li
 _HOST = r"[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,3}"
 _DOT = r"(?:[.．。]|\s{1,3}\.\s{1,3}|\.\s?\n\s?|\s?[\[({](?:\.|dot)[\])}]\s?)"
 
+# The matched text runs through the host, so an allow_list entry ("nhs.uk") can cover it:
+# a match of "https://" alone would block every allowlisted link written with a scheme.
+_REST = r"\s{0,3}[^\s/?#]{0,253}"
+
 _FIXED_PATTERNS = (
     # scheme://, also spaced (h t t p s : / /), defanged (hxxp, [:]) or percent-encoded
     r"(?i)\b(?:h\s?[tx]\s?[tx]\s?p\s?s?|s?ftps?|wss?)\s{0,3}(?::|\[:\]|%3a)\s{0,3}"
-    r"(?:/|%2f)\s{0,3}(?:/|%2f)",
+    r"(?:/|%2f)\s{0,3}(?:/|%2f)" + _REST,
     # www. in any disguise
-    r"(?i)\bwww\d{0,2}\s{0,3}" + _DOT + r"\s{0,3}[a-z0-9]",
+    r"(?i)\bwww\d{0,2}\s{0,3}" + _DOT + r"\s{0,3}[a-z0-9]" + _REST,
     # Discord invites, look-alike hosts and partial ".gg/code"
-    r"(?i)(?:\.\s{0,2}gg|discord(?:app)?\s{0,2}\.\s{0,2}(?:com|io|me|li)\s{0,2}/\s{0,2}invite)"
+    r"(?i)(?:[a-z0-9-]{0,63}\s{0,2}\.\s{0,2}gg|discord(?:app)?\s{0,2}\.\s{0,2}(?:com|io|me|li)\s{0,2}/\s{0,2}invite)"
     r"\s{0,2}/\s{0,2}[a-z0-9-]{2,32}|\b(?:discord(?:app)?\.gift|t\.me|youtu\.be)\b",
     # IPv4 with a port or a path (a bare dotted quad is a version number)
     r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{2,5}|/[\w.-])",

@@ -219,3 +219,13 @@ def test_promotion_waits_for_posts_and_a_known_join_date():
     assert promotion_due(joined, account, 4, policy, NOW) is None
     assert promotion_due(joined, account, 5, policy, NOW) == NOW
     assert promotion_due(None, account, 5, policy, NOW) is None
+
+
+@pytest.mark.parametrize("text", [
+    "https://www.nhs.uk/conditions", "HTTPS://NHS.UK/CONDITIONS", "www.nhs.uk",
+    "see nhs.uk/x today", "nhs.uk", "h t t p s : / / nhs.uk",
+])
+def test_every_match_on_an_allowlisted_link_holds_the_domain(text):
+    # an allow_list entry can only forgive a match whose text contains it
+    found = [m.group(0) for p in LINK_PATTERNS for m in re.finditer(p, text)]
+    assert found and all("nhs.uk" in f.lower() for f in found)

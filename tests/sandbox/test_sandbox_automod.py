@@ -283,6 +283,31 @@ async def test_keyword_wildcards_and_disabled_rules(env):
     assert isinstance(await sb.try_post(env.general, env.anna, "a cure"), Message)
 
 
+async def test_stewards_generated_rule_is_accepted_and_blocks_like_its_spec(env):
+    """The payload bot.domain.automod builds passes the sandbox's Discord checks as is."""
+    from bot.domain.automod import RuleFacts, build_rule, differs, is_owned, rule_payload
+
+    sb = env.sb
+    spec = build_rule(RuleFacts(allowlist=["nhs.uk"], trusted_role_id=env.trusted.id,
+                                ignored_channel_ids=[env.quiet.id],
+                                queue_channel_id=env.queue.id))
+    created = await env.bot.http.create_auto_moderation_rule(env.guild.id, reason=None,
+                                                             **rule_payload(spec))
+    assert is_owned(created, sb.bot_user.id) and not differs(created, spec)
+    outcomes = {}
+    for channel, who, text in ((env.general, env.anna, "cheap pills at meds-now.xyz"),
+                               (env.general, env.anna, "see https://www.nhs.uk/conditions"),
+                               (env.general, env.tess, "cheap pills at meds-now.xyz"),
+                               (env.quiet, env.anna, "cheap pills at meds-now.xyz"),
+                               (env.general, env.anna, "I'm fine.Now off to B.Com class")):
+        result = await sb.try_post(channel, who, text)
+        outcomes[(channel.name, who.user.username, text)] = isinstance(result, Blocked)
+    assert list(outcomes.values()) == [True, False, False, False, False]
+    blocked = sb.blocks(env.general)[-1]
+    assert blocked.custom_message == spec.custom_message
+    assert blocked.alerts[0].channel is env.queue
+
+
 def test_keyword_and_regex_helpers():
     assert keyword_regex("*cat*").search("concatenate")
     assert not keyword_regex("cat").search("concatenate")
@@ -292,6 +317,7 @@ def test_keyword_and_regex_helpers():
 
 
 async def test_content_blank_without_message_content_intent():
+    # Last in the file: connecting a second client points discord.py's URLs at this sandbox.
     clock = FakeClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     async with Sandbox(clock=clock) as sb:
         guild = sb.add_guild("Quiet")
@@ -317,3 +343,4 @@ async def test_content_blank_without_message_content_intent():
             await sb.wait_for(lambda: seen)
     assert seen[0].content == "" and seen[0].matched_content == ""
     assert seen[0].matched_keyword == LINK
+
