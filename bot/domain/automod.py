@@ -30,11 +30,14 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tldextract
 
 from bot.domain.holds import HoldPolicy, MemberFacts, clearance
+
+if TYPE_CHECKING:
+    from config.guild import LinkHoldSettings
 
 RULE_NAME = "Steward: new members' links"
 CUSTOM_MESSAGE = (
@@ -187,6 +190,20 @@ class RuleFacts:
     ignored_channel_ids: Sequence[int] = ()
     queue_channel_id: int | None = None
     enabled: bool = True
+
+    @classmethod
+    def from_settings(cls, linkhold: LinkHoldSettings, moderator_role_ids: Sequence[int],
+                      trusted_role_id: int | None) -> RuleFacts:
+        """The facts in a guild's link-hold settings (+ core moderator roles, trusted role)."""
+        return cls(
+            allowlist=tuple(linkhold.allowlist),
+            trusted_role_id=trusted_role_id,
+            moderator_role_ids=tuple(moderator_role_ids),
+            exempt_role_ids=tuple(linkhold.exempt_roles),
+            ignored_channel_ids=tuple(linkhold.ignored_channels),
+            queue_channel_id=linkhold.queue_channel,
+            enabled=linkhold.enabled,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -229,3 +229,14 @@ def test_every_match_on_an_allowlisted_link_holds_the_domain(text):
     # an allow_list entry can only forgive a match whose text contains it
     found = [m.group(0) for p in LINK_PATTERNS for m in re.finditer(p, text)]
     assert found and all("nhs.uk" in f.lower() for f in found)
+
+
+def test_facts_from_link_hold_settings():
+    from config.guild import LinkHoldSettings
+
+    settings_ = LinkHoldSettings(allowlist=["nhs.uk"], exempt_roles=[3], ignored_channels=[4],
+                                 queue_channel=5, enabled=True)
+    facts = RuleFacts.from_settings(settings_, moderator_role_ids=[2], trusted_role_id=1)
+    spec = build_rule(facts)
+    assert spec.exempt_roles == (1, 2, 3) and spec.exempt_channels == (4,)
+    assert spec.allow_list == ("nhs.uk",) and spec.alert_channel_id == 5 and spec.enabled
