@@ -229,22 +229,39 @@ class EventsMixin(SandboxBase):
                          embeds: list[dict[str, Any]] | None = None,
                          force: bool = False) -> tuple[Channel, Message]:
         """A forum post: THREAD_CREATE (owner = author) then MESSAGE_CREATE of the starter
-        message (its id equals the thread id). Returns ``(thread, starter)``."""
+        message (its id equals the thread id). Returns ``(thread, starter)``.
+
+        AutoMod checks the starter's content like a post in the forum: a blocking rule
+        raises :class:`~sandbox.automod.MessageBlocked` and no thread is created."""
         if forum.type != ChannelType.FORUM:
             raise SandboxError(f"#{forum.name} is not a forum channel")
         world = self.world
         user = self._user(author)
         if not force:
             self._check_user_can_post(forum, user)
-        thread = new_thread(world, forum, title, user.id,
-                            tags=[forum.tag_id(t) for t in tags])
-        msg = world.build_message(thread, user, {"content": content, "embeds": embeds or []},
-                                  self._uploads(attachments), msg_id=thread.id)
-        msg.answered_at = 0.0
-        world.store(msg)
-        await world.dispatch("THREAD_CREATE", wire.thread_create(thread))
-        await world.publish(msg)
-        return thread, msg
+
+        async def create() -> Message:
+            thread = new_thread(world, forum, title, user.id,
+                                tags=[forum.tag_id(t) for t in tags])
+            msg = world.build_message(thread, user,
+                                      {"content": content, "embeds": embeds or []},
+                                      self._uploads(attachments), msg_id=thread.id)
+            msg.answered_at = 0.0
+            world.store(msg)
+            await world.dispatch("THREAD_CREATE", wire.thread_create(thread))
+            await world.publish(msg)
+            return msg
+
+        guild = world.guild_of(forum)
+        member = guild.members.get(user.id) if guild is not None else None
+        found = automod.matches(guild, member, forum, content) if guild and member else []
+        if guild is None or member is None or not found:
+            starter = await create()
+            return starter.channel, starter
+        result = await automod.enforce(world, guild, member, forum, content, found, create)
+        if isinstance(result, Blocked):
+            raise MessageBlocked(result)
+        return result.channel, result
 
     async def create_thread(self, channel: Channel, author: UserLike, name: str, *,
                             message: Message | None = None, private: bool = False

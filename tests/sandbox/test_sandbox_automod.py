@@ -283,6 +283,19 @@ async def test_keyword_wildcards_and_disabled_rules(env):
     assert isinstance(await sb.try_post(env.general, env.anna, "a cure"), Message)
 
 
+async def test_forum_post_content_is_checked_too(env):
+    sb = env.sb
+    forum = sb.add_forum_channel(env.guild, "stories")
+    await _link_rule(env)
+    threads_before = [c for c in env.guild.channels.values() if c.parent_id == forum.id]
+    with pytest.raises(MessageBlocked) as caught:
+        await sb.forum_post(forum, env.anna, "my story", "read it at https://spam.example")
+    assert caught.value.blocked.channel is forum
+    assert [c for c in env.guild.channels.values() if c.parent_id == forum.id] == threads_before
+    thread, starter = await sb.forum_post(forum, env.anna, "my story", "no links here")
+    assert starter.id == thread.id and thread.parent_id == forum.id
+    assert [c for c in env.guild.channels.values() if c.parent_id == forum.id] == [thread]
+
 async def test_stewards_generated_rule_is_accepted_and_blocks_like_its_spec(env):
     """The payload bot.domain.automod builds passes the sandbox's Discord checks as is."""
     from bot.domain.automod import RuleFacts, build_rule, differs, is_owned, rule_payload
