@@ -4,6 +4,7 @@ BENCHMARKS = {
     "links": "link detection accuracy per category and messages/s vs a naive regex",
     "distress": "distress detection precision/recall per language and category; messages/s",
     "linkhold": "established-member fast path vs a bare bot; exposure time of held links",
+    "automod": "share of the link corpus the AutoMod rule's patterns block; false blocks",
     "reminders": "1,000,000 scheduled reminders; scheduling lateness; delivery throughput",
     "welcome": "1,000 joins in 60 s of simulated time: messages, REST calls, greeted once",
     "memory": "process memory of `steward run` with 10k and 100k members",

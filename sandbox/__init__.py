@@ -15,6 +15,7 @@ Quick start (see ``sandbox/README.md`` for the full tour)::
         reply = await sb.wait_for_message(general)
 """
 
+from sandbox.automod import Blocked, MessageBlocked
 from sandbox.clock import RealClock, SupportsNow, snowflake_time
 from sandbox.errors import ApiError, SandboxError
 from sandbox.interactions import InteractionResult, Modal
@@ -38,6 +39,7 @@ from sandbox.scenario import Sandbox
 __all__ = [
     "ApiError",
     "Attachment",
+    "Blocked",
     "Channel",
     "ChannelType",
     "Command",
@@ -46,6 +48,7 @@ __all__ = [
     "Member",
     "MemberFlags",
     "Message",
+    "MessageBlocked",
     "MessageFlags",
     "Modal",
     "RealClock",

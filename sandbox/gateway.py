@@ -40,6 +40,7 @@ GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15
 AUTO_MODERATION_CONFIGURATION = 1 << 20
+AUTO_MODERATION_EXECUTION = 1 << 21
 
 PRIVILEGED = {"members": GUILD_MEMBERS, "presences": GUILD_PRESENCES,
               "message_content": MESSAGE_CONTENT}
@@ -54,6 +55,7 @@ EVENT_INTENTS = {
     "AUTO_MODERATION_RULE_CREATE": AUTO_MODERATION_CONFIGURATION,
     "AUTO_MODERATION_RULE_UPDATE": AUTO_MODERATION_CONFIGURATION,
     "AUTO_MODERATION_RULE_DELETE": AUTO_MODERATION_CONFIGURATION,
+    "AUTO_MODERATION_ACTION_EXECUTION": AUTO_MODERATION_EXECUTION,
 }
 MESSAGE_EVENTS = {"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE",
                   "MESSAGE_DELETE_BULK"}
@@ -362,6 +364,9 @@ class Gateway:
                 if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not (
                         session.intents & MESSAGE_CONTENT):
                     payload = _blank_content(data, bot_id)
+                if event == "AUTO_MODERATION_ACTION_EXECUTION" and not (
+                        session.intents & MESSAGE_CONTENT):
+                    payload = {**data, "content": "", "matched_content": ""}
                 await self._send_dispatch(session, event, payload)
 
     def _bot_sees(self, data: dict[str, Any]) -> bool:

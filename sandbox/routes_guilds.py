@@ -1,5 +1,5 @@
 """REST routes for the bot user, the application (commands), guilds, members, roles,
-bans and auto-moderation rules.
+and bans (auto-moderation rules: ``sandbox.routes_automod``).
 
 Role management follows Discord's hierarchy rule: the bot needs MANAGE_ROLES and may only
 touch roles strictly below its own highest role (else 403 50013). Timeouts need
@@ -404,64 +404,4 @@ async def delete_role(ctx: Ctx) -> Any:
             member.roles.remove(role.id)
     await world.dispatch("GUILD_ROLE_DELETE",
                          {"guild_id": str(guild.id), "role_id": str(role.id)})
-    return Reply(204)
-
-
-# --------------------------------------------------------- auto-moderation
-def _rule(guild: Guild, rule_id: int) -> dict[str, Any]:
-    rule = guild.automod_rules.get(rule_id)
-    if rule is None:
-        raise errors.ApiError(404, 10066, "Unknown auto moderation rule")
-    return rule
-
-
-@router.route("GET", "/guilds/{guild_id}/auto-moderation/rules")
-async def list_rules(ctx: Ctx) -> Any:
-    world = ctx.world
-    guild = world.guild(ctx.id("guild_id"))
-    world.require_guild(guild, "manage_guild")
-    return list(guild.automod_rules.values())
-
-
-@router.route("GET", "/guilds/{guild_id}/auto-moderation/rules/{rule_id}")
-async def get_rule(ctx: Ctx) -> Any:
-    world = ctx.world
-    guild = world.guild(ctx.id("guild_id"))
-    world.require_guild(guild, "manage_guild")
-    return _rule(guild, ctx.id("rule_id"))
-
-
-@router.route("POST", "/guilds/{guild_id}/auto-moderation/rules")
-async def create_rule(ctx: Ctx) -> Any:
-    world, body = ctx.world, ctx.json()
-    guild = world.guild(ctx.id("guild_id"))
-    world.require_guild(guild, "manage_guild")
-    rule_id = world.ids.next()
-    rule = {"enabled": False, "exempt_roles": [], "exempt_channels": [], "actions": [],
-            "trigger_metadata": {}, **body, "id": str(rule_id), "guild_id": str(guild.id),
-            "creator_id": str(world.bot_user.id)}
-    guild.automod_rules[rule_id] = rule
-    await world.dispatch("AUTO_MODERATION_RULE_CREATE", rule)
-    return rule
-
-
-@router.route("PATCH", "/guilds/{guild_id}/auto-moderation/rules/{rule_id}")
-async def edit_rule(ctx: Ctx) -> Any:
-    world = ctx.world
-    guild = world.guild(ctx.id("guild_id"))
-    world.require_guild(guild, "manage_guild")
-    rule = _rule(guild, ctx.id("rule_id"))
-    rule.update({k: v for k, v in ctx.json().items() if k not in ("id", "guild_id")})
-    await world.dispatch("AUTO_MODERATION_RULE_UPDATE", rule)
-    return rule
-
-
-@router.route("DELETE", "/guilds/{guild_id}/auto-moderation/rules/{rule_id}")
-async def delete_rule(ctx: Ctx) -> Any:
-    world = ctx.world
-    guild = world.guild(ctx.id("guild_id"))
-    world.require_guild(guild, "manage_guild")
-    rule = _rule(guild, ctx.id("rule_id"))
-    del guild.automod_rules[ctx.id("rule_id")]
-    await world.dispatch("AUTO_MODERATION_RULE_DELETE", rule)
     return Reply(204)

@@ -23,7 +23,7 @@ from typing import Any
 import discord
 from aiohttp import web
 
-from sandbox import routes_channels, routes_guilds, routes_webhooks, wire
+from sandbox import routes_automod, routes_channels, routes_guilds, routes_webhooks, wire
 from sandbox.clock import RealClock, SupportsNow
 from sandbox.errors import SandboxError
 from sandbox.gateway import Gateway
@@ -58,7 +58,7 @@ BOT_DEFAULT = discord.Permissions(
 
 def _all_routes() -> Router:
     router = Router()
-    for module in (routes_channels, routes_guilds, routes_webhooks):
+    for module in (routes_channels, routes_guilds, routes_webhooks, routes_automod):
         router.routes.extend(module.router.routes)
     router.routes.sort(key=lambda r: r.template.count("{"))
     return router

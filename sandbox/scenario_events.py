@@ -11,7 +11,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sandbox import wire
+from sandbox import automod, wire
+from sandbox.automod import Blocked, MessageBlocked
 from sandbox.errors import SandboxError
 from sandbox.models import (
     Channel,
@@ -114,7 +115,19 @@ class EventsMixin(SandboxBase):
             out.append(Upload(i, item[0], item[1], ctype))
         return out
 
-    async def post(
+    async def post(self, channel: Channel, author: UserLike, content: str = "",
+                   **options: Any) -> Message:
+        """``author`` posts in ``channel``: MESSAGE_CREATE. Options as for :meth:`try_post`.
+
+        Raises :class:`~sandbox.automod.MessageBlocked` (carrying the ``Blocked`` record) when
+        an AutoMod rule blocks the post; use :meth:`try_post` to get either outcome back.
+        """
+        result = await self.try_post(channel, author, content, **options)
+        if isinstance(result, Blocked):
+            raise MessageBlocked(result)
+        return result
+
+    async def try_post(
         self,
         channel: Channel,
         author: UserLike,
@@ -132,8 +145,13 @@ class EventsMixin(SandboxBase):
         poll: tuple[str, Sequence[str]] | None = None,
         message_type: int = 0,
         via_app: User | None = None,
-    ) -> Message:
-        """``author`` posts in ``channel`` (a guild channel, thread, or ``sb.dm_channel``).
+    ) -> Message | Blocked:
+        """``author`` tries to post in ``channel`` (a guild channel, thread, or DM).
+
+        Returns the created :class:`Message`, or a :class:`~sandbox.automod.Blocked` record
+        when an enabled AutoMod keyword rule with BLOCK_MESSAGE matched (then nothing is
+        stored and no MESSAGE_CREATE is sent; alerts and AUTO_MODERATION_ACTION_EXECUTION
+        events are). AutoMod does not look at ``silent``, ``via_app`` or system posts.
 
         ``attachments``: ``[("scan.png", b"...")]`` (optionally a content type third).
         ``reply_to`` makes a reply (pings the replied author unless
@@ -171,13 +189,24 @@ class EventsMixin(SandboxBase):
                 "id": str(world.ids.next()), "type": 2, "user": user.to_wire(),
                 "authorizing_integration_owners": {"1": str(user.id)}}
         msg.answered_at = 0.0
-        world.store(msg)
-        if channel.is_thread and channel.archived and not silent:
-            channel.archived = False
-            await world.dispatch("THREAD_UPDATE", channel.to_wire())
-        if not silent:
-            await world.publish(msg)
-        return msg
+
+        async def create() -> Message:
+            world.store(msg)
+            if channel.is_thread and channel.archived and not silent:
+                channel.archived = False
+                await world.dispatch("THREAD_UPDATE", channel.to_wire())
+            if not silent:
+                await world.publish(msg)
+            return msg
+
+        guild = world.guild_of(channel)
+        member = guild.members.get(user.id) if guild is not None else None
+        if guild is None or member is None or silent or via_app is not None or message_type:
+            return await create()
+        found = automod.matches(guild, member, channel, content)
+        if not found:
+            return await create()
+        return await automod.enforce(world, guild, member, channel, content, found, create)
 
     async def edit(self, message: Message, content: str | None = None, *,
                    embeds: list[dict[str, Any]] | None = None) -> Message:
@@ -200,22 +229,39 @@ class EventsMixin(SandboxBase):
                          embeds: list[dict[str, Any]] | None = None,
                          force: bool = False) -> tuple[Channel, Message]:
         """A forum post: THREAD_CREATE (owner = author) then MESSAGE_CREATE of the starter
-        message (its id equals the thread id). Returns ``(thread, starter)``."""
+        message (its id equals the thread id). Returns ``(thread, starter)``.
+
+        AutoMod checks the starter's content like a post in the forum: a blocking rule
+        raises :class:`~sandbox.automod.MessageBlocked` and no thread is created."""
         if forum.type != ChannelType.FORUM:
             raise SandboxError(f"#{forum.name} is not a forum channel")
         world = self.world
         user = self._user(author)
         if not force:
             self._check_user_can_post(forum, user)
-        thread = new_thread(world, forum, title, user.id,
-                            tags=[forum.tag_id(t) for t in tags])
-        msg = world.build_message(thread, user, {"content": content, "embeds": embeds or []},
-                                  self._uploads(attachments), msg_id=thread.id)
-        msg.answered_at = 0.0
-        world.store(msg)
-        await world.dispatch("THREAD_CREATE", wire.thread_create(thread))
-        await world.publish(msg)
-        return thread, msg
+
+        async def create() -> Message:
+            thread = new_thread(world, forum, title, user.id,
+                                tags=[forum.tag_id(t) for t in tags])
+            msg = world.build_message(thread, user,
+                                      {"content": content, "embeds": embeds or []},
+                                      self._uploads(attachments), msg_id=thread.id)
+            msg.answered_at = 0.0
+            world.store(msg)
+            await world.dispatch("THREAD_CREATE", wire.thread_create(thread))
+            await world.publish(msg)
+            return msg
+
+        guild = world.guild_of(forum)
+        member = guild.members.get(user.id) if guild is not None else None
+        found = automod.matches(guild, member, forum, content) if guild and member else []
+        if guild is None or member is None or not found:
+            starter = await create()
+            return starter.channel, starter
+        result = await automod.enforce(world, guild, member, forum, content, found, create)
+        if isinstance(result, Blocked):
+            raise MessageBlocked(result)
+        return result.channel, result
 
     async def create_thread(self, channel: Channel, author: UserLike, name: str, *,
                             message: Message | None = None, private: bool = False

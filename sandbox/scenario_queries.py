@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox import mentions
+from sandbox.automod import Blocked
 from sandbox.errors import SandboxError
 from sandbox.models import Channel, Command, Guild, Member, Message, User
 from sandbox.permissions import has
@@ -83,6 +84,10 @@ class QueriesMixin(SandboxBase):
         self.api.faults.clear()
         self._floor = self.world.ids.next()
         self.world.interactions.clear()
+
+    def blocks(self, channel: Channel | None = None) -> list[Blocked]:
+        """Posts AutoMod blocked (all time, oldest first), optionally in one channel."""
+        return [b for b in self.world.automod_blocks if channel is None or b.channel is channel]
 
     # ------------------------------------------------------------- messages
     def messages(self, channel: Channel, *, include_deleted: bool = False) -> list[Message]:

@@ -33,6 +33,7 @@ from sandbox.models import (
 from sandbox.permissions import channel_permissions, has
 
 if TYPE_CHECKING:
+    from sandbox.automod import Blocked
     from sandbox.interactions import InteractionResult
 
 Dispatcher = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -76,6 +77,7 @@ class World:
         self.webhooks: dict[int, Webhook] = {}
         self.attachments: dict[int, Attachment] = {}
         self.commands: dict[int | None, list[Command]] = {}
+        self.automod_blocks: list[Blocked] = []
         self.interactions: dict[int, InteractionResult] = {}
         self.base_url = "http://127.0.0.1:0"
         self.dispatcher: Dispatcher | None = None
