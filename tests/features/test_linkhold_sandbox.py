@@ -455,6 +455,25 @@ async def test_edit_and_approve_publishes_the_edited_words(env):
     assert (await env.repo.get(hold.id)).decision == "edit"
 
 
+@pytest.mark.parametrize("button", ["Edit & approve", "Reject"])
+async def test_a_moderator_demoted_while_the_form_is_open_is_refused_on_submit(env, button):
+    sb = env.sb
+    temp = sb.add_member(env.guild, f"temp-mod-{button[:4]}", roles=[env.mod_role])
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "look at quick-cure.shop/now")
+    hold, card = await held(env, msg)
+    r = await sb.click(card, button, by=temp)
+    await r.responded()
+    assert r.modal is not None
+    await sb.update_member(env.guild, temp, roles=[])  # demoted while the form is open
+    values = {f["custom_id"]: "example" for f in r.modal.inputs() if f.get("required", True)}
+    s = await sb.submit_modal(r.modal, by=temp, values=values)
+    await s.done()
+    assert any("Only moderators" in t for t in s.texts), s.texts
+    assert (await env.repo.get(hold.id)).status == "pending"
+    assert not [m for m in sb.messages(env.general) if "quick-cure.shop" in m.content]
+
+
 async def test_reject_tells_the_member_only_when_asked(env):
     sb = env.sb
     quiet, told = await env.newcomer(), await env.newcomer()

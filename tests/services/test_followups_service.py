@@ -611,3 +611,26 @@ async def test_a_subscriber_who_leaves_is_unsubscribed_and_not_pinged(world):
     assert (await w.followups.get(followup.id)).status == "open"  # the OP is still here
     await w.service.check_answer(w.discord.message(THREAD, OP))
     assert set(w.discord.notices()[0].pings) == {MOD, HELPER}
+
+
+# --- guild scoping: an id from another server finds nothing --------------------------------
+
+
+async def test_ids_from_another_server_find_nothing(world):
+    w = world
+    other = GUILD + 1
+    reminder = await w.service.remind(guild_id=GUILD, moderator_id=MOD, member_id=OP,
+                                      place=Place(GENERAL),
+                                      due=w.clock.now() + timedelta(hours=2), note=None)
+    followup = (await ask(w)).followup
+    with pytest.raises(NotFound):
+        await w.service.cancel(other, reminder.id, MOD)
+    with pytest.raises(NotFound):
+        await w.service.stop_button(other, reminder.id, OP)
+    with pytest.raises(NotFound):
+        await w.service.subscribe(followup.id, READER, other)
+    # The storage refuses too, whoever asks it.
+    assert not await w.reminders.cancel(reminder.id, w.clock.now(), guild_id=other)
+    assert (await w.reminders.get(reminder.id)).status == "pending"
+    assert (await w.followups.prefs(GUILD, OP)).pings  # the stop button opted nobody out
+    assert READER not in await w.followups.subscriber_ids(followup.id)
