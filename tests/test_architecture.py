@@ -68,7 +68,7 @@ KNOWN: dict[str, set[str]] = {
         "cogs.linkhold._views", "cogs.followups._commands", "cogs.core", "cogs.core._render",
     },
     "size": {
-        "bot.db.followups", "bot.db.holds", "bot.domain.links", "bot.services.followups",
+        "bot.db.followups", "bot.db.holds", "bot.services.followups",
         "bot.services.linkhold", "bot.services.repost", "bot.services.welcome",
     },
 }
