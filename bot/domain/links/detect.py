@@ -47,8 +47,8 @@ _CANDIDATE_RE = re.compile(
     r"(?<![^\W_])(?<!@)"
     r"(?:(?P<mailto>mailto:)|(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]{1,15}+:/{1,3}+))?"
     # after scheme://, everything up to the last '@' of the authority is userinfo (WHATWG)
-    r"(?(scheme)(?P<userinfo>(?:[^\s/?#@\\]{0,128}+@)++)?|)"
-    r"(?:(?P<local>[\w.+%'!#$&*=?^`{|}~\-]{1,64}+)@)?"
+    r"(?(scheme)(?P<userinfo>(?:[^\s/?#@\\]{0,128}+@)++)?|"
+    r"(?:(?P<local>[\w.+%'!#$&*=?^`{|}~\-]{1,64}+)@)?)"
     r"(?P<host>\[[0-9A-Fa-f:.]{2,45}+\]|"
     + _LBL
     + r"(?(scheme)(?:\."
@@ -146,16 +146,14 @@ def _evaluate(
     b: int,
 ) -> tuple[str, str, str] | None:
     """Decide whether a candidate is a link; return (domain, url, host) or None."""
-    scheme, userinfo, local, host, port_g = groups
+    # userinfo ("https://allowed.org@evil.com") is never the host: it is dropped here
+    scheme, _userinfo, local, host, port_g = groups
     port = port_g or ""
     if local is not None and (local[0] == "." or local[-1] == "."):
         return None
     low_scheme = scheme.lower() if scheme is not None else None
     if low_scheme == "mailto:" and local is None:
         return None
-    if userinfo is not None and local is not None:
-        userinfo += local + "@"  # "https://a:b@c@host": all of it is userinfo
-        local = None
     if host[0] == "[":
         if low_scheme is None:
             return None
@@ -168,8 +166,6 @@ def _evaluate(
     if info is None:
         return None
     ascii_host = info.ascii_host
-    if low_scheme is not None and local is not None and low_scheme != "mailto:":
-        local = None  # "https://allowed.org@evil.com": userinfo, the host is evil.com
     if path:
         has_path = path[0] == "/" or bool(_QUERY_RE.match(path) or _FRAG_RE.match(path))
     else:

@@ -127,9 +127,10 @@ def host_info(host: str) -> HostFacts | None:
         return None
     tld_raw = labels[-1]
     tld = tld_ok(tld_raw) if len(labels) > 1 else None
-    domain = registrable(ascii_host) if tld is not None else None
-    if tld is None or domain is None:
+    if tld is None:
         return HostFacts(H_OTHER, ascii_host, ascii_host)
+    # a TLD the list only carries under second levels (name.za): the last two labels
+    domain = registrable(ascii_host) or ".".join(ascii_host.split(".")[-2:])
     www = len(labels) >= 3 and WWW_RE.fullmatch(labels[0].lower()) is not None
     reg_label = labels[-2]
     abbreviation = (
