@@ -5,11 +5,13 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.domain.links.hosts import H_DOTLESS, H_IP, H_OTHER, host_info
 from bot.domain.links.normalize import (
-    MARKS,
+    BMP_MARKS,
+    MARK,
     STRONG,
     WEAK_EDGE,
     WEAK_NL,
@@ -42,28 +44,40 @@ class Link:
 
 # Candidate: [scheme:][//][userinfo@|local@]host[:port][/path]. Possessive quantifiers and
 # bounded parts keep every attempt linear; attempts start only at anchors.
-_LBL = r"[^\W_](?:[^\W_]|-|[" + MARKS + r"])*+"
-_CANDIDATE_RE = re.compile(
-    r"(?<![^\W_])(?<!@)"
-    r"(?:(?P<mailto>mailto:)|(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]{1,15}+:/{1,3}+))?"
-    # after scheme://, everything up to the last '@' of the authority is userinfo (WHATWG)
-    r"(?(scheme)(?P<userinfo>(?:[^\s/?#@\\]{0,128}+@)++)?|"
-    r"(?:(?P<local>[\w.+%'!#$&*=?^`{|}~\-]{1,64}+)@)?)"
-    r"(?P<host>\[[0-9A-Fa-f:.]{2,45}+\]|"
-    + _LBL
-    + r"(?(scheme)(?:\."
-    + _LBL
-    + r")*+|(?:\."
-    + _LBL
-    + r")++))"
-    r"(?P<port>:[0-9]{1,5}+(?![\w.]))?"
-    r"(?P<path>[/?#](?:[\w\-.~/?#@!$&'()*+,;=%" + MARKS + r"]|:(?!//))*+)?"
-)
+def _candidate_re(marks: bool) -> re.Pattern[str]:
+    """The candidate regex; with `marks`, combining marks are label characters too."""
+    lbl = r"[^\W_](?:[^\W_]|-" + (f"|{MARK}" if marks else "") + r")*+"
+    path_marks = BMP_MARKS if marks else ""
+    return re.compile(
+        r"(?<![^\W_])(?<!@)"
+        r"(?:(?P<mailto>mailto:)|(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]{1,15}+:/{1,3}+))?"
+        # after scheme://, everything up to the last '@' of the authority is userinfo (WHATWG)
+        r"(?(scheme)(?P<userinfo>(?:[^\s/?#@\\]{0,128}+@)++)?|"
+        r"(?:(?P<local>[\w.+%'!#$&*=?^`{|}~\-]{1,64}+)@)?)"
+        r"(?P<host>\[[0-9A-Fa-f:.]{2,45}+\]|"
+        + lbl
+        + r"(?(scheme)(?:\."
+        + lbl
+        + r")*+|(?:\."
+        + lbl
+        + r")++))"
+        r"(?P<port>:[0-9]{1,5}+(?![\w.]))?"
+        r"(?P<path>[/?#](?:[\w\-.~/?#@!$&'()*+,;=%" + path_marks + r"]|:(?!//))*+)?"
+    )
+
+
+# Candidate: [scheme:][//][userinfo@|local@]host[:port][/path]. Possessive quantifiers and
+# bounded parts keep every attempt linear; attempts start only at anchors. ASCII text (most
+# messages) uses the same regex without the combining-mark class, which is much faster.
+_CANDIDATE_RE = _candidate_re(marks=True)
+_CANDIDATE_ASCII_RE = _candidate_re(marks=False)
 # Anchors: a dot before a label character, an '@', or '://'. Ordinary prose has few.
 _ANCHOR_RE = re.compile(r"\.(?=[^\W_])|@|://")
 # Run on the reversed text to find where the token holding an anchor starts.
-_BACK_WIDE_RE = re.compile(r"[\w.+%'!#$&*=?^`{|}~\-:" + MARKS + r"]{0,100}+")
-_BACK_LABEL_RE = re.compile(r"(?:[^\W_]|-|[" + MARKS + r"]){0,100}+")
+_BACK_WIDE_RE = re.compile(r"(?:[\w.+%'!#$&*=?^`{|}~\-:" + BMP_MARKS + r"]){0,100}+")
+_BACK_LABEL_RE = re.compile(r"(?:[^\W_]|-|" + MARK + r"){0,100}+")
+_BACK_WIDE_ASCII_RE = re.compile(r"[\w.+%'!#$&*=?^`{|}~\-:]{0,100}+")
+_BACK_LABEL_ASCII_RE = re.compile(r"[a-zA-Z0-9\-]{0,100}+")
 _INVITE_CODE_RE = re.compile(r"[A-Za-z0-9\-]{1,32}+")
 _TRAILING_SCHEME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]{0,15}\Z")
 _TRAIL_PUNCT = frozenset(".,;:!?'*_~-")
@@ -149,6 +163,8 @@ def _evaluate(
     # userinfo ("https://allowed.org@evil.com") is never the host: it is dropped here
     scheme, _userinfo, local, host, port_g = groups
     port = port_g or ""
+    if not path.isascii():
+        path = unicodedata.normalize("NFC", path)
     if local is not None and (local[0] == "." or local[-1] == "."):
         return None
     low_scheme = scheme.lower() if scheme is not None else None
@@ -204,19 +220,20 @@ def _evaluate(
     return found
 
 
-def _match_at_anchor(text: str, rev: str, i: int) -> re.Match[str] | None:
+def _match_at_anchor(text: str, rev: str, i: int, ascii: bool) -> re.Match[str] | None:
     """The candidate whose token holds the anchor at i (widest start first)."""
     n = len(text)
-    back = _BACK_WIDE_RE.match(rev, n - i)
+    cand = _CANDIDATE_ASCII_RE if ascii else _CANDIDATE_RE
+    back = (_BACK_WIDE_ASCII_RE if ascii else _BACK_WIDE_RE).match(rev, n - i)
     start = i - (back.end() - back.start()) if back is not None else i
-    m = _CANDIDATE_RE.match(text, start)
+    m = cand.match(text, start)
     if m is not None and m.end() > i:
         return m
-    back = _BACK_LABEL_RE.match(rev, n - i)
+    back = (_BACK_LABEL_ASCII_RE if ascii else _BACK_LABEL_RE).match(rev, n - i)
     start2 = i - (back.end() - back.start()) if back is not None else i
     if start2 == start or (start2 >= 2 and text[start2 - 1] == "." and text[start2 - 2].isalnum()):
         return None  # same attempt, or the middle of a host that was already refused
-    m = _CANDIDATE_RE.match(text, start2)
+    m = cand.match(text, start2)
     return m if m is not None and m.end() > i else None
 
 
@@ -226,6 +243,7 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
     st = norm.starts
     en = norm.ends
     rev = ""
+    ascii = text.isascii()
     pos = 0
     for am in _ANCHOR_RE.finditer(text):
         i = am.start()
@@ -243,7 +261,7 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
             continue
         if not rev:
             rev = text[::-1]
-        m = _match_at_anchor(text, rev, i)
+        m = _match_at_anchor(text, rev, i, ascii)
         if m is None or m.start() < pos:
             continue  # nothing here, or it would overlap the previous link
         a = m.start()

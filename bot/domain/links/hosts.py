@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import idna
@@ -95,7 +96,7 @@ def _site(ascii_host: str) -> tuple[str | None, bool]:
 
 def tld_ok(label: str) -> str | None:
     """Return the ASCII TLD if label is a real top-level domain (Unicode or punycode)."""
-    low = label.lower()
+    low = label.lower() if label.isascii() else unicodedata.normalize("NFC", label).lower()
     if low in TLDS:
         return low if low.isascii() else to_ascii(low)
     return None

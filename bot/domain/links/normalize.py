@@ -40,11 +40,11 @@ class Normalized:
         return self.starts[start], self.ends[end - 1]
 
 
-def _mark_ranges() -> str:
-    """A regex class body of every combining mark (Mn, Mc, Me) in the BMP and SMP."""
+def _mark_ranges(lo: int, hi: int) -> str:
+    """A regex class body of every combining mark (Mn, Mc, Me) with code point in [lo, hi)."""
     parts: list[str] = []
     start = prev = -2
-    for cp in range(0x300, 0x20000):
+    for cp in range(lo, hi):
         if unicodedata.category(chr(cp))[0] == "M":
             if cp != prev + 1:
                 if start >= 0:
@@ -56,9 +56,12 @@ def _mark_ranges() -> str:
 
 
 # Combining marks: part of a label after its first character ("cafe\u0301", Indic vowel
-# signs), and composed with the character before them by NFC.
-MARKS = _mark_ranges()
-_COMBINING_RUN_RE = re.compile(f"[^{MARKS}][{MARKS}]++")
+# signs); hosts are composed to NFC when they are encoded (UTS 46), so decomposed and
+# composed spellings give the same link, and no position map is needed for it. The BMP
+# class compiles to a bitmap (fast); supplementary-plane marks are a separate class.
+BMP_MARKS = _mark_ranges(0x300, 0x10000)
+SMP_MARKS = _mark_ranges(0x10000, 0x20000)
+MARK = f"[{BMP_MARKS}]|[{SMP_MARKS}]"
 
 # Invisible characters removed by normalize (format controls, joiners, selectors).
 _INVISIBLE_RE = re.compile(
@@ -118,11 +121,10 @@ _WORD_DOT_RE = re.compile(r"[ \t]{1,3}+(dot|d0t|punto)[ \t]{1,3}+", re.IGNORECAS
 _GLUED_DOT_RE = re.compile(
     r"(?<![^\W_])[a-z0-9][a-z0-9\-]{1,62}(d[o0]t)([a-z]{2,6}+)(?=/[^\W_])", re.IGNORECASE
 )
-_DOT_SPACE_RE = re.compile(r"(?<=[^\W_])\. (?=[a-z]{2,6}+/[^\W_])")
-_COMMA_RE = re.compile(
-    r"(?<=[^\W_])(,|(?<=discord) ?, ?|(?<=dsc) ?, ?)(?=(?:gg|com|net|org|io|ly|me|co)/[^\W_])",
-    re.IGNORECASE,
-)
+_DOT_SPACE_RE = re.compile(r"\. (?=[a-z]{2,6}+/[^\W_])")
+_COMMA_TLDS = r"(?=(?:gg|com|net|org|io|ly|me|co)/[^\W_])"
+_COMMA_RE = re.compile(r"," + _COMMA_TLDS, re.IGNORECASE)
+_SPACED_COMMA_RE = re.compile(r"(?<=discord|DISCORD|Discord)(?: ,|, | , )" + _COMMA_TLDS)
 # Letters spaced out: "f r e e - m e d s . i n f o", "W W W . E X A M P L E . O R G".
 _UNIT = r"(?:[^\W_]|[\-./])"
 _SPACED_LETTERS_RE = re.compile(
@@ -145,19 +147,19 @@ def _label_at(t: str, i: int) -> bool:
 Edit = tuple[int, int, str, str | None]
 
 
-def _special_url_edits(t: str, edits: list[Edit]) -> set[int]:
-    """Backslashes inside http(s)/ws/ftp/file URLs become slashes; return their positions."""
-    done: set[int] = set()
+def _url_backslashes(t: str) -> str:
+    """Backslashes inside http(s)/ws/ftp/file URLs become slashes (1:1, positions kept)."""
+    out: list[str] = []
+    pos = 0
     for m in _SPECIAL_URL_RE.finditer(t):
-        if m.group(1).lower() not in SPECIAL_SCHEMES:
-            continue
-        a, b = m.span()
-        i = t.find("\\", a, b)
-        while i != -1:
-            edits.append((i, i + 1, "/", None))
-            done.add(i)
-            i = t.find("\\", i + 1, b)
-    return done
+        if m.group(1).lower() in SPECIAL_SCHEMES and "\\" in m.group():
+            out.append(t[pos : m.start()])
+            out.append(m.group().replace("\\", "/"))
+            pos = m.end()
+    if not out:
+        return t
+    out.append(t[pos:])
+    return "".join(out)
 
 
 def _dot_word_edits(t: str, edits: list[Edit]) -> None:
@@ -174,6 +176,8 @@ def _dot_word_edits(t: str, edits: list[Edit]) -> None:
 def _spaced_letter_edits(t: str, edits: list[Edit]) -> None:
     for m in _SPACED_LETTERS_RE.finditer(t):
         run = m.group()
+        if len(run) > 400:
+            continue  # longer than any host spelled out
         dot = run.rfind(".")
         if dot < 0 or not run[dot + 2 : dot + 3].isalpha() or not run[dot + 4 : dot + 5].isalpha():
             continue  # needs ". x y": a top-level domain of two letters or more
@@ -262,10 +266,7 @@ def _collect_edits(t: str) -> list[Edit]:
     if "%" in t:
         _pct_edits(t, edits)
     if "\\" in t:
-        in_url = _special_url_edits(t, edits) if ":" in t else set()
         for m in _ESC_RE.finditer(t):
-            if m.start() in in_url:
-                continue
             nxt = t[m.end()]
             edits.append((m.start(), m.end(), "", STRONG if nxt in "./:" else None))
     if ("hxx" in low or "h**" in low or "h t" in low or ":" in t) and _SCHEME_GATE_RE.search(
@@ -276,10 +277,12 @@ def _collect_edits(t: str) -> list[Edit]:
         _bracket_edits(t, edits)
     if "dot" in low or "d0t" in low or "punto" in low:
         _dot_word_edits(t, edits)
-    if ". " in t:
-        _context_edits(t, _DOT_SPACE_RE, ".", WEAK_PATH, edits)
-    if "," in t:
-        _context_edits(t, _COMMA_RE, ".", WEAK_PATH, edits)
+    if "/" in t:
+        if ". " in t:
+            _context_edits(t, _DOT_SPACE_RE, ".", WEAK_PATH, edits)
+        if "," in t:
+            _context_edits(t, _COMMA_RE, ".", WEAK_PATH, edits)
+            _context_edits(t, _SPACED_COMMA_RE, ".", WEAK_PATH, edits)
     if " . " in t or "/ " in t:
         _spaced_letter_edits(t, edits)
     if " ." in t or "\t." in t:
@@ -335,7 +338,7 @@ class _Builder:
 
 
 def normalize(text: str) -> Normalized:
-    """Undo link disguises (NFC included); keep a map from normalized positions to the original."""
+    """Undo link disguises; keep a map from normalized positions to the original text."""
     cur = text
     st: list[int] | None = None
     en: list[int] | None = None
@@ -346,15 +349,10 @@ def normalize(text: str) -> Normalized:
             for m in _INVISIBLE_RE.finditer(cur):
                 b.replace(m.start(), m.end(), "", None)
             cur, st, en = b.finish()
-        if not unicodedata.is_normalized("NFC", cur):
-            b = _Builder(cur, st, en)
-            for m in _COMBINING_RUN_RE.finditer(cur):
-                composed = unicodedata.normalize("NFC", m.group())
-                if composed != m.group():
-                    b.replace(m.start(), m.end(), composed, None)
-            cur, st, en = b.finish()
         if _FOLD_RE.search(cur) is not None:
             cur = cur.translate(_FOLD_TABLE)  # 1:1, positions unchanged
+    if "\\" in cur and ":" in cur:
+        cur = _url_backslashes(cur)  # as a browser reads it: never an escape to undo
     edits = _collect_edits(cur)
     if edits:
         b = _Builder(cur, st, en)
