@@ -1,8 +1,8 @@
 """Link detection for member messages: catches disguised links, spares ordinary writing.
 
 Pure package (stdlib + tldextract/idna; no discord import): ``tables`` (suffix and word
-tables), ``normalize`` (undoing disguises), ``hosts`` (domains, allowlists), ``detect``
-(candidates and rules). Public API:
+tables), ``disguises`` (``normalize``: undoing disguises), ``hosts`` (domains, allowlists),
+``detect`` (candidates and rules). Public API:
 
 * ``find_links(text) -> list[Link]`` - every link in a message, in order, never overlapping.
 * ``normalize(text) -> Normalized`` - the de-obfuscation step, with a position map back
@@ -126,8 +126,8 @@ label across lines is found from the break.
 from __future__ import annotations
 
 from bot.domain.links.detect import Link, find_links
+from bot.domain.links.disguises import Normalized, normalize
 from bot.domain.links.hosts import allowlist_entry, is_valid_domain, matches_domain
-from bot.domain.links.normalize import Normalized, normalize
 
 __all__ = [
     "Link",

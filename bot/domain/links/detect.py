@@ -8,8 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.domain.links.hosts import H_DOTLESS, H_IP, H_OTHER, host_info
-from bot.domain.links.normalize import (
+from bot.domain.links.disguises import (
     BMP_MARKS,
     MARK,
     STRONG,
@@ -20,6 +19,7 @@ from bot.domain.links.normalize import (
     Normalized,
     normalize,
 )
+from bot.domain.links.hosts import H_DOTLESS, H_IP, H_OTHER, host_info
 from bot.domain.links.tables import (
     DOT_STOPWORDS,
     NUMBERING_WORDS,

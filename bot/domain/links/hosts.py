@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import idna
 
-from bot.domain.links.normalize import normalize
+from bot.domain.links.disguises import normalize
 from bot.domain.links.tables import (
     CORE_TLDS,
     DEGREES,

@@ -260,6 +260,15 @@ def _pct_edits(t: str, edits: list[Edit]) -> None:
         edits.append((m.start(), m.end(), ch, STRONG if ch in ".:/@" else None))
 
 
+def _may_hide_scheme(t: str, low: str) -> bool:
+    """Cheap substring test before _SCHEME_GATE_RE (most colons are times and labels)."""
+    if "hxx" in low or "h**" in low or "h t" in low or ":/" in t:
+        return True
+    if ":" not in t:
+        return False
+    return "[:" in t or "(:" in t or "{:" in t or (("/" in t) and (": " in t or ":\t" in t))
+
+
 def _collect_edits(t: str) -> list[Edit]:
     edits: list[Edit] = []
     low = t.lower()
@@ -269,9 +278,7 @@ def _collect_edits(t: str) -> list[Edit]:
         for m in _ESC_RE.finditer(t):
             nxt = t[m.end()]
             edits.append((m.start(), m.end(), "", STRONG if nxt in "./:" else None))
-    if ("hxx" in low or "h**" in low or "h t" in low or ":" in t) and _SCHEME_GATE_RE.search(
-        t
-    ) is not None:
+    if _may_hide_scheme(t, low) and _SCHEME_GATE_RE.search(t) is not None:
         _scheme_edits(t, edits)
     if ("[" in t or "(" in t or "{" in t or "<" in t) and _BRACKET_RE.search(t) is not None:
         _bracket_edits(t, edits)
@@ -282,8 +289,9 @@ def _collect_edits(t: str) -> list[Edit]:
             _context_edits(t, _DOT_SPACE_RE, ".", WEAK_PATH, edits)
         if "," in t:
             _context_edits(t, _COMMA_RE, ".", WEAK_PATH, edits)
-            _context_edits(t, _SPACED_COMMA_RE, ".", WEAK_PATH, edits)
-    if " . " in t or "/ " in t:
+            if "discord" in low:
+                _context_edits(t, _SPACED_COMMA_RE, ".", WEAK_PATH, edits)
+    if " . " in t:
         _spaced_letter_edits(t, edits)
     if " ." in t or "\t." in t:
         _spaced_dot_edits(t, edits)
