@@ -249,6 +249,8 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
         i = am.start()
         if i < pos:
             continue
+        if text[i] == "@" and text.find(".", i, i + 260) == -1:
+            continue  # no host with a dot follows: "a@b" is no address ("a@" * 50k is fast)
         if text.startswith(".gg/", i) and (
             i == 0 or text[i - 1] not in "@." and not text[i - 1].isalnum()
         ):
