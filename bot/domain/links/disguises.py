@@ -108,9 +108,6 @@ _SCHEME_DEFANG_RE = re.compile(
     + r"/|\[/\]\[/\]|\[//\]))"
     + r"[ \t]{0,3}+(?:\n[ \t]{0,3}+)?"
 )
-_SCHEME_GATE_RE = re.compile(
-    r"h(?:xx|\*\*|[ \t]{1,3}+t)|[\[({]:|:[ \t]{1,3}+/|:/[ \t]|://\s|[ \t]:/", re.IGNORECASE
-)
 _BRACKET_RE = re.compile(r"[\[({<][ \t]{0,2}+(dot|at|\.|/)[ \t]{0,2}+[\])}>]", re.IGNORECASE)
 _ESC_RE = re.compile(r"\\(?=[./:@_])")
 # A special-scheme URL (WHATWG): inside it a backslash is a slash, so "https://evil.com\\@ok.org"
@@ -260,15 +257,6 @@ def _pct_edits(t: str, edits: list[Edit]) -> None:
         edits.append((m.start(), m.end(), ch, STRONG if ch in ".:/@" else None))
 
 
-def _may_hide_scheme(t: str, low: str) -> bool:
-    """Cheap substring test before _SCHEME_GATE_RE (most colons are times and labels)."""
-    if "hxx" in low or "h**" in low or "h t" in low or ":/" in t:
-        return True
-    if ":" not in t:
-        return False
-    return "[:" in t or "(:" in t or "{:" in t or (("/" in t) and (": " in t or ":\t" in t))
-
-
 def _collect_edits(t: str) -> list[Edit]:
     edits: list[Edit] = []
     low = t.lower()
@@ -278,7 +266,7 @@ def _collect_edits(t: str) -> list[Edit]:
         for m in _ESC_RE.finditer(t):
             nxt = t[m.end()]
             edits.append((m.start(), m.end(), "", STRONG if nxt in "./:" else None))
-    if _may_hide_scheme(t, low) and _SCHEME_GATE_RE.search(t) is not None:
+    if ":" in t and "/" in t:  # every scheme disguise holds both; [hH] starts a fast search
         _scheme_edits(t, edits)
     if ("[" in t or "(" in t or "{" in t or "<" in t) and _BRACKET_RE.search(t) is not None:
         _bracket_edits(t, edits)
