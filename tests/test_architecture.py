@@ -65,7 +65,7 @@ KNOWN: dict[str, set[str]] = {
     },
     "cogs-no-db": set(),
     "size": {
-        "bot.domain.links", "bot.services.welcome",
+        "bot.services.welcome",
     },
 }
 # Modules still caught in an import cycle (feature services that import bot.app).

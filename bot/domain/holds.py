@@ -160,9 +160,15 @@ def is_new_member(facts: MemberFacts, now: datetime, policy: HoldPolicy) -> bool
 
 
 def links_to_hold(links: Iterable[Link], allowlist: Sequence[str]) -> list[Link]:
-    """The links whose domain is not on the allowlist (subdomains of allowed domains pass)."""
+    """The links whose host is not on the allowlist (subdomains of allowed sites pass).
+
+    Matched on the host, not the registrable domain, so an allowed site on shared hosting
+    (``mysite.blogspot.com``) passes without allowing the rest of the service.
+    """
     return [
-        link for link in links if not any(matches_domain(link.domain, a) for a in allowlist)
+        link
+        for link in links
+        if not any(matches_domain(link.host or link.domain, a) for a in allowlist)
     ]
 
 

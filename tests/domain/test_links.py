@@ -274,8 +274,11 @@ def test_spares_ordinary_writing(text: str) -> None:
 
 
 def test_dotless_and_unknown_hosts() -> None:
+    # issue 12: after a web scheme any host is a link (the client makes it clickable)
+    assert [(lk.domain, lk.url) for lk in find_links("http://intranet/x")] == [
+        ("intranet", "http://intranet/x")
+    ]
     assert find_links("steam://openurl") == []
-    assert find_links("http://intranet/x") == []
     assert find_links("note://x") == []
     assert find_links("abc.notatld/x") == []
 

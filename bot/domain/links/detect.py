@@ -1,0 +1,300 @@
+"""Link detection proper: anchors, candidates, and the rules that make a candidate a link."""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot.domain.links.disguises import (
+    BMP_MARKS,
+    MARK,
+    STRONG,
+    WEAK_EDGE,
+    WEAK_NL,
+    WEAK_PATH,
+    WEAK_WORD,
+    Normalized,
+    normalize,
+)
+from bot.domain.links.hosts import H_DOTLESS, H_IP, H_OTHER, host_info
+from bot.domain.links.tables import (
+    DOT_STOPWORDS,
+    NUMBERING_WORDS,
+    PROSE_NOUNS,
+    SENTENCE_WORDS,
+    WEB_SCHEMES,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One link found in a message (``host``: the host a browser would open, punycode)."""
+
+    text: str
+    url: str
+    domain: str
+    start: int
+    end: int
+    host: str = ""
+
+
+
+# Candidate: [scheme:][//][userinfo@|local@]host[:port][/path]. Possessive quantifiers and
+# bounded parts keep every attempt linear; attempts start only at anchors.
+def _candidate_re(marks: bool) -> re.Pattern[str]:
+    """The candidate regex; with `marks`, combining marks are label characters too."""
+    lbl = r"[^\W_](?:[^\W_]|-" + (f"|{MARK}" if marks else "") + r")*+"
+    path_marks = BMP_MARKS if marks else ""
+    return re.compile(
+        r"(?<![^\W_])(?<!@)"
+        r"(?:(?P<mailto>mailto:)|(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]{1,15}+:/{1,3}+))?"
+        # after scheme://, everything up to the last '@' of the authority is userinfo (WHATWG)
+        r"(?(scheme)(?P<userinfo>(?:[^\s/?#@\\]{0,128}+@)++)?|"
+        r"(?:(?P<local>[\w.+%'!#$&*=?^`{|}~\-]{1,64}+)@)?)"
+        r"(?P<host>\[[0-9A-Fa-f:.]{2,45}+\]|"
+        + lbl
+        + r"(?(scheme)(?:\."
+        + lbl
+        + r")*+|(?:\."
+        + lbl
+        + r")++))"
+        r"(?P<port>:[0-9]{1,5}+(?![\w.]))?"
+        r"(?P<path>[/?#](?:[\w\-.~/?#@!$&'()*+,;=%" + path_marks + r"]|:(?!//))*+)?"
+    )
+
+
+# Candidate: [scheme:][//][userinfo@|local@]host[:port][/path]. Possessive quantifiers and
+# bounded parts keep every attempt linear; attempts start only at anchors. ASCII text (most
+# messages) uses the same regex without the combining-mark class, which is much faster.
+_CANDIDATE_RE = _candidate_re(marks=True)
+_CANDIDATE_ASCII_RE = _candidate_re(marks=False)
+# Anchors: a dot before a label character, an '@', or '://'. Ordinary prose has few.
+_ANCHOR_RE = re.compile(r"\.(?=[^\W_])|@|://")
+# Run on the reversed text to find where the token holding an anchor starts.
+_BACK_WIDE_RE = re.compile(r"(?:[\w.+%'!#$&*=?^`{|}~\-:" + BMP_MARKS + r"]){0,100}+")
+_BACK_LABEL_RE = re.compile(r"(?:[^\W_]|-|" + MARK + r"){0,100}+")
+_BACK_WIDE_ASCII_RE = re.compile(r"[\w.+%'!#$&*=?^`{|}~\-:]{0,100}+")
+_BACK_LABEL_ASCII_RE = re.compile(r"[a-zA-Z0-9\-]{0,100}+")
+_INVITE_CODE_RE = re.compile(r"[A-Za-z0-9\-]{1,32}+")
+_TRAILING_SCHEME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]{0,15}\Z")
+_TRAIL_PUNCT = frozenset(".,;:!?'*_~-")
+_QUERY_RE = re.compile(r"\?[\w\-.~%]+=")
+_FRAG_RE = re.compile(r"#[^\W_]")
+_WORD_BEFORE_RE = re.compile(r"\W{0,3}+([^\W_]{1,40}+)")  # run on reversed text
+_WORD_AFTER_RE = re.compile(r"[ \t]+([^\W_]+)")
+_LAN_RE = re.compile(r"(?:10|127|0|192\.168|169\.254|172\.(?:1[6-9]|2\d|3[01]))\.")
+_MAX_MARK = 64  # no normalize edit spans more original characters than this
+_NO_MARKS: frozenset[str] = frozenset()
+
+
+def _strip_trailing(s: str) -> str:
+    """Drop trailing punctuation and unbalanced closing parentheses from a path."""
+    opens = s.count("(")
+    closes = s.count(")")
+    end = len(s)
+    while end:
+        c = s[end - 1]
+        if c in _TRAIL_PUNCT:
+            end -= 1
+        elif c == ")" and closes > opens:
+            closes -= 1
+            end -= 1
+        else:
+            break
+    return s[:end]
+
+
+def _marks_in(norm: Normalized, a: int, b: int) -> frozenset[str]:
+    """Kinds of the normalize marks overlapping the original span [a, b)."""
+    marks = norm.marks
+    lo = bisect.bisect_left(marks, (a - _MAX_MARK,))
+    found: set[str] = set()
+    for i in range(lo, len(marks)):
+        s, e, k = marks[i]
+        if s >= b:
+            break
+        if e > a:
+            found.add(k)
+    return frozenset(found)
+
+
+def _word_before(orig: str, i: int) -> str | None:
+    before = _WORD_BEFORE_RE.match(orig[max(0, i - 44) : i][::-1])
+    return None if before is None else before.group(1)[::-1].lower()
+
+
+def _dot_word_rejected(norm: Normalized, a: int, b: int) -> bool:
+    """A `dot`-word join in prose: `the dot com bubble`, `in dot com days`."""
+    orig = norm.original
+    marks = norm.marks
+    lo = bisect.bisect_left(marks, (a,))
+    for i in range(lo, len(marks)):
+        s, _e, k = marks[i]
+        if s >= b:
+            break
+        if k == WEAK_WORD:
+            before = _word_before(orig, s)
+            if before is None or before in DOT_STOPWORDS:
+                return True
+    after = _WORD_AFTER_RE.match(orig, b)
+    return after is not None and after.group(1).lower() in PROSE_NOUNS
+
+
+def _bare_ip_ok(norm: Normalized, host: str, a: int) -> bool:
+    """A dotted quad with nothing around it: an address, unless it reads as a number."""
+    if all(len(octet) == 1 for octet in host.split(".")):
+        return False  # "1.2.3.4": a section or version number
+    if _LAN_RE.match(host):
+        return False  # "router at 192.168.1.1": a home network, nobody's link
+    return _word_before(norm.original, a) not in NUMBERING_WORDS
+
+
+def _evaluate(
+    norm: Normalized,
+    groups: tuple[str | None, str | None, str | None, str, str | None],
+    path: str,
+    a: int,
+    b: int,
+) -> tuple[str, str, str] | None:
+    """Decide whether a candidate is a link; return (domain, url, host) or None."""
+    # userinfo ("https://allowed.org@evil.com") is never the host: it is dropped here
+    scheme, _userinfo, local, host, port_g = groups
+    port = port_g or ""
+    if not path.isascii():
+        path = unicodedata.normalize("NFC", path)
+    if local is not None and (local[0] == "." or local[-1] == "."):
+        return None
+    low_scheme = scheme.lower() if scheme is not None else None
+    if low_scheme == "mailto:" and local is None:
+        return None
+    if host[0] == "[":
+        if low_scheme is None:
+            return None
+        try:
+            ip6 = ipaddress.ip_address(host[1:-1])
+        except ValueError:
+            return None
+        return str(ip6), f"{low_scheme}{host}{port}{path}", str(ip6)
+    info = host_info(host)
+    if info is None:
+        return None
+    ascii_host = info.ascii_host
+    if path:
+        has_path = path[0] == "/" or bool(_QUERY_RE.match(path) or _FRAG_RE.match(path))
+    else:
+        has_path = False
+    has_path = has_path or bool(port)
+    if info.kind == H_IP:
+        if low_scheme is None and not has_path and local is None and not _bare_ip_ok(norm, host, a):
+            return None
+        return info.domain, f"{low_scheme or 'http://'}{host}{port}{path}", host
+    if info.kind in (H_DOTLESS, H_OTHER):
+        # any host after a web scheme: the client makes "https://x.local/" clickable
+        if low_scheme is None or low_scheme.split(":", 1)[0] not in WEB_SCHEMES:
+            return None
+        return info.domain, f"{low_scheme}{ascii_host}{port}{path}", ascii_host
+    if local is not None:
+        return info.domain, f"mailto:{local}@{ascii_host}", ascii_host
+    url = f"{low_scheme or 'http://'}{ascii_host}{port}{path}"
+    found = info.domain, url, ascii_host
+    marks = _marks_in(norm, a, b) if norm.marks else _NO_MARKS
+    if low_scheme is not None or info.www or STRONG in marks:
+        return found
+    slash_path = len(path) > 1 and path[0] == "/"
+    if not info.guard_ok and not (info.title_only and slash_path):
+        return None  # "home.Today", "B.Com"; but "PayPal.Me/x" is a brand with a path
+    if WEAK_PATH in marks:  # "t. me/x", "discord,gg/x": a path and a real host name
+        first = host.split(".", 1)[0].lower()
+        return found if slash_path and info.bare_ok and first not in SENTENCE_WORDS else None
+    if has_path:
+        return found
+    if not info.bare_ok or WEAK_NL in marks:
+        return None
+    if WEAK_EDGE in marks and not host.islower():
+        return None
+    if WEAK_WORD in marks and _dot_word_rejected(norm, a, b):
+        return None
+    return found
+
+
+def _match_at_anchor(text: str, rev: str, i: int, ascii: bool) -> re.Match[str] | None:
+    """The candidate whose token holds the anchor at i (widest start first)."""
+    n = len(text)
+    cand = _CANDIDATE_ASCII_RE if ascii else _CANDIDATE_RE
+    back = (_BACK_WIDE_ASCII_RE if ascii else _BACK_WIDE_RE).match(rev, n - i)
+    start = i - (back.end() - back.start()) if back is not None else i
+    m = cand.match(text, start)
+    if m is not None and m.end() > i:
+        return m
+    back = (_BACK_LABEL_ASCII_RE if ascii else _BACK_LABEL_RE).match(rev, n - i)
+    start2 = i - (back.end() - back.start()) if back is not None else i
+    if start2 == start or (start2 >= 2 and text[start2 - 1] == "." and text[start2 - 2].isalnum()):
+        return None  # same attempt, or the middle of a host that was already refused
+    m = cand.match(text, start2)
+    return m if m is not None and m.end() > i else None
+
+
+def _scan(norm: Normalized, out: list[Link]) -> None:
+    text = norm.text
+    orig = norm.original
+    st = norm.starts
+    en = norm.ends
+    rev = ""
+    ascii = text.isascii()
+    pos = 0
+    for am in _ANCHOR_RE.finditer(text):
+        i = am.start()
+        if i < pos:
+            continue
+        if text[i] == "@" and text.find(".", i, i + 260) == -1:
+            continue  # no host with a dot follows: "a@b" is no address ("a@" * 50k is fast)
+        if text.startswith(".gg/", i) and (
+            i == 0 or text[i - 1] not in "@." and not text[i - 1].isalnum()
+        ):
+            cm = _INVITE_CODE_RE.match(text, i + 4)
+            if cm is not None:
+                o_s, o_e = norm.to_original(i, cm.end())
+                url = f"https://discord.gg/{cm.group()}"
+                out.append(Link(orig[o_s:o_e], url, "discord.gg", o_s, o_e, "discord.gg"))
+                pos = cm.end()
+            continue
+        if not rev:
+            rev = text[::-1]
+        m = _match_at_anchor(text, rev, i, ascii)
+        if m is None or m.start() < pos:
+            continue  # nothing here, or it would overlap the previous link
+        a = m.start()
+        end = m.end()
+        path = m.group("path") or ""
+        if path:
+            if text.startswith("://", end):
+                tail = _TRAILING_SCHEME_RE.search(path, max(0, len(path) - 17))
+                if tail is not None:
+                    end -= len(path) - tail.start()
+                    path = path[: tail.start()]
+            stripped = _strip_trailing(path)
+            end -= len(path) - len(stripped)
+            path = stripped
+        if st is None or en is None:
+            o_s, o_e = a, end
+        else:
+            o_s, o_e = st[a], en[end - 1]
+        scheme, userinfo, local, host, port = m.group("scheme", "userinfo", "local", "host", "port")
+        groups = (scheme or m.group("mailto"), userinfo, local, host, port)
+        result = _evaluate(norm, groups, path, o_s, o_e)
+        if result is not None:
+            out.append(Link(orig[o_s:o_e], result[1], result[0], o_s, o_e, result[2]))
+        pos = end if end > i else i + 1
+
+
+def find_links(text: str) -> list[Link]:
+    """Find every link in a message (see the package docstring for the rules)."""
+    if not text:
+        return []
+    norm = normalize(text)
+    out: list[Link] = []
+    _scan(norm, out)
+    return out
