@@ -173,7 +173,7 @@ def test_duplicate_key_examples():
 
 def test_default_wording_is_valid_and_kind():
     values = {"member": "Anna", "server": "Hope", "channel": "#general", "when": "in 2 days",
-              "domains": "youtu.be"}
+              "domains": "youtu.be", "what": "post"}
     for template in (DEFAULT_HELD_DM, DEFAULT_HELD_NOTICE):
         validate(template, HELD_NAMES)
         text = render(template, values)
