@@ -29,6 +29,7 @@ from bot.clock import Clock
 from bot.db.holds import Hold
 from bot.domain import holds as rules
 from bot.permissions import is_moderator
+from bot.routing import is_app_post
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold import (
     CatchupPlan,
@@ -422,19 +423,22 @@ class LinkHoldAdapter:
                         fetched += 1
                         messages += 1
                         self.service.saw(guild.id, message.id)
-                        if message.author.bot or message.webhook_id is not None:
+                        user: discord.abc.User | None = message.author
+                        app = message.author.bot or message.webhook_id is not None
+                        if app:  # only a user-installed app's post for a member counts
+                            user = (app_author(message, me.id)
+                                    if is_app_post(message) else None)
+                        if user is None or not is_member_post(message, app=app):
                             continue
-                        if not is_member_post(message):
-                            continue
-                        author_id = message.author.id
-                        if author_id not in members:
-                            member = guild.get_member(author_id)
+                        if user.id not in members:
+                            member = guild.get_member(user.id)
                             if member is None:
                                 budget -= 1
-                                member = await self._member(guild, message.author)
-                            members[author_id] = member
-                        if await self.consider(message, member=members[author_id],
-                                               count_post=False):
+                                member = await self._member(guild, user)
+                            members[user.id] = member
+                        if await self.consider(message, member=members[user.id],
+                                               count_post=False,
+                                               for_user=user if app else None):
                             held += 1
                 except discord.HTTPException as exc:
                     log.warning("catch-up could not read channel %s: %s", channel.id, exc.code)

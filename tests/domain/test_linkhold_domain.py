@@ -219,3 +219,15 @@ def test_snowflakes_round_trip_to_the_millisecond():
     assert snowflake_at(when, high=True) - snowflake_at(when) == (1 << 22) - 1
     assert snowflake_time(175928847299117063) == datetime(2016, 4, 30, 11, 18, 25, 796000,
                                                           tzinfo=UTC)
+
+
+def test_a_held_thread_name_loses_only_its_links_and_fits_discord():
+    from bot.domain.holds import HELD_LINK_MARK, held_what, without_links
+
+    assert without_links("Help at bit.ly/x and bit.ly/x now", ["bit.ly/x"]) == (
+        f"Help at {HELD_LINK_MARK} and {HELD_LINK_MARK} now")
+    assert without_links("bit.ly/x", ["bit.ly/x"]) == HELD_LINK_MARK
+    assert without_links("a.io/b", ["a.io/b", "a.io"]) == HELD_LINK_MARK  # longest first
+    long = "word " * 40 + "bit.ly/x"
+    assert len(without_links(long, ["bit.ly/x"])) <= 100
+    assert held_what("thread_name") == "new thread's name" and held_what("odd") == "post"

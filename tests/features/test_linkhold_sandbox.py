@@ -935,3 +935,22 @@ async def test_system_messages_are_never_held_as_a_members_post(env):
     assert not sb.requests_matching(DELETE_MESSAGE)
     for m in system:
         assert await env.repo.by_message(env.guild.id, m.id) is None
+
+
+async def test_app_posts_and_system_messages_from_the_downtime_are_judged_like_live_ones(env):
+    sb = env.sb
+    app = sb.add_user(fresh("QuickSay"), bot=True)
+    await sb.post(env.general, env.regular, "marking the place before the downtime")
+    await sb.idle()
+    await env.stop()
+    newbie = sb.add_member(env.guild, fresh(), joined_at=env.clock.now())
+    env.clock.advance(minutes=10)
+    via_app = await sb.post(env.general, newbie, "offline: cure-cancer-now.biz", via_app=app,
+                            silent=True)
+    pin = await sb.post(env.general, newbie, "bit.ly/pinned", message_type=6, silent=True)
+    own = await sb.post(env.general, app, "bot on its own: bit.ly/tips", silent=True,
+                        force=True)
+    await env.start()
+    hold, _ = await held(env, via_app)
+    assert via_app.deleted and hold.member_id == newbie.id and hold.kind == "app_post"
+    assert not pin.deleted and not own.deleted
