@@ -80,12 +80,12 @@ class LinkHoldAdapter:
         service = self.service
         service.saw(guild.id, message.id)
         author = message.author
-        if author.bot:  # the router lets only user-installed apps' posts through
-            return await self._on_app_post(message, guild)
         joined = author.joined_at if isinstance(author, discord.Member) else None
         if not rules.needs_check(self._settings.get(guild.id).linkhold, joined,
                                  self._clock.now()):
             return False
+        if author.bot:  # the router lets only user-installed apps' posts through
+            return await self._on_app_post(message, guild)
         if not is_member_post(message):
             return False  # Discord's system messages (joins, pins, thread created...)
         return await self.consider(message)
@@ -130,9 +130,9 @@ class LinkHoldAdapter:
             member = await self._member(guild, discord.Object(owner_id))
         author = self.someone(guild, owner_id, member, thread,
                               is_bot=member.bot if member is not None else False)
-        # A rename is its own post (a thread can be renamed more than once); a new thread's
-        # name is keyed by the thread.
-        key = rules.snowflake_at(now) if renamed else thread.id
+        # A new thread's name is keyed by the thread; a rename is its own post (a thread can
+        # be renamed more than once), keyed by its moment and words.
+        key = rules.rename_key(thread.name, now) if renamed else thread.id
         return await self.service.consider(thread_facts(thread, renamed=renamed, key=key), author,
                                            count_post=False)
 

@@ -79,15 +79,19 @@ def is_member_post(message: discord.Message, *, app: bool = False) -> bool:
 
 
 def embed_text(embeds: Iterable[discord.Embed]) -> list[str]:
-    """The words of embeds (title, link, description, fields, footer, author), one per line."""
-    lines: list[str] = []
+    """The words of each embed as one block: author, title, link, description, fields
+    ("name: value"), footer, one per line."""
+    blocks: list[str] = []
     for embed in embeds:
-        lines.extend(x for x in (embed.author.name, embed.author.url, embed.title, embed.url,
-                                 embed.description) if x)
-        for field in embed.fields:
-            lines.extend(x for x in (field.name, field.value) if x)
-        lines.extend(x for x in (embed.footer.text,) if x)
-    return lines
+        lines = [x for x in (embed.author.name, embed.author.url, embed.title, embed.url,
+                             embed.description) if x]
+        lines.extend(": ".join(x for x in (f.name, f.value) if x) for f in embed.fields
+                     if f.name or f.value)
+        if embed.footer.text:
+            lines.append(embed.footer.text)
+        if lines:
+            blocks.append("\n".join(lines))
+    return blocks
 
 
 def poll_text(poll: discord.Poll) -> str:

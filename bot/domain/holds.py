@@ -102,6 +102,13 @@ def snowflake_at(when: datetime, *, high: bool = False) -> int:
     return (ms << 22) + ((1 << 22) - 1 if high else 0)
 
 
+def rename_key(name: str, now: datetime) -> int:
+    """A thread rename's stand-in message id: the moment, with the words in the low bits (the
+    same rename seen twice gives the same key; two renames never share one)."""
+    words = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
+    return snowflake_at(now) + (words & ((1 << 22) - 1))
+
+
 def snowflake_time(snowflake: int) -> datetime:
     """When the Discord id `snowflake` was created (an account's creation time, say)."""
     return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)

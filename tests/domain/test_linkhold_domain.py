@@ -231,3 +231,13 @@ def test_a_held_thread_name_loses_only_its_links_and_fits_discord():
     long = "word " * 40 + "bit.ly/x"
     assert len(without_links(long, ["bit.ly/x"])) <= 100
     assert held_what("thread_name") == "new thread's name" and held_what("odd") == "post"
+
+
+def test_a_rename_key_is_stable_for_the_same_words_and_differs_for_others():
+    from bot.domain.holds import rename_key, snowflake_at, snowflake_time
+
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    a, b = rename_key("see bit.ly/a", now), rename_key("see bit.ly/b", now)
+    assert a == rename_key("see bit.ly/a", now) and a != b
+    assert snowflake_at(now) <= a <= snowflake_at(now, high=True)
+    assert snowflake_time(a) == snowflake_time(snowflake_at(now))
