@@ -4,6 +4,10 @@ discord.py creates a task per listener per event; one listener per feature would
 than parsing the message. Features register handlers here instead, cheapest and most important
 first. A handler returns True when it consumed the message (e.g. held it), which stops later
 handlers (a held post gets no group suggestion).
+
+Messages from bots and webhooks are not routed, with one exception for handlers that ask for
+it (`app_posts=True`): a message a user-installed app posted on a member's behalf (its
+`interaction_metadata.user` is the member who ran the command).
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ class _Route:
     priority: int
     name: str = field(compare=False)
     handler: MessageHandler = field(compare=False)
+    app_posts: bool = field(default=False, compare=False)
+
+
+def is_app_post(message: discord.Message) -> bool:
+    """A message a user-installed app (not one the server installed) posted for a member."""
+    meta = message.interaction_metadata
+    return (meta is not None and meta.is_user_integration()
+            and not meta.is_guild_integration())
 
 
 class MessageRouter:
@@ -41,10 +53,12 @@ class MessageRouter:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def add(self, name: str, handler: MessageHandler, *, priority: int) -> None:
-        """Register `handler`; re-registering a name replaces it (extension reloads)."""
+    def add(self, name: str, handler: MessageHandler, *, priority: int,
+            app_posts: bool = False) -> None:
+        """Register `handler`; re-registering a name replaces it (extension reloads).
+        `app_posts`: also receive user-installed apps' posts on a member's behalf."""
         self.remove(name)
-        self._routes.append(_Route(priority, name, handler))
+        self._routes.append(_Route(priority, name, handler, app_posts))
         self._routes.sort()
 
     def remove(self, name: str) -> None:
@@ -58,12 +72,19 @@ class MessageRouter:
 
     async def dispatch(self, message: discord.Message) -> None:
         """Run handlers in order until one consumes the message."""
-        if message.guild is None or message.author.bot or message.webhook_id is not None:
+        if message.guild is None:
             return
+        app_post = False
+        if message.author.bot or message.webhook_id is not None:
+            if not is_app_post(message):
+                return
+            app_post = True
         self._in_flight += 1
         self._idle.clear()
         try:
             for route in self._routes:
+                if app_post and not route.app_posts:
+                    continue
                 try:
                     if await route.handler(message):
                         return

@@ -3,7 +3,9 @@ carried out (delete, DM, notices, queue cards, timeouts and bans, history reads 
 
 The router handler `on_message` runs for every guild message: it asks the pure fast-path rule
 (`bot.domain.holds.needs_check`) first, from cached settings and the join date the gateway
-sent, so an established member's message never reaches the service.
+sent, so an established member's message never reaches the service. The facts are built in
+`bot.adapters.linkhold_facts` (one builder per kind); thread names arrive through
+`on_thread_create` / `on_thread_rename`, user-installed apps' posts through the router.
 """
 
 from __future__ import annotations
@@ -15,21 +17,28 @@ from datetime import datetime
 import discord
 
 from bot import messaging
+from bot.adapters.linkhold_facts import (
+    app_author,
+    channel_ids,
+    is_member_post,
+    member_facts,
+    post_facts,
+    thread_facts,
+)
 from bot.clock import Clock
 from bot.db.holds import Hold
 from bot.domain import holds as rules
 from bot.permissions import is_moderator
+from bot.routing import is_app_post
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold import (
     CatchupPlan,
     CatchupReport,
-    FileFacts,
     LinkHoldService,
-    PostFacts,
     QueueCard,
     Someone,
 )
-from bot.services.linkhold_core import Action, Delivery, Kind, PunishOutcome, Removal
+from bot.services.linkhold_core import Action, Delivery, PunishOutcome, Removal
 from bot.ui.linkhold import card_embed, forgotten_embed, hold_controls
 
 log = logging.getLogger(__name__)
@@ -39,86 +48,6 @@ UNKNOWN_MEMBER = 10007
 REMOVE_REASON = "Steward: held a new member's link post for moderator review"
 
 Postable = discord.TextChannel | discord.Thread
-
-
-# --- facts: one builder per kind ------------------------------------------------------------------
-
-
-def member_facts(
-    guild: discord.Guild,
-    user_id: int,
-    member: discord.Member | None,
-    *,
-    moderator: bool = False,
-    is_bot: bool = False,
-) -> rules.MemberFacts:
-    """What Discord knows about a post's author (`member` None: not in the server;
-    `moderator`: the moderator check, made by the caller for the right channel)."""
-    if member is None:
-        return rules.MemberFacts(
-            member_id=user_id, joined_at=None, account_created_at=rules.snowflake_time(user_id),
-            is_bot=is_bot, is_owner=guild.owner_id == user_id)
-    return rules.MemberFacts(
-        member_id=member.id,
-        joined_at=member.joined_at,
-        account_created_at=member.created_at,
-        is_bot=member.bot,
-        is_owner=guild.owner_id == member.id,
-        can_manage_messages=moderator,
-        role_ids=frozenset(r.id for r in member.roles),
-    )
-
-
-def channel_ids(channel: object) -> tuple[int, ...]:
-    """A channel, its parent and its category (ignored channels match any of them)."""
-    ids = [getattr(channel, "id", 0)]
-    for attr in ("parent_id", "category_id"):
-        value = getattr(channel, attr, None)
-        if value:
-            ids.append(value)
-    return tuple(ids)
-
-
-def post_facts(message: discord.Message, *, edited: bool = False) -> PostFacts:
-    """A message as the policy sees it: a forum starter carries its title and tags; a forward
-    carries the forwarded words and files; an edit is kind "edit"."""
-    guild = message.guild
-    assert guild is not None
-    channel = message.channel
-    snapshots = list(getattr(message, "message_snapshots", []))
-    forwarded = [s.content for s in snapshots if s.content]
-    content, kind = message.content, "message"
-    if forwarded:
-        content = "\n\n".join(([message.content] if message.content else []) + forwarded)
-        kind = "forward"
-    if edited:
-        kind = "edit"
-    title: str | None = None
-    tags: tuple[int, ...] = ()
-    if (isinstance(channel, discord.Thread) and channel.id == message.id
-            and isinstance(channel.parent, discord.ForumChannel)):
-        kind, title = "forum_post", channel.name
-        tags = tuple(t.id for t in channel.applied_tags)
-    reply_url = None
-    ref = message.reference
-    if ref is not None and ref.message_id and ref.type is discord.MessageReferenceType.reply:
-        reply_url = f"https://discord.com/channels/{guild.id}/{ref.channel_id}/{ref.message_id}"
-    items = list(message.attachments)
-    for snapshot in snapshots:
-        items.extend(snapshot.attachments)
-    return PostFacts(
-        guild_id=guild.id, channel_id=channel.id, channel_ids=channel_ids(channel),
-        message_id=message.id, author_id=message.author.id, kind=_kind(kind), content=content,
-        parent_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
-        forum_title=title, forum_tag_ids=tags, reply_to_url=reply_url,
-        files=tuple(FileFacts(a.filename, a.size, a.content_type, a.url) for a in items),
-        upload_limit=guild.filesize_limit,
-    )
-
-
-def _kind(kind: str) -> Kind:
-    assert kind in ("message", "edit", "forum_post", "forward")
-    return kind  # type: ignore[return-value]
 
 
 class LinkHoldAdapter:
@@ -155,7 +84,57 @@ class LinkHoldAdapter:
         if not rules.needs_check(self._settings.get(guild.id).linkhold, joined,
                                  self._clock.now()):
             return False
+        if author.bot:  # the router lets only user-installed apps' posts through
+            return await self._on_app_post(message, guild)
+        if not is_member_post(message):
+            return False  # Discord's system messages (joins, pins, thread created...)
         return await self.consider(message)
+
+    async def _on_app_post(self, message: discord.Message, guild: discord.Guild) -> bool:
+        """A user-installed app's post: the member who ran the command is the author."""
+        me = self._client.user
+        user = app_author(message, me.id if me is not None else None)
+        if user is None or not is_member_post(message, app=True):
+            return False
+        member = guild.get_member(user.id)
+        joined = member.joined_at if member is not None else None
+        if not rules.needs_check(self._settings.get(guild.id).linkhold, joined,
+                                 self._clock.now()):
+            return False
+        return await self.consider(message, member=member, for_user=user)
+
+    async def on_thread_create(self, thread: discord.Thread) -> bool:
+        """A new text-channel thread: its name is its owner's words (True if held). A forum
+        post's title is checked with its starter message instead."""
+        if isinstance(thread.parent, discord.ForumChannel):
+            return False
+        return await self._consider_thread(thread, renamed=False)
+
+    async def on_thread_rename(self, before: str, thread: discord.Thread) -> bool:
+        """A thread (a forum post) was renamed: a link put in its title is held (True if)."""
+        if before == thread.name:
+            return False
+        return await self._consider_thread(thread, renamed=True)
+
+    async def _consider_thread(self, thread: discord.Thread, *, renamed: bool) -> bool:
+        guild = thread.guild
+        owner_id = thread.owner_id
+        if owner_id is None:
+            return False
+        member = guild.get_member(owner_id)
+        joined = member.joined_at if member is not None else None
+        now = self._clock.now()
+        if not rules.needs_check(self._settings.get(guild.id).linkhold, joined, now):
+            return False
+        if member is None:
+            member = await self._member(guild, discord.Object(owner_id))
+        author = self.someone(guild, owner_id, member, thread,
+                              is_bot=member.bot if member is not None else False)
+        # A new thread's name is keyed by the thread; a rename is its own post (a thread can
+        # be renamed more than once), keyed by its moment and words.
+        key = rules.rename_key(thread.name, now) if renamed else thread.id
+        return await self.service.consider(thread_facts(thread, renamed=renamed, key=key), author,
+                                           count_post=False)
 
     async def on_edit(self, message: discord.Message) -> bool:
         """A message was edited (raw event): a new member editing a link in is held the same."""
@@ -178,16 +157,19 @@ class LinkHoldAdapter:
         edited: bool = False,
         member: discord.Member | None = None,
         count_post: bool = True,
+        for_user: discord.abc.User | None = None,
     ) -> bool:
-        """Build the facts of one message and hand them to the service (True if held)."""
+        """Build the facts of one message and hand them to the service (True if held).
+        `for_user`: the member a user-installed app posted it for (the author who counts)."""
         guild = message.guild
         assert guild is not None
+        user = for_user or message.author
         if member is None:
-            member = await self._member(guild, message.author)
-        author = self.someone(guild, message.author.id, member, message.channel,
-                              is_bot=message.author.bot)
-        return await self.service.consider(post_facts(message, edited=edited), author,
-                                           count_post=count_post)
+            member = await self._member(guild, user)
+        author = self.someone(guild, user.id, member, message.channel, is_bot=user.bot)
+        facts = post_facts(message, edited=edited,
+                           author_id=for_user.id if for_user is not None else None)
+        return await self.service.consider(facts, author, count_post=count_post)
 
     def someone(self, guild: discord.Guild, user_id: int, member: discord.Member | None,
                 channel: object = None, *, is_bot: bool = False) -> Someone:
@@ -277,6 +259,18 @@ class LinkHoldAdapter:
         except discord.HTTPException as exc:
             log.warning("could not remove held message %s in channel %s (guild %s): %s %s",
                         message_id, channel_id, guild_id, exc.status, exc.code)
+            return "failed"
+        return "removed"
+
+    async def rename_thread(self, guild_id: int, thread_id: int, name: str) -> Removal:
+        """Rename a thread whose name was held (its links taken out; its posts stay)."""
+        try:
+            await self._client.http.edit_channel(thread_id, reason=REMOVE_REASON, name=name)
+        except discord.NotFound:
+            return "gone"
+        except discord.HTTPException as exc:
+            log.warning("could not rename thread %s (guild %s): %s %s",
+                        thread_id, guild_id, exc.status, exc.code)
             return "failed"
         return "removed"
 
@@ -429,20 +423,22 @@ class LinkHoldAdapter:
                         fetched += 1
                         messages += 1
                         self.service.saw(guild.id, message.id)
-                        if message.author.bot or message.webhook_id is not None:
+                        user: discord.abc.User | None = message.author
+                        app = message.author.bot or message.webhook_id is not None
+                        if app:  # only a user-installed app's post for a member counts
+                            user = (app_author(message, me.id)
+                                    if is_app_post(message) else None)
+                        if user is None or not is_member_post(message, app=app):
                             continue
-                        if message.type not in (discord.MessageType.default,
-                                                discord.MessageType.reply):
-                            continue
-                        author_id = message.author.id
-                        if author_id not in members:
-                            member = guild.get_member(author_id)
+                        if user.id not in members:
+                            member = guild.get_member(user.id)
                             if member is None:
                                 budget -= 1
-                                member = await self._member(guild, message.author)
-                            members[author_id] = member
-                        if await self.consider(message, member=members[author_id],
-                                               count_post=False):
+                                member = await self._member(guild, user)
+                            members[user.id] = member
+                        if await self.consider(message, member=members[user.id],
+                                               count_post=False,
+                                               for_user=user if app else None):
                             held += 1
                 except discord.HTTPException as exc:
                     log.warning("catch-up could not read channel %s: %s", channel.id, exc.code)

@@ -118,6 +118,13 @@ def snowflake_at(when: datetime, *, high: bool = False) -> int:
     return (ms << 22) + ((1 << 22) - 1 if high else 0)
 
 
+def rename_key(name: str, now: datetime) -> int:
+    """A thread rename's stand-in message id: the moment, with the words in the low bits (the
+    same rename seen twice gives the same key; two renames never share one)."""
+    words = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
+    return snowflake_at(now) + (words & ((1 << 22) - 1))
+
+
 def snowflake_time(snowflake: int) -> datetime:
     """When the Discord id `snowflake` was created (an account's creation time, say)."""
     return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)
@@ -270,10 +277,45 @@ def duplicate_key(member_id: int, text: str) -> str:
 
 # --- What people are told -------------------------------------------------------------------
 
-HELD_NAMES = frozenset({"member", "server", "channel", "when", "domains"})
+HELD_NAMES = frozenset({"member", "server", "channel", "when", "domains", "what"})
+
+# What was held, in the member's terms, by the kind of hold ({what} in the templates).
+HELD_WHAT: dict[str, str] = {
+    "message": "post",
+    "edit": "edited post",
+    "forum_post": "post",
+    "forward": "forwarded message",
+    "poll": "poll",
+    "app_post": "message sent through an app",
+    "thread_name": "new thread's name",
+    "thread_rename": "thread's new title",
+}
+
+
+def held_what(kind: str) -> str:
+    """What was held, after "your" ("post", "new thread's name")."""
+    return HELD_WHAT.get(kind, "post")
+
+
+THREAD_KINDS = frozenset({"thread_name", "thread_rename"})
+HELD_LINK_MARK = "(link held)"
+THREAD_NAME_LIMIT = 100
+
+
+def without_links(name: str, link_texts: Iterable[str]) -> str:
+    """A thread name with the held links cut out, for renaming the thread while it is held
+    (never empty, at most Discord's 100 characters)."""
+    out = name
+    for text in sorted(set(link_texts), key=len, reverse=True):
+        if text:
+            out = out.replace(text, HELD_LINK_MARK)
+    out = " ".join(out.split()) or HELD_LINK_MARK
+    if len(out) > THREAD_NAME_LIMIT:
+        out = out[: THREAD_NAME_LIMIT - 1] + "…"
+    return out
 
 DEFAULT_HELD_DM = (
-    "Hi {member}, thank you for posting in **{server}**. Your post in {channel} had a link in "
+    "Hi {member}, thank you for posting in **{server}**. Your {what} in {channel} had a link in "
     "it, so I've held it for a moderator to look at.\n\n"
     "New members can't post links for their first few days. We do this to keep spammers out "
     "and keep the community safe; it isn't about you or what you wrote.\n\n"
@@ -282,7 +324,7 @@ DEFAULT_HELD_DM = (
 )
 
 DEFAULT_HELD_NOTICE = (
-    "{member}, your post had a link, so I've held it for a moderator to review. New members "
+    "{member}, your {what} had a link, so I've held it for a moderator to review. New members "
     "can't post links for their first few days; you can post links yourself {when}. "
     "A moderator may post it for you. (This note disappears in 30 seconds.)"
 )
@@ -309,10 +351,12 @@ TEMPLATE_NAMES: dict[str, frozenset[str]] = {
 
 
 def render_values(
-    member_mention: str, server: str, channel: str, when: str, domains: Sequence[str]
+    member_mention: str, server: str, channel: str, when: str, domains: Sequence[str],
+    what: str = "post",
 ) -> dict[str, str]:
     """Values for the held-post templates."""
     return {
+        "what": what,
         "member": member_mention,
         "server": server,
         "channel": channel,

@@ -115,9 +115,9 @@ class LinkHoldService(HoldUpkeep):
 
     async def _repeat(self, existing: Hold, post: PostFacts) -> Hold:
         """The same member posted the same words again while a hold is pending."""
-        removal = await self._actions.remove_post(
-            existing.guild_id, post.channel_id, post.message_id,
-            forum=post.kind == "forum_post")
+        removal = await self.take_down(
+            existing.guild_id, post.channel_id, post.message_id, post.kind, post.content,
+            [link.text for link in existing.links])
         count = await self.holds.bump_repeat(existing.id)
         log.info("hold %s repeated (%d times) by member %s", existing.id, count,
                  existing.member_id)

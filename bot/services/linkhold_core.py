@@ -35,7 +35,10 @@ from config.guild import LinkHoldSettings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["message", "edit", "forum_post", "forward"]
+# thread_name: a text-channel thread a new member created; thread_rename: a thread (a forum
+# post) renamed by its owner to carry a link. Both are held by renaming the thread.
+Kind = Literal["message", "edit", "forum_post", "forward", "poll", "app_post", "thread_name",
+               "thread_rename"]
 Removal = Literal["removed", "gone", "failed"]
 Action = Literal["timeout", "ban"]
 # How a timeout/ban went: done, the member already left, Discord refused (403), or an HTTP
@@ -189,6 +192,9 @@ class HoldActions(Protocol):
                           forum: bool) -> Removal:
         """Delete a held message (a forum starter: its whole thread)."""
 
+    async def rename_thread(self, guild_id: int, thread_id: int, name: str) -> Removal:
+        """Rename a thread (a held thread name: its links taken out)."""
+
     async def send_dm(self, member_id: int, text: str) -> bool:
         """DM a member; False when their DMs are closed (or the DM failed)."""
 
@@ -314,8 +320,9 @@ class HoldCore:
         removal = hold.removal
         if step <= STEPS.index(STEP_STORED):
             failpoints.hit("hold.stored")
-            removal = await self._actions.remove_post(
-                hold.guild_id, hold.channel_id, hold.message_id, forum=hold.is_forum_post)
+            removal = await self.take_down(hold.guild_id, hold.channel_id, hold.message_id,
+                                           hold.kind, hold.content or "",
+                                           [link.text for link in hold.links])
             await self.holds.mark_removed(hold.id, removal)
             failpoints.hit("hold.removed")
             if removal == "failed":
@@ -342,6 +349,16 @@ class HoldCore:
         assert done is not None
         return done
 
+    async def take_down(self, guild_id: int, channel_id: int, message_id: int, kind: str,
+                        content: str, link_texts: Sequence[str]) -> Removal:
+        """Take a held post out of sight: delete the message (a forum starter: its thread), or
+        for a held thread name, rename the thread without its links (its posts stay)."""
+        if kind in rules.THREAD_KINDS:
+            return await self._actions.rename_thread(
+                guild_id, channel_id, rules.without_links(content, link_texts))
+        return await self._actions.remove_post(guild_id, channel_id, message_id,
+                                               forum=kind == "forum_post")
+
     async def _tell_member(self, hold: Hold, someone: Someone | None) -> str:
         """DM the member (or post a short self-deleting notice); returns how they were told."""
         server = self._actions.guild_name(hold.guild_id)
@@ -356,8 +373,10 @@ class HoldCore:
             account_created_at=rules.snowflake_time(hold.member_id))
         when = rules.describe_clearance(
             rules.clearance(facts, now, rules.HoldPolicy.from_settings(settings)), now)
-        where = f"<#{hold.parent_id}>" if hold.is_forum_post and hold.parent_id else (
+        in_parent = hold.is_forum_post or hold.kind in rules.THREAD_KINDS
+        where = f"<#{hold.parent_id}>" if in_parent and hold.parent_id else (
             f"<#{hold.channel_id}>")
+        what = rules.held_what(hold.kind)
         domains = [link.domain for link in hold.links]
         told: list[str] = []
         dm_failed = False
@@ -366,7 +385,7 @@ class HoldCore:
             if name is None:
                 dm_failed = True
             else:
-                values = rules.render_values(name, server, where, when, domains)
+                values = rules.render_values(name, server, where, when, domains, what)
                 text = render_template(settings.held_template, rules.DEFAULT_HELD_DM, values)
                 if await self._actions.send_dm(hold.member_id, text):
                     told.append("dm")
@@ -374,7 +393,8 @@ class HoldCore:
                     dm_failed = True
                     log.info("could not DM member %s about hold %s", hold.member_id, hold.id)
         if settings.notify in ("channel", "both") or dm_failed:
-            values = rules.render_values(f"<@{hold.member_id}>", server, where, when, domains)
+            values = rules.render_values(f"<@{hold.member_id}>", server, where, when, domains,
+                                         what)
             text = render_template(settings.notice_template, rules.DEFAULT_HELD_NOTICE, values)
             if await self._post_notice(hold, settings, text):
                 told.append("channel")

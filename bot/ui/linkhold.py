@@ -34,6 +34,10 @@ _TITLES: dict[str, str] = {
     "edit": "Held edit from a new member",
     "forum_post": "Held forum post from a new member",
     "forward": "Held forward from a new member",
+    "poll": "Held poll from a new member",
+    "app_post": "Held app message sent by a new member",
+    "thread_name": "Held thread name from a new member",
+    "thread_rename": "Held thread title from a new member",
 }
 
 _BUTTONS: dict[str, tuple[str, discord.ButtonStyle, int]] = {

@@ -24,7 +24,8 @@ class LinkHold(LinkHoldCommands):
     async def cog_load(self) -> None:
         """Load state, take the message route, register the persistent buttons."""
         await self.service.load()
-        self.bot.router.add("linkhold", self.adapter.on_message, priority=PRIORITY_LINKHOLD)
+        self.bot.router.add("linkhold", self.adapter.on_message, priority=PRIORITY_LINKHOLD,
+                            app_posts=True)
         self.bot.add_dynamic_items(HoldButton)
         if self.bot.is_ready():
             self._start()
@@ -52,6 +53,24 @@ class LinkHold(LinkHoldCommands):
             await self.adapter.on_edit(payload.message)
         except Exception:
             log.exception("could not check edited message %s", payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        """A new thread: a link in a new member's thread name is held."""
+        try:
+            await self.adapter.on_thread_create(thread)
+        except Exception:
+            log.exception("could not check new thread %s", thread.id)
+
+    @commands.Cog.listener()
+    async def on_thread_update(self, before: discord.Thread, after: discord.Thread) -> None:
+        """A thread renamed (a forum post's title edited): a link put in is held."""
+        if before.name == after.name:
+            return
+        try:
+            await self.adapter.on_thread_rename(before.name, after)
+        except Exception:
+            log.exception("could not check renamed thread %s", after.id)
 
     @commands.Cog.listener()
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:

@@ -173,7 +173,7 @@ def test_duplicate_key_examples():
 
 def test_default_wording_is_valid_and_kind():
     values = {"member": "Anna", "server": "Hope", "channel": "#general", "when": "in 2 days",
-              "domains": "youtu.be"}
+              "domains": "youtu.be", "what": "post"}
     for template in (DEFAULT_HELD_DM, DEFAULT_HELD_NOTICE):
         validate(template, HELD_NAMES)
         text = render(template, values)
@@ -219,3 +219,25 @@ def test_snowflakes_round_trip_to_the_millisecond():
     assert snowflake_at(when, high=True) - snowflake_at(when) == (1 << 22) - 1
     assert snowflake_time(175928847299117063) == datetime(2016, 4, 30, 11, 18, 25, 796000,
                                                           tzinfo=UTC)
+
+
+def test_a_held_thread_name_loses_only_its_links_and_fits_discord():
+    from bot.domain.holds import HELD_LINK_MARK, held_what, without_links
+
+    assert without_links("Help at bit.ly/x and bit.ly/x now", ["bit.ly/x"]) == (
+        f"Help at {HELD_LINK_MARK} and {HELD_LINK_MARK} now")
+    assert without_links("bit.ly/x", ["bit.ly/x"]) == HELD_LINK_MARK
+    assert without_links("a.io/b", ["a.io/b", "a.io"]) == HELD_LINK_MARK  # longest first
+    long = "word " * 40 + "bit.ly/x"
+    assert len(without_links(long, ["bit.ly/x"])) <= 100
+    assert held_what("thread_name") == "new thread's name" and held_what("odd") == "post"
+
+
+def test_a_rename_key_is_stable_for_the_same_words_and_differs_for_others():
+    from bot.domain.holds import rename_key, snowflake_at, snowflake_time
+
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    a, b = rename_key("see bit.ly/a", now), rename_key("see bit.ly/b", now)
+    assert a == rename_key("see bit.ly/a", now) and a != b
+    assert snowflake_at(now) <= a <= snowflake_at(now, high=True)
+    assert snowflake_time(a) == snowflake_time(snowflake_at(now))

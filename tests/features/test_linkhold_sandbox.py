@@ -808,3 +808,168 @@ async def test_a_held_reply_keeps_a_link_to_what_it_answered(env):
     assert hold.reply_to_url == (f"https://discord.com/channels/{env.guild.id}/"
                                  f"{env.general.id}/{question.id}")
     assert not question.deleted
+
+
+# --- every surface a new member can post a link through ---------------------------------------
+
+PATCH_CHANNEL = "PATCH /channels/{channel_id}"
+
+
+async def test_a_link_in_a_forwarded_embed_is_held_and_approval_posts_its_words(env):
+    sb = env.sb
+    article = await sb.post(env.resources, env.regular, "", embeds=[{
+        "title": "Miracle cure found", "url": "https://cure-cancer-now.biz/x",
+        "description": "Doctors hate it", "fields": [{"name": "Order", "value": "today"}],
+        "footer": {"text": "sponsored"}}])
+    newbie = await env.newcomer()
+    fwd = await sb.post(env.general, newbie, "", forward_of=article)
+    hold, card = await held(env, fwd)
+    assert fwd.deleted and not article.deleted
+    assert hold.kind == "forward" and "cure-cancer-now.biz" in hold.content
+    assert "Miracle cure found" in hold.content and "Doctors hate it" in hold.content
+    assert "forwarded message" in sb.dms(newbie)[-1].content
+    r = await sb.click(card, "Approve", by=env.moderator)
+    await r.done()
+    copies = [m for m in sb.messages(env.general) if "cure-cancer-now.biz/x" in m.content
+              and m.id != fwd.id]
+    assert len(copies) == 1 and "Miracle cure found" in copies[0].content
+    # An established member forwarding the same is not held.
+    again = await sb.post(env.general, env.regular, "", forward_of=article)
+    await sb.idle()
+    assert not again.deleted and await env.repo.by_message(env.guild.id, again.id) is None
+
+
+async def test_a_new_members_thread_named_with_a_link_is_renamed_and_held(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    thread = await sb.create_thread(env.general, newbie, "Free help at cure-cancer-now.biz")
+    hold = await eventually(lambda: env.repo.by_message(env.guild.id, thread.id))
+    await eventually(lambda: _queued(env, hold.id))
+    hold = await env.repo.get(hold.id)
+    card = await env.card(hold.id)
+    assert hold.kind == "thread_name" and hold.member_id == newbie.id
+    assert hold.content == "Free help at cure-cancer-now.biz"  # the member's words are kept
+    await sb.wait_for_request(PATCH_CHANNEL, channel_id=thread.id)
+    assert not thread.deleted and thread.name == "Free help at (link held)"
+    assert card.embeds[0]["title"] == "Held thread name from a new member"
+    dm = sb.dms(newbie)[-1].content
+    assert "new thread's name" in dm and f"<#{env.general.id}>" in dm
+    # Steward's own rename is not held again.
+    await sb.idle()
+    assert len(await env.repo.pending(env.guild.id, limit=100)) >= 1
+    r = await sb.click(card, "Approve", by=env.moderator)
+    await r.done()
+    posted = [m for m in sb.messages(thread) if "cure-cancer-now.biz" in m.content]
+    assert len(posted) == 1
+    # An established member's thread keeps its name.
+    sb.reset()
+    theirs = await sb.create_thread(env.general, env.regular, "Resources: bit.ly/guide")
+    await sb.idle()
+    assert theirs.name == "Resources: bit.ly/guide"
+    assert not sb.requests_matching(PATCH_CHANNEL)
+    assert await env.repo.by_message(env.guild.id, theirs.id) is None
+
+
+async def test_a_forum_title_renamed_to_carry_a_link_is_held(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    thread, starter = await sb.forum_post(env.forum, newbie, "Hello from a caregiver",
+                                          "Glad to be here.")
+    await sb.idle()
+    assert not starter.deleted and not sb.requests_matching(PATCH_CHANNEL)
+    before = {h.id for h in await env.repo.pending(env.guild.id, limit=500)}
+    await sb.rename(thread, "Hello from a caregiver, fundraiser at gofund.me/abc")
+    await sb.wait_for_request(PATCH_CHANNEL, channel_id=thread.id)
+
+    async def new_hold():
+        fresh_holds = [h for h in await env.repo.pending(env.guild.id, limit=500)
+                       if h.id not in before]
+        return fresh_holds[0] if fresh_holds else None
+
+    hold = await eventually(new_hold)
+    assert hold.kind == "thread_rename" and hold.member_id == newbie.id
+    assert "gofund.me/abc" in hold.content and hold.channel_id == thread.id
+    assert thread.name == "Hello from a caregiver, fundraiser at (link held)"
+    assert not thread.deleted and not starter.deleted
+    await eventually(lambda: _queued(env, hold.id))
+    assert "thread's new title" in sb.dms(newbie)[-1].content
+    # The owner of an established member's post may rename it freely.
+    sb.reset()
+    theirs, _ = await sb.forum_post(env.forum, env.regular, "Our story", "Hi all")
+    await sb.rename(theirs, "Our story: youtu.be/ours")
+    await sb.idle()
+    assert theirs.name == "Our story: youtu.be/ours"
+    assert not sb.requests_matching(PATCH_CHANNEL)
+
+
+async def test_a_link_in_a_poll_is_held_and_approval_posts_the_poll_words(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    poll = await sb.post(env.general, newbie, "",
+                         poll=("Which treatment works?", ["cure-cancer-now.biz", "chemo"]))
+    hold, card = await held(env, poll)
+    assert poll.deleted and hold.kind == "poll"
+    assert "Which treatment works?" in hold.content and "cure-cancer-now.biz" in hold.content
+    assert card.embeds[0]["title"] == "Held poll from a new member"
+    assert "Your poll" in sb.dms(newbie)[-1].content
+    r = await sb.click(card, "Approve", by=env.moderator)
+    await r.done()
+    copies = [m for m in sb.messages(env.general) if "Which treatment works?" in m.content]
+    assert len(copies) == 1 and "cure-cancer-now.biz" in copies[0].content
+    theirs = await sb.post(env.general, env.regular, "",
+                           poll=("Best guide?", ["bit.ly/guide", "none"]))
+    await sb.idle()
+    assert not theirs.deleted
+
+
+async def test_a_user_installed_apps_post_is_held_under_the_member_who_sent_it(env):
+    sb = env.sb
+    app = sb.add_user(fresh("QuickSay"), bot=True)
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "Buy now at cure-cancer-now.biz", via_app=app)
+    hold, card = await held(env, msg)
+    assert msg.deleted and hold.kind == "app_post"
+    assert hold.member_id == newbie.id  # the member, not the app's bot user
+    assert f"<@{newbie.id}>" in card.embeds[0]["description"]
+    assert "message sent through an app" in sb.dms(newbie)[-1].content
+    # The same app used by an established member, and a bot posting on its own: not held.
+    theirs = await sb.post(env.general, env.regular, "see bit.ly/guide", via_app=app)
+    own = await sb.post(env.general, app, "Daily tip: bit.ly/tips", force=True)
+    await sb.idle()
+    assert not theirs.deleted and not own.deleted
+    assert await env.repo.by_message(env.guild.id, theirs.id) is None
+
+
+async def test_system_messages_are_never_held_as_a_members_post(env):
+    sb = env.sb
+    newbie = await env.newcomer()
+    system = [
+        await sb.post(env.general, newbie, "Help at bit.ly/thread", message_type=18),
+        await sb.post(env.general, newbie, "bit.ly/pinned", message_type=6),
+        await sb.post(env.general, newbie, "bit.ly/joined", message_type=7),
+        await sb.post(env.general, newbie, "bit.ly/boost", message_type=8),
+    ]
+    await sb.idle()
+    assert not any(m.deleted for m in system)
+    assert not sb.requests_matching(DELETE_MESSAGE)
+    for m in system:
+        assert await env.repo.by_message(env.guild.id, m.id) is None
+
+
+async def test_app_posts_and_system_messages_from_the_downtime_are_judged_like_live_ones(env):
+    sb = env.sb
+    app = sb.add_user(fresh("QuickSay"), bot=True)
+    await sb.post(env.general, env.regular, "marking the place before the downtime")
+    await sb.idle()
+    await env.stop()
+    newbie = sb.add_member(env.guild, fresh(), joined_at=env.clock.now())
+    env.clock.advance(minutes=10)
+    via_app = await sb.post(env.general, newbie, "offline: cure-cancer-now.biz", via_app=app,
+                            silent=True)
+    pin = await sb.post(env.general, newbie, "bit.ly/pinned", message_type=6, silent=True)
+    own = await sb.post(env.general, app, "bot on its own: bit.ly/tips", silent=True,
+                        force=True)
+    await env.start()
+    hold, _ = await held(env, via_app)
+    assert via_app.deleted and hold.member_id == newbie.id and hold.kind == "app_post"
+    assert not pin.deleted and not own.deleted

@@ -81,6 +81,10 @@ class FakeActions:
         self.calls.append(("remove", channel_id, message_id, forum))
         return self.removal
 
+    async def rename_thread(self, guild_id, thread_id, name):
+        self.calls.append(("rename", thread_id, name))
+        return self.removal
+
     async def send_dm(self, member_id, text):
         self.calls.append(("dm", member_id, text))
         return member_id not in self.dms_closed
@@ -603,3 +607,71 @@ async def test_probe_reports_long_waits_and_posts_that_could_not_be_removed(env)
     assert f"<#{GENERAL}>" in findings["linkhold.not_removed"].message
     await env.service.reject(GUILD, stuck.id, MOD)
     assert await env.service.probe(GUILD) == []
+
+
+# --- surfaces: thread names, polls, apps' posts -------------------------------------------------
+
+THREAD = 16
+
+
+def thread_post(author: int, name: str, *, kind: str = "thread_name", key: int | None = None
+                ) -> PostFacts:
+    return PostFacts(guild_id=GUILD, channel_id=THREAD, channel_ids=(THREAD, GENERAL, CATEGORY),
+                     message_id=key or next(_ids), author_id=author, kind=kind, content=name,
+                     parent_id=GENERAL)
+
+
+async def test_a_held_thread_name_renames_the_thread_without_its_link_and_keeps_the_words(env):
+    newbie = env.someone(NEWBIE)
+    p = thread_post(NEWBIE, "Free help at cure-cancer-now.biz today")
+    assert await env.service.consider(p, newbie)
+    hold = await hold_of(env, p)
+    assert hold.kind == "thread_name" and hold.content == "Free help at cure-cancer-now.biz today"
+    assert hold.removal == "removed" and not env.actions.named("remove")
+    assert env.actions.named("rename") == [("rename", THREAD, "Free help at (link held) today")]
+    (dm,) = env.actions.named("dm")
+    assert "Your new thread's name in <#11>" in dm[2]
+    # The same name on a second thread: one hold, that thread renamed too.
+    again = thread_post(NEWBIE, "free help at  cure-cancer-now.biz today")
+    assert await env.service.consider(again, newbie)
+    assert len(env.actions.named("rename")) == 2 and len(env.actions.named("dm")) == 1
+    # Approval publishes the member's words, with the link, in the thread.
+    decision = await env.service.approve(GUILD, hold.id, MOD)
+    assert decision.hold.status == "approved"
+    (request,) = env.published
+    assert request.destination_id == THREAD and "cure-cancer-now.biz" in request.content
+
+
+async def test_an_established_members_thread_name_and_rename_are_left_alone(env):
+    regular = env.someone(REGULAR, days=60)
+    for kind in ("thread_name", "thread_rename"):
+        assert not await env.service.consider(thread_post(REGULAR, "see bit.ly/x", kind=kind),
+                                              regular)
+    assert env.actions.calls == []
+
+
+async def test_a_renamed_title_is_held_each_time_it_carries_a_new_link(env):
+    newbie = env.someone(NEWBIE)
+    first = thread_post(NEWBIE, "Hello, fundraiser at gofund.me/abc", kind="thread_rename")
+    second = thread_post(NEWBIE, "Hello, now at bit.ly/other", kind="thread_rename")
+    assert await env.service.consider(first, newbie)
+    assert await env.service.consider(second, newbie)
+    assert [c[2] for c in env.actions.named("rename")] == [
+        "Hello, fundraiser at (link held)", "Hello, now at (link held)"]
+    dms = [c[2] for c in env.actions.named("dm")]
+    assert len(dms) == 2 and all("Your thread's new title in <#11>" in d for d in dms)
+
+
+@pytest.mark.parametrize(("kind", "what"), [
+    ("poll", "Your poll in <#11>"),
+    ("app_post", "Your message sent through an app in <#11>"),
+    ("forward", "Your forwarded message in <#11>"),
+    ("message", "Your post in <#11>"),
+])
+async def test_the_member_is_told_what_was_held(env, kind, what):
+    newbie = env.someone(NEWBIE)
+    p = post(NEWBIE, "Poll: Which clinic?\n- cure-cancer-now.biz", kind=kind)
+    assert await env.service.consider(p, newbie)
+    assert env.actions.named("remove") and not env.actions.named("rename")
+    (dm,) = env.actions.named("dm")
+    assert what in dm[2]
