@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.adapters.welcome import DiscordWelcome
 from bot.db.audit import AuditRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository, ReminderRepository
@@ -28,6 +29,7 @@ from bot.services.privacy import PrivacyService, load_or_create_key
 from bot.services.repost import RepostService
 from bot.services.scheduler import Scheduler
 from bot.services.welcome import WelcomeService
+from bot.ui.welcome import welcome_view
 
 if TYPE_CHECKING:
     from bot.app import StewardBot
@@ -85,7 +87,11 @@ async def build(bot: StewardBot) -> Services:
     doctor.add_probe("followups", followups.probe)  # reminders failing or stuck overdue
 
     # --- welcome
-    welcome = WelcomeService(bot, WelcomeRepository(db), clock)
+    # The adapter reads Discord's cache and sends; the picker button rides on every welcome.
+    welcome_discord = DiscordWelcome(bot, settings, view=welcome_view)
+    # The shared scheduler is welcome's timer too (screening fallbacks, burst windows).
+    welcome = WelcomeService(WelcomeRepository(db), welcome_discord, settings, audit, metrics,
+                             scheduler, clock)
     privacy.register_tables("welcome")  # welcome records, pending joins, suggestions
 
     async def group_roles(guild_id: int) -> list[tuple[str, int]]:

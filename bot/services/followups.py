@@ -813,7 +813,7 @@ class FollowupService:
 
     async def _record_finished(self, finished: Finished) -> None:
         reminder, done = finished.reminder, finished.done
-        if reminder.kind == KIND_EXPIRE:
+        if reminder.kind not in VISIBLE_KINDS:  # expiries, and other features' timers
             return
         metrics = self._metrics()
         if metrics is not None:
