@@ -203,7 +203,10 @@ class WelcomeService:
             return
         assert decision.flush_at is not None
         await self.repository.add_pending(guild_id, member.id, now, "ready", decision.flush_at)
-        if self._burst_timers.get(guild_id) != decision.flush_at:
+        # One timer per batch. Past its end already (the clock moved while this join was
+        # saved), the batch's timer may have run before the row existed: wake up again.
+        if (self._burst_timers.get(guild_id) != decision.flush_at
+                or decision.flush_at <= self._clock.now()):
             self._burst_timers[guild_id] = decision.flush_at
             await self._wake_at(guild_id, decision.flush_at, "burst")
 

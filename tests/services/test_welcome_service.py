@@ -428,6 +428,22 @@ async def test_a_burst_is_coalesced_pinging_only_those_still_here_without_dms(wo
     assert world.metrics.counts == {"welcomes:sent": 5 + 23}
 
 
+async def test_a_join_saved_after_its_batch_was_flushed_is_still_greeted(world):
+    world.clock.advance(minutes=5)
+    members = [await world.join() for _ in range(7)]
+    joined = world.clock.now()
+    world.clock.advance(seconds=10)
+    await world.idle()
+    assert len([p for p in world.discord.posts if len(p.ping) > 1]) == 1
+    # A join read the clock before the window ended, but was saved after the batch's timer
+    # ran: it belongs to that batch, whose timer must run again.
+    late = world.member(joined_at=joined)
+    await world.service.ready(late, joined)
+    await world.idle()
+    assert len(world.discord.pinged(late.id)) == 1
+    assert all(len(world.discord.pinged(m.id)) == 1 for m in members)
+
+
 async def test_a_batch_of_one_is_a_plain_welcome_without_dm(world):
     await world.configure(dm=True, burst_threshold=1)
     world.clock.advance(minutes=5)
