@@ -126,7 +126,7 @@ class StewardBot(commands.Bot):
             self._database = await Database.open(self.settings.database)
         report = await migrate(self.db)
         log.info("database at schema version %d", report.after)
-        self._services = await build(self)
+        self._services = await build(self, self)
         for name in extension_names():
             await self.load_extension(name)
         if self._sync_commands:

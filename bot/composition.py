@@ -8,7 +8,7 @@ constructs a repository or a service, and nothing depends on the order extension
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import discord
 
@@ -18,6 +18,7 @@ from bot.adapters.linkhold import LinkHoldAdapter
 from bot.adapters.modlog import ModLogPoster
 from bot.adapters.repost import DiscordRepostActions
 from bot.adapters.scheduler import classify_discord_error
+from bot.adapters.welcome import DiscordWelcome
 from bot.clock import Clock
 from bot.db import Database
 from bot.db.audit import AuditRepository
@@ -42,6 +43,7 @@ from bot.services.repost import RepostRequest, RepostResult, RepostService, Stor
 from bot.services.scheduler import Scheduler
 from bot.services.welcome import WelcomeService
 from bot.tasks import BackgroundTasks
+from bot.ui.welcome import welcome_view
 from config.settings import Settings
 
 # About three requests per delivery: 15 a second stays under Discord's ~50 requests/s.
@@ -94,8 +96,12 @@ class Host(Protocol):
         """A cached channel or thread."""
 
 
-async def build(host: Host) -> Services:
-    """Build every repository and service for `host` (its database is open) and wire them."""
+async def build(host: Host, client: discord.Client) -> Services:
+    """Build every repository, service and adapter for `host` (its database is open).
+
+    `client` is the Discord connection the feature adapters work through (the running
+    `StewardBot` is both).
+    """
     db, clock = host.db, host.clock
     audit = AuditService(AuditRepository(db), clock)
     settings = GuildSettingsService(GuildSettingsRepository(db), clock, audit)
@@ -110,11 +116,9 @@ async def build(host: Host) -> Services:
                                settings, clock)
     scheduler = Scheduler(ReminderRepository(db), clock, host.background,
                           max_per_second=REMINDERS_PER_SECOND, classify=classify_discord_error)
-    # The feature services below still take the whole bot until they move to ports (issue 11).
-    bot: Any = host
 
     # --- repost
-    repost = RepostService(RepostRepository(db), clock, DiscordRepostActions(bot),
+    repost = RepostService(RepostRepository(db), clock, DiscordRepostActions(client),
                            settings=settings, audit=audit, metrics=metrics)
     privacy.register_tables("repost")  # /privacy forget: reposts of (or by) the member
 
@@ -131,12 +135,12 @@ async def build(host: Host) -> Services:
             forum_tag_ids=request.forum_tag_ids,
         ))
 
-    linkhold_discord = LinkHoldAdapter(bot, settings, clock)
+    linkhold_discord = LinkHoldAdapter(client, settings, clock)
     linkhold = LinkHoldService(
         Repositories(HoldRepository(db), TrustRepository(db), PostCountRepository(db),
                      HighWaterRepository(db)),
         settings, clock, linkhold_discord, publish_held,
-        audit=audit, background=bot.background, metrics=metrics, checkpoint=db.checkpoint,
+        audit=audit, background=host.background, metrics=metrics, checkpoint=db.checkpoint,
     )
     linkhold_discord.serve(linkhold)
     # /privacy forget and the retention job (then a WAL checkpoint)
@@ -148,16 +152,20 @@ async def build(host: Host) -> Services:
     repost.link_gate = linkhold.would_hold
 
     # --- followups
-    followups_adapter = FollowupAdapter(bot, repost)  # the OP of a repost: its records
+    followups_adapter = FollowupAdapter(client, repost)  # the OP of a repost: its records
     followups = FollowupService(FollowupRepository(db), scheduler, clock,
                                 discord=followups_adapter, settings=settings, audit=audit,
-                                opt_outs=privacy, metrics=metrics, tasks=bot.background)
+                                opt_outs=privacy, metrics=metrics, tasks=host.background)
     # /privacy forget; "no pings" is kept as a hashed opt-out
     privacy.register_tables("followups", opt_outs=privacy.followup_opt_outs)
     doctor.add_probe("followups", followups.probe)  # reminders failing or stuck overdue
 
     # --- welcome
-    welcome = WelcomeService(bot, WelcomeRepository(db), clock)
+    # The adapter reads Discord's cache and sends; the picker button rides on every welcome.
+    welcome_discord = DiscordWelcome(client, settings, view=welcome_view)
+    # The shared scheduler is welcome's timer too (screening fallbacks, burst windows).
+    welcome = WelcomeService(WelcomeRepository(db), welcome_discord, settings, audit, metrics,
+                             scheduler, clock)
     privacy.register_tables("welcome")  # welcome records, pending joins, suggestions
 
     async def group_roles(guild_id: int) -> list[tuple[str, int]]:

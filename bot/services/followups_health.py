@@ -15,7 +15,7 @@ from bot.domain.durations import describe
 from bot.domain.followups import CloseReason
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
-from bot.services.followups_ports import KIND_CHECKIN, KIND_EXPIRE
+from bot.services.followups_ports import KIND_CHECKIN, VISIBLE_KINDS
 from bot.services.scheduler import Finished, Scheduler
 from bot.tasks import BackgroundTasks
 
@@ -111,7 +111,7 @@ class FollowupHealth:
     async def record_finished(self, finished: Finished) -> None:
         """After a reminder's final state is committed: metrics, audit, and the mod log."""
         reminder, done = finished.reminder, finished.done
-        if reminder.kind == KIND_EXPIRE:
+        if reminder.kind not in VISIBLE_KINDS:  # expiries, and other features' timers
             return
         metrics = self.metrics
         if metrics.enabled:

@@ -6,40 +6,26 @@ command group can't mix audiences. Every admin subcommand re-checks Manage Serve
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.welcome import group_channel_id, member_facts, role_facts, suggest
 from bot.app import StewardBot
+from bot.domain.welcome_facts import MemberFacts
 from bot.messaging import reply_ephemeral
 from bot.permissions import MODERATOR_DEFAULT, is_admin, require_admin, require_moderator
 from bot.routing import PRIORITY_WELCOME
 from bot.services.welcome import WelcomeService, check_template
-from cogs.welcome._views import PickerButton, open_picker, welcome_view
+from bot.ui.welcome import PickerButton, describe_settings, keywords_note, open_picker
 from config.guild import GuildConfig
 
 RESET = "default"
-
-
-def describe_settings(config: GuildConfig) -> str:
-    """The welcome settings in a few lines."""
-    w = config.welcome
-    channel = f"<#{w.channel}>" if w.channel else "not set (the server's system channel)"
-    return "\n".join([
-        f"**Welcomes:** {'on' if w.enabled else 'off'}",
-        f"**Channel:** {channel}",
-        f"**DM:** {'on' if w.dm else 'off'}",
-        f"**Suggestions:** {'on' if w.suggestions else 'off'} "
-        f"(for members who joined in the last {w.suggest_days} days)",
-        f"**Burst:** more than {w.burst_threshold} joins per {w.burst_window_seconds} s "
-        "are greeted together",
-        f"**Screening fallback:** {w.screening_timeout_minutes} min",
-        f"**Template:** {'custom' if w.template else 'default'}; "
-        f"**burst template:** {'custom' if w.burst_template else 'default'}",
-    ])
 
 
 class WelcomeCog(commands.Cog, name="Welcome"):
@@ -54,31 +40,46 @@ class WelcomeCog(commands.Cog, name="Welcome"):
     def __init__(self, bot: StewardBot, service: WelcomeService) -> None:
         self.bot = bot
         self.service = service
+        self._running: asyncio.Task[Any] | None = None
+
+    def _facts(self, member: discord.Member) -> MemberFacts:
+        return member_facts(member, self.bot.guild_settings.get(member.guild.id).core)
 
     async def cog_load(self) -> None:
-        """Route messages, register the persistent button, start the due-join loop."""
-        self.bot.router.add("welcome", self.service.suggest, priority=PRIORITY_WELCOME)
+        """Route messages, register the persistent button, catch up once connected."""
+        self.bot.router.add("welcome", self._suggest, priority=PRIORITY_WELCOME)
         self.bot.add_dynamic_items(PickerButton)
-        self.service.set_view_factory(welcome_view)
-        self.service.start()
+        self._running = self.bot.background.spawn(self._run_when_ready(),
+                                                  name="welcome-catch-up", daemon=True)
+
+    async def _run_when_ready(self) -> None:
+        await self.bot.ready_once.wait()
+        await self.service.run()
+
+    async def _suggest(self, message: discord.Message) -> bool:
+        return await suggest(self.service, message)
 
     async def cog_unload(self) -> None:
         """Undo cog_load."""
         self.bot.router.remove("welcome")
         self.bot.remove_dynamic_items(PickerButton)
-        self.service.stop()
+        if self._running is not None:
+            self._running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._running
+            self._running = None
 
     # --- gateway events
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:
         """Greet, or wait for screening/onboarding."""
-        await self.service.on_join(member)
+        await self.service.on_join(self._facts(member))
 
     @commands.Cog.listener()
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
         """Screening or onboarding completed."""
-        await self.service.on_member_update(before, after)
+        await self.service.on_member_update(self._facts(before), self._facts(after))
 
     @commands.Cog.listener()
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
@@ -105,8 +106,8 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         actor = require_moderator(interaction, self.bot.guild_settings.get(
             interaction.guild_id).core)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        message = await self.service.resend(member, actor)
-        await reply_ephemeral(interaction, f"Welcome posted again: {message.jump_url}")
+        posted = await self.service.resend(self._facts(member), actor.id)
+        await reply_ephemeral(interaction, f"Welcome posted again: {posted.jump_url}")
 
     # --- admins
 
@@ -156,7 +157,7 @@ class WelcomeCog(commands.Cog, name="Welcome"):
     async def preview(self, interaction: discord.Interaction, burst: bool = False) -> None:
         """Preview the welcome for yourself (admins)."""
         actor = require_admin(interaction)
-        text = await self.service.preview(actor, burst=burst)
+        text = await self.service.preview(self._facts(actor), burst=burst)
         await reply_ephemeral(interaction, text)
 
     @welcome.command(name="suggestions", description="Point newcomers' posts to their groups")
@@ -175,12 +176,7 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)  # audit posts first
         _, new, changes = await self.bot.guild_settings.update(
-            interaction.guild_id, mutate)
-        if changes:
-            await self.bot.audit.record(
-                interaction.guild_id, actor.id, "settings.changed",
-                details={k: "changed" if "template" in k else f"{old} → {value}"
-                         for k, (old, value) in changes.items()})
+            interaction.guild_id, mutate, actor_id=actor.id)
         await reply_ephemeral(interaction, ("Saved.\n" if changes else "")
                               + describe_settings(new))
 
@@ -202,10 +198,11 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         actor = require_admin(interaction)
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        group = await self.service.add_group(interaction.guild_id, actor, name, channel,
-                                             description, keywords, role)
+        group = await self.service.directory.add_group(
+            interaction.guild_id, self._facts(actor), name, group_channel_id(channel),
+            description, keywords, role_facts(role) if role is not None else None)
         await reply_ephemeral(interaction, f"Added **{group.name}** (<#{group.channel_id}>)."
-                              + _keywords_note(group.keywords))
+                              + keywords_note(group.keywords))
 
     @group.command(name="edit", description="Change a support group")
     @app_commands.describe(
@@ -222,11 +219,13 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         actor = require_admin(interaction)
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        group = await self.service.edit_group(
-            interaction.guild_id, actor, name, new_name=new_name, channel=channel,
-            description=description, keywords=keywords, role=role, clear_role=remove_role)
+        group = await self.service.directory.edit_group(
+            interaction.guild_id, self._facts(actor), name, new_name=new_name,
+            channel_id=group_channel_id(channel) if channel is not None else None,
+            description=description, keywords=keywords,
+            role=role_facts(role) if role is not None else None, clear_role=remove_role)
         await reply_ephemeral(interaction, f"Saved **{group.name}** (<#{group.channel_id}>)."
-                              + _keywords_note(group.keywords))
+                              + keywords_note(group.keywords))
 
     @group.command(name="remove", description="Remove a support group from the directory")
     @app_commands.describe(name="The group to remove")
@@ -235,7 +234,7 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         actor = require_admin(interaction)
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        group = await self.service.remove_group(interaction.guild_id, actor, name)
+        group = await self.service.directory.remove_group(interaction.guild_id, actor.id, name)
         await reply_ephemeral(interaction, f"Removed **{group.name}**. Members keep its role "
                               "until they change their groups or you delete the role.")
 
@@ -245,7 +244,7 @@ class WelcomeCog(commands.Cog, name="Welcome"):
                            current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None or not is_admin(interaction.user):
             return []  # group settings are for admins: nobody else is offered their data
-        names = await self.service.autocomplete(interaction.guild_id, current)
+        names = await self.service.directory.autocomplete(interaction.guild_id, current)
         return [app_commands.Choice(name=n, value=n) for n in names]
 
 
@@ -253,10 +252,4 @@ def _template_value(value: str | None, *, burst: bool) -> str | None:
     if value is None or value.strip().lower() == RESET:
         return None
     return check_template(value.replace("\\n", "\n"), burst=burst)
-
-
-def _keywords_note(keywords: tuple[str, ...]) -> str:
-    if not keywords:
-        return " No keywords, so I won't point posts to it."
-    return " Keywords: " + ", ".join(keywords) + "."
 

@@ -1,4 +1,5 @@
-"""The persistent "Find your support group" button and the ephemeral group picker."""
+"""Welcome presentation: the persistent "Find your support group" button, the ephemeral
+group picker (paged selects), and the texts they and `/welcome` show."""
 
 from __future__ import annotations
 
@@ -7,16 +8,27 @@ from typing import Any
 
 import discord
 
+from bot.adapters.welcome import member_facts
 from bot.domain import welcome as rules
+from bot.domain.welcome_facts import MemberFacts
 from bot.errors import NotFound
 from bot.interactions import StewardView, guarded
-from bot.services.welcome import PICKER_LABEL, PickerState, PickResult, WelcomeService
+from bot.services.welcome import WelcomeService
+from bot.services.welcome_groups import PickerState, PickResult
+from config.guild import GuildConfig
 
+PICKER_LABEL = "Find your support group"
 PICKER_TIMEOUT = 14 * 60.0  # an ephemeral message's token lasts 15 minutes
 
 
 def _service(interaction: discord.Interaction) -> WelcomeService:
     return interaction.client.services.welcome  # type: ignore[attr-defined, no-any-return]
+
+
+def facts_of(interaction: discord.Interaction, member: discord.Member) -> MemberFacts:
+    """The member's facts (with the guild's moderator settings)."""
+    settings = interaction.client.guild_settings  # type: ignore[attr-defined]
+    return member_facts(member, settings.get(member.guild.id).core)
 
 
 class PickerButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
@@ -79,7 +91,7 @@ def picker_text(state: PickerState, page: rules.PickerPage) -> str:
 async def open_picker(interaction: discord.Interaction, service: WelcomeService,
                       member: discord.Member) -> None:
     """Answer with the ephemeral picker (only cached state and one DB read: fast)."""
-    state = await service.picker_state(member)
+    state = await service.directory.picker_state(facts_of(interaction, member))
     view = PickerView(service, member, state)
     await interaction.response.send_message(
         view.text(), view=view if state.groups else discord.utils.MISSING, ephemeral=True,
@@ -172,8 +184,8 @@ class PickerView(StewardView):
     async def _save(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()
         member = picker_member(interaction, self.guild_id)
-        result = await self.service.apply_choice(
-            member, set(self.chosen), {g.id for g in self.state.groups})
+        result = await self.service.directory.apply_choice(
+            facts_of(interaction, member), set(self.chosen), {g.id for g in self.state.groups})
         self.stop()
         names = {r.id: r.name for r in member.guild.roles}
         await interaction.edit_original_response(
@@ -203,3 +215,28 @@ def result_text(result: PickResult, role_names: dict[int, str] | None = None) ->
         lines.append("Some group roles couldn't be given right now; the moderators have "
                      "been told.")
     return "\n".join(lines)
+
+
+def describe_settings(config: GuildConfig) -> str:
+    """The welcome settings in a few lines."""
+    w = config.welcome
+    channel = f"<#{w.channel}>" if w.channel else "not set (the server's system channel)"
+    return "\n".join([
+        f"**Welcomes:** {'on' if w.enabled else 'off'}",
+        f"**Channel:** {channel}",
+        f"**DM:** {'on' if w.dm else 'off'}",
+        f"**Suggestions:** {'on' if w.suggestions else 'off'} "
+        f"(for members who joined in the last {w.suggest_days} days)",
+        f"**Burst:** more than {w.burst_threshold} joins per {w.burst_window_seconds} s "
+        "are greeted together",
+        f"**Screening fallback:** {w.screening_timeout_minutes} min",
+        f"**Template:** {'custom' if w.template else 'default'}; "
+        f"**burst template:** {'custom' if w.burst_template else 'default'}",
+    ])
+
+
+def keywords_note(keywords: tuple[str, ...]) -> str:
+    """What a group's keywords do, after adding or editing it."""
+    if not keywords:
+        return " No keywords, so I won't point posts to it."
+    return " Keywords: " + ", ".join(keywords) + "."

@@ -1,0 +1,59 @@
+"""The words of a welcome: one member's (interests first) or a burst's, from the templates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.domain import welcome as rules
+from bot.domain.templates import defuse_mass_mentions
+from bot.domain.text import MESSAGE_LIMIT, truncate
+from bot.domain.welcome_facts import GuildFacts, MemberFacts
+from bot.services.welcome_groups import SupportGroups
+from bot.services.welcome_ports import Settings
+from config.guild import GuildConfig
+
+
+class WelcomeRenderer:
+    """Renders welcome texts from a guild's settings and its group directory."""
+
+    def __init__(self, settings: Settings, groups: SupportGroups) -> None:
+        self._settings = settings
+        self._groups = groups
+
+    def _values(self, guild: GuildFacts, config: GuildConfig,
+                groups: Sequence[rules.GroupFacts]) -> rules.WelcomeValues:
+        rules_channel = config.core.rules_channel
+        link_days = config.linkhold.hold_days if config.linkhold.enabled else None
+        return rules.WelcomeValues(
+            server=guild.name,
+            member_count=guild.member_count,
+            groups=rules.directory_lines(groups),
+            rules=f"<#{rules_channel}>" if rules_channel else "the server rules",
+            link_days=link_days or None,
+        )
+
+    async def single(self, guild: GuildFacts, member: MemberFacts) -> str:
+        """The welcome text for one member (their known interests first)."""
+        config = self._settings.get(guild.id)
+        facts = (await self._groups.directory(guild.id)).facts
+        mine = rules.groups_with_roles(facts, member.role_ids)
+        ordered = mine + [g for g in facts if g not in mine]
+        values = self._values(guild, config, ordered)
+        template = config.welcome.template or rules.default_template(
+            link_days=values.link_days, has_groups=bool(facts))
+        text = rules.render_welcome(template, rules.member_values(
+            values, member.mention, member.display_name))
+        if mine:
+            lines = "\n".join(rules.interest_lines(mine))
+            text = truncate(defuse_mass_mentions(text + "\n" + lines), MESSAGE_LIMIT)
+        return text
+
+    async def burst(self, guild: GuildFacts, member_ids: Sequence[int]) -> str:
+        """The welcome text greeting several members at once."""
+        config = self._settings.get(guild.id)
+        facts = (await self._groups.directory(guild.id)).facts
+        values = self._values(guild, config, facts)
+        template = config.welcome.burst_template or rules.default_burst_template(
+            link_days=values.link_days)
+        return rules.render_welcome(
+            template, rules.burst_values(values, [f"<@{m}>" for m in member_ids]))
