@@ -10,10 +10,11 @@ import pytest
 import pytest_asyncio
 from discord.ext import commands
 
+from bot.app import intents as steward_intents
 from bot.clock import FakeClock
 from sandbox import Blocked, Message, MessageBlocked, Sandbox
 from sandbox.automod import keyword_regex, unsupported_regex
-from sandbox.harness import connected_client, sandbox_intents
+from sandbox.harness import connected_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -26,7 +27,7 @@ class Env:
 
 
 def _intents(*, content: bool = True) -> discord.Intents:
-    intents = sandbox_intents()
+    intents = steward_intents()
     intents.auto_moderation = True
     intents.message_content = content
     return intents
