@@ -27,6 +27,19 @@ from sandbox.world import (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db", choices=("sqlite", "postgres", "both"), default=None,
+        help="storage backends for the database tiers (default: STEWARD_TEST_DB or both)")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    from tests.databases import NOT_RUN, skipped_reason
+
+    if (reason := skipped_reason()) is not None:
+        terminalreporter.write_line(f"NOTE: {NOT_RUN} (PostgreSQL not reachable: {reason}).")
+
+
 @dataclass
 class Steward:
     """Everything a feature test needs."""
