@@ -25,6 +25,7 @@ from sandbox.world import (
     build_support_server,
     configure_defaults,
 )
+from tests import databases
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,11 +34,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="storage backends for the database tiers (default: STEWARD_TEST_DB or both)")
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
-    from tests.databases import NOT_RUN, skipped_reason
+def pytest_configure(config: pytest.Config) -> None:
+    databases.configure(config)
 
-    if (reason := skipped_reason()) is not None:
-        terminalreporter.write_line(f"NOTE: {NOT_RUN} (PostgreSQL not reachable: {reason}).")
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    databases.deselect(config, items)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    if (line := databases.summary_line(config)) is not None:
+        terminalreporter.write_line(line)
 
 
 @dataclass

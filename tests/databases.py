@@ -2,12 +2,13 @@
 
 `--db=sqlite|postgres|both` (or STEWARD_TEST_DB; default both) chooses the backends. PostgreSQL
 is found at STEWARD_TEST_POSTGRES (default postgresql://127.0.0.1:5432/test). When it can't be
-reached its tests are skipped with one plain line, unless STEWARD_TEST_POSTGRES_REQUIRED=1
-(CI), which makes that a failure.
+reached the PostgreSQL tier is left out and one plain line says so, unless
+STEWARD_TEST_POSTGRES_REQUIRED=1 (CI), which makes that a failure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -32,41 +33,63 @@ def required() -> bool:
     return os.environ.get("STEWARD_TEST_POSTGRES_REQUIRED", "") not in ("", "0")
 
 
-def selected(config: pytest.Config) -> tuple[str, ...]:
-    """The backends this run covers."""
+def chosen(config: pytest.Config) -> tuple[str, ...]:
+    """The backends asked for (--db, else STEWARD_TEST_DB, else both)."""
     choice = config.getoption("--db", default=None) or os.environ.get("STEWARD_TEST_DB", "both")
     return BACKENDS if choice == "both" else (choice,)
 
 
-_reachable: dict[str, str | None] = {}
+def selected(config: pytest.Config) -> tuple[str, ...]:
+    """The backends this run covers: those asked for, less an unreachable PostgreSQL."""
+    return tuple(b for b in chosen(config) if b != "postgres" or _problem is None)
+
+
+_problem: str | None = None
 
 
 async def postgres_problem() -> str | None:
-    """None when PostgreSQL answers; otherwise why not (asked once per run)."""
-    url = postgres_url()
-    if url not in _reachable:
-        try:
-            conn = await asyncpg.connect(url, timeout=3)
-            await conn.close()
-            _reachable[url] = None
-        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            _reachable[url] = f"{type(exc).__name__}: {exc}"
-    return _reachable[url]
+    """None when PostgreSQL answers; otherwise why not."""
+    try:
+        conn = await asyncpg.connect(postgres_url(), timeout=3)
+        await conn.close()
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
-def skipped_reason() -> str | None:
-    """Why the PostgreSQL tier was skipped in this run, if it was."""
-    return next((p for p in _reachable.values() if p), None)
+def configure(config: pytest.Config) -> None:
+    """Check PostgreSQL once, before collection (pytest_configure)."""
+    global _problem
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL (skipped without it)")
+    if "postgres" not in chosen(config):
+        return
+    _problem = asyncio.run(postgres_problem())
+    if _problem is not None and required():
+        raise pytest.UsageError(
+            f"PostgreSQL is required (STEWARD_TEST_POSTGRES_REQUIRED) and not reachable at "
+            f"{postgres_url()}: {_problem}")
+
+
+def deselect(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out tests marked `postgres` when this run does not cover PostgreSQL."""
+    if "postgres" in selected(config):
+        return
+    dropped = [i for i in items if i.get_closest_marker("postgres") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i.get_closest_marker("postgres") is None]
+
+
+def summary_line(config: pytest.Config) -> str | None:
+    """One plain line when PostgreSQL was asked for and could not be reached."""
+    if "postgres" in chosen(config) and _problem is not None:
+        return f"NOTE: {NOT_RUN}: PostgreSQL not reachable at {postgres_url()} ({_problem})."
+    return None
 
 
 @asynccontextmanager
 async def postgres_schema() -> AsyncIterator[str]:
     """A fresh, empty schema for one test: yields its URL (search_path set), then drops it."""
-    problem = await postgres_problem()
-    if problem is not None:
-        if required():
-            pytest.fail(f"PostgreSQL is required here and not reachable ({problem})")
-        pytest.skip(f"{NOT_RUN}: PostgreSQL not reachable at {postgres_url()}")
     name = f"steward_test_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(postgres_url())
     try:

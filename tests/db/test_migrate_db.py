@@ -9,19 +9,13 @@ from bot.db import Database, migrate
 from bot.db.database import redact
 from bot.db.schema import describe
 from bot.db.transfer import TransferError, copy_database, summarize
-from tests.databases import postgres_schema, selected
+from tests.databases import postgres_schema
 from tests.db.seed import seed_every_table
 
 
 async def main(argv):
     """The `steward` command line, on its own event loop (as when run from a shell)."""
     return await asyncio.to_thread(_main, argv)
-
-
-@pytest.fixture
-def needs_postgres(request):
-    if "postgres" not in selected(request.config):
-        pytest.skip("needs PostgreSQL: run with --db=postgres or both")
 
 
 async def _rows(db, schema):
@@ -42,7 +36,8 @@ async def test_seeding_reaches_every_table(tmp_path):
         await db.close()
 
 
-async def test_sqlite_to_postgres_round_trip_keeps_every_row(needs_postgres, tmp_path, capsys):
+@pytest.mark.postgres
+async def test_sqlite_to_postgres_round_trip_keeps_every_row(tmp_path, capsys):
     source_file = tmp_path / "steward.sqlite3"
     source = await Database.open(source_file)
     await migrate(source)

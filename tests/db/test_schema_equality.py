@@ -7,13 +7,7 @@ import pytest
 from bot.db import Database, migrate
 from bot.db.migrations import discover, to_postgres
 from bot.db.schema import describe, normalize_expression
-from tests.databases import postgres_schema, selected
-
-
-@pytest.fixture
-def needs_both(request):
-    if selected(request.config) != ("sqlite", "postgres"):
-        pytest.skip("compares both backends: run with --db=both")
+from tests.databases import postgres_schema
 
 
 def _plain(schema):
@@ -22,7 +16,8 @@ def _plain(schema):
             for name, t in schema.tables.items()}
 
 
-async def test_both_backends_get_the_same_schema(needs_both, tmp_path):
+@pytest.mark.postgres
+async def test_both_backends_get_the_same_schema(tmp_path):
     lite = await Database.open(tmp_path / "steward.sqlite3")
     try:
         await migrate(lite)
