@@ -73,15 +73,16 @@ async def steward(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ste
     sb = Sandbox(clock=clock)
     await sb.start()
     server = build_support_server(sb, clock)
-    harness = StewardHarness(sb, clock, tmp_path_factory.mktemp("steward") / "steward.sqlite3")
-    try:
-        bot = await harness.start()
-        await bot.guild_settings.update(server.guild.id, configure_defaults(server))
-        sb.reset()
-        yield Steward(sb=sb, clock=clock, server=server, harness=harness)
-    finally:
-        await harness.stop()
-        await sb.stop()
+    async with databases.feature_database(tmp_path_factory.mktemp("steward")) as database:
+        harness = StewardHarness(sb, clock, database)
+        try:
+            bot = await harness.start()
+            await bot.guild_settings.update(server.guild.id, configure_defaults(server))
+            sb.reset()
+            yield Steward(sb=sb, clock=clock, server=server, harness=harness)
+        finally:
+            await harness.stop()
+            await sb.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -110,3 +110,12 @@ async def database_target(backend: str, folder: Path) -> AsyncIterator[str | Pat
         return
     async with postgres_schema() as url:
         yield url
+
+
+@asynccontextmanager
+async def feature_database(folder: Path) -> AsyncIterator[str | Path]:
+    """The database of a feature test's Steward: SQLite in `folder`, or with
+    STEWARD_TEST_FEATURES=postgres a fresh PostgreSQL schema (the feature tiers' opt-in)."""
+    backend = os.environ.get("STEWARD_TEST_FEATURES", "sqlite")
+    async with database_target(backend, folder) as where:
+        yield where

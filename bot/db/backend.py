@@ -67,7 +67,7 @@ class Backend(ABC):
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
-        """BEGIN ... COMMIT (ROLLBACK on error); transactions of a process run one at a time."""
+        """BEGIN ... COMMIT (ROLLBACK on error); a process's statements run one at a time."""
 
     @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:

@@ -2,9 +2,13 @@
 
 SQL arrives with `?` placeholders; each statement is translated to `$1, $2, ...` once and the
 translation cached (asyncpg then caches the prepared statement per connection). Row counts come
-from the command tag ("UPDATE 3"); `insert` appends `RETURNING id`. Transactions of one process
-run one at a time, as on SQLite, so read-then-write code behaves the same; single statements
-and reads use the pool concurrently.
+from the command tag ("UPDATE 3"); `insert` appends `RETURNING id`.
+
+The statements and transactions of one process run one at a time and in the order they were
+asked for, exactly as on the SQLite connection: the features rely on that (read-then-write
+inside a transaction, join handlers finishing in arrival order). A process scales out by
+running more processes, not more connections; the pool replaces broken connections and serves
+the cursor of `stream`.
 """
 
 from __future__ import annotations
@@ -110,7 +114,7 @@ class PostgresBackend(Backend):
         self._closed = False
 
     @classmethod
-    async def open(cls, url: str, *, max_size: int = 10) -> PostgresBackend:
+    async def open(cls, url: str, *, max_size: int = 4) -> PostgresBackend:
         """Connect a pool to `url` (query parameters such as search_path are server settings).
         """
         pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size,
@@ -130,11 +134,14 @@ class PostgresBackend(Backend):
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One statement, committed on its own; returns rows changed."""
-        return rowcount(await self._pool.execute(to_dollar(sql), *_args(params)))
+        async with self._lock:
+            return rowcount(await self._pool.execute(to_dollar(sql), *_args(params)))
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """One INSERT, committed on its own; returns the new row's id."""
-        return int(await self._pool.fetchval(to_dollar(sql) + " RETURNING id", *_args(params)))
+        async with self._lock:
+            return int(await self._pool.fetchval(to_dollar(sql) + " RETURNING id",
+                                                 *_args(params)))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """A statement for many parameter sets, in one transaction."""
@@ -143,12 +150,14 @@ class PostgresBackend(Backend):
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""
-        row: Row | None = await self._pool.fetchrow(to_dollar(sql), *_args(params))
-        return row
+        async with self._lock:
+            row: Row | None = await self._pool.fetchrow(to_dollar(sql), *_args(params))
+            return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query."""
-        return list(await self._pool.fetch(to_dollar(sql), *_args(params)))
+        async with self._lock:
+            return list(await self._pool.fetch(to_dollar(sql), *_args(params)))
 
     async def stream(self, sql: str, params: Params = (), size: int = 1000
                      ) -> AsyncIterator[list[Row]]:
