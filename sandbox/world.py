@@ -82,8 +82,9 @@ def configure_defaults(server: SupportServer) -> Any:
     return mutate
 
 
-def sandbox_settings(sb: Sandbox, database: Path | str, *, metrics_port: int | None = None) -> Settings:
-    """Deploy settings that point Steward at `sb` with its own database file (no `.env`)."""
+def sandbox_settings(sb: Sandbox, database: Path | str, *,
+                     metrics_port: int | None = None) -> Settings:
+    """Deploy settings that point Steward at `sb` with its own database (no `.env`)."""
     values: dict[str, Any] = {
         "DISCORD_TOKEN": sb.token,
         "DISCORD_API_BASE": sb.api_base,

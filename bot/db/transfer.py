@@ -4,7 +4,6 @@ order, into an empty target, with row counts and a checksum per table before and
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.db.database import Database
@@ -61,8 +60,7 @@ async def summarize(db: Database, schema: Schema, table: str) -> TableSummary:
     return TableSummary(table, rows, f"{total:064x}"[:16])
 
 
-async def copy_database(source: Database, target: Database,
-                        progress: Callable[[str], None] = lambda _: None) -> TransferReport:
+async def copy_database(source: Database, target: Database) -> TransferReport:
     """Copy every table of `source` into the empty `target` (migrated to the same version).
 
     Refuses (TransferError) a target that holds any row, is at a newer schema version, or
@@ -98,7 +96,6 @@ async def copy_database(source: Database, target: Database,
             async for batch in source.stream(f"SELECT {', '.join(names)} FROM {table}", (),
                                              _BATCH):
                 await tx.executemany(insert, [tuple(row) for row in batch])
-            progress(table)
     for table in order:
         if target_schema.tables[table].primary_key == ("id",):
             await target.reset_identity(table)
