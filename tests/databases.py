@@ -70,14 +70,22 @@ def configure(config: pytest.Config) -> None:
             f"{postgres_url()}: {_problem}")
 
 
+def _left_out(config: pytest.Config, item: pytest.Item) -> bool:
+    if "postgres" not in selected(config):
+        return item.get_closest_marker("postgres") is not None
+    # With STEWARD_TEST_FEATURES=postgres, a feature test whose Steward does not come from the
+    # shared `steward` fixture would only run on SQLite again: leave it to the normal run.
+    return (os.environ.get("STEWARD_TEST_FEATURES") == "postgres"
+            and "features" in item.path.parts and "steward" not in item.fixturenames)
+
+
 def deselect(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out tests marked `postgres` when this run does not cover PostgreSQL."""
-    if "postgres" in selected(config):
-        return
-    dropped = [i for i in items if i.get_closest_marker("postgres") is not None]
+    """Leave out tests marked `postgres` when this run does not cover PostgreSQL, and (when
+    feature tests run on PostgreSQL) those whose Steward would not use it."""
+    dropped = [i for i in items if _left_out(config, i)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [i for i in items if i.get_closest_marker("postgres") is None]
+        items[:] = [i for i in items if not _left_out(config, i)]
 
 
 def summary_line(config: pytest.Config) -> str | None:
