@@ -8,7 +8,13 @@ from bot.cli import main as _main
 from bot.db import Database, migrate
 from bot.db.database import redact
 from bot.db.schema import describe
-from bot.db.transfer import TransferError, copy_database, summarize
+from bot.db.transfer import (
+    TableSummary,
+    TransferError,
+    TransferReport,
+    copy_database,
+    summarize,
+)
 from tests.databases import postgres_schema
 from tests.db.seed import seed_every_table
 
@@ -94,3 +100,10 @@ async def test_a_password_in_the_url_is_never_printed(tmp_path, capsys):
     assert code == 1 and "hunter2" not in captured.out + captured.err
     assert redact("postgresql://steward:hunter2@db:5432/steward") == (
         "postgresql://steward:***@db:5432/steward")
+
+
+def test_a_table_that_differs_after_the_copy_is_named():
+    same = TableSummary("holds", 2, "ab")
+    report = TransferReport(8, (same, TableSummary("audit_log", 3, "cd")),
+                            (same, TableSummary("audit_log", 3, "ce")))
+    assert report.mismatched == ["audit_log"] and report.rows == 5
