@@ -70,16 +70,19 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await db.close()
     if report.applied:
-        print(f"Migrated {settings.database} from version {report.before} to {report.after}: "
+        print(f"Migrated {db.label} from version {report.before} to {report.after}: "
               + ", ".join(report.applied))
     else:
-        print(f"{settings.database} is up to date (schema version {report.after}).")
+        print(f"{db.label} is up to date (schema version {report.after}).")
     return EXIT_OK
 
 
 async def _backup(args: argparse.Namespace, settings: Settings) -> int:
     from bot.db import Database
 
+    if is_postgres(settings.database):
+        return fail("steward backup copies an SQLite database; back up PostgreSQL with "
+                    "pg_dump (see docs/guide/setup.md)", EXIT_FAILED)
     if not Path(settings.database).exists():  # noqa: ASYNC240 - one stat at start-up
         return fail(f"no database at {settings.database}", EXIT_FAILED)
     from bot.services.privacy import key_path
@@ -101,6 +104,7 @@ async def _backup(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _check(args: argparse.Namespace, settings: Settings) -> int:
     from bot.db import Database, MigrationError, migrate
+    from bot.db.database import redact
     from bot.db.guild_settings import GuildSettingsRepository
 
     ok = True
@@ -116,12 +120,12 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         db = await Database.open(settings.database)
     except Exception as exc:
-        print(f"database: cannot open {settings.database}: {exc}")
+        print(f"database: cannot open {redact(settings.database)}: {exc}")
         return EXIT_FAILED
     try:
         report = await migrate(db)
         guilds = await GuildSettingsRepository(db).load_all()
-        print(f"database: {settings.database}, schema version {report.after}, "
+        print(f"database: {db.label}, schema version {report.after}, "
               f"{len(guilds)} configured guild(s)")
     except MigrationError as exc:
         print(f"database: {exc}")
@@ -138,8 +142,55 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return code
 
 
+async def _migrate_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import Database
+    from bot.db.database import redact
+    from bot.db.transfer import TransferError, copy_database
+    from config.settings import database_target
+
+    try:
+        source_target, target_target = database_target(args.source), database_target(args.to)
+    except ValueError as exc:
+        return fail(f"migrate-db: {exc}")
+    if str(source_target) == str(target_target):
+        return fail("migrate-db: --from and --to are the same database")
+    if not is_postgres(source_target) and not Path(source_target).exists():  # noqa: ASYNC240
+        return fail(f"no database at {source_target}", EXIT_FAILED)
+    print(f"Copying {redact(source_target)} to {redact(target_target)}")
+    source = await Database.open(source_target)
+    try:
+        target = await Database.open(target_target)
+        try:
+            report = await copy_database(source, target)
+        except TransferError as exc:
+            return fail(str(exc), EXIT_FAILED)
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    print(f"{'table':<24}{'rows before':>12}  {'checksum before':<18}{'rows after':>11}  "
+          "checksum after")
+    for before, after in zip(report.before, report.after, strict=True):
+        mark = "" if before == after else "  MISMATCH"
+        print(f"{before.table:<24}{before.rows:>12}  {before.checksum:<18}{after.rows:>11}  "
+              f"{after.checksum}{mark}")
+    if report.mismatched:
+        return fail(f"migrate-db: {len(report.mismatched)} table(s) differ after the copy: "
+                    + ", ".join(report.mismatched) + " (empty the target before trying again)",
+                    EXIT_FAILED)
+    print(f"All {len(report.before)} tables match: {report.rows} rows copied at schema version "
+          f"{report.version}. Point STEWARD_DATABASE at the new database and start Steward.")
+    return EXIT_OK
+
+
+def is_postgres(target: Path | str) -> bool:
+    """True for a postgresql:// target (settings.database or a migrate-db argument)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
 COMMANDS: dict[str, Command] = {"run": _run, "migrate": _migrate, "backup": _backup,
-                                "check": _check, "demo": _demo, **cli_admin.COMMANDS}
+                                "check": _check, "demo": _demo, "migrate-db": _migrate_db,
+                                **cli_admin.COMMANDS}
 
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -156,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
     backup.add_argument("path", type=Path)
     sub.add_parser("check", help="check settings and the database (Docker healthcheck)")
+    move = sub.add_parser("migrate-db", help="copy an installation into an empty database "
+                          "(e.g. SQLite to PostgreSQL), checking every table")
+    move.add_argument("--from", dest="source", required=True,
+                      help="sqlite:///path, a file path, or postgresql://...")
+    move.add_argument("--to", required=True, help="postgresql://... (or sqlite:///path)")
     demo = sub.add_parser("demo", help="play an offline story against the built-in sandbox")
     demo.add_argument("--quiet", action="store_true", help="print only the transcript")
     cli_admin.add_parsers(sub)

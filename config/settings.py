@@ -5,8 +5,10 @@ Built once at startup by the CLI and passed in; never instantiated at import tim
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,7 +40,8 @@ class Settings(BaseSettings):
     discord_gateway_url: str = Field(
         default=DISCORD_GATEWAY_URL, validation_alias="DISCORD_GATEWAY_URL"
     )
-    database: Path = Field(
+    # A file path or sqlite:///path (embedded SQLite), or a postgresql:// URL.
+    database: Path | str = Field(
         default=Path("data/steward.sqlite3"), validation_alias="STEWARD_DATABASE"
     )
     log_level: str = Field(default="INFO", validation_alias="STEWARD_LOG_LEVEL")
@@ -55,6 +58,11 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s):// or ws(s):// URL")
         return value.rstrip("/") if "/api/" in value else value
 
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_target(cls, value: object) -> Path | str:
+        return database_target(value)
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -68,6 +76,32 @@ class Settings(BaseSettings):
         if self.discord_token is None or not self.discord_token.get_secret_value().strip():
             raise MissingTokenError
         return self.discord_token.get_secret_value().strip()
+
+
+def database_target(value: object) -> Path | str:
+    """STEWARD_DATABASE as a Path (SQLite) or a postgresql:// URL string.
+
+    `sqlite:///data/x.sqlite3` is relative, `sqlite:////srv/x.sqlite3` absolute (as in
+    SQLAlchemy); a plain path is a file too.
+    """
+    if isinstance(value, Path):
+        return value
+    text = str(value).strip()
+    if not text:
+        raise ValueError("must be a file path, sqlite:///path or postgresql://...")
+    if text.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(text)
+        if not (parts.hostname or parts.path.strip("/") or parts.query):
+            raise ValueError("a postgresql:// URL needs a host or a database name")
+        return text
+    if text.startswith("sqlite://"):
+        rest = text[len("sqlite://"):]
+        if rest and not rest.startswith("/"):
+            raise ValueError("write sqlite:///relative/path or sqlite:////absolute/path")
+        return Path(rest[1:] or ":memory:")
+    if re.match(r"^[a-z][a-z0-9+.-]*://", text):
+        raise ValueError("must be a file path, sqlite:///path or postgresql://...")
+    return Path(text)
 
 
 class MissingTokenError(Exception):

@@ -82,8 +82,9 @@ def configure_defaults(server: SupportServer) -> Any:
     return mutate
 
 
-def sandbox_settings(sb: Sandbox, database: Path, *, metrics_port: int | None = None) -> Settings:
-    """Deploy settings that point Steward at `sb` with its own database file (no `.env`)."""
+def sandbox_settings(sb: Sandbox, database: Path | str, *,
+                     metrics_port: int | None = None) -> Settings:
+    """Deploy settings that point Steward at `sb` with its own database (no `.env`)."""
     values: dict[str, Any] = {
         "DISCORD_TOKEN": sb.token,
         "DISCORD_API_BASE": sb.api_base,
@@ -103,7 +104,7 @@ class StewardHarness:
     `async with harness:` starts it and stops it on exit.
     """
 
-    def __init__(self, sb: Sandbox, clock: FakeClock, database: Path, *,
+    def __init__(self, sb: Sandbox, clock: FakeClock, database: Path | str, *,
                  metrics_port: int | None = None,
                  on_start: Callable[[StewardBot], Awaitable[None]] | None = None) -> None:
         self.sb = sb

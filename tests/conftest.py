@@ -25,6 +25,26 @@ from sandbox.world import (
     build_support_server,
     configure_defaults,
 )
+from tests import databases
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db", choices=("sqlite", "postgres", "both"), default=None,
+        help="storage backends for the database tiers (default: STEWARD_TEST_DB or both)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    databases.configure(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    databases.deselect(config, items)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    if (line := databases.summary_line(config)) is not None:
+        terminalreporter.write_line(line)
 
 
 @dataclass
@@ -53,15 +73,16 @@ async def steward(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ste
     sb = Sandbox(clock=clock)
     await sb.start()
     server = build_support_server(sb, clock)
-    harness = StewardHarness(sb, clock, tmp_path_factory.mktemp("steward") / "steward.sqlite3")
-    try:
-        bot = await harness.start()
-        await bot.guild_settings.update(server.guild.id, configure_defaults(server))
-        sb.reset()
-        yield Steward(sb=sb, clock=clock, server=server, harness=harness)
-    finally:
-        await harness.stop()
-        await sb.stop()
+    async with databases.feature_database(tmp_path_factory.mktemp("steward")) as database:
+        harness = StewardHarness(sb, clock, database)
+        try:
+            bot = await harness.start()
+            await bot.guild_settings.update(server.guild.id, configure_defaults(server))
+            sb.reset()
+            yield Steward(sb=sb, clock=clock, server=server, harness=harness)
+        finally:
+            await harness.stop()
+            await sb.stop()
 
 
 @pytest.fixture(autouse=True)

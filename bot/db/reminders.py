@@ -102,6 +102,11 @@ CLAIM_DUE_SQL = (
 )
 
 # Rows per UPDATE in finish_many: 6 parameters each, well under SQLite's 32,766.
+# One row of finish_many's VALUES list. The casts give PostgreSQL the column types (it reads
+# bare parameters in VALUES as text); on SQLite they change nothing.
+_DONE_ROW = ("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), "
+             "CAST(? AS BIGINT), CAST(? AS BIGINT))")
+
 _FINISH_CHUNK = 500
 
 _INSERT_REMINDER = (
@@ -200,7 +205,7 @@ class ReminderRepository:
         recorded: set[int] = set()
         for start in range(0, len(completions), _FINISH_CHUNK):
             chunk = completions[start:start + _FINISH_CHUNK]
-            values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in chunk)
+            values = ", ".join(_DONE_ROW for _ in chunk)
             params: list[Any] = []
             for c in chunk:
                 params += [c.reminder_id, c.attempts, c.status, c.reason, c.message_id,

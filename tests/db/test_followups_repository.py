@@ -1,11 +1,10 @@
-"""Follow-up storage on a real SQLite database: once-only transitions, subscribers, preferences."""
+"""Follow-up storage on every backend: once-only transitions, subscribers, preferences."""
 
 from datetime import timedelta
 
 import pytest
 
 from bot.clock import FakeClock
-from bot.db import Database, migrate
 from bot.db.followups import FollowupRepository
 from bot.db.reminders import NewReminder, ReminderRepository
 
@@ -13,11 +12,8 @@ GUILD, CHANNEL, OP, ASKER = 1, 2, 3, 4
 
 
 @pytest.fixture
-async def repos(tmp_path):
-    db = await Database.open(tmp_path / "f.db")
-    await migrate(db)
-    yield db, FollowupRepository(db), ReminderRepository(db), FakeClock()
-    await db.close()
+async def repos(db):
+    return db, FollowupRepository(db), ReminderRepository(db), FakeClock()
 
 
 async def make(repo, clock, channel=CHANNEL):
@@ -55,7 +51,7 @@ async def test_subscribers_are_taken_once_with_their_dm_preference(repos):
 
 
 async def test_a_departed_member_is_unsubscribed_in_that_guild_only(repos):
-    db, repo, _, clock = repos
+    _, repo, _, clock = repos
     here_a, here_b = await make(repo, clock), await make(repo, clock, channel=9)
     elsewhere = await repo.create(guild_id=GUILD + 1, channel_id=20, in_thread=True,
                                   question_message_id=11, op_id=OP, asker_id=ASKER, days=7,
@@ -68,8 +64,10 @@ async def test_a_departed_member_is_unsubscribed_in_that_guild_only(repos):
     assert await repo.subscriber_ids(here_a.id) == [ASKER]
     assert await repo.subscriber_ids(here_b.id) == [ASKER]
     assert sorted(await repo.subscriber_ids(elsewhere.id)) == sorted([77, ASKER])
-    # Only the member's own rows are read, not every subscription.
-    plan = " ".join(str(tuple(r)) for r in await db.fetchall(
+
+
+async def test_unsubscribing_a_member_reads_only_their_rows(sqlite_db):
+    plan = " ".join(str(tuple(r)) for r in await sqlite_db.fetchall(
         "EXPLAIN QUERY PLAN DELETE FROM followup_subscribers WHERE user_id = ? AND EXISTS ("
         "SELECT 1 FROM followups f WHERE f.id = followup_subscribers.followup_id "
         "AND f.guild_id = ?)", (77, GUILD)))

@@ -1,23 +1,12 @@
-"""Link-hold storage on a real SQLite database with every migration applied."""
+"""Link-hold storage on every backend with every migration applied."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from bot.db import Database, migrate
 from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
 from bot.db.holds import HeldLink, HoldRepository, NewAttachment, NewHold
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "steward.sqlite3")
-    await migrate(database)
-    yield database
-    await database.close()
 
 
 def _new(message_id=1000, member_id=7, content="see https://spam.example/x", **kw):

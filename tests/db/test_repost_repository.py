@@ -1,22 +1,11 @@
-"""Repost storage on a real SQLite database with every migration applied."""
+"""Repost storage on every backend with every migration applied."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from bot.db import Database, migrate
 from bot.db.reposts import RepostRepository
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "steward.sqlite3")
-    await migrate(database)
-    yield database
-    await database.close()
 
 
 def begin_args(key="k1", **over):

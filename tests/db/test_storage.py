@@ -9,25 +9,25 @@ from bot.db import Database, MigrationError, migrate
 from bot.db.audit import AuditRepository
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.migrations import discover
+from bot.db.schema import describe
 from bot.errors import InvalidInput
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
 
 
-@pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "data" / "steward.sqlite3")
-    await migrate(database)
-    yield database
-    await database.close()
-
-
-async def test_fresh_database_gets_every_migration_and_pragmas(db):
+async def test_fresh_database_gets_every_migration_and_pragmas(sqlite_db):
+    db = sqlite_db
     assert await db.user_version() == len(discover())
     assert await db.fetchval("PRAGMA journal_mode") == "wal"
     assert await db.fetchval("PRAGMA foreign_keys") == 1
     tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"guild_settings", "audit_log", "bot_state"} <= tables
+
+
+async def test_fresh_database_gets_every_migration(db):
+    assert await db.schema_version() == len(discover())
+    tables = await describe(db)
+    assert {"guild_settings", "audit_log", "bot_state"} <= set(tables.tables)
 
 
 async def test_rerunning_migrate_is_a_no_op(db):
@@ -37,7 +37,10 @@ async def test_rerunning_migrate_is_a_no_op(db):
 
 
 async def test_a_newer_database_is_refused(db):
-    await db.execute("PRAGMA user_version = 999")
+    if db.dialect == "sqlite":
+        await db.execute("PRAGMA user_version = 999")
+    else:
+        await db.execute("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')")
     with pytest.raises(MigrationError, match="newer"):
         await migrate(db)
 
@@ -46,21 +49,17 @@ def _write(folder: Path, name: str, sql: str) -> None:
     (folder / name).write_text(sql, encoding="utf-8")
 
 
-async def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path):
+async def test_a_failed_migration_leaves_the_database_as_it_was(empty_db, tmp_path):
     folder = tmp_path / "migrations"
     folder.mkdir()
     _write(folder, "0001_first.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n")
     _write(folder, "0002_broken.sql",
            "CREATE TABLE b (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);\n")
-    database = await Database.open(tmp_path / "x.sqlite3")
-    try:
-        with pytest.raises(MigrationError, match="0002_broken.sql"):
-            await migrate(database, folder)
-        assert await database.user_version() == 1
-        names = {r[0] for r in await database.fetchall("SELECT name FROM sqlite_master")}
-        assert "a" in names and "b" not in names
-    finally:
-        await database.close()
+    with pytest.raises(MigrationError, match="0002_broken.sql"):
+        await migrate(empty_db, folder)
+    assert await empty_db.schema_version() == 1
+    names = set((await describe(empty_db)).tables)
+    assert "a" in names and "b" not in names
 
 
 async def test_gaps_in_migration_numbers_are_refused(tmp_path):
@@ -70,22 +69,18 @@ async def test_gaps_in_migration_numbers_are_refused(tmp_path):
         discover(tmp_path)
 
 
-async def test_statements_split_on_semicolons_inside_strings_correctly(tmp_path):
+async def test_statements_split_on_semicolons_inside_strings_correctly(empty_db, tmp_path):
     _write(tmp_path, "0001_a.sql",
-           "-- comment\nCREATE TABLE t (v TEXT);\nINSERT INTO t VALUES ('a;b');\n")
-    database = await Database.open(tmp_path / "y.sqlite3")
-    try:
-        await migrate(database, tmp_path)
-        assert await database.fetchval("SELECT v FROM t") == "a;b"
-    finally:
-        await database.close()
+           "-- comment\nCREATE TABLE t (v TEXT);\nINSERT INTO t VALUES ('a;b?');\n")
+    await migrate(empty_db, tmp_path)
+    assert await empty_db.fetchval("SELECT v FROM t WHERE v <> ?", ("x",)) == "a;b?"
 
 
-async def test_backup_while_open_copies_everything(db, tmp_path):
-    repo = AuditRepository(db)
+async def test_backup_while_open_copies_everything(sqlite_db, tmp_path):
+    repo = AuditRepository(sqlite_db)
     await repo.append(1, 2, "test.action", 3, {"k": "v"}, datetime.now(UTC))
     target = tmp_path / "backup" / "copy.sqlite3"
-    await db.backup(target)
+    await sqlite_db.backup(target)
     with sqlite3.connect(target) as copy:
         assert copy.execute("SELECT action FROM audit_log").fetchone() == ("test.action",)
 

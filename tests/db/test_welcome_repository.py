@@ -1,22 +1,13 @@
-"""Welcome storage on a real SQLite database with every migration applied."""
+"""Welcome storage on every backend with every migration applied."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.db import Database, migrate
 from bot.db.welcome import DuplicateGroup, SupportGroup, WelcomeRepository
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "steward.sqlite3")
-    await migrate(database)
-    yield database
-    await database.close()
 
 
 async def test_groups_are_unique_per_guild_case_insensitively(db):
