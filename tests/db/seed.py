@@ -7,18 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from bot.db.audit import AuditRepository
 from bot.db.doctor import DoctorRepository
-from bot.db.followups import FollowupRepository, NewReminder, ReminderRepository
+from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
-from bot.db.holds import (
-    HeldLink,
-    HighWaterRepository,
-    HoldRepository,
-    NewAttachment,
-    NewHold,
-    PostCountRepository,
-    TrustRepository,
-)
+from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
+from bot.db.holds import HeldLink, HoldRepository, NewAttachment, NewHold
 from bot.db.privacy import PrivacyRepository
+from bot.db.reminders import NewReminder, ReminderRepository
 from bot.db.reposts import RepostRepository
 from bot.db.welcome import WelcomeRepository
 from bot.domain.doctor import Finding, Severity

@@ -12,8 +12,8 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.db import Database, migrate
-from bot.db.followups import ReminderRepository
 from bot.db.guild_settings import GuildSettingsRepository
+from bot.db.reminders import ReminderRepository
 from bot.db.welcome import WelcomeRepository
 from bot.domain.welcome import RoleFacts
 from bot.domain.welcome_facts import GuildFacts, MemberFacts, MessageFacts
