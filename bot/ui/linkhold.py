@@ -20,7 +20,7 @@ from bot.domain.text import truncate
 from bot.errors import NotModerator
 from bot.interactions import StewardModal, StewardView, guarded
 from bot.messaging import reply_ephemeral
-from bot.permissions import require_moderator
+from bot.permissions import require_may_publish_hold, require_moderator
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold import Decision, LinkHoldService, QueueCard
 
@@ -260,6 +260,9 @@ class HoldButton(
         guild_id = moderator.guild.id
         if self.action == "edit":
             hold = await service.pending_for_review(guild_id, self.hold_id)
+            # A modal can't wait for a fetch: cached channels now, the full check on submit.
+            await require_may_publish_hold(moderator, hold.channel_id, hold.parent_id,
+                                           cached_only=True)
             await interaction.response.send_modal(EditApproveModal(hold))
             return
         if self.action == "reject":
@@ -283,6 +286,8 @@ class HoldButton(
             await reply_ephemeral(interaction, embeds=[full_text_embed(hold)])
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
+        held = await service.get_for_review(guild_id, self.hold_id)
+        await require_may_publish_hold(moderator, held.channel_id, held.parent_id)
         decision = await service.approve(guild_id, self.hold_id, moderator.id,
                                          trust=self.action == "trust")
         await reply_ephemeral(interaction, describe(decision))
@@ -307,6 +312,8 @@ class EditApproveModal(StewardModal):
         """Check the moderator again, then approve the edited text."""
         moderator = _moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        held = await _service(interaction).get_for_review(moderator.guild.id, self.hold_id)
+        await require_may_publish_hold(moderator, held.channel_id, held.parent_id)
         decision = await _service(interaction).approve(
             moderator.guild.id, self.hold_id, moderator.id, content=self.text.value)
         await reply_ephemeral(interaction, describe(decision))

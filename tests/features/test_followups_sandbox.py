@@ -604,3 +604,47 @@ async def test_commands_are_registered_with_the_right_visibility(env):
     assert prefs.get("default_member_permissions") is None
     menu = env.sb.command("Ask original poster", env.guild)
     assert menu.get("default_member_permissions") not in (None, "0")
+
+
+# --- authority: only where the moderator may post -------------------------------------------
+
+
+async def closed_to_moderator(env, *denied):
+    channel = env.sb.add_text_channel(env.guild, fresh("staff-"))
+    env.sb.set_overwrite(channel, env.moderator, deny=list(denied))
+    await env.sb.wait_for(lambda: env.bot.get_channel(channel.id) is not None)
+    await env.sb.idle()
+    return channel
+
+
+async def test_remind_refuses_a_channel_the_moderator_cannot_post_in(env):
+    op = env.member()
+    hidden = await closed_to_moderator(env, "view_channel")
+    r = await env.sb.slash(env.guild, env.moderator, "followup remind", member=op, when="2h",
+                           options={"channel": hidden})
+    await r.done()
+    assert r.ephemeral and "can't post in" in r.content, r.content
+    assert [x for x in await env.service.pending(env.guild.id)
+            if x.channel_id == hidden.id] == []
+
+
+async def test_ask_refuses_a_question_in_a_channel_the_moderator_cannot_see(env):
+    op = env.member()
+    hidden = await closed_to_moderator(env, "view_channel")
+    question = await env.sb.post(hidden, env.helper, "Secret question?")
+    r = await env.sb.slash(env.guild, env.moderator, "followup ask", question=question.jump_url,
+                           op=op)
+    await r.done()
+    assert r.ephemeral and "can't see and post in" in r.content, r.content
+    assert await env.followups.open_in_channel(hidden.id) == []
+    assert bot_messages(env, hidden) == []
+
+
+async def test_ask_menu_refuses_where_the_moderator_may_read_but_not_send(env):
+    op = env.member()
+    readonly = await closed_to_moderator(env, "send_messages")
+    original = await env.sb.post(readonly, op, "We start chemo next week.")
+    question = await env.sb.post(readonly, env.helper, "How did it go?", reply_to=original)
+    r = await ask(env, question)
+    assert r.ephemeral and "can't see and post in" in r.content, r.content
+    assert await env.followups.open_in_channel(readonly.id) == []

@@ -789,3 +789,59 @@ async def test_a_held_reply_keeps_a_link_to_what_it_answered(env):
     assert hold.reply_to_url == (f"https://discord.com/channels/{env.guild.id}/"
                                  f"{env.general.id}/{question.id}")
     assert not question.deleted
+
+
+# --- authority: where the approving moderator may post, and Discord's hierarchy ------------
+
+
+async def hidden_from_moderator(env, name):
+    """A channel members post in that `env.moderator` can't see (Steward and mod2 can)."""
+    sb = env.sb
+    channel = sb.add_text_channel(env.guild, name)
+    sb.set_overwrite(channel, env.moderator, deny=["view_channel"])
+    await sb.wait_for(lambda: env.bot.get_channel(channel.id) is not None)
+    await sb.idle()
+    return channel
+
+
+async def test_a_moderator_cannot_approve_into_a_channel_hidden_from_them(env):
+    sb = env.sb
+    hidden = await hidden_from_moderator(env, fresh("private-"))
+    newbie = await env.newcomer()
+    msg = await sb.post(hidden, newbie, "Look: https://youtu.be/hidden-one")
+    hold, card = await held(env, msg)
+    for label in ("Approve", "Trust member"):
+        r = await sb.click(card, label, by=env.moderator)
+        await r.done()
+        assert r.ephemeral and "can't view or post in" in r.texts[-1], r.texts
+    r = await sb.click(card, "Edit & approve", by=env.moderator)
+    await r.done()
+    assert r.modal is None and "can't view or post in" in r.texts[-1], r.texts
+    assert (await env.repo.get(hold.id)).status == "pending"
+    assert not [m for m in sb.messages(hidden) if "youtu.be/hidden-one" in m.content]
+    # A moderator who can see the channel decides it as usual.
+    r = await sb.click(card, "Approve", by=env.moderator2)
+    await r.done()
+    assert "Approved hold" in r.texts[-1], r.texts
+
+
+async def test_edit_and_approve_rechecks_the_channel_on_submit(env):
+    sb = env.sb
+    channel = sb.add_text_channel(env.guild, fresh("room-"))
+    await sb.wait_for(lambda: env.bot.get_channel(channel.id) is not None)
+    newbie = await env.newcomer()
+    msg = await sb.post(channel, newbie, "My blog lateblog.net/post")
+    hold, card = await held(env, msg)
+    r = await sb.click(card, "Edit & approve", by=env.moderator)
+    await r.responded()
+    assert r.modal is not None
+    # Their access to the channel is taken away while the form is open.
+    sb.set_overwrite(channel, env.moderator, deny=["view_channel"])
+    await sb.idle()
+    (text_input,) = r.modal.inputs()
+    s = await sb.submit_modal(r.modal, by=env.moderator,
+                              values={text_input["custom_id"]: "My blog lateblog.net"})
+    await s.done()
+    assert "can't view or post in" in s.texts[-1], s.texts
+    assert (await env.repo.get(hold.id)).status == "pending"
+    assert not [m for m in sb.messages(channel) if "lateblog" in m.content]
