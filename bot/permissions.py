@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.domain.authority import Standing
 from bot.errors import NotAdmin, NotAllowedThere, NotFound, NotModerator
 from config.guild import CoreSettings
 
@@ -172,3 +173,33 @@ async def require_may_publish_hold(member: discord.Member, channel_id: int,
                 break
     if place is not None and not may_post_in(member, place):
         raise NotAllowedThere(CANT_PUBLISH_HOLD.format(channel=place.id))
+
+
+async def standing(moderator: discord.Member, target_id: int) -> Standing:
+    """The role hierarchy between a moderator, a target (by id) and Steward, server-wide."""
+    guild = moderator.guild
+    target = guild.get_member(target_id)
+    if target is None:
+        try:
+            target = await guild.fetch_member(target_id)
+        except discord.NotFound:
+            target = None
+    return Standing(
+        moderator_top=moderator.top_role.position,
+        moderator_is_owner=guild.owner_id == moderator.id,
+        target_top=target.top_role.position if target is not None else None,
+        target_is_owner=guild.owner_id == target_id,
+        steward_top=guild.me.top_role.position,
+    )
+
+
+def may_timeout(member: discord.Member) -> bool:
+    """Timeout Members (or Administrator) server-wide: channel overwrites never grant it."""
+    perms = member.guild_permissions
+    return perms.moderate_members or perms.administrator
+
+
+def may_ban(member: discord.Member) -> bool:
+    """Ban Members (or Administrator) server-wide."""
+    perms = member.guild_permissions
+    return perms.ban_members or perms.administrator

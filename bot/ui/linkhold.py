@@ -20,7 +20,13 @@ from bot.domain.text import truncate
 from bot.errors import NotModerator
 from bot.interactions import StewardModal, StewardView, guarded
 from bot.messaging import reply_ephemeral
-from bot.permissions import require_may_publish_hold, require_moderator
+from bot.permissions import (
+    may_ban,
+    may_timeout,
+    require_may_publish_hold,
+    require_moderator,
+    standing,
+)
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold import Decision, LinkHoldService, QueueCard
 
@@ -365,16 +371,15 @@ class ConfirmPunish(StewardView):
         moderator = _moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = moderator.guild
-        mine, theirs = guild.me.guild_permissions, interaction.permissions
-        if self.action == "timeout":
-            moderator_may = theirs.moderate_members or theirs.administrator
-            steward_may = mine.moderate_members
-        else:
-            moderator_may = theirs.ban_members or theirs.administrator
-            steward_may = mine.ban_members
-        decision = await _service(interaction).punish(
+        # Server-level permissions and Discord's role hierarchy, never `interaction.permissions`
+        # (a channel overwrite grants no Timeout or Ban over the whole server).
+        may = may_timeout if self.action == "timeout" else may_ban
+        service = _service(interaction)
+        hold = await service.get_for_review(guild.id, self.hold_id)
+        decision = await service.punish(
             guild.id, self.hold_id, moderator.id, self.action,
-            moderator_may=moderator_may, steward_may=steward_may)
+            moderator_may=may(moderator), steward_may=may(guild.me),
+            standing=await standing(moderator, hold.member_id))
         self.stop()
         await reply_ephemeral(interaction, describe(decision))
 
