@@ -129,7 +129,7 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
 
 def describe_decision(hold: Hold) -> str:
     """The card's "Decision" line."""
-    by = f"<@{hold.decided_by}>" if hold.decided_by else "a moderator"
+    by = f"<@{hold.decided_by}>" if hold.decided_by and hold.decided_by > 0 else "a moderator"
     if hold.status == CLOSED_LEFT:
         return "Closed: the member left the server, so there is nothing to decide."
     if hold.status == "approving":
