@@ -26,8 +26,8 @@ from bot.permissions import (
     require_moderator,
 )
 from bot.routing import PRIORITY_FOLLOWUPS
-from bot.services.followups import FollowupService
-from bot.ui.followups import NotifyButton, StopButton, describe_reminder, stamp
+from bot.services.followups import AlreadyAsked, FollowupService
+from bot.ui.followups import NotifyButton, StopButton, describe_reminder, notify_view, stamp
 from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,20 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
                    message: discord.Message, op_id: int | None, days: int | None) -> None:
         await require_may_post(moderator, message.channel.id, CANT_SEE_QUESTION)
         op_facts = None if op_id is not None else await self.adapter.op_facts(message)
-        result = await self.service.ask(asker_id=moderator.id, question=facts.question(message),
-                                        op_facts=op_facts, op_id=op_id, days=days)
+        try:
+            result = await self.service.ask(asker_id=moderator.id,
+                                            question=facts.question(message),
+                                            op_facts=op_facts, op_id=op_id, days=days)
+        except AlreadyAsked as already:
+            earlier = already.followup
+            who = "You" if earlier.asker_id == moderator.id else f"<@{earlier.asker_id}>"
+            await reply_ephemeral(
+                interaction,
+                f"{who} already asked <@{earlier.op_id}> about this on "
+                f"{stamp(earlier.asked_at)} (follow-up #{earlier.id}), so I won't tag them "
+                "again. Press the button to hear when they reply.",
+                view=notify_view(earlier.id))
+            return
         await reply_ephemeral(
             interaction,
             f"Done: I tagged <@{result.followup.op_id}> ({result.tag_jump}). "

@@ -648,3 +648,27 @@ async def test_ask_menu_refuses_where_the_moderator_may_read_but_not_send(env):
     r = await ask(env, question)
     assert r.ephemeral and "can't see and post in" in r.content, r.content
     assert await env.followups.open_in_channel(readonly.id) == []
+
+
+async def test_a_second_ask_on_the_same_question_offers_notify_me_instead(env):
+    sb = env.sb
+    second_mod = sb.add_member(env.guild, fresh("mod"), roles=[env.mod_role])
+    op, thread, question = await forum_question(env)
+    first = await ask(env, question)
+    assert "I tagged" in first.content, first.content
+    await tag_in(env, thread, op)
+    [followup] = await env.followups.open_in_channel(thread.id)
+    again = await ask(env, question, by=second_mod)
+    text = again.texts[-1]
+    assert again.ephemeral and f"<@{env.moderator.id}> already asked <@{op.id}>" in text, text
+    assert f"<t:{int(followup.asked_at.timestamp())}:f>" in text
+    tags = [m for m in bot_messages(env, thread) if "asked you something" in m.content]
+    assert len(tags) == 1
+    assert await env.followups.open_in_channel(thread.id) == [followup]
+    # "Notify me" on the refusal subscribes the second moderator to the existing follow-up.
+    message = again.message
+    assert [b["label"] for b in message.buttons()] == ["Notify me when they reply"]
+    click = await sb.click(message, "Notify me when they reply", by=second_mod)
+    await click.done()
+    assert "let you know" in click.texts[-1], click.texts
+    assert second_mod.id in await env.followups.subscriber_ids(followup.id)
