@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import discord
 
-from bot.domain.authority import Standing
-from bot.errors import NotAdmin, NotAllowedThere, NotFound, NotModerator
+from bot.domain.authority import Standing, power_role_refusal
+from bot.errors import InvalidInput, NotAdmin, NotAllowedThere, NotFound, NotModerator
 from config.guild import CoreSettings
 
 
@@ -203,3 +205,33 @@ def may_ban(member: discord.Member) -> bool:
     """Ban Members (or Administrator) server-wide."""
     perms = member.guild_permissions
     return perms.ban_members or perms.administrator
+
+
+class _HasGroups(Protocol):
+    async def groups(self, guild_id: int) -> Sequence[_Group]: ...
+
+
+class _Group(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def role_id(self) -> int | None: ...
+
+
+class _Services(Protocol):
+    @property
+    def welcome(self) -> _HasGroups: ...
+
+
+class _Steward(Protocol):
+    @property
+    def services(self) -> _Services: ...
+
+
+async def refuse_group_role(bot: _Steward, guild_id: int, role: discord.Role) -> None:
+    """Refuse to give Steward powers to a support-group role (members give those to
+    themselves)."""
+    groups = await bot.services.welcome.groups(guild_id)
+    problem = power_role_refusal(role.id, [(g.name, g.role_id) for g in groups])
+    if problem:
+        raise InvalidInput(f"I can't give {role.mention} Steward powers: {problem}")

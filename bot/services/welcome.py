@@ -24,11 +24,12 @@ from bot import messaging
 from bot.clock import Clock
 from bot.db.welcome import DuplicateGroup, PendingJoin, SupportGroup, WelcomeRepository
 from bot.domain import welcome as rules
+from bot.domain.authority import group_role_refusal
 from bot.domain.templates import TemplateError, defuse_mass_mentions
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
 from bot.permissions import is_moderator
-from config.guild import GuildConfig
+from config.guild import CoreSettings, GuildConfig, LinkHoldSettings
 
 if TYPE_CHECKING:
     from bot.app import StewardBot
@@ -270,8 +271,15 @@ class WelcomeService:
             actor_top_position=actor.top_role.position,
             actor_is_owner=guild.owner_id == actor.id,
         )
+        core, holds = self._power_settings(guild.id)
+        problem = problem or group_role_refusal(
+            role.id, moderator_roles=core.moderator_roles, exempt_roles=holds.exempt_roles)
         if problem:
             raise InvalidInput(f"I can't use {role.mention} as a group role: {problem}")
+
+    def _power_settings(self, guild_id: int) -> tuple[CoreSettings, LinkHoldSettings]:
+        config = self.bot.guild_settings.get(guild_id)
+        return config.core, config.linkhold
 
     async def add_group(
         self, guild_id: int, actor: discord.Member, name: str,
@@ -673,11 +681,19 @@ class WelcomeService:
         safe_add: list[discord.Role] = []
         safe_remove: list[discord.Role] = []
         skipped: list[int] = []
+        core, holds = self._power_settings(guild.id)
+        powerful: list[int] = []
         for role_id, bucket in [(r, safe_add) for r in plan.add] + [
                 (r, safe_remove) for r in plan.remove]:
             role = guild.get_role(role_id)
             if role is None:
                 skipped.append(role_id)
+                continue
+            # A group role that has since been given Steward powers is never handed out.
+            if bucket is safe_add and group_role_refusal(
+                    role_id, moderator_roles=core.moderator_roles,
+                    exempt_roles=holds.exempt_roles):
+                powerful.append(role_id)
                 continue
             # Re-checked at use: a role may have gained permissions since it was saved.
             problem = rules.group_role_problem(role_facts(role), bot_top_position=bot_top,
@@ -691,6 +707,12 @@ class WelcomeService:
                                         {"roles": ", ".join(f"<@&{r}>" for r in skipped),
                                          "problem": "group role missing or no longer safe; "
                                                     "not given"})
+        if powerful:
+            await self.bot.audit.record(guild.id, None, "welcome.role_has_powers", member.id,
+                                        {"roles": ", ".join(f"<@&{r}>" for r in powerful),
+                                         "problem": "group role has Steward powers (moderator "
+                                                    "or exempt role); not given"})
+            skipped.extend(powerful)
         try:
             if safe_add:
                 await member.add_roles(*safe_add, reason="support group picked")

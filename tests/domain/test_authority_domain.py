@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.authority import Standing, may_punish
+from bot.domain.authority import (
+    Standing,
+    group_role_refusal,
+    may_punish,
+    power_role_refusal,
+    role_powers,
+)
 
 
 def standing(**overrides: object) -> Standing:
@@ -50,3 +56,18 @@ def test_steward_below_the_target_is_explained():
 
 def test_someone_who_left_has_no_rank_and_may_be_banned_by_id():
     assert may_punish("ban", standing(target_top=None)) is None
+
+
+def test_a_role_with_steward_powers_is_refused_as_a_group_role():
+    assert group_role_refusal(7, moderator_roles=[1], exempt_roles=[2]) is None
+    refusal = group_role_refusal(1, moderator_roles=[1], exempt_roles=[1])
+    assert refusal is not None
+    assert "a moderator role and exempt from link holds" in refusal
+    assert role_powers(2, moderator_roles=[], exempt_roles=[2]) == ["exempt from link holds"]
+
+
+def test_a_group_role_is_refused_as_a_power_role_naming_its_groups():
+    groups = [("Grief and Loss", 5), ("Caregivers", None), ("Bereaved parents", 5)]
+    assert power_role_refusal(6, groups) is None
+    refusal = power_role_refusal(5, groups)
+    assert refusal is not None and "Grief and Loss, Bereaved parents" in refusal
