@@ -25,6 +25,12 @@ class NotAdmin(StewardError):
     default = "Only server admins (Manage Server) can change Steward's settings."
 
 
+class NotAllowedThere(StewardError):
+    """The moderator may not do this in that channel (they can't view or post there)."""
+
+    default = "You can't post in that channel yourself, so I won't post there for you."
+
+
 class NotFound(StewardError):
     """The thing asked for does not exist (any more)."""
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import discord
 
-from bot.errors import NotAdmin, NotModerator
+from bot.domain.authority import Standing, power_role_refusal
+from bot.errors import InvalidInput, NotAdmin, NotAllowedThere, NotFound, NotModerator
 from config.guild import CoreSettings
 
 
@@ -105,3 +108,135 @@ def require_admin(interaction: discord.Interaction) -> discord.Member:
 
 MODERATOR_DEFAULT = discord.Permissions(manage_messages=True)
 ADMIN_DEFAULT = discord.Permissions(manage_guild=True)
+
+
+CANT_POST_THERE = ("You can't post in <#{channel}> yourself, so I won't post there for you. "
+                   "Pick a channel where you can view and send messages, or ask an admin.")
+CANT_SEE_QUESTION = ("You can't see and post in <#{channel}> yourself, so I won't tag anyone "
+                     "there for you. Ask a moderator who can.")
+
+Place = (discord.abc.GuildChannel | discord.Thread)
+
+
+def may_post_in(member: discord.Member, channel: Place) -> bool:
+    """Whether `member` can view `channel` and send in it (threads: send in threads)."""
+    perms = channel.permissions_for(member)
+    if isinstance(channel, discord.Thread):
+        return perms.view_channel and perms.send_messages_in_threads
+    return perms.view_channel and perms.send_messages
+
+
+async def place_in(guild: discord.Guild, channel_id: int) -> Place | None:
+    """The channel or thread with this id in `guild` (cached, else fetched), or None."""
+    found = guild.get_channel_or_thread(channel_id)
+    if found is not None:
+        return found
+    try:
+        fetched = await guild.fetch_channel(channel_id)
+    except (discord.NotFound, discord.Forbidden):
+        return None
+    return fetched if getattr(fetched, "guild", None) == guild else None
+
+
+async def require_may_post(member: discord.Member, channel_id: int,
+                           message: str = CANT_POST_THERE) -> None:
+    """Refuse (kindly) unless the moderator could post in this channel themselves.
+
+    A moderator acts with Steward's hands, never beyond their own: a channel denied to them
+    (an admins-only channel) stays closed to what they do through Steward.
+    """
+    place = await place_in(member.guild, channel_id)
+    if place is None:
+        raise NotFound("I couldn't find that channel any more.")
+    if not may_post_in(member, place):
+        raise NotAllowedThere(message.format(channel=channel_id))
+
+
+CANT_PUBLISH_HOLD = ("This post was held in <#{channel}>, which you can't view or post in "
+                     "yourself, so I won't publish it there for you. A moderator who can see "
+                     "that channel can decide it.")
+
+
+def cached_place(guild: discord.Guild, *channel_ids: int | None) -> Place | None:
+    """The first of these channels or threads that is in the cache (None if none is)."""
+    for channel_id in channel_ids:
+        if channel_id is not None and (
+                found := guild.get_channel_or_thread(channel_id)) is not None:
+            return found
+    return None
+
+
+async def require_may_publish_hold(member: discord.Member, channel_id: int,
+                                   parent_id: int | None, *, cached_only: bool = False) -> None:
+    """Refuse unless the moderator could post where the held post was (or its parent).
+
+    A held forum post's thread is gone once held, so the parent forum decides then; when
+    neither can be found the check stands aside (publishing will say what is missing).
+    """
+    place = cached_place(member.guild, channel_id, parent_id)
+    if place is None and not cached_only:
+        for candidate in (channel_id, parent_id):
+            if candidate is not None and (place := await place_in(member.guild, candidate)):
+                break
+    if place is not None and not may_post_in(member, place):
+        raise NotAllowedThere(CANT_PUBLISH_HOLD.format(channel=place.id))
+
+
+async def standing(moderator: discord.Member, target_id: int) -> Standing:
+    """The role hierarchy between a moderator, a target (by id) and Steward, server-wide."""
+    guild = moderator.guild
+    target = guild.get_member(target_id)
+    if target is None:
+        try:
+            target = await guild.fetch_member(target_id)
+        except discord.NotFound:
+            target = None
+    return Standing(
+        moderator_top=moderator.top_role.position,
+        moderator_is_owner=guild.owner_id == moderator.id,
+        target_top=target.top_role.position if target is not None else None,
+        target_is_owner=guild.owner_id == target_id,
+        steward_top=guild.me.top_role.position,
+    )
+
+
+def may_timeout(member: discord.Member) -> bool:
+    """Timeout Members (or Administrator) server-wide: channel overwrites never grant it."""
+    perms = member.guild_permissions
+    return perms.moderate_members or perms.administrator
+
+
+def may_ban(member: discord.Member) -> bool:
+    """Ban Members (or Administrator) server-wide."""
+    perms = member.guild_permissions
+    return perms.ban_members or perms.administrator
+
+
+class _HasGroups(Protocol):
+    async def groups(self, guild_id: int) -> Sequence[_Group]: ...
+
+
+class _Group(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def role_id(self) -> int | None: ...
+
+
+class _Services(Protocol):
+    @property
+    def welcome(self) -> _HasGroups: ...
+
+
+class _Steward(Protocol):
+    @property
+    def services(self) -> _Services: ...
+
+
+async def refuse_group_role(bot: _Steward, guild_id: int, role: discord.Role) -> None:
+    """Refuse to give Steward powers to a support-group role (members give those to
+    themselves)."""
+    groups = await bot.services.welcome.groups(guild_id)
+    problem = power_role_refusal(role.id, [(g.name, g.role_id) for g in groups])
+    if problem:
+        raise InvalidInput(f"I can't give {role.mention} Steward powers: {problem}")

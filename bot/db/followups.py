@@ -120,6 +120,14 @@ class FollowupRepository:
             "SELECT * FROM followups WHERE tag_message_id = ?", (tag_message_id,))
         return None if row is None else _followup(row)
 
+    async def open_for_question(self, guild_id: int,
+                                question_message_id: int) -> Followup | None:
+        """The open follow-up already asked under this question, if any."""
+        row = await self._db.fetchone(
+            "SELECT * FROM followups WHERE guild_id = ? AND question_message_id = ? "
+            "AND status = 'open' ORDER BY id LIMIT 1", (guild_id, question_message_id))
+        return None if row is None else _followup(row)
+
     async def open_in_channel(self, channel_id: int) -> list[Followup]:
         """Open follow-ups watching a thread or channel."""
         rows = await self._db.fetchall(

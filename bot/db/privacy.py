@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.db.database import Database, to_db_time
-from bot.domain.privacy import scrub_details
+from bot.domain.privacy import pseudonym_label, scrub_details
 
 
 class PrivacyRepository:
@@ -17,11 +17,13 @@ class PrivacyRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def anonymize_audit(self, guild_id: int, user_id: int) -> int:
+    async def anonymize_audit(self, guild_id: int, user_id: int, pseudonym: int) -> int:
         """Remove a member from the guild's audit trail; returns the entries touched.
 
-        Entries they did or that were about them keep only the action and the time; any other
-        entry mentioning their id has that detail removed.
+        Entries about them keep only the action and the time. Entries they did stay
+        accountable: the actor becomes `pseudonym` (the same for all their entries) and the
+        details lose only what mentions them. Any other entry mentioning their id has that
+        detail removed.
         """
         needle = f"%{user_id}%"
         touched = 0
@@ -32,15 +34,18 @@ class PrivacyRepository:
                 (guild_id, user_id, user_id, needle),
             )
             for row in rows:
-                about_them = user_id in (row["actor_id"], row["target_id"])
+                about_them = row["target_id"] == user_id
                 details: dict[str, Any] = json.loads(row["details"] or "{}")
-                cleaned = {"anonymized": True} if about_them else scrub_details(details, user_id)
+                cleaned: dict[str, Any] = (
+                    {"anonymized": True} if about_them else scrub_details(details, user_id))
+                if row["actor_id"] == user_id:
+                    cleaned["actor"] = pseudonym_label(pseudonym)
                 touched += await tx.execute(
                     "UPDATE audit_log SET "
-                    "actor_id = CASE WHEN actor_id = ? THEN NULL ELSE actor_id END, "
+                    "actor_id = CASE WHEN actor_id = ? THEN ? ELSE actor_id END, "
                     "target_id = CASE WHEN target_id = ? THEN NULL ELSE target_id END, "
                     "details = ? WHERE id = ?",
-                    (user_id, user_id, json.dumps(cleaned), row["id"]),
+                    (user_id, pseudonym, user_id, json.dumps(cleaned), row["id"]),
                 )
         return touched
 
@@ -74,8 +79,9 @@ class PersonalColumns:
     """Where a table holds people, for forgetting one of them in one guild.
 
     `about`: the row is about that person (their post, their reminder): delete the row.
-    `by`: the person acted on someone else's row (a moderator): the column is cleared
-    (NULL, or 0 for NOT NULL columns) and the row stays for the other person's sake.
+    `by`: the person acted on someone else's row (a moderator): the column gets their
+    pseudonym (see `bot.domain.privacy.pseudonym_id`; without one: NULL, or 0 for NOT NULL
+    columns) and the row stays for the other person's sake.
     `scope`: SQL that limits rows to the guild (`?` is the guild id).
     """
 
@@ -123,8 +129,9 @@ class PersonalData:
         self._db = db
         self._tables = tables
 
-    async def forget(self, guild_id: int, user_id: int) -> int:
-        """Delete the rows about them and clear them where they acted; returns rows touched."""
+    async def forget(self, guild_id: int, user_id: int, pseudonym: int | None = None) -> int:
+        """Delete the rows about them and put `pseudonym` where they acted; returns rows
+        touched."""
         touched = 0
         async with self._db.transaction() as tx:
             for spec in self._tables:
@@ -133,7 +140,8 @@ class PersonalData:
                         f"DELETE FROM {spec.table} WHERE {column} = ? AND {spec.scope}",
                         (user_id, guild_id))
                 for column in spec.by:
-                    blank = 0 if column in spec.not_null else None
+                    blank = pseudonym if pseudonym is not None else (
+                        0 if column in spec.not_null else None)
                     touched += await tx.execute(
                         f"UPDATE {spec.table} SET {column} = ? WHERE {column} = ? "
                         f"AND {spec.scope}", (blank, user_id, guild_id))

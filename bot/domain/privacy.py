@@ -33,3 +33,26 @@ def user_hmac(key: bytes, guild_id: int, user_id: int) -> str:
     if len(key) < 16:
         raise ValueError("the installation key is too short")
     return hmac.new(key, f"{guild_id}:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def pseudonym_id(key: bytes, guild_id: int, user_id: int) -> int:
+    """A stable stand-in for a forgotten person where they acted as a moderator.
+
+    Keyed (the installation key), so it can't be reversed or recomputed from the database
+    alone; negative, so it never collides with a Discord id; the same for every entry, so
+    a former moderator's actions stay attributable to one (unnamed) person.
+    """
+    if len(key) < 16:
+        raise ValueError("the installation key is too short")
+    digest = hmac.new(key, f"pseudonym:{guild_id}:{user_id}".encode(), hashlib.sha256).digest()
+    return -(int.from_bytes(digest[:7], "big") + 1)
+
+
+def pseudonym_label(pseudonym: int) -> str:
+    """How a pseudonym reads in the audit log and mod log ("former-1a2b...")."""
+    return f"former-{-pseudonym:x}"
+
+
+def is_pseudonym(actor_id: int | None) -> bool:
+    """Whether a stored moderator id is a forgotten person's pseudonym (or blank)."""
+    return actor_id is not None and actor_id <= 0

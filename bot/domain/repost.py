@@ -367,9 +367,12 @@ def about(
     """The "About this repost" answer."""
     stamp = int(created_at.timestamp())
     how = "in their name" if mode == "webhook" else "by Steward"
+    # A forgotten moderator's id was replaced by a pseudonym (negative) or cleared (0).
+    shared_by = (f"<@{moderator_id}> (a moderator)" if moderator_id > 0
+                 else "a former moderator")
     lines = [
         f"**Written by** <@{member_id}>",
-        f"**Shared by** <@{moderator_id}> (a moderator), {how}, "
+        f"**Shared by** {shared_by}, {how}, "
         f"on <t:{stamp}:f> (<t:{stamp}:R>)",
         f"**From** {describe_source(source)}",
     ]

@@ -10,6 +10,7 @@ departures. It holds no Discord: the Discord actions go through the `FollowupDis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from bot.db.reminders import NewReminder, Reminder
 from bot.domain import followups as rules
 from bot.domain.doctor import Finding
 from bot.domain.followups import CloseReason, SeenMessage
-from bot.errors import BotMissingPermissions, InvalidInput, NotFound
+from bot.errors import AlreadyDecided, BotMissingPermissions, InvalidInput, NotFound
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.followups_delivery import FollowupDelivery
@@ -52,6 +53,14 @@ log = logging.getLogger(__name__)
 WATCH_AFTER_CHECKIN = timedelta(days=30)
 
 
+class AlreadyAsked(AlreadyDecided):
+    """Someone already asked under this question; the follow-up is still open."""
+
+    def __init__(self, followup: Followup) -> None:
+        super().__init__(f"Someone already asked about this (follow-up #{followup.id}).")
+        self.followup = followup
+
+
 @dataclass(frozen=True, slots=True)
 class AskResult:
     """What an ask did."""
@@ -79,6 +88,7 @@ class FollowupService:
                  audit: AuditService, opt_outs: OptOutRecords, metrics: Metrics,
                  tasks: BackgroundTasks) -> None:
         self.repository = repository
+        self._asking = asyncio.Lock()
         self.scheduler = scheduler
         self.reminders = scheduler.repository
         self.clock = clock
@@ -174,11 +184,17 @@ class FollowupService:
         if place.is_thread:
             await self._refuse_locked(place.channel_id)
         now = self.clock.now()
-        followup = await self.repository.create(
-            guild_id=guild_id, channel_id=place.channel_id, in_thread=place.is_thread,
-            question_message_id=question.message_id, op_id=op_id, asker_id=asker_id,
-            days=days, now=now,
-        )
+        # One follow-up per question: a second ask would tag and check in twice. The lock
+        # makes "look, then create" one step against a second moderator at the same moment.
+        async with self._asking:
+            existing = await self.repository.open_for_question(guild_id, question.message_id)
+            if existing is not None:
+                raise AlreadyAsked(existing)
+            followup = await self.repository.create(
+                guild_id=guild_id, channel_id=place.channel_id, in_thread=place.is_thread,
+                question_message_id=question.message_id, op_id=op_id, asker_id=asker_id,
+                days=days, now=now,
+            )
         # "Who asked" is the question's author (a moderator only passes it on).
         asked_by = question.author_id if question.by_member else asker_id
         text = rules.render_ask(

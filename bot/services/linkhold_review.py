@@ -10,6 +10,7 @@ from datetime import timedelta
 from bot import failpoints
 from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain import holds as rules
+from bot.domain.authority import Standing, may_punish
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
 from bot.services.linkhold_core import (
     Action,
@@ -192,11 +193,13 @@ class HoldReview(HoldCore):
         *,
         moderator_may: bool,
         steward_may: bool,
+        standing: Standing | None = None,
     ) -> Decision:
         """Reject a scam post and time out or ban its author.
 
         `moderator_may`/`steward_may`: whether the moderator and Steward hold Timeout Members
-        (or Ban Members) in this server; both are needed.
+        (or Ban Members) in this server; both are needed. `standing`: the role hierarchy
+        (Discord's rule: both must rank above the target, the owner is immune).
         """
         hold = await self._hold_for(guild_id, hold_id)
         what = "Timeout Members" if action == "timeout" else "Ban Members"
@@ -204,6 +207,10 @@ class HoldReview(HoldCore):
             raise NotModerator(f"You need the {what} permission to do that.")
         if not steward_may:
             raise BotMissingPermissions(f"I need the {what} permission for that.")
+        if standing is not None and (refusal := may_punish(action, standing)) is not None:
+            if refusal.blocked_by == "steward":
+                raise BotMissingPermissions(refusal.message)
+            raise NotModerator(refusal.message)
         result = await self.reject(guild_id, hold_id, moderator_id, decision=action)
         reason = f"Steward: scam link post (hold #{hold.id}), by moderator {moderator_id}"
         outcome = await self._actions.punish(guild_id, hold.member_id, action,

@@ -24,7 +24,7 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.db.database import Database
 from bot.db.privacy import FEATURE_TABLES, PersonalData, PrivacyRepository
-from bot.domain.privacy import user_hmac
+from bot.domain.privacy import pseudonym_id, pseudonym_label, user_hmac
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class ForgetReport:
     guild_id: int
     removed: dict[str, int] = field(default_factory=dict)
     failed: tuple[str, ...] = ()
+    pseudonym: str = ""  # what now stands for them where they acted as a moderator
 
     @property
     def total(self) -> int:
@@ -138,7 +139,7 @@ class PrivacyService:
             if opt_outs is not None:
                 for scope in await opt_outs(guild_id, user_id):
                     await self.remember_opt_out(guild_id, user_id, scope)
-            return await data.forget(guild_id, user_id)
+            return await data.forget(guild_id, user_id, self.pseudonym(guild_id, user_id))
 
         self.register(name, forget, purge)
 
@@ -155,6 +156,10 @@ class PrivacyService:
     def user_hmac(self, guild_id: int, user_id: int) -> str:
         """The keyed hash that stands for a member in opt-outs."""
         return user_hmac(self._key, guild_id, user_id)
+
+    def pseudonym(self, guild_id: int, user_id: int) -> int:
+        """The stable stand-in id that keeps a forgotten moderator's actions accountable."""
+        return pseudonym_id(self._key, guild_id, user_id)
 
     async def remember_opt_out(self, guild_id: int, user_id: int, scope: str) -> None:
         """Keep an opt-out (e.g. "followups") as a hash; it survives forget()."""
@@ -174,6 +179,9 @@ class PrivacyService:
     async def forget(self, guild_id: int, user_id: int) -> ForgetReport:
         """Delete everything stored about a member in a guild; anonymize the audit trail.
 
+        Where they acted as a moderator a keyed pseudonym takes their place (not NULL), so
+        what they did stays attributable to one person.
+
         Features run first (they may convert plain opt-outs to hashed ones), the audit trail
         last; a failing feature is reported, not hidden, and the others still run. The WAL is
         checkpointed so removed content leaves the files on disk.
@@ -187,11 +195,12 @@ class PrivacyService:
                 log.exception("forget failed in %s for a member of guild %s",
                               registration.name, guild_id)
                 failed.append(registration.name)
-        removed[AUDIT] = await self._repository.anonymize_audit(guild_id, user_id)
+        pseudonym = self.pseudonym(guild_id, user_id)
+        removed[AUDIT] = await self._repository.anonymize_audit(guild_id, user_id, pseudonym)
         await self._db.checkpoint()
         log.info("forgot a member of guild %s: %d row(s), failed: %s",
                  guild_id, sum(removed.values()), ",".join(failed) or "none")
-        return ForgetReport(guild_id, removed, tuple(failed))
+        return ForgetReport(guild_id, removed, tuple(failed), pseudonym_label(pseudonym))
 
     async def purge(self) -> PurgeReport:
         """Run every feature's purge for content past retention, then checkpoint the WAL."""

@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.db.welcome import DuplicateGroup, SupportGroup, WelcomeRepository
 from bot.domain import welcome as rules
+from bot.domain.authority import group_role_refusal
 from bot.domain.welcome_facts import MemberFacts, MessageFacts
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
 from bot.services.welcome_ports import Audit, RolesRefused, Settings, WelcomeDiscord
@@ -83,9 +84,15 @@ class SupportGroups:
             bot_top_position=guild.bot_top_position if guild else 0,
             actor_top_position=actor.top_role_position,
             actor_is_owner=actor.is_owner,
-        )
+        ) or self._power_refusal(guild_id, role.id)
         if problem:
             raise InvalidInput(f"I can't use <@&{role.id}> as a group role: {problem}")
+
+    def _power_refusal(self, guild_id: int, role_id: int) -> str | None:
+        """Why a role with Steward powers (moderator or exempt role) can't be a group role."""
+        config = self._settings.get(guild_id)
+        return group_role_refusal(role_id, moderator_roles=config.core.moderator_roles,
+                                  exempt_roles=config.linkhold.exempt_roles)
 
     async def add_group(
         self, guild_id: int, actor: MemberFacts, name: str, channel_id: int,
@@ -183,10 +190,15 @@ class SupportGroups:
         safe_add: list[int] = []
         safe_remove: list[int] = []
         skipped: list[int] = []
+        powerful: list[int] = []
         for role_id, adding in [(r, True) for r in plan.add] + [(r, False) for r in plan.remove]:
             role = self._discord.role(guild_id, role_id)
             if role is None:
                 skipped.append(role_id)
+                continue
+            # A group role that has since been given Steward powers is never handed out.
+            if adding and self._power_refusal(guild_id, role_id):
+                powerful.append(role_id)
                 continue
             # Re-checked at use: a role may have gained permissions since it was saved.
             problem = rules.group_role_problem(role, bot_top_position=bot_top,
@@ -200,6 +212,12 @@ class SupportGroups:
                                      {"roles": ", ".join(f"<@&{r}>" for r in skipped),
                                       "problem": "group role missing or no longer safe; "
                                                  "not given"})
+        if powerful:
+            await self._audit.record(guild_id, None, "welcome.role_has_powers", member.id,
+                                     {"roles": ", ".join(f"<@&{r}>" for r in powerful),
+                                      "problem": "group role has Steward powers (moderator "
+                                                 "or exempt role); not given"})
+            skipped.extend(powerful)
         try:
             await self._discord.change_roles(guild_id, member.id, safe_add, safe_remove)
         except RolesRefused as exc:

@@ -20,7 +20,13 @@ from bot.domain.text import truncate
 from bot.errors import NotModerator
 from bot.interactions import StewardModal, StewardView, guarded
 from bot.messaging import reply_ephemeral
-from bot.permissions import require_moderator
+from bot.permissions import (
+    may_ban,
+    may_timeout,
+    require_may_publish_hold,
+    require_moderator,
+    standing,
+)
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold import Decision, LinkHoldService, QueueCard
 
@@ -127,7 +133,7 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
 
 def describe_decision(hold: Hold) -> str:
     """The card's "Decision" line."""
-    by = f"<@{hold.decided_by}>" if hold.decided_by else "a moderator"
+    by = f"<@{hold.decided_by}>" if hold.decided_by and hold.decided_by > 0 else "a moderator"
     if hold.status == CLOSED_LEFT:
         return "Closed: the member left the server, so there is nothing to decide."
     if hold.status == "approving":
@@ -264,6 +270,9 @@ class HoldButton(
         guild_id = moderator.guild.id
         if self.action == "edit":
             hold = await service.pending_for_review(guild_id, self.hold_id)
+            # A modal can't wait for a fetch: cached channels now, the full check on submit.
+            await require_may_publish_hold(moderator, hold.channel_id, hold.parent_id,
+                                           cached_only=True)
             await interaction.response.send_modal(EditApproveModal(hold))
             return
         if self.action == "reject":
@@ -287,6 +296,8 @@ class HoldButton(
             await reply_ephemeral(interaction, embeds=[full_text_embed(hold)])
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
+        held = await service.get_for_review(guild_id, self.hold_id)
+        await require_may_publish_hold(moderator, held.channel_id, held.parent_id)
         decision = await service.approve(guild_id, self.hold_id, moderator.id,
                                          trust=self.action == "trust")
         await reply_ephemeral(interaction, describe(decision))
@@ -311,6 +322,8 @@ class EditApproveModal(StewardModal):
         """Check the moderator again, then approve the edited text."""
         moderator = _moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        held = await _service(interaction).get_for_review(moderator.guild.id, self.hold_id)
+        await require_may_publish_hold(moderator, held.channel_id, held.parent_id)
         decision = await _service(interaction).approve(
             moderator.guild.id, self.hold_id, moderator.id, content=self.text.value)
         await reply_ephemeral(interaction, describe(decision))
@@ -362,16 +375,15 @@ class ConfirmPunish(StewardView):
         moderator = _moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = moderator.guild
-        mine, theirs = guild.me.guild_permissions, interaction.permissions
-        if self.action == "timeout":
-            moderator_may = theirs.moderate_members or theirs.administrator
-            steward_may = mine.moderate_members
-        else:
-            moderator_may = theirs.ban_members or theirs.administrator
-            steward_may = mine.ban_members
-        decision = await _service(interaction).punish(
+        # Server-level permissions and Discord's role hierarchy, never `interaction.permissions`
+        # (a channel overwrite grants no Timeout or Ban over the whole server).
+        may = may_timeout if self.action == "timeout" else may_ban
+        service = _service(interaction)
+        hold = await service.get_for_review(guild.id, self.hold_id)
+        decision = await service.punish(
             guild.id, self.hold_id, moderator.id, self.action,
-            moderator_may=moderator_may, steward_may=steward_may)
+            moderator_may=may(moderator), steward_may=may(guild.me),
+            standing=await standing(moderator, hold.member_id))
         self.stop()
         await reply_ephemeral(interaction, describe(decision))
 

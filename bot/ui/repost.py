@@ -12,7 +12,7 @@ import discord
 from bot.errors import InvalidInput, StewardError
 from bot.interactions import StewardModal, StewardView
 from bot.messaging import reply_ephemeral
-from bot.permissions import is_moderator, require_moderator
+from bot.permissions import is_moderator, require_may_post, require_moderator
 from bot.services.repost import RepostRecord, RepostRequest, RepostService, StoredAttachment
 
 if TYPE_CHECKING:
@@ -137,6 +137,7 @@ class RepostModal(StewardModal, title="Repost for a member"):
             (cid for v in self.destination.values if (cid := _channel_id(v)) is not None), None)
         if destination_id is None:
             raise InvalidInput("Pick a channel to post in.")
+        await require_may_post(moderator, destination_id)
         content = self.content.value or ""
         cap = interaction.guild.filesize_limit if interaction.guild else 8 * 1024 * 1024
         files, not_kept = await download(self.attachments, cap)

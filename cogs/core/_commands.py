@@ -15,7 +15,7 @@ from bot.app import StewardBot
 from bot.domain.doctor import MODERATORS_CANT_SEE, Severity
 from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
-from bot.permissions import ADMIN_DEFAULT, require_admin
+from bot.permissions import ADMIN_DEFAULT, refuse_group_role, require_admin
 from bot.services.config_io import export_toml
 from bot.services.doctor import DoctorService
 from bot.ui.audit import audit_page
@@ -82,6 +82,8 @@ class Core(commands.Cog):
                                            or moderator_role.managed):
             raise InvalidInput("Pick an ordinary role for moderators (not @everyone or a "
                                "bot's own role).")
+        if moderator_role is not None:
+            await refuse_group_role(self.bot, guild.id, moderator_role)
         await interaction.response.defer(ephemeral=True, thinking=True)
         current = self.bot.guild_settings.get(guild.id)
         roles = list(current.core.moderator_roles)
@@ -152,6 +154,9 @@ class Core(commands.Cog):
 
             await Pager.start(interaction, page, require_admin)
             return
+        current = self.bot.guild_settings.get(interaction.guild_id).core.moderator_roles
+        if moderator_role is not None and moderator_role.id not in current:
+            await refuse_group_role(self.bot, interaction.guild_id, moderator_role)
 
         def mutate(config: GuildConfig) -> None:
             if moderator_role is not None:

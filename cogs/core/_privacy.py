@@ -1,4 +1,8 @@
-"""`/privacy forget` (moderators): delete everything Steward stored about a member here.
+"""`/privacy forget` (server admins): delete everything Steward stored about a member here.
+
+Admins only (Manage Server), at run time and in its default permissions: it rewrites the
+audit trail, so a moderator must not be able to erase their own. What a forgotten person did
+as a moderator stays attributed to a keyed pseudonym, and the forget itself is audited.
 
 It is its own top-level command because `/steward` is for server admins and one top-level
 command never mixes audiences.
@@ -11,44 +15,51 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import StewardBot
+from bot.errors import NotAdmin
 from bot.messaging import reply_ephemeral
-from bot.permissions import MODERATOR_DEFAULT, require_moderator
+from bot.permissions import ADMIN_DEFAULT, is_admin
 from bot.services.privacy import PrivacyService
 from bot.ui.privacy import ConfirmForget, describe_forget
 
+FORGET_IS_FOR_ADMINS = ("Only server admins (Manage Server) can make Steward forget someone: "
+                        "it rewrites the audit trail.")
+
 
 class Privacy(commands.Cog):
-    """Members' right to be forgotten (moderators)."""
+    """Members' right to be forgotten (server admins)."""
 
     privacy = app_commands.Group(
-        name="privacy", description="Members' data (moderators)", guild_only=True,
-        default_permissions=MODERATOR_DEFAULT)
+        name="privacy", description="Members' data (server admins)", guild_only=True,
+        default_permissions=ADMIN_DEFAULT)
 
     def __init__(self, bot: StewardBot, service: PrivacyService) -> None:
         self.bot = bot
         self.service = service
 
     def _check(self, interaction: discord.Interaction) -> discord.Member:
-        assert interaction.guild_id is not None
-        return require_moderator(interaction,
-                                 self.bot.guild_settings.get(interaction.guild_id).core)
+        user = interaction.user
+        if interaction.guild is None or not isinstance(user, discord.Member) or \
+                not is_admin(user):
+            raise NotAdmin(FORGET_IS_FOR_ADMINS)
+        return user
 
     @privacy.command(name="forget", description="Delete everything Steward stored about a "
                                                 "member (asks to confirm)")
     @app_commands.describe(member="The member (works for people who already left, too)")
     async def forget(self, interaction: discord.Interaction, member: discord.User) -> None:
-        """Ask to confirm, then forget (moderators)."""
+        """Ask to confirm, then forget (server admins)."""
         self._check(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None
         user_id = member.id
 
         async def go(confirmed: discord.Interaction) -> None:
-            moderator = self._check(confirmed)
+            admin = self._check(confirmed)
             report = await self.service.forget(guild_id, user_id)
-            await self.bot.audit.record(guild_id, moderator.id, "privacy.forgotten",
+            await self.bot.audit.record(guild_id, admin.id, "privacy.forgotten",
                                         details={"removed": report.total,
-                                                 "failed": ", ".join(report.failed)})
+                                                 "failed": ", ".join(report.failed),
+                                                 "pseudonym": report.pseudonym})
             await confirmed.edit_original_response(content=describe_forget(report, user_id))
 
         view = ConfirmForget(interaction.user.id, self._check, go)

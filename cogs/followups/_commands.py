@@ -18,10 +18,16 @@ from bot.domain.durations import DurationError, parse_when
 from bot.domain.followups import ASK_PLACEHOLDERS, CHECKIN_PLACEHOLDERS
 from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
-from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
+from bot.permissions import (
+    CANT_SEE_QUESTION,
+    MODERATOR_DEFAULT,
+    require_admin,
+    require_may_post,
+    require_moderator,
+)
 from bot.routing import PRIORITY_FOLLOWUPS
-from bot.services.followups import FollowupService
-from bot.ui.followups import NotifyButton, StopButton, describe_reminder, stamp
+from bot.services.followups import AlreadyAsked, FollowupService
+from bot.ui.followups import NotifyButton, StopButton, describe_reminder, notify_view, stamp
 from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
@@ -128,9 +134,22 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
 
     async def _ask(self, interaction: discord.Interaction, moderator: discord.Member,
                    message: discord.Message, op_id: int | None, days: int | None) -> None:
+        await require_may_post(moderator, message.channel.id, CANT_SEE_QUESTION)
         op_facts = None if op_id is not None else await self.adapter.op_facts(message)
-        result = await self.service.ask(asker_id=moderator.id, question=facts.question(message),
-                                        op_facts=op_facts, op_id=op_id, days=days)
+        try:
+            result = await self.service.ask(asker_id=moderator.id,
+                                            question=facts.question(message),
+                                            op_facts=op_facts, op_id=op_id, days=days)
+        except AlreadyAsked as already:
+            earlier = already.followup
+            who = "You" if earlier.asker_id == moderator.id else f"<@{earlier.asker_id}>"
+            await reply_ephemeral(
+                interaction,
+                f"{who} already asked <@{earlier.op_id}> about this on "
+                f"{stamp(earlier.asked_at)} (follow-up #{earlier.id}), so I won't tag them "
+                "again. Press the button to hear when they reply.",
+                view=notify_view(earlier.id))
+            return
         await reply_ephemeral(
             interaction,
             f"Done: I tagged <@{result.followup.op_id}> ({result.tag_jump}). "
@@ -158,6 +177,7 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
             raise InvalidInput("Pick a text channel, thread or forum post for the reminder.")
         if member.bot:
             raise InvalidInput("Reminders are for members, not bots.")
+        await require_may_post(moderator, place.id)
         reminder = await self.service.remind(
             guild_id=interaction.guild.id, moderator_id=moderator.id, member_id=member.id,
             place=facts.place_of(place), due=due, note=note)

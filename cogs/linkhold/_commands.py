@@ -17,7 +17,12 @@ from bot.adapters.linkhold import LinkHoldAdapter
 from bot.domain.links import is_valid_domain
 from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
-from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
+from bot.permissions import (
+    MODERATOR_DEFAULT,
+    refuse_group_role,
+    require_admin,
+    require_moderator,
+)
 from bot.services.linkhold import LinkHoldService
 from config.guild import GuildConfig, LinkHoldSettings
 
@@ -270,6 +275,8 @@ class LinkHoldCommands(commands.Cog):
     async def exempt(self, interaction: discord.Interaction, role: discord.Role) -> None:
         """Exempt a role (admins)."""
         admin = require_admin(interaction)
+        assert interaction.guild_id is not None
+        await refuse_group_role(self.bot, interaction.guild_id, role)
 
         def mutate(config: GuildConfig) -> None:
             if role.id not in config.linkhold.exempt_roles:

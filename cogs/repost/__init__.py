@@ -18,9 +18,16 @@ from discord.ext import commands
 from bot.app import StewardBot
 from bot.domain import repost as rules
 from bot.domain.templates import TemplateError, validate
-from bot.errors import InvalidInput, NotFound, StewardError
+from bot.errors import InvalidInput, NotAllowedThere, NotFound, StewardError
 from bot.messaging import reply_ephemeral
-from bot.permissions import MODERATOR_DEFAULT, require_admin, require_moderator
+from bot.permissions import (
+    CANT_POST_THERE,
+    MODERATOR_DEFAULT,
+    cached_place,
+    may_post_in,
+    require_admin,
+    require_moderator,
+)
 from bot.services.repost import RepostRecord, RepostService
 from bot.ui.repost import NOT_YOURS, ManageView, RepostModal, describe_settings, may_manage
 from config.guild import GuildConfig
@@ -28,6 +35,14 @@ from config.guild import GuildConfig
 log = logging.getLogger(__name__)
 
 NOT_A_REPOST = "That message isn't a repost I made, so there is nothing to manage here."
+
+
+def _refuse_if_closed(moderator: discord.Member, channel_id: int) -> None:
+    """Refuse a destination the moderator can't post in (cached state: a modal follows;
+    the form's submit checks the channel finally chosen)."""
+    place = cached_place(moderator.guild, channel_id)
+    if place is not None and not may_post_in(moderator, place):
+        raise NotAllowedThere(CANT_POST_THERE.format(channel=channel_id))
 
 
 class Repost(commands.Cog):
@@ -68,7 +83,9 @@ class Repost(commands.Cog):
                                 message: discord.Message) -> None:
         """Open the repost modal prefilled with the message (moderators; cached check only)."""
         assert interaction.guild_id is not None
-        require_moderator(interaction, self.bot.guild_settings.get(interaction.guild_id).core)
+        moderator = require_moderator(
+            interaction, self.bot.guild_settings.get(interaction.guild_id).core)
+        _refuse_if_closed(moderator, message.channel.id)
         if message.author.bot or message.webhook_id is not None:
             raise InvalidInput("That message was posted by a bot or webhook, not a member. "
                                "Use it on the member's own message.")
@@ -97,10 +114,13 @@ class Repost(commands.Cog):
     ) -> None:
         """Open the repost modal empty: slash options can't hold line breaks."""
         assert interaction.guild_id is not None
-        require_moderator(interaction, self.bot.guild_settings.get(interaction.guild_id).core)
+        moderator = require_moderator(
+            interaction, self.bot.guild_settings.get(interaction.guild_id).core)
         if member.bot:
             raise InvalidInput("That's a bot, not a member.")
         target = channel.id if channel is not None else interaction.channel_id
+        if target is not None:
+            _refuse_if_closed(moderator, target)
         await interaction.response.send_modal(RepostModal(
             self.bot, self.service, member_id=member.id, content="", destination_id=target,
             source="manual", attachments=[attachment] if attachment else [],

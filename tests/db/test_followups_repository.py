@@ -117,3 +117,14 @@ async def test_recover_puts_claimed_back_and_flags_possible_sends(repos):
     assert not (await reminders.get(a.id)).maybe_sent
     assert (await reminders.get(b.id)).maybe_sent
     assert await reminders.count_pending(GUILD) == 2
+
+
+async def test_the_open_followup_of_a_question_in_that_guild_only(repos):
+    _, repo, _, clock = repos
+    assert await repo.open_for_question(GUILD, 10) is None
+    first = await make(repo, clock)
+    assert await repo.open_for_question(GUILD, 10) == first
+    assert await repo.open_for_question(GUILD + 1, 10) is None
+    assert await repo.open_for_question(GUILD, 11) is None
+    await repo.close(first.id, "answered", "replied", clock.now())
+    assert await repo.open_for_question(GUILD, 10) is None

@@ -207,6 +207,12 @@ def test_about_mentions_both_people() -> None:
     assert "<@5>" in text and "<@6>" in text and "held" in text
 
 
+def test_about_a_forgotten_moderator_names_no_one() -> None:
+    text = rp.about(member_id=5, moderator_id=-123456, source="hold:3", mode="webhook",
+                    created_at=datetime(2026, 1, 5, tzinfo=UTC))
+    assert "a former moderator" in text and "<@-" not in text
+
+
 # -- properties -------------------------------------------------------------------------------
 
 words = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéü😀.,!?'", min_size=1, max_size=25)

@@ -604,3 +604,71 @@ async def test_commands_are_registered_with_the_right_visibility(env):
     assert prefs.get("default_member_permissions") is None
     menu = env.sb.command("Ask original poster", env.guild)
     assert menu.get("default_member_permissions") not in (None, "0")
+
+
+# --- authority: only where the moderator may post -------------------------------------------
+
+
+async def closed_to_moderator(env, *denied):
+    channel = env.sb.add_text_channel(env.guild, fresh("staff-"))
+    env.sb.set_overwrite(channel, env.moderator, deny=list(denied))
+    await env.sb.wait_for(lambda: env.bot.get_channel(channel.id) is not None)
+    await env.sb.idle()
+    return channel
+
+
+async def test_remind_refuses_a_channel_the_moderator_cannot_post_in(env):
+    op = env.member()
+    hidden = await closed_to_moderator(env, "view_channel")
+    r = await env.sb.slash(env.guild, env.moderator, "followup remind", member=op, when="2h",
+                           options={"channel": hidden})
+    await r.done()
+    assert r.ephemeral and "can't post in" in r.content, r.content
+    assert [x for x in await env.service.pending(env.guild.id)
+            if x.channel_id == hidden.id] == []
+
+
+async def test_ask_refuses_a_question_in_a_channel_the_moderator_cannot_see(env):
+    op = env.member()
+    hidden = await closed_to_moderator(env, "view_channel")
+    question = await env.sb.post(hidden, env.helper, "Secret question?")
+    r = await env.sb.slash(env.guild, env.moderator, "followup ask", question=question.jump_url,
+                           op=op)
+    await r.done()
+    assert r.ephemeral and "can't see and post in" in r.content, r.content
+    assert await env.followups.open_in_channel(hidden.id) == []
+    assert bot_messages(env, hidden) == []
+
+
+async def test_ask_menu_refuses_where_the_moderator_may_read_but_not_send(env):
+    op = env.member()
+    readonly = await closed_to_moderator(env, "send_messages")
+    original = await env.sb.post(readonly, op, "We start chemo next week.")
+    question = await env.sb.post(readonly, env.helper, "How did it go?", reply_to=original)
+    r = await ask(env, question)
+    assert r.ephemeral and "can't see and post in" in r.content, r.content
+    assert await env.followups.open_in_channel(readonly.id) == []
+
+
+async def test_a_second_ask_on_the_same_question_offers_notify_me_instead(env):
+    sb = env.sb
+    second_mod = sb.add_member(env.guild, fresh("mod"), roles=[env.mod_role])
+    op, thread, question = await forum_question(env)
+    first = await ask(env, question)
+    assert "I tagged" in first.content, first.content
+    await tag_in(env, thread, op)
+    [followup] = await env.followups.open_in_channel(thread.id)
+    again = await ask(env, question, by=second_mod)
+    text = again.texts[-1]
+    assert again.ephemeral and f"<@{env.moderator.id}> already asked <@{op.id}>" in text, text
+    assert f"<t:{int(followup.asked_at.timestamp())}:f>" in text
+    tags = [m for m in bot_messages(env, thread) if "asked you something" in m.content]
+    assert len(tags) == 1
+    assert await env.followups.open_in_channel(thread.id) == [followup]
+    # "Notify me" on the refusal subscribes the second moderator to the existing follow-up.
+    message = again.message
+    assert [b["label"] for b in message.buttons()] == ["Notify me when they reply"]
+    click = await sb.click(message, "Notify me when they reply", by=second_mod)
+    await click.done()
+    assert "let you know" in click.texts[-1], click.texts
+    assert second_mod.id in await env.followups.subscriber_ids(followup.id)

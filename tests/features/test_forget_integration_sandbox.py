@@ -29,9 +29,9 @@ def fresh(prefix: str) -> str:
 
 async def forget(steward, user) -> str:
     sb, s = steward.sb, steward.server
-    r = await sb.slash(s.guild, s.mod, "privacy forget", member=user)
+    r = await sb.slash(s.guild, s.owner, "privacy forget", member=user)  # admins only
     await r.done()
-    click = await sb.click(r.message, "Forget everything", by=s.mod)
+    click = await sb.click(r.message, "Forget everything", by=s.owner)
     await click.done()
     assert r.message.content.startswith("Done."), r.message.content
     return r.message.content

@@ -973,3 +973,109 @@ async def test_app_posts_and_system_messages_from_the_downtime_are_judged_like_l
     hold, _ = await held(env, via_app)
     assert via_app.deleted and hold.member_id == newbie.id and hold.kind == "app_post"
     assert not pin.deleted and not own.deleted
+
+
+# --- authority: where the approving moderator may post, and Discord's hierarchy ------------
+
+
+async def hidden_from_moderator(env, name):
+    """A channel members post in that `env.moderator` can't see (Steward and mod2 can)."""
+    sb = env.sb
+    channel = sb.add_text_channel(env.guild, name)
+    sb.set_overwrite(channel, env.moderator, deny=["view_channel"])
+    await sb.wait_for(lambda: env.bot.get_channel(channel.id) is not None)
+    await sb.idle()
+    return channel
+
+
+async def test_a_moderator_cannot_approve_into_a_channel_hidden_from_them(env):
+    sb = env.sb
+    hidden = await hidden_from_moderator(env, fresh("private-"))
+    newbie = await env.newcomer()
+    msg = await sb.post(hidden, newbie, "Look: https://youtu.be/hidden-one")
+    hold, card = await held(env, msg)
+    for label in ("Approve", "Trust member"):
+        r = await sb.click(card, label, by=env.moderator)
+        await r.done()
+        assert r.ephemeral and "can't view or post in" in r.texts[-1], r.texts
+    r = await sb.click(card, "Edit & approve", by=env.moderator)
+    await r.done()
+    assert r.modal is None and "can't view or post in" in r.texts[-1], r.texts
+    assert (await env.repo.get(hold.id)).status == "pending"
+    assert not [m for m in sb.messages(hidden) if "youtu.be/hidden-one" in m.content]
+    # A moderator who can see the channel decides it as usual.
+    r = await sb.click(card, "Approve", by=env.moderator2)
+    await r.done()
+    assert "Approved hold" in r.texts[-1], r.texts
+
+
+async def test_edit_and_approve_rechecks_the_channel_on_submit(env):
+    sb = env.sb
+    channel = sb.add_text_channel(env.guild, fresh("room-"))
+    await sb.wait_for(lambda: env.bot.get_channel(channel.id) is not None)
+    newbie = await env.newcomer()
+    msg = await sb.post(channel, newbie, "My blog lateblog.net/post")
+    hold, card = await held(env, msg)
+    r = await sb.click(card, "Edit & approve", by=env.moderator)
+    await r.responded()
+    assert r.modal is not None
+    # Their access to the channel is taken away while the form is open.
+    sb.set_overwrite(channel, env.moderator, deny=["view_channel"])
+    await sb.idle()
+    (text_input,) = r.modal.inputs()
+    s = await sb.submit_modal(r.modal, by=env.moderator,
+                              values={text_input["custom_id"]: "My blog lateblog.net"})
+    await s.done()
+    assert "can't view or post in" in s.texts[-1], s.texts
+    assert (await env.repo.get(hold.id)).status == "pending"
+    assert not [m for m in sb.messages(channel) if "lateblog" in m.content]
+
+
+async def test_timeout_and_ban_follow_discords_hierarchy(env):
+    sb = env.sb
+    senior = sb.add_role(env.guild, fresh("Senior mods "),
+                         ["manage_messages", "moderate_members", "ban_members"])
+    senior_mod = sb.add_member(env.guild, fresh("senior"), roles=[senior])
+    veterans = sb.add_role(env.guild, fresh("Veterans "))  # placed above Senior mods
+    founders = sb.add_role(env.guild, fresh("Founders "), above_bot=True)
+    await sb.idle()
+    # The target's top role is above the moderator's: refused, nothing done.
+    veteran = await env.newcomer(roles=[veterans])
+    msg = await sb.post(env.general, veteran, "cures here: cure-shop.info/buy")
+    hold, card = await held(env, msg)
+    r = await sb.click(card, "Timeout", by=senior_mod)
+    await r.done()
+    c = await sb.click(r.message, "Yes, time them out", by=senior_mod)
+    await c.done()
+    assert "above yours" in c.texts[-1], c.texts
+    assert (await env.repo.get(hold.id)).status == "pending"
+    assert not sb.world.guilds[env.guild.id].members[veteran.id].communication_disabled_until
+    # Above Steward's own role: even the owner is told why, and nothing is done.
+    founder = await env.newcomer(roles=[founders])
+    msg = await sb.post(env.general, founder, "WhatsApp me: wa.me/999")
+    hold2, card2 = await held(env, msg)
+    r = await sb.click(card2, "Ban", by=env.owner)
+    await r.done()
+    c = await sb.click(r.message, "Yes, ban them", by=env.owner)
+    await c.done()
+    assert "above mine" in c.texts[-1], c.texts
+    assert (await env.repo.get(hold2.id)).status == "pending"
+    assert not sb.requests_matching("PUT /guilds/{guild_id}/bans/{user_id}")
+
+
+async def test_timeout_permission_is_read_server_wide_not_from_a_channel_overwrite(env):
+    sb = env.sb
+    sb.set_overwrite(env.queue, env.moderator2, allow=["moderate_members"])
+    await sb.idle()
+    try:
+        scammer = await env.newcomer()
+        msg = await sb.post(env.general, scammer, "miracle pills: pills-now.info/x")
+        hold, card = await held(env, msg)
+        r = await sb.click(card, "Timeout", by=env.moderator2)
+        await r.done()
+        c = await sb.click(r.message, "Yes, time them out", by=env.moderator2)
+        await c.done()
+        assert "Timeout Members permission" in c.texts[-1], c.texts
+        assert (await env.repo.get(hold.id)).status == "pending"
+    finally:
+        sb.set_overwrite(env.queue, env.moderator2)

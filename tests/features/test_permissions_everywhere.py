@@ -76,6 +76,8 @@ async def test_the_inventory_is_complete_and_audiences_are_deliberate():
                 for kind, name, audience in COMMANDS if audience == "everyone"}
     assert everyone == MEMBER_COMMANDS
     assert {"steward setup", "steward doctor", "privacy forget"} <= {n for _, n in GUARDED}
+    # Forgetting rewrites the audit trail: server admins only, even in what Discord shows.
+    assert ("slash", "privacy forget", "admin") in COMMANDS
     assert {name for name, _ in ITEMS} >= MEMBER_ITEMS
     assert len(GUARDED) >= 10 and any(k == "message" for k, _ in GUARDED)
 

@@ -123,10 +123,10 @@ async def test_forget_removes_every_trace_from_every_table(env):
     assert not unknown, f"declare these in bot.db.privacy.FEATURE_TABLES: {sorted(unknown)}"
     assert people_columns() <= before, sorted(people_columns() - before)
 
-    r = await sb.slash(server.guild, server.moderator, "privacy forget", member=person)
+    r = await sb.slash(server.guild, server.admin, "privacy forget", member=person)
     await r.done()
     assert r.ephemeral and "can't be undone" in r.content
-    click = await sb.click(r.message, "Forget everything", by=server.moderator)
+    click = await sb.click(r.message, "Forget everything", by=server.admin)
     await click.done()
     report = r.message.content
     assert report.startswith("Done.") and "audit entries anonymized" in report
@@ -135,11 +135,13 @@ async def test_forget_removes_every_trace_from_every_table(env):
     with sqlite3.connect(env.db_path) as conn:
         blob = b"".join(bytes(str(row), "utf-8") for row in conn.execute(
             "SELECT content FROM holds WHERE guild_id = ?", (server.id,)))
-        # The other member's hold stays; the forgotten moderator decision is cleared.
+        # The other member's hold stays; the forgotten moderator's decision keeps their
+        # pseudonym (not their id, not a blank).
+        pseudonym = env.bot.services.privacy.pseudonym(server.id, person.id)
         assert conn.execute("SELECT COUNT(*) FROM holds WHERE member_id = ? AND decided_by "
-                            "IS NULL", (server.member.id,)).fetchone() == (1,)
+                            "= ?", (server.member.id, pseudonym)).fetchone() == (1,)
         assert conn.execute("SELECT moderator_id FROM reposts WHERE member_id = ?",
-                            (server.member.id,)).fetchone() == (0,)
+                            (server.member.id,)).fetchone() == (pseudonym,)
         details = [json.loads(d) for (d,) in conn.execute(
             "SELECT details FROM audit_log WHERE guild_id = ? AND action = 'trust.granted'",
             (server.id,))]
@@ -148,7 +150,8 @@ async def test_forget_removes_every_trace_from_every_table(env):
     privacy = env.bot.services.privacy
     assert await privacy.has_opted_out(server.id, person.id, FOLLOWUP_PINGS)
     [entry] = await env.bot.audit.repository.recent(server.id, action_prefix="privacy.")
-    assert entry.actor_id == server.moderator.id and entry.target_id is None
+    assert entry.actor_id == server.admin.id and entry.target_id is None
+    assert entry.details["pseudonym"].startswith("former-")
     assert all(not sb.mentions_pinged(m) for m in sb.messages(server.general))
 
 
@@ -156,32 +159,56 @@ async def test_members_cannot_forget_anyone(env):
     server = await env.add_server()
     r = await env.sb.slash(server.guild, server.member, "privacy forget", member=server.helper)
     await r.done()
-    assert r.ephemeral and "Only moderators" in r.texts[-1]
+    assert r.ephemeral and "Only server admins" in r.texts[-1]
 
 
-async def test_only_the_asking_moderator_can_confirm_and_only_while_a_moderator(env):
+async def test_a_moderator_cannot_forget_and_so_cannot_erase_their_own_trail(env):
+    server = await env.add_server()
+    sb = env.sb
+    await env.bot.audit.record(server.id, server.moderator.id, "hold.rejected",
+                               server.member.id, {"hold": 1})
+    r = await sb.slash(server.guild, server.moderator, "privacy forget", member=server.moderator)
+    await r.done()
+    assert r.ephemeral and "Only server admins" in r.texts[-1], r.texts
+    assert r.message is None or not r.message.buttons()
+    [entry] = await env.bot.audit.repository.recent(server.id, action_prefix="hold.")
+    assert entry.actor_id == server.moderator.id
+    # An admin can; the moderator's action then stays attributed to their pseudonym.
+    r = await sb.slash(server.guild, server.admin, "privacy forget", member=server.moderator)
+    await r.done()
+    click = await sb.click(r.message, "Forget everything", by=server.admin)
+    await click.done()
+    [entry] = await env.bot.audit.repository.recent(server.id, action_prefix="hold.")
+    pseudonym = env.bot.services.privacy.pseudonym(server.id, server.moderator.id)
+    assert entry.actor_id == pseudonym and entry.target_id == server.member.id
+    [forgot] = await env.bot.audit.repository.recent(server.id, action_prefix="privacy.")
+    assert forgot.actor_id == server.admin.id
+    assert forgot.details["pseudonym"] == entry.details["actor"]
+
+
+async def test_only_the_asking_admin_can_confirm_and_only_while_an_admin(env):
     server = await env.add_server()
     sb = env.sb
     await env.bot.audit.record(server.id, None, "hold.created", server.member.id)
-    second_mod = sb.add_member(server.guild, "second-mod", roles=[server.mod_role])
-    r = await sb.slash(server.guild, server.moderator, "privacy forget", member=server.member)
+    second_admin = sb.add_member(server.guild, "second-admin", roles=[server.admin_role])
+    r = await sb.slash(server.guild, server.admin, "privacy forget", member=server.member)
     await r.done()
-    other = await sb.click(r.message, "Forget everything", by=second_mod)
+    other = await sb.click(r.message, "Forget everything", by=second_admin)
     await other.done()
-    assert "Only the moderator who asked" in other.texts[-1]
-    await sb.update_member(server.guild, server.moderator, roles=[])
-    demoted = await sb.click(r.message, "Forget everything", by=server.moderator)
+    assert "who asked" in other.texts[-1]
+    await sb.update_member(server.guild, server.admin, roles=[])
+    demoted = await sb.click(r.message, "Forget everything", by=server.admin)
     await demoted.done()
-    assert "Only moderators" in demoted.texts[-1]
+    assert "Only server admins" in demoted.texts[-1]
     assert scan_database(env.db_path, server.member.id) == ["audit_log.target_id"]
 
 
 async def test_cancel_removes_nothing(env):
     server = await env.add_server()
     await env.bot.audit.record(server.id, None, "hold.created", server.member.id)
-    r = await env.sb.slash(server.guild, server.moderator, "privacy forget", member=server.member)
+    r = await env.sb.slash(server.guild, server.admin, "privacy forget", member=server.member)
     await r.done()
-    click = await env.sb.click(r.message, "Cancel", by=server.moderator)
+    click = await env.sb.click(r.message, "Cancel", by=server.admin)
     await click.done()
     assert "nothing was removed" in r.message.content
     assert scan_database(env.db_path, server.member.id) == ["audit_log.target_id"]

@@ -644,3 +644,56 @@ async def test_forum_post_made_twice_by_a_retry_is_removed(env):
     assert len(posts) == 2  # Discord made two...
     live = [c for c in posts if not c.deleted]
     assert [c.id for c in live] == [result.channel_id]  # ...and the extra one is gone
+
+
+# -------------------------------------------------------------------------------- authority
+
+
+async def closed_channel(env, name):
+    """A channel @everyone can't see (Steward can): like #admins-only."""
+    sb = env.sb
+    channel = sb.add_text_channel(env.guild, name)
+    sb.set_overwrite(channel, env.guild, deny=["view_channel"])
+    sb.allow(channel, "view_channel", "send_messages", "manage_webhooks", "attach_files",
+             "embed_links", "read_message_history")
+    await sb.wait_for(lambda: env.bot.get_channel(channel.id) is not None)
+    await sb.idle()
+    return channel
+
+
+async def test_a_moderator_cannot_repost_into_a_channel_they_cannot_post_in(env):
+    sb = env.sb
+    admins = await closed_channel(env, f"admins-only-{next(_names)}")
+    original = await sb.post(env.general, env.anna, "Please share this for me.")
+    r = await repost_via_menu(env, original, to=admins)
+    assert r.ephemeral and "can't post in" in r.content, r.content
+    assert sb.messages(admins) == []
+    assert executed(env) == []
+    assert new_dms(env) == []
+
+
+async def test_repost_new_refuses_a_hidden_channel_before_the_form(env):
+    sb = env.sb
+    admins = await closed_channel(env, f"admins-only-{next(_names)}")
+    r = await sb.slash(env.guild, env.moderator, "repost new", member=env.anna, channel=admins)
+    await r.done()
+    assert r.modal is None
+    assert r.ephemeral and "can't post in" in r.content, r.content
+    # Someone who can post there is not refused.
+    sb.set_overwrite(admins, env.moderator, allow=["view_channel", "send_messages"])
+    await sb.idle()
+    r = await sb.slash(env.guild, env.moderator, "repost new", member=env.anna, channel=admins)
+    await r.responded()
+    assert r.modal is not None, r.content
+
+
+async def test_repost_menu_refuses_where_the_moderator_may_read_but_not_send(env):
+    sb = env.sb
+    readonly = sb.add_text_channel(env.guild, f"announcements-{next(_names)}")
+    sb.set_overwrite(readonly, env.moderator, deny=["send_messages"])
+    await sb.wait_for(lambda: env.bot.get_channel(readonly.id) is not None)
+    await sb.idle()
+    original = await sb.post(readonly, env.anna, "Please share this for me.")
+    r = await sb.context_menu(env.guild, env.moderator, "Repost for member", target=original)
+    await r.done()
+    assert r.modal is None and r.ephemeral and "can't post in" in r.content, r.content

@@ -612,3 +612,63 @@ async def test_no_suggestion_in_group_channel_for_moderators_old_members_held_or
                    and m.referenced.author.id in (newcomer.id, old.id, env.moderator.id)]
     suggestions += [m for m in sb.messages(thread) if m.author.id == sb.bot_user.id]
     assert suggestions == []
+
+
+async def test_power_roles_and_group_roles_never_mix(env):
+    sb, g = env.sb, env.guild
+    staff = sb.add_role(g, fresh("Staff "))  # no permissions: only Steward powers matter
+    await sb.wait_for(lambda: env.bot.get_guild(g.id).get_role(staff.id) is not None)
+    # A moderator role or an exempt role can't become a group role...
+    for command, options in (("steward settings", {"moderator_role": staff}),
+                             ("linkhold exempt", {"role": staff})):
+        r = await sb.slash(g, env.owner, command, **options)
+        await r.done()
+        assert "Saved" in r.texts[-1] or "never held" in r.texts[-1], r.texts
+        r = await sb.slash(g, env.owner, "welcome group add", name=fresh("Staffers"),
+                           options={"channel": env.general}, role=staff)
+        await r.done()
+        assert r.ephemeral and "Steward powers" in r.texts[-1], (command, r.texts)
+        undo = "steward settings" if command == "steward settings" else "linkhold unexempt"
+        await (await sb.slash(g, env.owner, undo, **options)).done()
+    await (await sb.slash(g, env.owner, "steward settings", moderator_role=staff)).done()
+    r = await sb.slash(g, env.owner, "welcome group edit", name="Grief and Loss", role=staff)
+    await r.done()
+    assert "Steward powers" in r.texts[-1], r.texts
+    await (await sb.slash(g, env.owner, "steward settings", moderator_role=staff)).done()
+    assert staff.id not in env.bot.guild_settings.get(g.id).core.moderator_roles
+    # ...and a group role can't be given Steward powers.
+    for command, options in (("steward settings", {"moderator_role": env.grief_role}),
+                             ("steward setup", {"moderator_role": env.grief_role}),
+                             ("linkhold exempt", {"role": env.grief_role})):
+        r = await sb.slash(g, env.owner, command, **options)
+        await r.done()
+        assert r.ephemeral and "support group Grief and Loss" in r.texts[-1], (command, r.texts)
+    config = env.bot.guild_settings.get(g.id)
+    assert env.grief_role.id not in config.core.moderator_roles
+    assert env.grief_role.id not in config.linkhold.exempt_roles
+
+
+async def test_a_group_role_that_gained_steward_powers_is_skipped_at_pick_time(env):
+    sb, g = env.sb, env.guild
+    grief = env.grief_role.id
+    # Powers given behind the commands' back (an older config, an edited import).
+    await env.bot.guild_settings.update(
+        g.id, lambda c: setattr(c.linkhold, "exempt_roles", [*c.linkhold.exempt_roles, grief]))
+    try:
+        member = await join(env)
+        await welcome_for(env, member)
+        r = await sb.slash(g, member, "groups")
+        await r.done()
+        options = r.message.components[0]["components"][0]["options"]
+        value = next(o["value"] for o in options if o["label"] == "Grief and Loss")
+        await (await sb.select(r.message, [value], by=member)).done()
+        await (await sb.click(r.message, "Save", by=member)).done()
+        await sb.wait_for_message(
+            env.mod_log,
+            lambda m: any(e.get("title") == "welcome.role_has_powers" for e in m.embeds))
+        await sb.idle()
+        assert grief not in sb.member(g, member).roles
+    finally:
+        await env.bot.guild_settings.update(
+            g.id, lambda c: setattr(c.linkhold, "exempt_roles",
+                                    [r for r in c.linkhold.exempt_roles if r != grief]))

@@ -24,7 +24,7 @@ from bot.domain.followups import QuestionFacts, SeenMessage
 from bot.errors import InvalidInput, NotFound
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
-from bot.services.followups import FollowupService, ForumPost
+from bot.services.followups import AlreadyAsked, FollowupService, ForumPost
 from bot.services.followups_ports import NoAccess, Place, PlaceGone, Question
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.privacy import FOLLOWUP_PINGS, PrivacyService
@@ -234,6 +234,24 @@ async def test_ask_tags_only_the_op_once_subscribes_and_schedules_one_checkin(wo
     assert result.checkin_due == w.clock.now() + timedelta(days=7)
     assert w.service.is_watched(THREAD) and THREAD in w.service.watched
     assert "followup.asked" in await w.actions(OP)
+
+
+async def test_one_followup_per_question_even_when_two_moderators_ask_at_once(world):
+    w = world
+    results = await asyncio.gather(
+        ask(w), w.service.ask(asker_id=MOD + 1, question=question(), op_facts=owned_by()),
+        return_exceptions=True)
+    done = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, AlreadyAsked)]
+    assert len(done) == 1 and len(refused) == 1, results
+    assert refused[0].followup.id == done[0].followup.id
+    assert refused[0].followup.asked_at == w.clock.now()
+    assert len(w.discord.posts) == 1  # one tag
+    assert len([r for r in await w.reminders.for_followup(done[0].followup.id)
+                if r.kind == "checkin"]) == 1
+    # Once it is closed, the question may be asked again.
+    await w.followups.close(done[0].followup.id, "cancelled", "test", w.clock.now())
+    assert (await ask(w)).followup.id != done[0].followup.id
 
 
 async def test_a_question_by_a_bot_or_webhook_names_the_moderator_as_asker(world):

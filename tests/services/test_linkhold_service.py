@@ -15,6 +15,7 @@ from bot.db.audit import AuditRepository
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
 from bot.db.holds import CLOSED_LEFT, HeldLink, HoldRepository, NewHold
+from bot.domain.authority import Standing
 from bot.domain.holds import MemberFacts, duplicate_key, snowflake_at
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
 from bot.services.audit import AuditService
@@ -498,6 +499,22 @@ async def test_punish_checks_both_sides_then_rejects_and_acts(env):
                                         steward_may=True)
     assert "didn't let me ban" in decision.note and decision.hold.status == "rejected"
     assert await env.actions_of("member.ban") == []
+
+
+async def test_punish_follows_the_role_hierarchy_before_touching_anything(env):
+    hold = await held(env, "Dr Ade cured me, email drade@cure-clinic.info")
+    above_mod = Standing(moderator_top=3, moderator_is_owner=False, target_top=3,
+                         target_is_owner=False, steward_top=9)
+    with pytest.raises(NotModerator, match="above yours"):
+        await env.service.punish(GUILD, hold.id, MOD, "timeout", moderator_may=True,
+                                 steward_may=True, standing=above_mod)
+    above_steward = Standing(moderator_top=9, moderator_is_owner=True, target_top=5,
+                             target_is_owner=False, steward_top=4)
+    with pytest.raises(BotMissingPermissions, match="above mine"):
+        await env.service.punish(GUILD, hold.id, MOD, "ban", moderator_may=True,
+                                 steward_may=True, standing=above_steward)
+    assert (await env.service.holds.get(hold.id)).status == "pending"
+    assert env.actions.named("punish") == []
 
 
 # --- members who leave or are forgotten -----------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.db import Database, migrate
 from bot.db.audit import AuditRepository
-from bot.domain.privacy import REMOVED, scrub_details, user_hmac
+from bot.domain.privacy import REMOVED, pseudonym_id, pseudonym_label, scrub_details, user_hmac
 from bot.services.audit import AuditService
 from bot.services.privacy import PrivacyService, key_path, load_or_create_key
 
@@ -87,9 +87,12 @@ async def test_forget_removes_every_trace_in_the_guild_and_keeps_others(db):
     assert report.removed == {"notes": 1, "audit": 3} and report.failed == ()
     rows = await db.fetchall("SELECT guild_id, actor_id, target_id, details FROM audit_log "
                              "WHERE guild_id = ? ORDER BY id", (GUILD,))
+    # What they did stays attributed to one stable pseudonym; what was about them is blank.
+    pseudonym = privacy.pseudonym(GUILD, MEMBER)
+    assert pseudonym < 0 and report.pseudonym == pseudonym_label(pseudonym)
     assert [tuple(r) for r in rows] == [
         (GUILD, None, None, '{"anonymized": true}'),
-        (GUILD, None, OTHER, '{"anonymized": true}'),
+        (GUILD, pseudonym, OTHER, f'{{"actor": "{report.pseudonym}"}}'),
         (GUILD, MOD, OTHER,
          f'{{"note": "{REMOVED}", "members": "{REMOVED}", "channel": 5}}'),
     ]
@@ -197,3 +200,31 @@ def test_the_installation_key_is_created_once_next_to_the_database(tmp_path):
 def test_scrub_details_removes_nested_mentions_only():
     details = {"a": 1, "b": f"x{MEMBER}", f"k{MEMBER}": 1, "c": {"d": [MEMBER]}, "e": [2, 3]}
     assert scrub_details(details, MEMBER) == {"a": 1, "b": REMOVED, "c": REMOVED, "e": [2, 3]}
+
+
+def test_a_pseudonym_is_stable_keyed_per_server_and_never_a_discord_id():
+    key = b"k" * 32
+    one = pseudonym_id(key, GUILD, MEMBER)
+    assert one == pseudonym_id(key, GUILD, MEMBER) < 0
+    assert one != pseudonym_id(b"j" * 32, GUILD, MEMBER)
+    assert one != pseudonym_id(key, GUILD + 1, MEMBER)
+    assert one != pseudonym_id(key, GUILD, OTHER)
+    assert str(MEMBER) not in str(one) and pseudonym_label(one).startswith("former-")
+    with pytest.raises(ValueError, match="too short"):
+        pseudonym_id(b"short", GUILD, MEMBER)
+
+
+async def test_a_forgotten_moderator_keeps_one_pseudonym_across_entries(db):
+    clock = FakeClock()
+    audit = AuditService(AuditRepository(db), clock)
+    await audit.record(GUILD, MOD, "hold.approved", MEMBER, {"hold": 1})
+    await audit.record(GUILD, MOD, "hold.rejected", OTHER, {"hold": 2})
+    privacy = PrivacyService(db, clock, b"k" * 32)
+    report = await privacy.forget(GUILD, MOD)
+    rows = await db.fetchall("SELECT actor_id, target_id, details FROM audit_log "
+                             "WHERE guild_id = ? ORDER BY id", (GUILD,))
+    pseudonym = privacy.pseudonym(GUILD, MOD)
+    assert [tuple(r) for r in rows] == [
+        (pseudonym, MEMBER, f'{{"hold": 1, "actor": "{report.pseudonym}"}}'),
+        (pseudonym, OTHER, f'{{"hold": 2, "actor": "{report.pseudonym}"}}'),
+    ]
