@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.adapters.care import CareAdapter
 from bot.adapters.followups import FollowupAdapter
 from bot.adapters.linkhold import LinkHoldAdapter
 from bot.adapters.repost import DiscordRepostActions
 from bot.adapters.scheduler import classify_discord_error
 from bot.db.audit import AuditRepository
+from bot.db.care import CareRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
@@ -26,6 +28,7 @@ from bot.db.settings_stamps import SettingsStampRepository
 from bot.db.welcome import WelcomeRepository
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
+from bot.services.care import CareService
 from bot.services.config_io import ExternalChanges
 from bot.services.doctor import DoctorService
 from bot.services.followups import FollowupService
@@ -60,6 +63,8 @@ class Services:
     followups: FollowupService
     followups_adapter: FollowupAdapter
     welcome: WelcomeService
+    care: CareService
+    care_adapter: CareAdapter
 
 
 async def build(bot: StewardBot) -> Services:
@@ -110,11 +115,19 @@ async def build(bot: StewardBot) -> Services:
     # --- repost, once link-hold exists: members' edits of a repost follow the hold policy
     repost.link_gate = linkhold.would_hold
 
+    # --- care (before followups: a member in a quiet window gets no automated ping)
+    care_adapter = CareAdapter(bot)
+    care = CareService(CareRepository(db), settings, clock, care_adapter, audit=audit)
+    care_adapter.serve(care)
+    # /privacy forget (their cards blanked, alerts deleted); purged after link-hold retention
+    privacy.register("care", care.forget_member, purge=care.purge_expired)
+
     # --- followups
     followups_adapter = FollowupAdapter(bot, repost)  # the OP of a repost: its records
     followups = FollowupService(FollowupRepository(db), scheduler, clock,
                                 discord=followups_adapter, settings=settings, audit=audit,
-                                opt_outs=privacy, metrics=metrics, tasks=bot.background)
+                                opt_outs=privacy, metrics=metrics, tasks=bot.background,
+                                quiet_until=care.quiet_until)
     # /privacy forget; "no pings" is kept as a hashed opt-out
     privacy.register_tables("followups", opt_outs=privacy.followup_opt_outs)
     doctor.add_probe("followups", followups.probe)  # reminders failing or stuck overdue
@@ -133,5 +146,6 @@ async def build(bot: StewardBot) -> Services:
         settings=settings, audit=audit, metrics=metrics, privacy=privacy, doctor=doctor,
         external=external, scheduler=scheduler, repost=repost, linkhold=linkhold,
         linkhold_discord=linkhold_discord, followups=followups,
-        followups_adapter=followups_adapter, welcome=welcome,
+        followups_adapter=followups_adapter, welcome=welcome, care=care,
+        care_adapter=care_adapter,
     )

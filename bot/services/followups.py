@@ -37,6 +37,7 @@ from bot.services.followups_ports import (
     OptOutRecords,
     Place,
     Question,
+    QuietUntil,
 )
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.privacy import FOLLOWUP_PINGS
@@ -77,7 +78,7 @@ class FollowupService:
     def __init__(self, repository: FollowupRepository, scheduler: Scheduler, clock: Clock, *,
                  discord: FollowupDiscord, settings: GuildSettingsService,
                  audit: AuditService, opt_outs: OptOutRecords, metrics: Metrics,
-                 tasks: BackgroundTasks) -> None:
+                 tasks: BackgroundTasks, quiet_until: QuietUntil | None = None) -> None:
         self.repository = repository
         self.scheduler = scheduler
         self.reminders = scheduler.repository
@@ -89,7 +90,8 @@ class FollowupService:
         self.lifecycle = FollowupLifecycle(repository, self.reminders, clock, discord, audit,
                                            opt_outs, metrics)
         self.health = FollowupHealth(self.reminders, scheduler, clock, audit, metrics, tasks)
-        delivery = FollowupDelivery(repository, self.lifecycle, discord, settings)
+        delivery = FollowupDelivery(repository, self.lifecycle, discord, settings,
+                                    quiet_until=quiet_until)
         scheduler.register(KIND_CHECKIN, delivery.checkin)
         scheduler.register(KIND_REMIND, delivery.reminder)
         scheduler.register(KIND_AUTOCHECK, delivery.autocheck)
