@@ -120,7 +120,7 @@ async def build(bot: StewardBot) -> Services:
     care = CareService(CareRepository(db), settings, clock, care_adapter, audit=audit)
     care_adapter.serve(care)
     # /privacy forget (their cards blanked, alerts deleted); purged after link-hold retention
-    privacy.register("care", care.forget_member, purge=care.purge_expired)
+    privacy.register_tables("care", purge=care.purge_expired, before=care.forget_member)
 
     # --- followups
     followups_adapter = FollowupAdapter(bot, repost)  # the OP of a repost: its records

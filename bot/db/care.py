@@ -154,17 +154,3 @@ class CareRepository:
         return await self._db.execute(
             "DELETE FROM care_alerts WHERE guild_id = ? AND created_at < ? AND quiet_until <= ?",
             (guild_id, to_db_time(created_before), to_db_time(now)))
-
-    async def forget(self, guild_id: int, user_id: int) -> int:
-        """Delete the alerts about a person; clear them where they were the moderator."""
-        async with self._db.transaction() as tx:
-            touched = await tx.execute(
-                "DELETE FROM care_alerts WHERE guild_id = ? AND member_id = ?",
-                (guild_id, user_id))
-            touched += await tx.execute(
-                "UPDATE care_alerts SET claimed_by = NULL WHERE guild_id = ? AND claimed_by = ?",
-                (guild_id, user_id))
-            touched += await tx.execute(
-                "UPDATE care_alerts SET support_by = NULL WHERE guild_id = ? AND support_by = ?",
-                (guild_id, user_id))
-        return touched

@@ -213,11 +213,13 @@ class CareService:
     # --- privacy ------------------------------------------------------------------------------
 
     async def forget_member(self, guild_id: int, member_id: int) -> int:
-        """`/privacy forget`: blank the member's cards, delete their alerts."""
+        """`/privacy forget`, before their rows go: blank the member's cards; returns how many."""
+        blanked = 0
         for alert in await self.repository.for_member(guild_id, member_id):
             if alert.card_message_id is not None:
                 await self.actions.blank_alert(alert)
-        return await self.repository.forget(guild_id, member_id)
+                blanked += 1
+        return blanked
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete alerts past the guild's link-hold retention (once their quiet window ends)."""

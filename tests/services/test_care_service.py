@@ -122,7 +122,7 @@ async def world(tmp_path):
     privacy = PrivacyService(db, clock, b"k" * 32)
     actions = FakeCare()
     care = CareService(CareRepository(db), settings, clock, actions, audit=audit)
-    privacy.register("care", care.forget_member, purge=care.purge_expired)
+    privacy.register_tables("care", purge=care.purge_expired, before=care.forget_member)
     scheduler = Scheduler(ReminderRepository(db), clock, tasks)
     discord = FakeDiscord()
     followups = FollowupService(FollowupRepository(db), scheduler, clock, discord=discord,
