@@ -144,6 +144,12 @@ class CareRepository:
             "UPDATE care_alerts SET support_status = ? WHERE id = ? AND support_status = ?",
             (status, alert_id, SENDING))
 
+    async def release_support(self, alert_id: int) -> None:
+        """A support DM that failed unexpectedly: let a moderator try again."""
+        await self._db.execute(
+            "UPDATE care_alerts SET support_status = NULL, support_by = NULL, "
+            "support_at = NULL WHERE id = ? AND support_status = ?", (alert_id, SENDING))
+
     async def guild_ids(self) -> list[int]:
         """Guilds with stored alerts."""
         rows = await self._db.fetchall("SELECT DISTINCT guild_id FROM care_alerts")

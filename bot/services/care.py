@@ -201,7 +201,11 @@ class CareService:
         server = self.actions.guild_name(guild_id) or "the server"
         signed = (f"{body[:SUPPORT_MAX]}\n\n— sent by {moderator_name}, a moderator of "
                   f"{server}, through Steward")
-        delivered = await self.actions.send_dm(alert.member_id, signed)
+        try:
+            delivered = await self.actions.send_dm(alert.member_id, signed)
+        except BaseException:
+            await self.repository.release_support(alert.id)  # unknown failure: may try again
+            raise
         await self.repository.finish_support(alert.id, SENT if delivered else DM_CLOSED)
         alert = await self.alert(guild_id, alert_id)
         await self.actions.edit_alert(alert)

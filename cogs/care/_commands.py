@@ -57,12 +57,11 @@ class CareCommands(commands.Cog):
                       mutate: Any) -> GuildConfig:
         _, new, changes = await self.bot.guild_settings.update(actor.guild.id, mutate)
         if changes:
-            await self.bot.audit.record(
-                actor.guild.id, actor.id, "settings.changed",
-                details={k: f"{old} → {value}" for k, (old, value) in changes.items()
-                         if not k.endswith("support_template")}
-                | ({"care.support_template": "changed"}
-                   if any(k.endswith("support_template") for k in changes) else {}))
+            # The support message can be long: the audit notes that it changed, not the text.
+            details = {k: "changed" if k.endswith("support_template") else f"{old} → {value}"
+                       for k, (old, value) in changes.items()}
+            await self.bot.audit.record(actor.guild.id, actor.id, "settings.changed",
+                                        details=details)
         return new
 
     @care.command(name="settings", description="Show or change distress-alert settings")

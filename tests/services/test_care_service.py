@@ -317,3 +317,22 @@ async def test_forget_deletes_a_members_alerts_and_purge_keeps_open_windows(worl
     assert await w.care.purge_expired(w.clock.now()) == 0  # quiet window still open
     removed = await w.care.purge_expired(w.clock.now() + timedelta(days=31))
     assert removed == 1 and await w.care.repository.by_message(GUILD, 9_002) is None
+
+
+async def test_a_support_dm_that_fails_unexpectedly_can_be_tried_again(world):
+    w = world
+    await w.care.consider(post())
+    alert = await alerted(w)
+    working = w.actions.send_dm
+
+    async def fail(member_id: int, text: str) -> bool:
+        raise RuntimeError("network went away")
+
+    w.actions.send_dm = fail  # the fake port, not our code
+    with pytest.raises(RuntimeError):
+        await w.care.send_support(GUILD, alert.id, MOD, "Maria", "Thinking of you.")
+    assert (await alerted(w)).support_status is None
+    w.actions.send_dm = working
+    assert (await w.care.send_support(GUILD, alert.id, MOD, "Maria", "Thinking of you.")
+            ).delivered
+    assert len(w.actions.dms) == 1
