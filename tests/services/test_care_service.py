@@ -24,7 +24,7 @@ from bot.errors import AlreadyDecided, InvalidInput, NotFound
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.care import CarePost, CareService
-from bot.services.followups import FollowupService
+from bot.services.followups import FollowupService, ForumPost
 from bot.services.followups_ports import Place
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.privacy import PrivacyService
@@ -296,6 +296,22 @@ async def test_a_quiet_member_gets_no_checkin_or_reminder_until_the_window_ends(
     assert len(w.discord.tags(OP)) == 2
     assert (await w.followups.reminders.get(to_op.id)).status == "sent"
     assert (await w.followups.reminders.get(to_other.id)).status == "sent"
+
+
+async def test_an_automatic_checkin_waits_for_the_quiet_window_too(world):
+    w = world
+    w.discord.places[83] = Place(83, is_thread=True)
+    await w.followups.schedule_autocheck(ForumPost(GUILD, 83, forum_id=90, author_id=OP), 5)
+    w.discord.message(83, HELPER)
+    await w.advance(days=4, hours=23)
+    assert await w.care.consider(post(title="I can't go on", message_id=83))
+    await w.advance(hours=2)
+    assert w.discord.tags(OP) == []
+    [pending] = await w.followups.reminders.autochecks_for(83)
+    assert pending.status == "pending"
+    await w.advance(hours=23)
+    [sent] = w.discord.tags(OP)
+    assert "people replied to your post" in sent.text
 
 
 # --- privacy -------------------------------------------------------------------------------------
