@@ -12,6 +12,7 @@ from typing import Protocol
 
 import discord
 
+from bot.adapters.care import CareAdapter
 from bot.adapters.doctor import DiscordGuildReader, DoctorReportPoster
 from bot.adapters.followups import FollowupAdapter
 from bot.adapters.linkhold import LinkHoldAdapter
@@ -22,6 +23,7 @@ from bot.adapters.welcome import DiscordWelcome
 from bot.clock import Clock
 from bot.db import Database
 from bot.db.audit import AuditRepository
+from bot.db.care import CareRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
@@ -33,6 +35,7 @@ from bot.db.settings_stamps import SettingsStampRepository
 from bot.db.welcome import WelcomeRepository
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
+from bot.services.care import CareService
 from bot.services.config_io import ExternalChanges
 from bot.services.doctor import DoctorService
 from bot.services.followups import FollowupService
@@ -67,6 +70,8 @@ class Services:
     followups: FollowupService
     followups_adapter: FollowupAdapter
     welcome: WelcomeService
+    care: CareService
+    care_adapter: CareAdapter
 
 
 class Host(Protocol):
@@ -151,11 +156,19 @@ async def build(host: Host, client: discord.Client) -> Services:
     # --- repost, once link-hold exists: members' edits of a repost follow the hold policy
     repost.link_gate = linkhold.would_hold
 
+    # --- care (before followups: a member in a quiet window gets no automated ping)
+    care_adapter = CareAdapter(client)
+    care = CareService(CareRepository(db), settings, clock, care_adapter, audit=audit)
+    care_adapter.serve(care)
+    # /privacy forget (their cards blanked, alerts deleted); purged after link-hold retention
+    privacy.register_tables("care", purge=care.purge_expired, before=care.forget_member)
+
     # --- followups
     followups_adapter = FollowupAdapter(client, repost)  # the OP of a repost: its records
     followups = FollowupService(FollowupRepository(db), scheduler, clock,
                                 discord=followups_adapter, settings=settings, audit=audit,
-                                opt_outs=privacy, metrics=metrics, tasks=host.background)
+                                opt_outs=privacy, metrics=metrics, tasks=host.background,
+                                quiet_until=care.quiet_until)
     # /privacy forget; "no pings" is kept as a hashed opt-out
     privacy.register_tables("followups", opt_outs=privacy.followup_opt_outs)
     doctor.add_probe("followups", followups.probe)  # reminders failing or stuck overdue
@@ -178,5 +191,6 @@ async def build(host: Host, client: discord.Client) -> Services:
         settings=settings, audit=audit, metrics=metrics, privacy=privacy, doctor=doctor,
         external=external, scheduler=scheduler, repost=repost, linkhold=linkhold,
         linkhold_discord=linkhold_discord, followups=followups,
-        followups_adapter=followups_adapter, welcome=welcome,
+        followups_adapter=followups_adapter, welcome=welcome, care=care,
+        care_adapter=care_adapter,
     )

@@ -26,6 +26,8 @@ MessageHandler = Callable[[discord.Message], Awaitable[bool]]
 # Lower runs first. Link holds must see a message before anything reacts to it.
 PRIORITY_LINKHOLD = 10
 PRIORITY_FOLLOWUPS = 50
+# Care consumes a post that reads as distress: nothing automated may answer it.
+PRIORITY_CARE = 60
 PRIORITY_WELCOME = 90
 
 

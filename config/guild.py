@@ -151,6 +151,33 @@ class WelcomeSettings(Section):
         return value
 
 
+class CareSettings(Section):
+    """Distress comes first: no automated reply to a member in distress; moderators alerted."""
+
+    enabled: bool = True
+    quiet_hours: int = Field(default=24, ge=0, le=24 * 14)
+    support_template: str | None = None  # the support DM; names: member server moderator
+    extra_phrases: list[str] = Field(default_factory=list)
+    care_channel: int | None = server_field()  # default: the link-hold queue channel
+
+    @field_validator("support_template")
+    @classmethod
+    def _valid_template(cls, value: str | None) -> str | None:
+        from bot.domain.care import SUPPORT_NAMES
+        from bot.domain.templates import validate
+
+        if value is not None:
+            validate(value, SUPPORT_NAMES, max_length=1800)
+        return value
+
+    @field_validator("extra_phrases")
+    @classmethod
+    def _valid_phrases(cls, value: list[str]) -> list[str]:
+        from bot.domain.care import clean_phrases
+
+        return clean_phrases(value)
+
+
 class GuildConfig(Section):
     """Everything configurable for one guild."""
 
@@ -159,3 +186,4 @@ class GuildConfig(Section):
     repost: RepostSettings = Field(default_factory=RepostSettings)
     followup: FollowupSettings = Field(default_factory=FollowupSettings)
     welcome: WelcomeSettings = Field(default_factory=WelcomeSettings)
+    care: CareSettings = Field(default_factory=CareSettings)

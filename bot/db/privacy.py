@@ -119,6 +119,9 @@ FEATURE_TABLES: dict[str, tuple[PersonalColumns, ...]] = {
         PersonalColumns("welcome_pending", about=("member_id",)),
         PersonalColumns("welcome_suggestions", about=("member_id",)),
     ),
+    "care": (
+        PersonalColumns("care_alerts", about=("member_id",), by=("claimed_by", "support_by")),
+    ),
 }
 
 

@@ -38,7 +38,8 @@ from sandbox.world import (
 )
 
 CHAPTERS = (
-    "startup", "setup", "welcome", "linkhold", "welcome:later", "repost", "followups", "privacy",
+    "startup", "setup", "welcome", "linkhold", "welcome:later", "care", "repost", "followups",
+    "privacy",
 )
 
 log = logging.getLogger(__name__)

@@ -74,8 +74,8 @@ async def later(story: Story) -> None:
     story.later("Two days later", days=2)
     story.say("Sam writes in #general about looking after their dad too. The post matches the "
               "Carers and Family keywords, so Steward replies once, quietly (no ping).")
-    await sb.post(server.general, sam, "Since Dad's stroke I'm also looking after him. "
-                                       "Some days I don't know how to keep going.")
+    await sb.post(server.general, sam, "Since Dad's stroke I'm also looking after him, "
+                                       "on top of my own treatment.")
     await sb.wait_for_message(server.general, lambda m: "Carers and Family" in m.content)
     await story.settle()
     story.show()

@@ -195,6 +195,21 @@ def is_late(due_at: datetime, fired_at: datetime) -> bool:
     return lateness(due_at, fired_at) > LATE_AFTER
 
 
+class Postpone(Exception):
+    """Not now, on purpose (the member is in a care quiet window): deliver at `until`.
+
+    Raised by a scheduler handler before it sends anything; the scheduler puts the item back
+    to pending at `until` (not dropped; a moderator can still cancel or snooze it).
+    """
+
+    level = 20  # logged at INFO by the scheduler: expected, not a failure
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
+
+
 def retry_delay(attempt: int) -> timedelta:
     """Backoff after a transient failure: 30 s, 1 min, 2 min, ... capped at 30 minutes."""
     attempt = max(1, attempt)

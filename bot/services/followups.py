@@ -38,6 +38,7 @@ from bot.services.followups_ports import (
     OptOutRecords,
     Place,
     Question,
+    QuietUntil,
 )
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.privacy import FOLLOWUP_PINGS
@@ -86,7 +87,7 @@ class FollowupService:
     def __init__(self, repository: FollowupRepository, scheduler: Scheduler, clock: Clock, *,
                  discord: FollowupDiscord, settings: GuildSettingsService,
                  audit: AuditService, opt_outs: OptOutRecords, metrics: Metrics,
-                 tasks: BackgroundTasks) -> None:
+                 tasks: BackgroundTasks, quiet_until: QuietUntil | None = None) -> None:
         self.repository = repository
         self._asking = asyncio.Lock()
         self.scheduler = scheduler
@@ -99,7 +100,8 @@ class FollowupService:
         self.lifecycle = FollowupLifecycle(repository, self.reminders, clock, discord, audit,
                                            opt_outs, metrics)
         self.health = FollowupHealth(self.reminders, scheduler, clock, audit, metrics, tasks)
-        delivery = FollowupDelivery(repository, self.lifecycle, discord, settings)
+        delivery = FollowupDelivery(repository, self.lifecycle, discord, settings,
+                                    quiet_until=quiet_until)
         scheduler.register(KIND_CHECKIN, delivery.checkin)
         scheduler.register(KIND_REMIND, delivery.reminder)
         scheduler.register(KIND_AUTOCHECK, delivery.autocheck)

@@ -15,23 +15,42 @@ from bot.domain.followups import (
     CheckinFacts,
     CloseReason,
     DeliveryPlan,
+    Postpone,
     ReminderFacts,
 )
 from bot.services.followups_lifecycle import FollowupLifecycle, watch_of
-from bot.services.followups_ports import FollowupDiscord, NoAccess, Place, PlaceGone
+from bot.services.followups_ports import (
+    FollowupDiscord,
+    NoAccess,
+    Place,
+    PlaceGone,
+    QuietUntil,
+)
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.scheduler import Delivery, DeliveryFailed, Done
+
+QUIET = "member_quiet"
 
 
 class FollowupDelivery:
     """Delivers due follow-up items (registered on the scheduler by kind)."""
 
     def __init__(self, repository: FollowupRepository, lifecycle: FollowupLifecycle,
-                 discord: FollowupDiscord, settings: GuildSettingsService) -> None:
+                 discord: FollowupDiscord, settings: GuildSettingsService, *,
+                 quiet_until: QuietUntil | None = None) -> None:
         self.repository = repository
         self.lifecycle = lifecycle
         self.discord = discord
         self.settings = settings
+        self.quiet_until = quiet_until
+
+    async def _wait_if_quiet(self, guild_id: int, member_id: int) -> None:
+        """A member in a quiet window (care) gets no automated ping: postpone to its end."""
+        if self.quiet_until is None:
+            return
+        until = await self.quiet_until(guild_id, member_id)
+        if until is not None:
+            raise Postpone(until, QUIET)
 
     async def _place(self, channel_id: int) -> Place | None:
         """The channel as Discord sees it now; None when gone."""
@@ -112,6 +131,7 @@ class FollowupDelivery:
             await self.lifecycle.close(followup, plan.reason or CloseReason.CANCELLED)
             return self._not_sent(DeliveryPlan(plan.action, plan.reason),
                                   followup=followup.id)
+        await self._wait_if_quiet(followup.guild_id, followup.op_id)
         config = self.settings.get(followup.guild_id).followup
         text = rules.render_checkin(
             config.checkin_template, op_id=followup.op_id, days=followup.days,
@@ -140,6 +160,7 @@ class FollowupDelivery:
         plan = rules.plan_reminder(facts)
         if plan.action is not CheckinAction.SEND:
             return self._not_sent(plan)
+        await self._wait_if_quiet(reminder.guild_id, member_id)
         text = rules.render_reminder(member_id=member_id, by_id=reminder.created_by or 0,
                                      note=reminder.note, late=delivery.late)
         return await self._post_tag(delivery, reminder.channel_id, text, member_id,
@@ -164,6 +185,7 @@ class FollowupDelivery:
         plan = rules.plan_autocheck(facts)
         if plan.action is not CheckinAction.SEND:
             return self._not_sent(plan)
+        await self._wait_if_quiet(reminder.guild_id, op_id)
         text = rules.render_autocheck(op_id=op_id, late=delivery.late)
         return await self._post_tag(delivery, reminder.channel_id, text, op_id,
                                     reopen=plan.reopen_archived)

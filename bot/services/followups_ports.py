@@ -7,8 +7,9 @@ Channel), never from a cache, which misses uncached members and archived threads
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.domain.followups import SeenMessage
@@ -114,3 +115,9 @@ class OptOutRecords(Protocol):
     async def withdraw_opt_out(self, guild_id: int, user_id: int, scope: str) -> bool:
         """Drop it (they opted back in); False if there was none."""
         ...
+
+
+# When a member's quiet window ends (None: not quiet). While it is open, Steward sends them no
+# automated reply: check-ins, automatic check-ins and reminders to them wait until it ends.
+# bot.composition passes `CareService.quiet_until`.
+QuietUntil = Callable[[int, int], Awaitable[datetime | None]]

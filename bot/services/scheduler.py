@@ -72,7 +72,7 @@ from bot.db.reminders import (
     Reminder,
     ReminderRepository,
 )
-from bot.domain.followups import is_late, lateness, retry_delay
+from bot.domain.followups import Postpone, is_late, lateness, retry_delay
 from bot.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -417,8 +417,8 @@ class Scheduler:
             # Shutdown mid-delivery: leave the row as is; start() recovers it next time.
             raise
         except Exception as exc:
-            kind = exc if isinstance(exc, RetryLater) else self._classify(exc)
-            if isinstance(kind, RetryLater) and reminder.attempts < MAX_ATTEMPTS:
+            kind = exc if isinstance(exc, RetryLater | Postpone) else self._classify(exc)
+            if isinstance(kind, RetryLater | Postpone) and reminder.attempts < MAX_ATTEMPTS:
                 await self._retry(delivery, exc)
                 return
             if isinstance(kind, RetryLater):
@@ -437,9 +437,9 @@ class Scheduler:
     async def _retry(self, delivery: Delivery, error: BaseException) -> None:
         reminder = delivery.reminder
         now = self.clock.now()
-        due = now + retry_delay(reminder.attempts)
-        log.warning("reminder %s: transient failure (%s); retry %d at %s", reminder.id,
-                    type(error).__name__, reminder.attempts, due.isoformat())
+        due = error.until if isinstance(error, Postpone) else now + retry_delay(reminder.attempts)
+        log.log(getattr(error, "level", logging.WARNING), "reminder %s: not sent (%s); retry %d "
+                "at %s", reminder.id, type(error).__name__, reminder.attempts, due.isoformat())
         await asyncio.shield(self.repository.retry(reminder.id, due, now,
                                                    maybe_sent=delivery.sends_started > 0,
                                                    attempts=reminder.attempts))

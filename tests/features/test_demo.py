@@ -22,6 +22,17 @@ async def test_demo_plays_offline_and_tells_the_story(tmp_path):
     assert "shared for @sam by the moderators" in transcript
     # Later they are pointed to a support group, once.
     assert transcript.count("Interested in more discussions like this?") == 1
+    # A post that reads as despair gets no automated reply: one private alert, a claim, and
+    # the support message Maria reviewed, sent by DM once.
+    care = transcript[transcript.index("Distress comes first"):]
+    care = care[:care.index("=" * 72, care.index("=" * 72) + 72)]
+    assert "Interested in more" not in care
+    assert care.count("| A member may be struggling") == 1
+    assert "don't know how to keep going" in care and "[I'll reach out]" in care
+    assert "(pings:" not in care
+    assert "The others can see you're reaching out" in care
+    assert care.count("[DM to sam] Steward [bot]:") == 1 and "findahelpline.com" in care
+    assert "sent by maria" in care
     # The follow-up: the OP is tagged, one check-in fires, then it stands down on the answer.
     assert "followup.asked" in transcript
     assert transcript.count("This is the only reminder I'll send") == 1

@@ -27,7 +27,7 @@ NOT_PEOPLE = {
     "id", "guild_id", "channel_id", "message_id", "parent_id", "queue_channel_id",
     "queue_message_id", "question_message_id", "tag_message_id", "answer_message_id",
     "destination_id", "webhook_id", "repost_id", "followup_id", "hold_id", "group_id",
-    "role_id",
+    "role_id", "card_channel_id", "card_message_id",
 }
 AUDIT_PEOPLE = {("audit_log", "actor_id"), ("audit_log", "target_id")}
 
@@ -85,6 +85,10 @@ async def seed(env, server, person: int, other: int, moderator: int) -> None:
                      now, now)
         await insert("INSERT INTO followup_subscribers (followup_id, user_id, created_at) "
                      "VALUES (?, ?, ?)", followup, decider, now)
+        await insert("INSERT INTO care_alerts (guild_id, member_id, channel_id, message_id, "
+                     "matched, created_at, quiet_until, claimed_by, support_by) "
+                     "VALUES (?, ?, ?, ?, 'want to die', ?, ?, ?, ?)",
+                     g, member, server.general.id, next(MESSAGE_IDS), now, now, decider, decider)
     await insert("INSERT INTO member_post_counts (guild_id, member_id, accepted, updated_at) "
                  "VALUES (?, ?, 1, ?)", g, person, now)
     await insert("INSERT INTO followup_prefs (guild_id, user_id, pings, notify_dm, updated_at) "

@@ -1,0 +1,234 @@
+"""Care: a post that reads as distress gets no automated reply; moderators are alerted.
+
+`CareService.consider` runs the pure detector (`bot.domain.distress.assess`) on a post and,
+when it reads as distress, records one alert per post, opens a quiet window for the member
+(no automated reply to them until it ends: other features ask `quiet_until`), and posts one
+card for the moderators through the `CareActions` port. Moderators claim an alert ("I'll
+reach out", once) and may send the member one support message by DM, reviewed first; Steward
+never DMs a member on its own. No words of the post are stored or logged: the card links to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.db.care import DM_CLOSED, SENT, Alert, CareRepository
+from bot.domain import care as rules
+from bot.domain.distress import assess
+from bot.domain.templates import render
+from bot.errors import AlreadyDecided, InvalidInput, NotFound
+from bot.services.audit import AuditService
+from bot.services.guild_settings import GuildSettingsService
+
+log = logging.getLogger(__name__)
+
+SUPPORT_MAX = 1800
+
+
+@dataclass(frozen=True, slots=True)
+class CarePost:
+    """A member's post (or a new forum post's title and text), as the detector needs it."""
+
+    guild_id: int
+    channel_id: int
+    message_id: int
+    author_id: int
+    text: str
+    title: str | None = None
+    language: str = "en"
+
+
+class CareActions(Protocol):
+    """The Discord actions of care (bot.adapters.care carries them out)."""
+
+    async def post_alert(self, channel_id: int, alert: Alert) -> int | None:
+        """Post the moderators' card; its message id (None: the channel is unusable)."""
+        ...
+
+    async def edit_alert(self, alert: Alert) -> None:
+        """Re-render a posted card (claimed, support sent)."""
+        ...
+
+    async def blank_alert(self, alert: Alert) -> None:
+        """Replace a forgotten member's card with a short note, without buttons."""
+        ...
+
+    async def send_dm(self, member_id: int, text: str) -> bool:
+        """DM a member, pinging nobody; False when their DMs are closed."""
+        ...
+
+    def guild_name(self, guild_id: int) -> str | None:
+        """The server's name."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What pressing "I'll reach out" did."""
+
+    alert: Alert
+    claimed: bool  # False: someone else already has it (alert.claimed_by)
+
+
+@dataclass(frozen=True, slots=True)
+class SupportResult:
+    """What sending the support message did."""
+
+    alert: Alert
+    delivered: bool  # False: the member's DMs are closed
+
+
+class CareService:
+    """Distress alerts, claims, support messages and quiet windows."""
+
+    def __init__(self, repository: CareRepository, settings: GuildSettingsService,
+                 clock: Clock, actions: CareActions, *, audit: AuditService) -> None:
+        self.repository = repository
+        self.settings = settings
+        self.clock = clock
+        self.actions = actions
+        self.audit = audit
+
+    # --- detection ----------------------------------------------------------------------------
+
+    def enabled(self, guild_id: int) -> bool:
+        """Whether care is on in the guild (cached settings: cheap on the hot path)."""
+        return self.settings.get(guild_id).care.enabled
+
+    async def consider(self, post: CarePost) -> bool:
+        """Alert on a post that reads as distress; True when it does (consume the message)."""
+        config = self.settings.get(post.guild_id)
+        care = config.care
+        if not care.enabled:
+            return False
+        text = post.text if post.title is None else f"{post.title}.\n{post.text}"
+        verdict = assess(text, extra_phrases=care.extra_phrases, language=post.language)
+        if not verdict.is_distress:
+            return False
+        now = self.clock.now()
+        quiet_until = rules.quiet_end(now, care.quiet_hours)
+        alert = await self.repository.create(
+            guild_id=post.guild_id, member_id=post.author_id, channel_id=post.channel_id,
+            message_id=post.message_id, matched=verdict.matched, now=now,
+            quiet_until=quiet_until)
+        if alert is None:  # seen before (a catch-up, a retry): one alert per post
+            await self.repository.extend_quiet(post.guild_id, post.message_id, quiet_until)
+            return True
+        log.info("care alert %s for member %s in guild %s (message %s)", alert.id,
+                 post.author_id, post.guild_id, post.message_id)
+        channel_id = care.care_channel or config.linkhold.queue_channel
+        if channel_id is None:
+            log.warning("care alert %s: guild %s has no care or queue channel", alert.id,
+                        post.guild_id)
+        else:
+            card_id = await self.actions.post_alert(channel_id, alert)
+            if card_id is not None:
+                await self.repository.set_card(alert.id, channel_id, card_id)
+        await self.audit.record(post.guild_id, None, "care.alert", post.author_id,
+                                {"alert": alert.id, "jump": alert.jump_url})
+        return True
+
+    # --- quiet windows ------------------------------------------------------------------------
+
+    async def quiet_until(self, guild_id: int, member_id: int) -> datetime | None:
+        """When the member's quiet window ends (None: not quiet): no automated reply before."""
+        return await self.repository.quiet_until(guild_id, member_id, self.clock.now())
+
+    # --- moderators ---------------------------------------------------------------------------
+
+    async def alert(self, guild_id: int, alert_id: int) -> Alert:
+        """An alert of this guild (NotFound otherwise)."""
+        alert = await self.repository.get(alert_id)
+        if alert is None or alert.guild_id != guild_id:
+            raise NotFound("I can't find that alert any more (the member may have asked to "
+                           "be forgotten, or it was cleared after the retention period).")
+        return alert
+
+    async def claim(self, guild_id: int, alert_id: int, moderator_id: int) -> Claim:
+        """"I'll reach out": the first moderator has it; the others are told who."""
+        alert = await self.alert(guild_id, alert_id)
+        if alert.claimed_by == moderator_id:
+            return Claim(alert, True)
+        if not await self.repository.claim(alert.id, moderator_id, self.clock.now()):
+            return Claim(await self.alert(guild_id, alert_id), False)
+        alert = await self.alert(guild_id, alert_id)
+        await self.actions.edit_alert(alert)
+        await self.audit.record(guild_id, moderator_id, "care.claimed", alert.member_id,
+                                {"alert": alert.id, "jump": alert.jump_url})
+        return Claim(alert, True)
+
+    def _may_send(self, alert: Alert, moderator_id: int) -> None:
+        if alert.support_status in (SENT, "sending"):
+            by = f"<@{alert.support_by}>" if alert.support_by else "a moderator"
+            raise AlreadyDecided(f"The support message was already sent by {by}.")
+        if alert.claimed_by not in (None, moderator_id):
+            raise AlreadyDecided(f"<@{alert.claimed_by}> is reaching out to this member, so "
+                                 "I won't send a second message. Talk to them first.")
+
+    def support_text(self, guild_id: int, alert: Alert, moderator_name: str) -> str:
+        """The server's support message for this member, for the moderator to review."""
+        template = self.settings.get(guild_id).care.support_template or (
+            rules.DEFAULT_SUPPORT_TEMPLATE)
+        return render(template, {
+            "member": f"<@{alert.member_id}>",
+            "server": self.actions.guild_name(guild_id) or "our server",
+            "moderator": moderator_name,
+        }, limit=SUPPORT_MAX)
+
+    async def support_draft(self, guild_id: int, alert_id: int, moderator_id: int,
+                            moderator_name: str) -> str:
+        """The text to pre-fill, after checking the message may still be sent."""
+        alert = await self.alert(guild_id, alert_id)
+        self._may_send(alert, moderator_id)
+        return self.support_text(guild_id, alert, moderator_name)
+
+    async def send_support(self, guild_id: int, alert_id: int, moderator_id: int,
+                           moderator_name: str, text: str) -> SupportResult:
+        """Send the reviewed support message by DM, once; it says which moderator sent it."""
+        body = text.strip()
+        if not body:
+            raise InvalidInput("The message is empty, so I didn't send anything.")
+        alert = await self.alert(guild_id, alert_id)
+        self._may_send(alert, moderator_id)
+        if not await self.repository.start_support(alert.id, moderator_id, self.clock.now()):
+            self._may_send(await self.alert(guild_id, alert_id), moderator_id)
+            raise AlreadyDecided("Another moderator is sending the support message right now.")
+        await self.repository.claim(alert.id, moderator_id, self.clock.now())
+        server = self.actions.guild_name(guild_id) or "the server"
+        signed = (f"{body[:SUPPORT_MAX]}\n\n— sent by {moderator_name}, a moderator of "
+                  f"{server}, through Steward")
+        try:
+            delivered = await self.actions.send_dm(alert.member_id, signed)
+        except BaseException:
+            await self.repository.release_support(alert.id)  # unknown failure: may try again
+            raise
+        await self.repository.finish_support(alert.id, SENT if delivered else DM_CLOSED)
+        alert = await self.alert(guild_id, alert_id)
+        await self.actions.edit_alert(alert)
+        await self.audit.record(guild_id, moderator_id,
+                                "care.support_sent" if delivered else "care.support_dm_closed",
+                                alert.member_id, {"alert": alert.id, "jump": alert.jump_url})
+        return SupportResult(alert, delivered)
+
+    # --- privacy ------------------------------------------------------------------------------
+
+    async def forget_member(self, guild_id: int, member_id: int) -> int:
+        """`/privacy forget`, before their rows go: blank the member's cards; returns how many."""
+        blanked = 0
+        for alert in await self.repository.for_member(guild_id, member_id):
+            if alert.card_message_id is not None:
+                await self.actions.blank_alert(alert)
+                blanked += 1
+        return blanked
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete alerts past the guild's link-hold retention (once their quiet window ends)."""
+        removed = 0
+        for guild_id in await self.repository.guild_ids():
+            days = self.settings.get(guild_id).linkhold.retention_days
+            removed += await self.repository.purge(guild_id, now - timedelta(days=days), now)
+        return removed

@@ -1,0 +1,179 @@
+"""Care on screen: the moderators' alert card, its persistent buttons, the support modal.
+
+Buttons are `DynamicItem`s whose custom_id carries only the alert id and the action
+(`steward:care:12:claim`); the state is read from the database on every click, so they keep
+working after a restart. Every click and every modal submit checks the moderator again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Protocol
+
+import discord
+
+from bot.db.care import DM_CLOSED, SENT, Alert
+from bot.domain.holds import code_span
+from bot.domain.text import truncate
+from bot.errors import NotModerator
+from bot.interactions import StewardModal, guarded
+from bot.messaging import reply_ephemeral
+from bot.permissions import require_moderator
+from bot.services.care import CareService
+from bot.services.guild_settings import GuildSettingsService
+
+Action = Literal["claim", "support"]
+
+_BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
+    "claim": ("I'll reach out", discord.ButtonStyle.primary),
+    "support": ("Send support message", discord.ButtonStyle.secondary),
+}
+
+TITLE = "A member may be struggling"
+
+
+def alert_embed(alert: Alert) -> discord.Embed:
+    """The card: who, where (a jump link), what the detector saw, who is reaching out."""
+    done = alert.claimed_by is not None or alert.support_sent
+    embed = discord.Embed(
+        title=TITLE, colour=discord.Colour.blue() if done else discord.Colour.gold())
+    when = int(alert.created_at.timestamp())
+    lines = [
+        f"**Member:** <@{alert.member_id}> (`{alert.member_id}`)",
+        f"**Post:** [jump to the post]({alert.jump_url}) in <#{alert.channel_id}>",
+        f"**When:** <t:{when}:f> (<t:{when}:R>)",
+        "**Why:** it reads like " + ", ".join(code_span(p, 80) for p in alert.matched[:5]),
+        f"**Quiet until:** <t:{int(alert.quiet_until.timestamp())}:f>: Steward sends this "
+        "member no automated replies, suggestions or check-ins until then.",
+    ]
+    if alert.claimed_by is not None:
+        lines.append(f"**Reaching out:** <@{alert.claimed_by}>")
+    else:
+        lines.append("**Reaching out:** nobody yet. Press *I'll reach out* so others know.")
+    if alert.support_status == SENT:
+        lines.append(f"**Support message:** sent by DM by <@{alert.support_by}>")
+    elif alert.support_status == DM_CLOSED:
+        lines.append("**Support message:** not delivered (their DMs are closed)")
+    embed.description = "\n".join(lines)
+    embed.set_footer(text=f"Care alert #{alert.id} · Steward never messages the member itself")
+    return embed
+
+
+def forgotten_embed(alert: Alert) -> discord.Embed:
+    """What a forgotten member's card becomes."""
+    return discord.Embed(title=f"Care alert #{alert.id}", colour=discord.Colour.light_grey(),
+                         description="This member asked to be forgotten, so this alert was "
+                                     "deleted.")
+
+
+def alert_controls(alert: Alert) -> discord.ui.View:
+    """The card's buttons (the support button closes once the message was sent)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(CareButton(alert.id, "claim"))
+    view.add_item(CareButton(alert.id, "support", disabled=alert.support_sent))
+    return view
+
+
+# --- buttons and the modal ------------------------------------------------------------------------
+
+
+class _Services(Protocol):
+    @property
+    def care(self) -> CareService: ...
+
+    @property
+    def settings(self) -> GuildSettingsService: ...
+
+
+class _Steward(Protocol):
+    @property
+    def services(self) -> _Services: ...
+
+
+def _services(interaction: discord.Interaction) -> _Services:
+    client: _Steward = interaction.client  # type: ignore[assignment]
+    return client.services
+
+
+def _moderator(interaction: discord.Interaction) -> discord.Member:
+    if interaction.guild_id is None:
+        raise NotModerator
+    core = _services(interaction).settings.get(interaction.guild_id).core
+    return require_moderator(interaction, core)
+
+
+class CareButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"steward:care:(?P<id>[0-9]+):(?P<action>claim|support)",
+):
+    """A button on a care card; its custom_id names the alert and the action."""
+
+    def __init__(self, alert_id: int, action: Action, *, disabled: bool = False) -> None:
+        label, style = _BUTTONS[action]
+        super().__init__(discord.ui.Button(label=label, style=style, disabled=disabled,
+                                           custom_id=f"steward:care:{alert_id}:{action}"))
+        self.alert_id = alert_id
+        self.action: Action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> CareButton:
+        """Rebuild the button from its custom_id (works after a restart)."""
+        return cls(int(match["id"]), match["action"])  # type: ignore[arg-type]
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        """Check the moderator, then claim or open the support message."""
+        moderator = _moderator(interaction)
+        service = _services(interaction).care
+        guild_id = moderator.guild.id
+        if self.action == "support":
+            draft = await service.support_draft(guild_id, self.alert_id, moderator.id,
+                                                moderator.display_name)
+            await interaction.response.send_modal(SupportModal(self.alert_id, draft))
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        claim = await service.claim(guild_id, self.alert_id, moderator.id)
+        alert = claim.alert
+        if claim.claimed:
+            text = (f"Thank you. The others can see you're reaching out to "
+                    f"<@{alert.member_id}>. The post: {alert.jump_url}")
+        else:
+            text = (f"<@{alert.claimed_by}> is already reaching out to this member. "
+                    "Check with them before you write too.")
+        await reply_ephemeral(interaction, text)
+
+
+class SupportModal(StewardModal):
+    """Review (and edit) the server's support message, then send it by DM, once."""
+
+    def __init__(self, alert_id: int, draft: str) -> None:
+        super().__init__(title="Send a support message", timeout=900)
+        self.alert_id = alert_id
+        self.text: discord.ui.TextInput[SupportModal] = discord.ui.TextInput(
+            label="Message (sent by DM, signed with your name)",
+            style=discord.TextStyle.paragraph, default=truncate(draft, 1800),
+            max_length=1800, required=True,
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        """Check the moderator again, then send it."""
+        moderator = _moderator(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await _services(interaction).care.send_support(
+            moderator.guild.id, self.alert_id, moderator.id, moderator.display_name,
+            self.text.value)
+        member = f"<@{result.alert.member_id}>"
+        if result.delivered:
+            text = f"Sent to {member} by DM, signed with your name."
+        else:
+            text = (f"I couldn't DM {member}: their DMs are closed. Please reach out another "
+                    "way, for example a gentle reply in the channel or a message from a "
+                    "moderator they know.")
+        await reply_ephemeral(interaction, text)

@@ -1,0 +1,146 @@
+"""`/care ...`: admin commands for distress alerts (settings and the server's extra phrases)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.adapters.care import CareAdapter
+from bot.domain.care import clean_phrase
+from bot.domain.distress import normalize
+from bot.errors import InvalidInput
+from bot.messaging import reply_ephemeral
+from bot.permissions import ADMIN_DEFAULT, require_admin
+from bot.services.care import CareService
+from config.guild import CareSettings, GuildConfig
+
+if TYPE_CHECKING:
+    from bot.app import StewardBot
+
+RESET = "default"
+
+
+def describe_settings(care: CareSettings, queue_channel: int | None) -> str:
+    """The care settings in a few lines."""
+    where = (f"<#{care.care_channel}>" if care.care_channel else
+             f"<#{queue_channel}> (the link-hold queue)" if queue_channel else
+             "not set: alerts can't be posted until a care or queue channel is set")
+    phrases = ", ".join(f"`{p}`" for p in care.extra_phrases) or "none"
+    return "\n".join([
+        f"**Distress alerts:** {'on' if care.enabled else 'off'}",
+        f"**Care channel:** {where}",
+        f"**Quiet window:** {care.quiet_hours} hours with no automated replies to the member",
+        f"**Support message:** {'your own' if care.support_template else 'the default'} "
+        "(change it with `support_message`; placeholders: {member} {server} {moderator})",
+        f"**Extra phrases:** {phrases}",
+    ])
+
+
+class CareCommands(commands.Cog):
+    """`/care` commands."""
+
+    care = app_commands.Group(
+        name="care", description="Distress alerts to moderators (admins)", guild_only=True,
+        default_permissions=ADMIN_DEFAULT)
+    phrases = app_commands.Group(name="phrases", description="Extra phrases that raise an alert",
+                                 parent=care)
+
+    def __init__(self, bot: StewardBot, service: CareService, adapter: CareAdapter) -> None:
+        self.bot = bot
+        self.service = service
+        self.adapter = adapter
+
+    async def _change(self, interaction: discord.Interaction, actor: discord.Member,
+                      mutate: Any) -> GuildConfig:
+        _, new, changes = await self.bot.guild_settings.update(actor.guild.id, mutate)
+        if changes:
+            # The support message can be long: the audit notes that it changed, not the text.
+            details = {k: "changed" if k.endswith("support_template") else f"{old} → {value}"
+                       for k, (old, value) in changes.items()}
+            await self.bot.audit.record(actor.guild.id, actor.id, "settings.changed",
+                                        details=details)
+        return new
+
+    @care.command(name="settings", description="Show or change distress-alert settings")
+    @app_commands.describe(
+        enabled="Look for posts that read as distress",
+        care_channel="Where moderators get the alerts (default: the link-hold queue channel)",
+        quiet_hours="Hours with no automated replies to that member (0-336)",
+        support_message="The support DM moderators review and send; 'default' restores ours",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        enabled: bool | None = None,
+        care_channel: discord.TextChannel | None = None,
+        quiet_hours: app_commands.Range[int, 0, 336] | None = None,
+        support_message: str | None = None,
+    ) -> None:
+        """Change the settings (or show them when no option is given)."""
+        admin = require_admin(interaction)
+        guild = admin.guild
+        if care_channel is not None:
+            real = guild.get_channel(care_channel.id)
+            perms = real.permissions_for(guild.me) if real is not None else None
+            if perms is None or not (perms.view_channel and perms.send_messages
+                                     and perms.embed_links):
+                raise InvalidInput(f"I can't post in {care_channel.mention}: I need View "
+                                   "Channel, Send Messages and Embed Links there. Nothing was "
+                                   "changed.")
+        config = self.bot.guild_settings.get(guild.id)
+        if all(o is None for o in (enabled, care_channel, quiet_hours, support_message)):
+            await reply_ephemeral(interaction, describe_settings(
+                config.care, config.linkhold.queue_channel))
+            return
+
+        def mutate(new: GuildConfig) -> None:
+            section = new.care
+            if enabled is not None:
+                section.enabled = enabled
+            if care_channel is not None:
+                section.care_channel = care_channel.id
+            if quiet_hours is not None:
+                section.quiet_hours = quiet_hours
+            if support_message is not None:
+                text = support_message.replace("\\n", "\n").strip()
+                section.support_template = None if text.lower() == RESET else text
+
+        new = await self._change(interaction, admin, mutate)
+        await reply_ephemeral(interaction, "Saved.\n" + describe_settings(
+            new.care, new.linkhold.queue_channel))
+
+    @phrases.command(name="add", description="Also alert on this phrase (matched as whole words)")
+    @app_commands.describe(phrase="e.g. 'ready to give up' (3-100 characters)")
+    async def add(self, interaction: discord.Interaction, phrase: str) -> None:
+        """Add a server phrase."""
+        admin = require_admin(interaction)
+        try:
+            text = clean_phrase(phrase)
+        except ValueError as exc:
+            raise InvalidInput(f"{exc}. Nothing was changed.") from None
+
+        def mutate(new: GuildConfig) -> None:
+            new.care.extra_phrases = [*new.care.extra_phrases, text]
+
+        await self._change(interaction, admin, mutate)
+        await reply_ephemeral(interaction, f"Posts with `{text}` now raise a care alert.")
+
+    @phrases.command(name="remove", description="Stop alerting on one of the server's phrases")
+    @app_commands.describe(phrase="One of the server's extra phrases")
+    async def remove(self, interaction: discord.Interaction, phrase: str) -> None:
+        """Remove a server phrase."""
+        admin = require_admin(interaction)
+        key = normalize(phrase)
+        current = self.bot.guild_settings.get(admin.guild.id).care.extra_phrases
+        if not any(normalize(p) == key for p in current):
+            raise InvalidInput(f"`{phrase[:100]}` isn't one of the server's phrases. See them "
+                               "with `/care settings`.")
+
+        def mutate(new: GuildConfig) -> None:
+            new.care.extra_phrases = [p for p in new.care.extra_phrases if normalize(p) != key]
+
+        await self._change(interaction, admin, mutate)
+        await reply_ephemeral(interaction, f"`{phrase[:100]}` no longer raises an alert.")

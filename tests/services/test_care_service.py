@@ -1,0 +1,354 @@
+"""Care without Discord: a temporary SQLite database, a FakeClock and fake ports.
+
+One alert per post, one claim, one support message; the quiet window postpones follow-up
+check-ins and reminders to that member (not to others) until it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.db import Database, migrate
+from bot.db.audit import AuditRepository
+from bot.db.care import Alert, CareRepository
+from bot.db.followups import FollowupRepository
+from bot.db.guild_settings import GuildSettingsRepository
+from bot.db.reminders import ReminderRepository
+from bot.domain.care import DEFAULT_SUPPORT_TEMPLATE, clean_phrases, language_for
+from bot.errors import AlreadyDecided, InvalidInput, NotFound
+from bot.metrics import Metrics
+from bot.services.audit import AuditService
+from bot.services.care import CarePost, CareService
+from bot.services.followups import FollowupService, ForumPost
+from bot.services.followups_ports import Place
+from bot.services.guild_settings import GuildSettingsService
+from bot.services.privacy import PrivacyService
+from bot.services.scheduler import Scheduler
+from bot.tasks import BackgroundTasks
+from tests.services.test_followups_service import (
+    GENERAL,
+    GUILD,
+    HELPER,
+    MOD,
+    OP,
+    READER,
+    FakeDiscord,
+    owned_by,
+    question,
+)
+
+QUEUE, CARE = 70, 80
+MOD2 = 301
+DISTRESS = "Some days I don't know how to keep going"
+
+
+@dataclass
+class FakeCare:
+    """The CareActions port: cards and DMs in memory."""
+
+    cards: dict[int, Alert] = field(default_factory=dict)  # message id -> last rendering
+    card_channels: dict[int, int] = field(default_factory=dict)
+    blanked: list[int] = field(default_factory=list)
+    dms: list[tuple[int, str]] = field(default_factory=list)
+    closed_dms: set[int] = field(default_factory=set)
+    next_id: int = 50_000
+
+    async def post_alert(self, channel_id: int, alert: Alert) -> int | None:
+        self.next_id += 1
+        self.cards[self.next_id] = alert
+        self.card_channels[self.next_id] = channel_id
+        return self.next_id
+
+    async def edit_alert(self, alert: Alert) -> None:
+        assert alert.card_message_id in self.cards
+        self.cards[alert.card_message_id] = alert
+
+    async def blank_alert(self, alert: Alert) -> None:
+        assert alert.card_message_id is not None
+        self.blanked.append(alert.card_message_id)
+
+    async def send_dm(self, member_id: int, text: str) -> bool:
+        if member_id in self.closed_dms:
+            return False
+        self.dms.append((member_id, text))
+        return True
+
+    def guild_name(self, guild_id: int) -> str | None:
+        return "Hope Together"
+
+
+@dataclass
+class World:
+    care: CareService
+    actions: FakeCare
+    followups: FollowupService
+    discord: FakeDiscord
+    clock: FakeClock
+    scheduler: Scheduler
+    settings: GuildSettingsService
+    audit: AuditService
+    privacy: PrivacyService
+
+    async def settle(self) -> None:
+        await asyncio.wait_for(self.scheduler.wait_idle(), 5)
+
+    async def advance(self, **delta: float) -> None:
+        self.clock.advance(**delta)
+        await self.settle()
+
+    async def actions_logged(self) -> list[str]:
+        return [e.action for e in await self.audit.repository.recent(GUILD, limit=100)]
+
+
+@pytest.fixture
+async def world(tmp_path):
+    db = await Database.open(tmp_path / "care.db")
+    await migrate(db)
+    clock = FakeClock()
+    tasks = BackgroundTasks()
+    settings = GuildSettingsService(GuildSettingsRepository(db), clock)
+    await settings.load_all()
+
+    def queue(config):
+        config.linkhold.queue_channel = QUEUE
+
+    await settings.update(GUILD, queue)
+    audit = AuditService(AuditRepository(db), clock)
+    privacy = PrivacyService(db, clock, b"k" * 32)
+    actions = FakeCare()
+    care = CareService(CareRepository(db), settings, clock, actions, audit=audit)
+    privacy.register_tables("care", purge=care.purge_expired, before=care.forget_member)
+    scheduler = Scheduler(ReminderRepository(db), clock, tasks)
+    discord = FakeDiscord()
+    followups = FollowupService(FollowupRepository(db), scheduler, clock, discord=discord,
+                                settings=settings, audit=audit, opt_outs=privacy,
+                                metrics=Metrics(enabled=False), tasks=tasks,
+                                quiet_until=care.quiet_until)
+    await followups.load()
+    await followups.start()
+    w = World(care, actions, followups, discord, clock, scheduler, settings, audit, privacy)
+    await w.settle()
+    yield w
+    await scheduler.stop()
+    await tasks.drain(grace=1)
+    await db.close()
+
+
+def post(text: str = DISTRESS, *, author: int = OP, message_id: int = 9_001,
+         title: str | None = None) -> CarePost:
+    return CarePost(guild_id=GUILD, channel_id=GENERAL, message_id=message_id,
+                    author_id=author, text=text, title=title)
+
+
+async def alerted(w: World, message_id: int = 9_001) -> Alert:
+    alert = await w.care.repository.by_message(GUILD, message_id)
+    assert alert is not None
+    return alert
+
+
+# --- detection and the one alert -------------------------------------------------------------
+
+
+async def test_a_distress_post_is_consumed_alerts_once_and_opens_a_quiet_window(world):
+    w = world
+    assert await w.care.consider(post()) is True
+    assert await w.care.consider(post()) is True  # seen again (catch-up): still consumed
+    [(card_id, card)] = w.actions.cards.items()
+    assert w.actions.card_channels[card_id] == QUEUE  # default: the link-hold queue
+    assert card.member_id == OP and "don't know how to keep going" in card.matched
+    alert = await alerted(w)
+    assert alert.card_message_id == card_id and alert.card_channel_id == QUEUE
+    assert await w.care.quiet_until(GUILD, OP) == w.clock.now() + timedelta(hours=24)
+    assert await w.care.quiet_until(GUILD, READER) is None
+    assert (await w.actions_logged()).count("care.alert") == 1
+    w.clock.advance(hours=24, seconds=1)
+    assert await w.care.quiet_until(GUILD, OP) is None
+
+
+async def test_ordinary_and_darkly_funny_posts_are_not_alerts(world):
+    w = world
+    for n, text in enumerate(("this chemo is killing me lol", "I'm dying to know the results",
+                              "the tumour is dead, scans are clear!")):
+        assert await w.care.consider(post(text, message_id=100 + n)) is False
+    assert w.actions.cards == {}
+    assert await w.care.quiet_until(GUILD, OP) is None
+
+
+async def test_forum_titles_extra_phrases_channel_and_switch_come_from_settings(world):
+    w = world
+    assert await w.care.consider(post("see title", title="I want to die", message_id=1))
+
+    def configure(config):
+        config.care.care_channel = CARE
+        config.care.extra_phrases = ["ready to give up"]
+        config.care.quiet_hours = 48
+
+    await w.settings.update(GUILD, configure)
+    assert await w.care.consider(post("honestly I'm ready to give up", message_id=2))
+    assert w.actions.card_channels[max(w.actions.cards)] == CARE
+    assert await w.care.quiet_until(GUILD, OP) == w.clock.now() + timedelta(hours=48)
+
+    def off(config):
+        config.care.enabled = False
+
+    await w.settings.update(GUILD, off)
+    assert await w.care.consider(post(message_id=3)) is False
+    assert len(w.actions.cards) == 2
+
+
+def test_phrases_and_languages_are_checked():
+    assert clean_phrases(["  ready  to give up", "Ready to give up", "no way out"]) == [
+        "ready to give up", "no way out"]
+    with pytest.raises(ValueError, match="3 to 100"):
+        clean_phrases(["ok"])
+    assert language_for("es-ES") == "es" and language_for("en-US") == "en"
+    assert language_for(None) == "en"
+    assert "findahelpline.com" in DEFAULT_SUPPORT_TEMPLATE
+    assert not any(ch.isdigit() for ch in DEFAULT_SUPPORT_TEMPLATE)  # no phone numbers
+
+
+# --- moderators: claim once, support message once ---------------------------------------------
+
+
+async def test_the_first_moderator_claims_and_the_second_is_told_who(world):
+    w = world
+    await w.care.consider(post())
+    alert = await alerted(w)
+    first = await w.care.claim(GUILD, alert.id, MOD)
+    assert first.claimed and first.alert.claimed_by == MOD
+    assert w.actions.cards[alert.card_message_id].claimed_by == MOD  # the card shows who
+    again = await w.care.claim(GUILD, alert.id, MOD2)
+    assert not again.claimed and again.alert.claimed_by == MOD
+    assert (await w.care.claim(GUILD, alert.id, MOD)).claimed  # pressing again is harmless
+    assert (await w.actions_logged()).count("care.claimed") == 1
+    with pytest.raises(NotFound):
+        await w.care.claim(GUILD + 1, alert.id, MOD)
+
+
+async def test_the_support_message_is_reviewed_then_sent_once_signed(world):
+    w = world
+    await w.care.consider(post())
+    alert = await alerted(w)
+    draft = await w.care.support_draft(GUILD, alert.id, MOD, "Maria")
+    assert f"<@{OP}>" in draft and "Hope Together" in draft
+    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft + " Edited.")
+    assert result.delivered
+    [(member, text)] = w.actions.dms
+    assert member == OP and "Edited." in text and "sent by Maria" in text
+    assert result.alert.claimed_by == MOD  # sending is reaching out
+    assert w.actions.cards[alert.card_message_id].support_sent
+    with pytest.raises(AlreadyDecided, match="already sent"):
+        await w.care.send_support(GUILD, alert.id, MOD, "Maria", "again")
+    with pytest.raises(AlreadyDecided, match="already sent"):
+        await w.care.support_draft(GUILD, alert.id, MOD2, "Sam")
+    assert len(w.actions.dms) == 1
+    assert "care.support_sent" in await w.actions_logged()
+
+
+async def test_someone_elses_claim_or_closed_dms_stop_the_support_message(world):
+    w = world
+    await w.care.consider(post())
+    alert = await alerted(w)
+    await w.care.claim(GUILD, alert.id, MOD2)
+    with pytest.raises(AlreadyDecided, match=f"<@{MOD2}> is reaching out"):
+        await w.care.support_draft(GUILD, alert.id, MOD, "Maria")
+    with pytest.raises(InvalidInput, match="empty"):
+        await w.care.send_support(GUILD, alert.id, MOD2, "Jo", "   ")
+    w.actions.closed_dms.add(OP)
+    result = await w.care.send_support(GUILD, alert.id, MOD2, "Jo", "Thinking of you.")
+    assert not result.delivered and w.actions.dms == []
+    assert result.alert.support_status == "dm_closed"
+    w.actions.closed_dms.clear()  # they opened their DMs: one more try is allowed
+    assert (await w.care.send_support(GUILD, alert.id, MOD2, "Jo", "Thinking of you.")
+            ).delivered
+    assert len(w.actions.dms) == 1
+
+
+# --- the quiet window and follow-ups -------------------------------------------------------------
+
+
+async def test_a_quiet_member_gets_no_checkin_or_reminder_until_the_window_ends(world):
+    w = world
+    followup = (await w.followups.ask(asker_id=MOD, question=question(),
+                                      op_facts=owned_by())).followup
+    now = w.clock.now()
+    to_op = await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=OP,
+                                     place=Place(GENERAL), due=now + timedelta(days=7),
+                                     note=None)
+    to_other = await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=HELPER,
+                                        place=Place(GENERAL), due=now + timedelta(days=7),
+                                        note=None)
+    await w.advance(days=6, hours=20)
+    assert await w.care.consider(post())  # four hours before the check-in is due
+    await w.advance(hours=4, minutes=1)
+    assert w.discord.tags(OP) == []  # postponed, not sent
+    assert len(w.discord.tags(HELPER)) == 1  # others are not affected
+    postponed = await w.followups.reminders.get(to_op.id)
+    assert postponed.status == "pending"
+    assert postponed.due_at == (await alerted(w)).quiet_until
+    assert (await w.followups.repository.get(followup.id)).status == "open"
+    await w.advance(hours=20)  # the window ends: both are delivered, late but kept
+    assert len(w.discord.tags(OP)) == 2
+    assert (await w.followups.reminders.get(to_op.id)).status == "sent"
+    assert (await w.followups.reminders.get(to_other.id)).status == "sent"
+
+
+async def test_an_automatic_checkin_waits_for_the_quiet_window_too(world):
+    w = world
+    w.discord.places[83] = Place(83, is_thread=True)
+    await w.followups.schedule_autocheck(ForumPost(GUILD, 83, forum_id=90, author_id=OP), 5)
+    w.discord.message(83, HELPER)
+    await w.advance(days=4, hours=23)
+    assert await w.care.consider(post(title="I can't go on", message_id=83))
+    await w.advance(hours=2)
+    assert w.discord.tags(OP) == []
+    [pending] = await w.followups.reminders.autochecks_for(83)
+    assert pending.status == "pending"
+    await w.advance(hours=23)
+    [sent] = w.discord.tags(OP)
+    assert "people replied to your post" in sent.text
+
+
+# --- privacy -------------------------------------------------------------------------------------
+
+
+async def test_forget_deletes_a_members_alerts_and_purge_keeps_open_windows(world):
+    w = world
+    await w.care.consider(post())
+    alert = await alerted(w)
+    await w.care.claim(GUILD, alert.id, MOD)
+    await w.care.consider(post(author=READER, message_id=9_002))
+    other = await alerted(w, 9_002)
+    await w.care.claim(GUILD, other.id, OP)  # OP is also a moderator elsewhere
+    report = await w.privacy.forget(GUILD, OP)
+    assert report.removed["care"] >= 2
+    assert await w.care.repository.by_message(GUILD, 9_001) is None
+    assert w.actions.blanked == [alert.card_message_id]
+    assert (await alerted(w, 9_002)).claimed_by is None
+    assert await w.care.purge_expired(w.clock.now()) == 0  # quiet window still open
+    removed = await w.care.purge_expired(w.clock.now() + timedelta(days=31))
+    assert removed == 1 and await w.care.repository.by_message(GUILD, 9_002) is None
+
+
+async def test_a_support_dm_that_fails_unexpectedly_can_be_tried_again(world):
+    w = world
+    await w.care.consider(post())
+    alert = await alerted(w)
+    working = w.actions.send_dm
+
+    async def fail(member_id: int, text: str) -> bool:
+        raise RuntimeError("network went away")
+
+    w.actions.send_dm = fail  # the fake port, not our code
+    with pytest.raises(RuntimeError):
+        await w.care.send_support(GUILD, alert.id, MOD, "Maria", "Thinking of you.")
+    assert (await alerted(w)).support_status is None
+    w.actions.send_dm = working
+    assert (await w.care.send_support(GUILD, alert.id, MOD, "Maria", "Thinking of you.")
+            ).delivered
+    assert len(w.actions.dms) == 1
