@@ -6,6 +6,7 @@ Ids are real-sized snowflakes (past 32 bits) so a narrow column type would show.
 from datetime import UTC, datetime, timedelta
 
 from bot.db.audit import AuditRepository
+from bot.db.care import CareRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
@@ -47,6 +48,12 @@ async def seed_member(db, member: int, n: int = 0) -> None:
     await holds.reject(hold.id, MOD, "reject", "spam", at)
     await TrustRepository(db).trust(GUILD, member, MOD, at)
     await PostCountRepository(db).add(GUILD, member, at, 2)
+    care = CareRepository(db)
+    alert = await care.create(guild_id=GUILD, member_id=member, channel_id=CHANNEL,
+                              message_id=message + 4, matched=("can't go on",), now=at,
+                              quiet_until=at + timedelta(hours=24))
+    assert alert is not None
+    await care.claim(alert.id, MOD, at)
     followups = FollowupRepository(db)
     followup = await followups.create(guild_id=GUILD, channel_id=CHANNEL, in_thread=True,
                                       question_message_id=message + 2, op_id=member,

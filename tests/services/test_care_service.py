@@ -329,7 +329,8 @@ async def test_forget_deletes_a_members_alerts_and_purge_keeps_open_windows(worl
     assert report.removed["care"] >= 2
     assert await w.care.repository.by_message(GUILD, 9_001) is None
     assert w.actions.blanked == [alert.card_message_id]
-    assert (await alerted(w, 9_002)).claimed_by is None
+    # Their claim as a moderator stays accountable, under their pseudonym (never their id).
+    assert (await alerted(w, 9_002)).claimed_by == w.privacy.pseudonym(GUILD, OP)
     assert await w.care.purge_expired(w.clock.now()) == 0  # quiet window still open
     removed = await w.care.purge_expired(w.clock.now() + timedelta(days=31))
     assert removed == 1 and await w.care.repository.by_message(GUILD, 9_002) is None
