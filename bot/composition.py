@@ -40,9 +40,9 @@ from bot.services.config_io import ExternalChanges
 from bot.services.doctor import DoctorService
 from bot.services.followups import FollowupService
 from bot.services.guild_settings import GuildSettingsService
-from bot.services.linkhold import LinkHoldService, PublishRequest, Repositories
+from bot.services.linkhold import LinkHoldService, Repositories
 from bot.services.privacy import PrivacyService, load_or_create_key
-from bot.services.repost import RepostRequest, RepostResult, RepostService, StoredAttachment
+from bot.services.repost import RepostService
 from bot.services.scheduler import Scheduler
 from bot.services.welcome import WelcomeService
 from bot.tasks import BackgroundTasks
@@ -128,23 +128,11 @@ async def build(host: Host, client: discord.Client) -> Services:
     privacy.register_tables("repost")  # /privacy forget: reposts of (or by) the member
 
     # --- linkhold
-    async def publish_held(request: PublishRequest) -> RepostResult:
-        return await repost.publish(RepostRequest(
-            guild_id=request.guild_id, member_id=request.member_id, content=request.content,
-            destination_id=request.destination_id, moderator_id=request.moderator_id,
-            reason=request.reason, source=request.source,
-            attachments=tuple(StoredAttachment(f.filename, f.data, f.content_type)
-                              for f in request.attachments),
-            not_kept=request.not_kept, reply_to_url=request.reply_to_url,
-            notice=request.notice, forum_title=request.forum_title,
-            forum_tag_ids=request.forum_tag_ids,
-        ))
-
     linkhold_discord = LinkHoldAdapter(client, settings, clock)
     linkhold = LinkHoldService(
         Repositories(HoldRepository(db), TrustRepository(db), PostCountRepository(db),
                      HighWaterRepository(db)),
-        settings, clock, linkhold_discord, publish_held,
+        settings, clock, linkhold_discord, repost.publish,
         audit=audit, background=host.background, metrics=metrics, checkpoint=db.checkpoint,
     )
     linkhold_discord.serve(linkhold)

@@ -30,6 +30,7 @@ from bot.domain.templates import TemplateError, render
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.repost_ports import RepostRequest, StoredAttachment
 from bot.tasks import BackgroundTasks
 from config.guild import LinkHoldSettings
 
@@ -125,32 +126,10 @@ class CatchupReport:
     out_of_budget: bool
 
 
-@dataclass(frozen=True, slots=True)
-class FileToPublish:
-    """A stored attachment to re-upload with the approved post."""
-
-    filename: str
-    data: bytes
-    content_type: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PublishRequest:
-    """An approved held post to publish on the member's behalf (the repost service's request)."""
-
-    guild_id: int
-    member_id: int
-    content: str
-    destination_id: int
-    moderator_id: int
-    reason: str
-    source: str
-    attachments: tuple[FileToPublish, ...] = ()
-    not_kept: tuple[str, ...] = ()
-    reply_to_url: str | None = None
-    notice: str | None = None
-    forum_title: str | None = None
-    forum_tag_ids: tuple[int, ...] = ()
+# An approved held post is published through the repost service's own request: its port
+# module holds no Discord and no link-hold import, so the two services share one type.
+PublishRequest = RepostRequest
+FileToPublish = StoredAttachment
 
 
 class Published(Protocol):
