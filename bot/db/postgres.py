@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from bot import failpoints
 from bot.db.backend import POSTGRESQL, Backend, Params, Row, Transaction, redact
 
 # Where the installation key (bot.services.privacy) lives when the data is in PostgreSQL:
@@ -193,6 +194,7 @@ class PostgresBackend(Backend):
                 await conn.execute(statement)
             await conn.execute(f"INSERT INTO {_VERSIONS} (version, name) VALUES ($1, $2)",
                                version, name)
+            failpoints.hit_migration(version)
         return True
 
     async def checkpoint(self) -> None:

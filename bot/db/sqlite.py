@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot import failpoints
 from bot.db.backend import SQLITE, Backend, Params, Row, Transaction
 
 
@@ -169,6 +170,7 @@ class SqliteBackend(Backend):
                 await tx.execute(statement)
             # PRAGMA takes no parameters; version is an int we parsed from a file name.
             await tx.execute(f"PRAGMA user_version = {int(version)}")
+            failpoints.hit_migration(version)
         return True
 
     async def checkpoint(self) -> None:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot import failpoints
 from bot.clock import Clock
 from bot.db.reminders import NewReminder
 from bot.db.welcome import PendingJoin, SupportGroup, WelcomeRepository
@@ -233,6 +234,7 @@ class WelcomeService:
         claimed = await self.repository.claim(guild_id, [member.id], how, self._clock.now())
         if not claimed:
             return False
+        failpoints.hit("welcome.claimed")
         text = await self.renderer.single(guild, member)
         channel_id = self.welcome_channel(guild_id)
         if channel_id is not None:
@@ -268,6 +270,7 @@ class WelcomeService:
         claimed = await self.repository.claim(guild_id, present, "burst", self._clock.now())
         if not claimed:
             return []
+        failpoints.hit("welcome.claimed")
         channel_id = self.welcome_channel(guild_id)
         if channel_id is None:
             return claimed
