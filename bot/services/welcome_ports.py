@@ -17,13 +17,19 @@ from config.guild import GuildConfig
 
 
 class SendFailed(Exception):
-    """Discord refused a welcome post (`forbidden`: a missing permission)."""
+    """Discord refused a welcome post (`forbidden`: a missing permission).
 
-    def __init__(self, status: int, code: int, *, forbidden: bool) -> None:
+    `transient`: worth trying again later (a 429 after discord.py's own retries, a 5xx, a
+    connection error). A 5xx may still have created the message: look before re-sending.
+    """
+
+    def __init__(self, status: int, code: int, *, forbidden: bool,
+                 transient: bool = False) -> None:
         super().__init__(f"{status}/{code}")
         self.status = status
         self.code = code
         self.forbidden = forbidden
+        self.transient = transient
 
 
 class RolesRefused(Exception):
@@ -77,6 +83,14 @@ class WelcomeDiscord(Protocol):
     async def post_welcome(self, guild_id: int, channel_id: int, text: str,
                            ping: Sequence[int]) -> Posted:
         """Post a welcome (with the picker button) pinging exactly `ping`; SendFailed if not."""
+        ...
+
+    async def find_welcome(self, guild_id: int, channel_id: int, member_id: int,
+                           since: datetime) -> Posted | None:
+        """Steward's welcome mentioning the member in the channel since `since`, if any.
+
+        SendFailed (transient) when the history can't be read now.
+        """
         ...
 
     async def dm_welcome(self, guild_id: int, member_id: int, text: str) -> bool:
