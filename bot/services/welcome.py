@@ -40,6 +40,7 @@ from bot.services.welcome_ports import (
     Audit,
     Counters,
     Posted,
+    QuietUntil,
     SendFailed,
     Settings,
     WelcomeDiscord,
@@ -60,7 +61,7 @@ class WelcomeService:
 
     def __init__(self, repository: WelcomeRepository, discord: WelcomeDiscord,
                  settings: Settings, audit: Audit, metrics: Counters, scheduler: Scheduler,
-                 clock: Clock) -> None:
+                 clock: Clock, *, quiet_until: QuietUntil) -> None:
         self.repository = repository
         self._discord = discord
         self._settings = settings
@@ -68,7 +69,8 @@ class WelcomeService:
         self._metrics = metrics
         self._scheduler = scheduler
         self._clock = clock
-        self.directory = SupportGroups(repository, discord, settings, audit, clock)
+        self.directory = SupportGroups(repository, discord, settings, audit, clock,
+                                       quiet_until=quiet_until)
         self.renderer = WelcomeRenderer(settings, self.directory)
         self.catchup = CatchUp(repository, discord, settings, audit, clock, self)
         self._bursts: dict[int, rules.BurstTracker] = {}

@@ -6,7 +6,7 @@ audit trail, the metrics and the guild settings are handed in as the narrow shap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -101,6 +101,11 @@ class WelcomeDiscord(Protocol):
                            remove: Sequence[int]) -> None:
         """Give and take group roles; RolesRefused when Discord says no."""
         ...
+
+
+# When a member's quiet window ends (None: not quiet); bot.composition passes
+# `CareService.quiet_until`. No automated message to a quiet member but their first welcome.
+QuietUntil = Callable[[int, int], Awaitable[datetime | None]]
 
 
 class Audit(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import count
 
 import pytest
@@ -140,6 +140,7 @@ class World:
         self.db, self.clock, self.settings = db, clock, settings
         self.discord, self.audit, self.metrics, self.tasks = discord, audit, metrics, tasks
         self.names = count(100)
+        self.quiet: dict[int, datetime] = {}  # member -> end of care's quiet window
         self.scheduler: Scheduler
         self.service: WelcomeService
 
@@ -147,11 +148,16 @@ class World:
         """(Re)start the service and its scheduler on the same database, like a restart."""
         self.scheduler = Scheduler(ReminderRepository(self.db), self.clock, self.tasks)
         self.service = WelcomeService(WelcomeRepository(self.db), self.discord, self.settings,
-                                      self.audit, self.metrics, self.scheduler, self.clock)
+                                      self.audit, self.metrics, self.scheduler, self.clock,
+                                      quiet_until=self.quiet_until)
         await self.scheduler.start()
         await self.service.resume()
         await self.idle()
         return self.service
+
+    async def quiet_until(self, guild_id: int, member_id: int) -> datetime | None:
+        until = self.quiet.get(member_id)
+        return until if until is not None and until > self.clock.now() else None
 
     async def stop(self) -> None:
         await self.scheduler.abort()
@@ -600,6 +606,16 @@ async def test_no_suggestion_for_followed_groups_group_channels_moderators_or_ol
     assert await suggest(post(old, "colon cancer question")) is None
     await world.configure(suggestions=False)
     assert await suggest(post(newcomer, "colon again")) is None
+
+
+async def test_no_suggestion_while_care_keeps_the_member_quiet(world):
+    suggest = world.service.directory.suggest
+    member = await world.join()
+    assert len(world.discord.pinged(member.id)) == 1  # the first welcome still goes out
+    world.quiet[member.id] = world.clock.now() + timedelta(hours=24)
+    assert await suggest(post(member, "colon cancer, day 3")) is None
+    world.clock.advance(hours=25)  # the window ended; the suggestion was not used up
+    assert "Colorectal Cancer" in await suggest(post(member, "colon cancer, day 4"))
 
 
 # --- catching up on joins missed while offline ------------------------------------------------
