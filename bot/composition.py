@@ -165,8 +165,9 @@ async def build(host: Host, client: discord.Client) -> Services:
     # The adapter reads Discord's cache and sends; the picker button rides on every welcome.
     welcome_discord = DiscordWelcome(client, settings, view=welcome_view)
     # The shared scheduler is welcome's timer too (screening fallbacks, burst windows).
+    # Care's quiet window: no group suggestion (or other automated message) to a quiet member.
     welcome = WelcomeService(WelcomeRepository(db), welcome_discord, settings, audit, metrics,
-                             scheduler, clock)
+                             scheduler, clock, quiet_until=care.quiet_until)
     privacy.register_tables("welcome")  # welcome records, pending joins, suggestions
 
     async def group_roles(guild_id: int) -> list[tuple[str, int]]:

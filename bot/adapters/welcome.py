@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot import messaging
+from bot.adapters.scheduler import classify_discord_error
 from bot.domain.welcome import RoleFacts
 from bot.domain.welcome_facts import GuildFacts, MemberFacts, MessageFacts
 from bot.errors import InvalidInput
 from bot.permissions import is_moderator
+from bot.services.scheduler import RetryLater
 from bot.services.welcome import WelcomeService
 from bot.services.welcome_ports import Posted, RolesRefused, SendFailed, Settings
 from config.guild import CoreSettings
@@ -27,6 +30,9 @@ log = logging.getLogger(__name__)
 
 # Builds the "Find your support group" button row for a guild (bot/ui/welcome.py).
 ViewFactory = Callable[[int], discord.ui.View]
+
+HISTORY_WINDOW = 100  # recent messages searched for a welcome that may have landed
+CLOCK_SLACK = timedelta(seconds=5)  # Discord's clock vs ours, for the history search
 
 
 # --- facts
@@ -79,6 +85,12 @@ def group_channel_id(channel: discord.abc.GuildChannel) -> int:
     if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
         raise InvalidInput("A group meets in a text channel or a forum.")
     return channel.id
+
+
+def send_failed(exc: discord.HTTPException) -> SendFailed:
+    """A Discord error as the welcome service sees it: forbidden, transient, or neither."""
+    return SendFailed(exc.status, exc.code, forbidden=isinstance(exc, discord.Forbidden),
+                      transient=isinstance(classify_discord_error(exc), RetryLater))
 
 
 # --- the port
@@ -153,9 +165,33 @@ class DiscordWelcome:
                                            allowed_mentions=messaging.ping_only(*ping),
                                            **self._extra(guild_id))
         except discord.HTTPException as exc:
-            raise SendFailed(exc.status, exc.code,
-                             forbidden=isinstance(exc, discord.Forbidden)) from exc
+            raise send_failed(exc) from exc
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise SendFailed(0, 0, forbidden=False, transient=True) from exc
         return Posted(channel.id, message.id, message.jump_url)
+
+    async def find_welcome(self, guild_id: int, channel_id: int, member_id: int,
+                           since: datetime) -> Posted | None:
+        """Steward's welcome mentioning the member in the channel since `since`, if any."""
+        guild = self._client.get_guild(guild_id)
+        channel = guild.get_channel(channel_id) if guild is not None else None
+        me = self._client.user
+        if not isinstance(channel, discord.TextChannel) or me is None:
+            return None
+        after = discord.Object(discord.utils.time_snowflake(since - CLOCK_SLACK))
+        try:
+            async for message in channel.history(limit=HISTORY_WINDOW, after=after):
+                if message.author.id == me.id and (
+                        member_id in message.raw_mentions
+                        or any(u.id == member_id for u in message.mentions)):
+                    return Posted(channel.id, message.id, message.jump_url)
+        except discord.HTTPException as exc:
+            log.warning("could not read channel %s to look for a welcome: %s", channel_id,
+                        exc.code)
+            raise send_failed(exc) from exc
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise SendFailed(0, 0, forbidden=False, transient=True) from exc
+        return None
 
     async def dm_welcome(self, guild_id: int, member_id: int, text: str) -> bool:
         """DM the welcome; False (logged) when the member doesn't accept DMs."""

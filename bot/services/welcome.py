@@ -6,7 +6,10 @@ Onboarding is incomplete) -> `ready` -> greeted at once, or added to the guild's
 fallback or a batch's end is a `welcome` item in its queue, and when one falls due everything
 due in `welcome_pending` is greeted (`process_due`), so a restart in between still greets
 everyone. `welcome_records` is claimed before a welcome is sent: a member is never greeted
-twice. No Discord here: `WelcomeDiscord` (bot/adapters/welcome.py) reads and sends.
+twice. A post that fails for a passing reason (a 429 storm, a 5xx, the network) is retried
+later by the scheduler (a `welcome` item naming the member, with backoff); each retry first
+looks in the channel for a welcome that landed anyway, and re-sends only when there is none.
+No Discord here: `WelcomeDiscord` (bot/adapters/welcome.py) reads and sends.
 """
 
 from __future__ import annotations
@@ -24,13 +27,21 @@ from bot.domain import welcome as rules
 from bot.domain.templates import TemplateError
 from bot.domain.welcome_facts import MemberFacts
 from bot.errors import BotMissingPermissions, InvalidInput
-from bot.services.scheduler import Delivery, Done, Scheduler
+from bot.services.scheduler import (
+    MAX_ATTEMPTS,
+    Delivery,
+    DeliveryFailed,
+    Done,
+    RetryLater,
+    Scheduler,
+)
 from bot.services.welcome_catchup import CatchUp
 from bot.services.welcome_groups import SupportGroups
 from bot.services.welcome_ports import (
     Audit,
     Counters,
     Posted,
+    QuietUntil,
     SendFailed,
     Settings,
     WelcomeDiscord,
@@ -43,6 +54,7 @@ TIMER_KIND = "welcome"  # the scheduler's queue item that wakes the welcomes
 SAFETY_NET = timedelta(minutes=1)  # a single welcome's row is picked up if the send never ran
 LATE_SCREENING = timedelta(days=1)  # screening done for a join Steward missed: still greet
 DUE_BATCH = 1000  # pending joins greeted per wake-up (more: another wake-up at once)
+RETRY_AFTER = timedelta(seconds=30)  # a failed welcome's first retry (then the backoff)
 
 
 class WelcomeService:
@@ -50,7 +62,7 @@ class WelcomeService:
 
     def __init__(self, repository: WelcomeRepository, discord: WelcomeDiscord,
                  settings: Settings, audit: Audit, metrics: Counters, scheduler: Scheduler,
-                 clock: Clock) -> None:
+                 clock: Clock, *, quiet_until: QuietUntil) -> None:
         self.repository = repository
         self._discord = discord
         self._settings = settings
@@ -58,7 +70,8 @@ class WelcomeService:
         self._metrics = metrics
         self._scheduler = scheduler
         self._clock = clock
-        self.directory = SupportGroups(repository, discord, settings, audit, clock)
+        self.directory = SupportGroups(repository, discord, settings, audit, clock,
+                                       quiet_until=quiet_until)
         self.renderer = WelcomeRenderer(settings, self.directory)
         self.catchup = CatchUp(repository, discord, settings, audit, clock, self)
         self._bursts: dict[int, rules.BurstTracker] = {}
@@ -101,8 +114,47 @@ class WelcomeService:
             guild_id=guild_id, kind=TIMER_KIND, channel_id=0, due_at=when, note=why))
 
     async def _on_timer(self, delivery: Delivery) -> Done:
+        if delivery.reminder.member_id is not None:
+            return await self._retry(delivery, delivery.reminder.member_id)
         await self.process_due(self._clock.now())
         return Done.sent(None)
+
+    async def _retry(self, delivery: Delivery, member_id: int) -> Done:
+        """Post a welcome that failed for a passing reason, unless it landed after all."""
+        reminder = delivery.reminder
+        guild_id, channel_id = reminder.guild_id, reminder.channel_id
+        guild = self._discord.guild(guild_id)
+        member = self._discord.member(guild_id, member_id)
+        if guild is None or member is None:
+            return Done.closed("member_left")
+        record = await self.repository.record(guild_id, member_id)
+        if record is None:  # forgotten (/privacy forget) meanwhile
+            return Done.closed("forgotten")
+        if record.message_id is not None:
+            return Done.sent(record.message_id)
+        if not self._discord.is_text_channel(guild_id, channel_id):
+            return Done.closed("channel_gone")
+        try:
+            posted = await self._discord.find_welcome(guild_id, channel_id, member_id,
+                                                      record.welcomed_at)
+            if posted is None:
+                text = await self.renderer.single(guild, member)
+                await delivery.sending()
+                posted = await self._discord.post_welcome(guild_id, channel_id, text,
+                                                          [member_id])
+                self._metrics.inc("welcomes", 1, outcome="sent")
+            else:
+                log.info("welcome for member %s of guild %s had landed; not sent again",
+                         member_id, guild_id)
+        except SendFailed as exc:
+            if exc.transient and reminder.attempts < MAX_ATTEMPTS:
+                raise RetryLater(f"HTTP {exc.status}") from exc
+            await self._failed(guild_id, channel_id, [member_id], exc)
+            reason = ("no_access" if exc.forbidden
+                      else "gave_up_after_retries" if exc.transient else "refused")
+            raise DeliveryFailed(reason, notify=False) from exc
+        await self.repository.set_message(guild_id, [member_id], channel_id, posted.message_id)
+        return Done.sent(posted.message_id)
 
     async def process_due(self, now: datetime) -> None:
         """Greet screening fallbacks and flush burst batches that are due at `now`."""
@@ -302,19 +354,35 @@ class WelcomeService:
         try:
             posted = await self._discord.post_welcome(guild_id, channel_id, text, ping)
         except SendFailed as exc:
-            log.warning("welcome in channel %s of guild %s failed: %s", channel_id, guild_id,
-                        exc.code)
-            self._metrics.inc("welcomes", len(ping), outcome="failed")
-            await self._audit.record(
-                guild_id, None, "welcome.failed", ping[0] if len(ping) == 1 else None,
-                {"channel": f"<#{channel_id}>", "members": len(ping),
-                 "problem": ("I'm missing Send Messages or View Channel there (Discord error "
-                             f"{exc.code}). Fix the channel permissions; /welcome resend "
-                             "can greet someone again.") if exc.forbidden
-                 else f"Discord error {exc.status}/{exc.code}"})
+            if not exc.transient:
+                await self._failed(guild_id, channel_id, ping, exc)
+                return None
+            # Nothing landed (or, after a 5xx, maybe it did: each retry looks first).
+            log.warning("welcome in channel %s of guild %s failed (%s/%s); retrying later",
+                        channel_id, guild_id, exc.status, exc.code)
+            self._metrics.inc("welcomes", len(ping), outcome="retry")
+            due = self._clock.now() + RETRY_AFTER
+            await self._scheduler.schedule_many(
+                NewReminder(guild_id=guild_id, kind=TIMER_KIND, channel_id=channel_id,
+                            due_at=due, member_id=member_id, note="retry")
+                for member_id in ping)
             return None
         self._metrics.inc("welcomes", len(ping), outcome="sent")
         return posted
+
+    async def _failed(self, guild_id: int, channel_id: int, ping: Sequence[int],
+                      exc: SendFailed) -> None:
+        """A welcome that won't go out by itself: count it and tell the mod log."""
+        log.warning("welcome in channel %s of guild %s failed: %s", channel_id, guild_id,
+                    exc.code)
+        self._metrics.inc("welcomes", len(ping), outcome="failed")
+        await self._audit.record(
+            guild_id, None, "welcome.failed", ping[0] if len(ping) == 1 else None,
+            {"channel": f"<#{channel_id}>", "members": len(ping),
+             "problem": ("I'm missing Send Messages or View Channel there (Discord error "
+                         f"{exc.code}). Fix the channel permissions; /welcome resend "
+                         "can greet someone again.") if exc.forbidden
+             else f"Discord error {exc.status}/{exc.code}"})
 
     async def resend(self, member: MemberFacts, actor_id: int) -> Posted:
         """Post a member's welcome again (moderators), whatever the records say."""

@@ -12,7 +12,13 @@ from bot.domain import welcome as rules
 from bot.domain.authority import group_role_refusal
 from bot.domain.welcome_facts import MemberFacts, MessageFacts
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
-from bot.services.welcome_ports import Audit, RolesRefused, Settings, WelcomeDiscord
+from bot.services.welcome_ports import (
+    Audit,
+    QuietUntil,
+    RolesRefused,
+    Settings,
+    WelcomeDiscord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +56,10 @@ class SupportGroups:
     """The group directory (cached per guild), the picker and group suggestions."""
 
     def __init__(self, repository: WelcomeRepository, discord: WelcomeDiscord,
-                 settings: Settings, audit: Audit, clock: Clock) -> None:
+                 settings: Settings, audit: Audit, clock: Clock, *,
+                 quiet_until: QuietUntil) -> None:
         self.repository = repository
+        self._quiet_until = quiet_until
         self._discord = discord
         self._settings = settings
         self._audit = audit
@@ -254,6 +262,10 @@ class SupportGroups:
             return None
         author = self._discord.member(message.guild_id, message.author_id)
         if author is None or author.is_moderator:
+            return None
+        if await self._quiet_until(message.guild_id, author.id) is not None:
+            log.info("no group suggestion for member %s of guild %s: in a quiet window",
+                     author.id, message.guild_id)
             return None
         by_id = {g.id: g for g in state.facts}
         for group_id in hits:

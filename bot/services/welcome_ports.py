@@ -6,7 +6,7 @@ audit trail, the metrics and the guild settings are handed in as the narrow shap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,13 +17,19 @@ from config.guild import GuildConfig
 
 
 class SendFailed(Exception):
-    """Discord refused a welcome post (`forbidden`: a missing permission)."""
+    """Discord refused a welcome post (`forbidden`: a missing permission).
 
-    def __init__(self, status: int, code: int, *, forbidden: bool) -> None:
+    `transient`: worth trying again later (a 429 after discord.py's own retries, a 5xx, a
+    connection error). A 5xx may still have created the message: look before re-sending.
+    """
+
+    def __init__(self, status: int, code: int, *, forbidden: bool,
+                 transient: bool = False) -> None:
         super().__init__(f"{status}/{code}")
         self.status = status
         self.code = code
         self.forbidden = forbidden
+        self.transient = transient
 
 
 class RolesRefused(Exception):
@@ -79,6 +85,14 @@ class WelcomeDiscord(Protocol):
         """Post a welcome (with the picker button) pinging exactly `ping`; SendFailed if not."""
         ...
 
+    async def find_welcome(self, guild_id: int, channel_id: int, member_id: int,
+                           since: datetime) -> Posted | None:
+        """Steward's welcome mentioning the member in the channel since `since`, if any.
+
+        SendFailed (transient) when the history can't be read now.
+        """
+        ...
+
     async def dm_welcome(self, guild_id: int, member_id: int, text: str) -> bool:
         """DM the welcome (with the picker button); False when it could not be delivered."""
         ...
@@ -87,6 +101,11 @@ class WelcomeDiscord(Protocol):
                            remove: Sequence[int]) -> None:
         """Give and take group roles; RolesRefused when Discord says no."""
         ...
+
+
+# When a member's quiet window ends (None: not quiet); bot.composition passes
+# `CareService.quiet_until`. No automated message to a quiet member but their first welcome.
+QuietUntil = Callable[[int, int], Awaitable[datetime | None]]
 
 
 class Audit(Protocol):

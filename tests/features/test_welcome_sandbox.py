@@ -220,6 +220,35 @@ async def test_rate_limit_and_server_error_then_success(env):
     assert len(welcomes_mentioning(env, other)) == 1
 
 
+async def test_a_429_storm_longer_than_discord_py_retries_greets_later_once(env):
+    sb = env.sb
+    # discord.py tries a request 5 times on 429s; a longer storm reaches Steward as an error.
+    sb.fail("POST /channels/{channel_id}/messages", 429, times=6, channel=env.welcome,
+            retry_after=0.01)
+    member = await join(env)
+    await eventually(lambda: _retry_scheduled(env, member))
+    assert welcomes_mentioning(env, member) == [] and await greeted(env, member)
+    env.clock.advance(seconds=31)  # the storm is over by the first retry
+    message = await welcome_for(env, member)
+    assert sb.mentions_pinged(message) == {member.id}
+    await sb.idle()
+    env.clock.advance(minutes=10)
+    marker = await join(env)
+    await welcome_for(env, marker)
+    await sb.idle()
+    assert len(welcomes_mentioning(env, member)) == 1
+    record = await env.service.repository.record(env.guild.id, member.id)
+    assert record.message_id == message.id
+    modlog = sb.messages(env.mod_log)
+    assert not any(e.get("title") == "welcome.failed" and f"<@{member.id}>" in
+                   e.get("description", "") for m in modlog for e in m.embeds)
+
+
+async def _retry_scheduled(env, member) -> bool:
+    pending = await env.bot.services.scheduler.repository.list_pending(env.guild.id, 500)
+    return any(r.kind == "welcome" and r.member_id == member.id for r in pending)
+
+
 async def test_command_visibility(env):
     sb = env.sb
     assert sb.can_use_command(env.guild, env.regular, "groups")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import count
 
 import pytest
@@ -50,7 +50,10 @@ class FakeDiscord:
         self.closed_dms: set[int] = set()
         self.role_changes: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
         self.refuse_posts: SendFailed | None = None
+        # One failure per post, in order; `landed`: the post went out before the error.
+        self.failures: list[tuple[SendFailed, bool]] = []
         self.refuse_roles = False
+        self.history_reads = 0
         self._ids = count(5000)
 
     def guild_ids(self) -> list[int]:
@@ -77,10 +80,23 @@ class FakeDiscord:
     async def post_welcome(self, guild_id, channel_id, text, ping):
         if self.refuse_posts is not None:
             raise self.refuse_posts
+        failure, landed = self.failures.pop(0) if self.failures else (None, False)
+        if failure is not None and not landed:
+            raise failure
         message_id = next(self._ids)
         self.posts.append(Post(channel_id, text, tuple(ping), message_id))
+        if failure is not None:
+            raise failure
         return Posted(channel_id, message_id,
                       f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}")
+
+    async def find_welcome(self, guild_id, channel_id, member_id, since):
+        self.history_reads += 1
+        for p in reversed(self.posts):
+            if p.channel_id == channel_id and member_id in p.ping:
+                return Posted(channel_id, p.message_id, f"https://discord.com/channels/"
+                              f"{guild_id}/{channel_id}/{p.message_id}")
+        return None
 
     async def dm_welcome(self, guild_id, member_id, text):
         if member_id in self.closed_dms:
@@ -124,6 +140,7 @@ class World:
         self.db, self.clock, self.settings = db, clock, settings
         self.discord, self.audit, self.metrics, self.tasks = discord, audit, metrics, tasks
         self.names = count(100)
+        self.quiet: dict[int, datetime] = {}  # member -> end of care's quiet window
         self.scheduler: Scheduler
         self.service: WelcomeService
 
@@ -131,11 +148,16 @@ class World:
         """(Re)start the service and its scheduler on the same database, like a restart."""
         self.scheduler = Scheduler(ReminderRepository(self.db), self.clock, self.tasks)
         self.service = WelcomeService(WelcomeRepository(self.db), self.discord, self.settings,
-                                      self.audit, self.metrics, self.scheduler, self.clock)
+                                      self.audit, self.metrics, self.scheduler, self.clock,
+                                      quiet_until=self.quiet_until)
         await self.scheduler.start()
         await self.service.resume()
         await self.idle()
         return self.service
+
+    async def quiet_until(self, guild_id: int, member_id: int) -> datetime | None:
+        until = self.quiet.get(member_id)
+        return until if until is not None and until > self.clock.now() else None
 
     async def stop(self) -> None:
         await self.scheduler.abort()
@@ -273,6 +295,85 @@ async def test_a_refused_post_alerts_the_mod_log_and_counts_as_failed(world):
     world.clock.advance(seconds=30)
     await world.join()
     assert world.audit.entries[-1][2]["problem"] == "Discord error 500/0"
+
+
+def storm(status: int = 429) -> SendFailed:
+    """What the adapter raises once discord.py has given up on a 429 (or a 5xx)."""
+    return SendFailed(status, 0, forbidden=False, transient=True)
+
+
+async def test_a_transient_failure_is_retried_later_and_greets_exactly_once(world):
+    world.discord.failures = [(storm(429), False), (storm(429), False)]
+    member = await world.join()
+    assert world.discord.posts == [] and await greeted(world, member)  # claimed, not sent
+    assert "welcome.failed" not in world.audit.actions()  # nothing for moderators to do
+    [retry] = await world.timers()
+    assert retry.member_id == member.id and retry.channel_id == WELCOME
+    assert retry.due_at == world.clock.now() + timedelta(seconds=30)
+    world.clock.advance(seconds=31)
+    await world.idle()
+    assert world.discord.posts == []  # the storm goes on: backed off again
+    world.clock.advance(minutes=2)
+    await world.idle()
+    [post] = world.discord.pinged(member.id)
+    assert post.text.startswith(f"Welcome to Hope Together, <@{member.id}>!")
+    record = await world.service.repository.record(GUILD, member.id)
+    assert record.message_id == post.message_id and record.how == "single"
+    assert await world.timers() == []
+    world.clock.advance(hours=2)
+    await world.idle()
+    assert len(world.discord.pinged(member.id)) == 1
+    assert world.metrics.counts == {"welcomes:retry": 1, "welcomes:sent": 1}
+    assert "welcome.failed" not in world.audit.actions()
+
+
+async def test_a_5xx_whose_welcome_landed_is_not_sent_again(world):
+    world.discord.failures = [(storm(500), True)]
+    member = await world.join()
+    [landed] = world.discord.pinged(member.id)
+    assert (await world.service.repository.record(GUILD, member.id)).message_id is None
+    world.clock.advance(seconds=31)
+    await world.idle()
+    assert world.discord.history_reads == 1  # looked before re-sending
+    assert world.discord.pinged(member.id) == [landed]
+    record = await world.service.repository.record(GUILD, member.id)
+    assert record.message_id == landed.message_id
+    assert await world.timers() == []
+
+
+async def test_a_retry_for_someone_who_left_or_a_permanent_refusal(world):
+    world.discord.failures = [(storm(), False), (storm(), False)]
+    gone = await world.join()
+    stays = await world.join()
+    world.leave(gone)
+    world.discord.refuse_posts = SendFailed(403, 50013, forbidden=True)
+    world.clock.advance(seconds=31)
+    await world.idle()
+    assert world.discord.posts == []
+    [(action, target, details)] = [e for e in world.audit.entries if e[0] == "welcome.failed"]
+    assert target == stays.id and "/welcome resend" in details["problem"]
+    assert await world.timers() == []
+
+
+async def test_a_burst_post_that_fails_is_retried_for_each_member(world):
+    world.clock.advance(minutes=5)
+    joined = [await world.join() for _ in range(9)]
+    singles = [p.ping for p in world.discord.posts]  # greeted at once, before the burst
+    members = joined[len(singles):]
+    assert len(members) >= 2
+    world.discord.failures = [(storm(), False)]
+    world.clock.advance(seconds=11)
+    await world.idle()
+    assert [p.ping for p in world.discord.posts] == singles  # the batch's post failed
+    assert sorted(t.member_id for t in await world.timers()) == [m.id for m in members]
+    world.clock.advance(seconds=31)
+    await world.idle()
+    for member in members:
+        [post] = world.discord.pinged(member.id)
+        assert post.ping == (member.id,)
+        assert (await world.service.repository.record(GUILD, member.id)).message_id == (
+            post.message_id)
+    assert await world.timers() == []
 
 
 # --- rejoin and resend ------------------------------------------------------------------------
@@ -505,6 +606,16 @@ async def test_no_suggestion_for_followed_groups_group_channels_moderators_or_ol
     assert await suggest(post(old, "colon cancer question")) is None
     await world.configure(suggestions=False)
     assert await suggest(post(newcomer, "colon again")) is None
+
+
+async def test_no_suggestion_while_care_keeps_the_member_quiet(world):
+    suggest = world.service.directory.suggest
+    member = await world.join()
+    assert len(world.discord.pinged(member.id)) == 1  # the first welcome still goes out
+    world.quiet[member.id] = world.clock.now() + timedelta(hours=24)
+    assert await suggest(post(member, "colon cancer, day 3")) is None
+    world.clock.advance(hours=25)  # the window ended; the suggestion was not used up
+    assert "Colorectal Cancer" in await suggest(post(member, "colon cancer, day 4"))
 
 
 # --- catching up on joins missed while offline ------------------------------------------------
