@@ -8,7 +8,7 @@ from typing import Protocol
 
 import discord
 
-from bot.domain.authority import Standing, power_role_refusal
+from bot.domain.authority import Standing, power_role_refusal, unusable_power_role
 from bot.errors import InvalidInput, NotAdmin, NotAllowedThere, NotFound, NotModerator
 from config.guild import CoreSettings
 
@@ -233,10 +233,19 @@ class _Steward(Protocol):
     def services(self) -> _Services: ...
 
 
-async def refuse_group_role(bot: _Steward, guild_id: int, role: discord.Role) -> None:
-    """Refuse to give Steward powers to a support-group role (members give those to
-    themselves)."""
+async def refuse_power_role(bot: _Steward, guild_id: int, role: discord.Role) -> None:
+    """Refuse to give Steward powers (moderator, exempt from holds) to @everyone, to an
+    integration's own role, or to a support-group role (members give those to themselves)."""
+    unusable = unusable_power_role(everyone=role.is_default(), managed=role.managed)
+    if unusable:
+        raise InvalidInput(f"Pick an ordinary role: I can't give {_role_name(role)} Steward "
+                           f"powers ({unusable}).")
     groups = await bot.services.welcome.groups(guild_id)
     problem = power_role_refusal(role.id, [(g.name, g.role_id) for g in groups])
     if problem:
         raise InvalidInput(f"I can't give {role.mention} Steward powers: {problem}")
+
+
+def _role_name(role: discord.Role) -> str:
+    """@everyone's mention is the mass ping itself: name it plainly."""
+    return "@everyone" if role.is_default() else role.mention

@@ -75,10 +75,11 @@ def channel_facts(guild: discord.Guild, ref: ServerRef) -> ChannelFacts:
 
 
 def role_facts(guild: discord.Guild, ref: ServerRef) -> RoleFacts:
-    """A configured role: whether it exists, its position, and whether an integration owns it."""
+    """A configured role: whether it exists, its position, whether an integration owns it,
+    and whether it is @everyone."""
     role = guild.get_role(ref.id)
     return RoleFacts(ref.setting, ref.id, role is not None, role.position if role else 0,
-                     bool(role and role.managed))
+                     bool(role and role.managed), everyone=bool(role and role.is_default()))
 
 
 def member_channel_facts(guild: discord.Guild, skip: set[int]) -> Iterator[ChannelFacts]:
@@ -102,8 +103,10 @@ def staff_visibility(guild: discord.Guild, moderator_roles: Sequence[int],
     ones; without any, the Manage Messages roles that are not admins or bots' own)."""
     configured = set(moderator_roles)
     if configured:
+        # @everyone and integration roles get their own finding (role.unusable_power)
         mod_roles = [r for r in guild.roles if r.id in configured
-                     and not r.permissions.administrator]
+                     and not r.permissions.administrator
+                     and not r.managed and not r.is_default()]
     else:
         mod_roles = [r for r in guild.roles if r.permissions.manage_messages
                      and not r.permissions.administrator and not r.managed

@@ -85,6 +85,16 @@ def group_role_refusal(role_id: int, *, moderator_roles: Iterable[int],
             "to themselves. Use a plain role for the group.")
 
 
+def unusable_power_role(*, everyone: bool, managed: bool) -> str | None:
+    """Why a role can't carry Steward powers at all (None: it can): @everyone would give every
+    member the power, and nobody can be given an integration's own role."""
+    if everyone:
+        return "@everyone is every member, so every member would get it"
+    if managed:
+        return "it belongs to an integration or bot, so nobody can be given it"
+    return None
+
+
 def power_role_refusal(role_id: int, groups: Iterable[tuple[str, int | None]]) -> str | None:
     """Why a support-group role can't be given Steward powers (None: it can).
 

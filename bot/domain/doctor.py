@@ -131,6 +131,7 @@ class RoleFacts:
     exists: bool
     position: int = 0
     managed: bool = False
+    everyone: bool = False  # the guild's @everyone role
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +280,8 @@ def check_roles(facts: GuildFacts) -> list[Finding]:
                 f"`{role.setting}`." if role.setting == "core.moderator_roles"
                 else f"Remove it from `{role.setting}` or choose another role.",
             ))
+        elif role.everyone or role.managed:
+            found.append(_unusable_power_role(role))
     existing_groups = [r for r in facts.group_roles if r.exists]
     for role in facts.group_roles:
         if not role.exists:
@@ -308,6 +311,31 @@ def check_roles(facts: GuildFacts) -> list[Finding]:
             "Server Settings → Roles → Steward → allow Manage Roles.",
         ))
     return found
+
+
+_REMOVE_POWER_ROLE = {
+    "core.moderator_roles": ("every member counts as a moderator",
+                             "Run `/steward settings moderator_role:` with that role to remove "
+                             "it, then add your moderators' own role the same way."),
+    "linkhold.exempt_roles": ("links from every member skip the hold",
+                              "Run `/linkhold unexempt role:` with that role to remove it, then "
+                              "exempt an ordinary staff role with `/linkhold exempt` if needed."),
+}
+
+
+def _unusable_power_role(role: RoleFacts) -> Finding:
+    """@everyone or an integration's role given Steward powers (not through a command: they
+    refuse it; e.g. an older version or a hand-edited database)."""
+    effect, fix = _REMOVE_POWER_ROLE.get(role.setting, (
+        "the setting doesn't work as meant", f"Remove it from `{role.setting}`."))
+    if role.everyone:
+        message = f"@everyone is in `{role.setting}`, so {effect}."
+    else:
+        message = (f"<@&{role.role_id}> in `{role.setting}` belongs to an integration or bot: "
+                   "nobody can be given it, and Steward powers belong to an ordinary staff "
+                   "role.")
+    return Finding("role.unusable_power", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
+                   message, fix)
 
 
 def check_staff_visibility(facts: GuildFacts) -> list[Finding]:

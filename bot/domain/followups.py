@@ -358,21 +358,22 @@ def mention(user_id: int) -> str:
 
 
 def render_ask(template: str | None, *, op_id: int, asker_id: int, question: str,
-               jump: str) -> str:
-    """The tag message: names the asker, quotes the question briefly, links to it."""
+               jump: str) -> tuple[str, bool]:
+    """The tag message: names the asker, quotes the question briefly, links to it.
+    `(text, failed)`: a saved template that no longer renders gives way to the default."""
     shown = quote(question, QUESTION_QUOTE_LIMIT) if question.strip() else "(see the link)"
-    return templates.render(template or DEFAULT_ASK_TEMPLATE, {
+    return templates.render_or_default(template, DEFAULT_ASK_TEMPLATE, {
         "op": mention(op_id), "asker": mention(asker_id), "question": shown, "jump": jump,
     })
 
 
 def render_checkin(template: str | None, *, op_id: int, jump: str, days: int,
-                   late: bool = False) -> str:
-    """The one check-in after `days` without an answer."""
-    text = templates.render(template or DEFAULT_CHECKIN_TEMPLATE, {
+                   late: bool = False) -> tuple[str, bool]:
+    """The one check-in after `days` without an answer; `(text, failed)` as `render_ask`."""
+    text, failed = templates.render_or_default(template, DEFAULT_CHECKIN_TEMPLATE, {
         "op": mention(op_id), "jump": jump, "days": str(days),
     })
-    return text + (LATE_NOTE if late else "")
+    return text + (LATE_NOTE if late else ""), failed
 
 
 def render_reminder(*, member_id: int, by_id: int, note: str | None, late: bool = False) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.domain.templates import render
+from bot.domain.templates import render_or_default
 from bot.domain.text import MESSAGE_LIMIT, truncate
 
 Mode = Literal["webhook", "bot"]
@@ -24,6 +24,7 @@ ATTRIBUTION_NAMES = frozenset({"member"})
 ATTRIBUTION_MAX = 200
 NOTICE_NAMES = frozenset({"member", "channel", "link"})
 DEFAULT_NOTICE = "A moderator shared your post in {channel}: {link}"
+DEFAULT_ATTRIBUTION = "— shared for {member} by the moderators"
 WEBHOOK_NAME_MAX = 80
 NONCE_MAX = 25
 
@@ -218,9 +219,11 @@ class Rendered:
     tail_len: int
 
 
-def render_attribution(template: str, member_mention: str) -> str:
-    """The attribution line for `member_mention` (mass mentions defused)."""
-    return render(template, {"member": member_mention}, limit=ATTRIBUTION_MAX)
+def render_attribution(template: str, member_mention: str) -> tuple[str, bool]:
+    """The attribution line for `member_mention` (mass mentions defused); `(text, failed)`:
+    a saved template that no longer renders gives way to the default."""
+    return render_or_default(template, DEFAULT_ATTRIBUTION, {"member": member_mention},
+                             limit=ATTRIBUTION_MAX)
 
 
 def frame(
@@ -338,12 +341,14 @@ def part_nonce(key: str, index: int) -> str:
 
 def render_notice(
     template: str | None, *, member_mention: str, channel_mention: str, link: str
-) -> str:
-    """The one notice to the member; the jump link is added when the wording lacks it."""
+) -> tuple[str, bool]:
+    """The one notice to the member; the jump link is added when the wording lacks it.
+    `(text, failed)`: a saved wording that no longer renders gives way to the default."""
     wording = template or DEFAULT_NOTICE
     if "{link}" not in wording:
         wording = wording.rstrip() + "\n{link}"
-    return render(wording, {"member": member_mention, "channel": channel_mention, "link": link})
+    return render_or_default(wording, DEFAULT_NOTICE,
+                             {"member": member_mention, "channel": channel_mention, "link": link})
 
 
 def may_manage(repost_member_id: int, user_id: int, *, is_moderator: bool) -> bool:

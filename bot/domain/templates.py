@@ -97,3 +97,23 @@ def render(template: str, values: Mapping[str, str], *, limit: int = MESSAGE_LIM
                 raise TemplateError(f"no value for {{{part.name}}}")
             out.append(values[part.name])
     return truncate(defuse_mass_mentions("".join(out)), limit)
+
+
+# The audit action recorded when a saved template fails at send time and the default is used.
+FALLBACK_ACTION = "template.fallback"
+
+
+def render_or_default(custom: str | None, default: str, values: Mapping[str, str], *,
+                      limit: int = MESSAGE_LIMIT) -> tuple[str, bool]:
+    """`custom` rendered, or `default` when there is none; `(text, failed)`.
+
+    A saved template that no longer renders (it slipped past validation, e.g. an older
+    version or a hand-edited database) never stops the message: the default is rendered
+    and `failed` is True so the caller can say so in the mod log.
+    """
+    if custom:
+        try:
+            return render(custom, values, limit=limit), False
+        except TemplateError:
+            return render(default, values, limit=limit), True
+    return render(default, values, limit=limit), False

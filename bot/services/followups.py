@@ -21,6 +21,7 @@ from bot.db.reminders import NewReminder, Reminder
 from bot.domain import followups as rules
 from bot.domain.doctor import Finding
 from bot.domain.followups import CloseReason, SeenMessage
+from bot.domain.templates import FALLBACK_ACTION
 from bot.errors import AlreadyDecided, BotMissingPermissions, InvalidInput, NotFound
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
@@ -199,7 +200,7 @@ class FollowupService:
             )
         # "Who asked" is the question's author (a moderator only passes it on).
         asked_by = question.author_id if question.by_member else asker_id
-        text = rules.render_ask(
+        text, ask_failed = rules.render_ask(
             config.ask_template, op_id=op_id, asker_id=asked_by,
             question=question.content, jump=question.jump_url,
         )
@@ -230,6 +231,9 @@ class FollowupService:
             "followup": followup.id, "question": question.jump_url, "tag": tag_jump,
             "check_in_due": due.isoformat(timespec="minutes"),
         })
+        if ask_failed:
+            await self.audit.record(guild_id, None, FALLBACK_ACTION, op_id, {
+                "setting": "followup.ask_template", "tag": tag_jump})
         return AskResult(stored, tag_jump, due)
 
     async def _refuse_locked(self, channel_id: int) -> None:

@@ -18,6 +18,7 @@ from bot.domain.followups import (
     Postpone,
     ReminderFacts,
 )
+from bot.domain.templates import FALLBACK_ACTION
 from bot.services.followups_lifecycle import FollowupLifecycle, watch_of
 from bot.services.followups_ports import (
     FollowupDiscord,
@@ -133,14 +134,19 @@ class FollowupDelivery:
                                   followup=followup.id)
         await self._wait_if_quiet(followup.guild_id, followup.op_id)
         config = self.settings.get(followup.guild_id).followup
-        text = rules.render_checkin(
+        text, failed = rules.render_checkin(
             config.checkin_template, op_id=followup.op_id, days=followup.days,
             jump=rules.jump_link(followup.guild_id, followup.channel_id,
                                  followup.question_message_id),
             late=delivery.late,
         )
-        return await self._post_tag(delivery, followup.channel_id, text, followup.op_id,
+        done = await self._post_tag(delivery, followup.channel_id, text, followup.op_id,
                                     reopen=plan.reopen_archived)
+        if failed:
+            await self.lifecycle.audit.record(
+                followup.guild_id, None, FALLBACK_ACTION, followup.op_id,
+                {"setting": "followup.checkin_template", "followup": followup.id})
+        return done
 
     async def reminder(self, delivery: Delivery) -> Done:
         """A moderator's scheduled tag of one member."""

@@ -26,7 +26,7 @@ from bot.db.holds import (
     HoldRepository,
 )
 from bot.domain import holds as rules
-from bot.domain.templates import TemplateError, render
+from bot.domain.templates import FALLBACK_ACTION, render_or_default
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
@@ -227,16 +227,6 @@ def queue_url(guild_id: int, channel_id: int | None, message_id: int | None) -> 
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
 
-def render_template(custom: str | None, default: str, values: dict[str, str]) -> str:
-    """A saved template rendered with `values` (the default when it no longer renders)."""
-    if custom:
-        try:
-            return render(custom, values)
-        except TemplateError:
-            log.warning("a saved link-hold template no longer renders; using the default")
-    return render(default, values)
-
-
 class HoldCore:
     """State and the holding steps shared by intake, review and upkeep."""
 
@@ -365,7 +355,9 @@ class HoldCore:
                 dm_failed = True
             else:
                 values = rules.render_values(name, server, where, when, domains, what)
-                text = render_template(settings.held_template, rules.DEFAULT_HELD_DM, values)
+                text = await self.render_saved(hold, "linkhold.held_template",
+                                               settings.held_template, rules.DEFAULT_HELD_DM,
+                                               values)
                 if await self._actions.send_dm(hold.member_id, text):
                     told.append("dm")
                 else:
@@ -374,10 +366,24 @@ class HoldCore:
         if settings.notify in ("channel", "both") or dm_failed:
             values = rules.render_values(f"<@{hold.member_id}>", server, where, when, domains,
                                          what)
-            text = render_template(settings.notice_template, rules.DEFAULT_HELD_NOTICE, values)
+            text = await self.render_saved(hold, "linkhold.notice_template",
+                                           settings.notice_template, rules.DEFAULT_HELD_NOTICE,
+                                           values)
             if await self._post_notice(hold, settings, text):
                 told.append("channel")
         return "+".join(told) or "none"
+
+    async def render_saved(self, hold: Hold, setting: str, custom: str | None, default: str,
+                           values: dict[str, str]) -> str:
+        """A saved template rendered with `values`; when it no longer renders, the default,
+        and the mod log says so (`template.fallback`)."""
+        text, failed = render_or_default(custom, default, values)
+        if failed:
+            log.warning("saved template %s no longer renders in guild %s; used the default",
+                        setting, hold.guild_id)
+            await self._audit.record(hold.guild_id, None, FALLBACK_ACTION, hold.member_id,
+                                     {"setting": setting, "hold": hold.id})
+        return text
 
     async def _post_notice(self, hold: Hold, settings: LinkHoldSettings, text: str) -> bool:
         if hold.is_forum_post:  # the thread is gone: the notice channel, else the system one

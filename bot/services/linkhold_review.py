@@ -20,7 +20,6 @@ from bot.services.linkhold_core import (
     PublishRequest,
     Someone,
     queue_url,
-    render_template,
 )
 
 log = logging.getLogger(__name__)
@@ -177,8 +176,9 @@ class HoldReview(HoldCore):
             return False
         note = f"\n\nThe moderator's note: {reason}" if reason else ""
         values = {"member": someone.display_name, "server": server, "reason": note}
-        text = render_template(self.settings(hold.guild_id).rejected_template,
-                               rules.DEFAULT_REJECTED_DM, values)
+        text = await self.render_saved(hold, "linkhold.rejected_template",
+                                       self.settings(hold.guild_id).rejected_template,
+                                       rules.DEFAULT_REJECTED_DM, values)
         if not await self._actions.send_dm(hold.member_id, text):
             log.info("could not DM member %s about rejected hold %s", hold.member_id, hold.id)
             return False

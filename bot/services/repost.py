@@ -30,6 +30,7 @@ from bot.clock import Clock
 from bot.db.reposts import Notified, RepostRecord, RepostRepository
 from bot.domain import repost as rules
 from bot.domain.links import find_links
+from bot.domain.templates import FALLBACK_ACTION
 from bot.domain.text import MESSAGE_LIMIT
 from bot.errors import InvalidInput, NotFound
 from bot.services.repost_plan import (
@@ -318,8 +319,13 @@ class RepostService:
             plan.notes.append("member not told: they are not in the server")
             return "none"
         member_id = plan.request.member_id
-        text = rules.render_notice(plan.request.notice, member_mention=f"<@{member_id}>",
-                                   channel_mention=f"<#{channel_id}>", link=link)
+        text, failed = rules.render_notice(plan.request.notice,
+                                           member_mention=f"<@{member_id}>",
+                                           channel_mention=f"<#{channel_id}>", link=link)
+        if failed:  # a hold's approval notice is linkhold's setting; otherwise the request's
+            plan.template_fallbacks.append("linkhold.approved_template"
+                                           if plan.request.source.startswith("hold:")
+                                           else "repost.notice")
         outcome = await self.actions.dm(plan.request.guild_id, member_id, text)
         if outcome == "sent":
             return "dm"
@@ -351,6 +357,9 @@ class RepostService:
             details["notes"] = "; ".join(dict.fromkeys(plan.notes))
         await self.audit.record(request.guild_id, request.moderator_id,
                                 "repost.published", request.member_id, details)
+        for setting in dict.fromkeys(plan.template_fallbacks):
+            await self.audit.record(request.guild_id, None, FALLBACK_ACTION, request.member_id,
+                                    {"setting": setting, "result": link})
         self.metrics.inc("reposts", mode=plan.mode)
 
     # ------------------------------------------------------------------ after publishing

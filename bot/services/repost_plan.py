@@ -40,6 +40,8 @@ class PublishPlan:
     target: PostTarget
     notes: list[str] = dataclasses.field(default_factory=list)
     webhook_id: int | None = None
+    # saved templates that failed to render (the default was used): the mod log says so
+    template_fallbacks: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def landed_channel(self) -> int:
@@ -106,7 +108,7 @@ def build_plan(request: RepostRequest, destination: DestinationFacts,
             f"I need Attach Files in <#{destination.channel_id}> to re-upload the pictures."
         )
     mention = f"<@{request.member_id}>"
-    attribution = rules.render_attribution(attribution_template, mention)
+    attribution, attribution_failed = rules.render_attribution(attribution_template, mention)
     fr = rules.frame(mode, member_mention=mention, attribution=attribution,
                      intro=request.intro, reply_to_url=request.reply_to_url,
                      not_kept=tuple(request.not_kept) + too_big)
@@ -122,4 +124,5 @@ def build_plan(request: RepostRequest, destination: DestinationFacts,
         forum_tag_ids=request.forum_tag_ids,
     )
     return PublishPlan(request, destination, author, mode, rendered.parts, rendered.head_len,
-                       rendered.tail_len, files, key, target, notes)
+                       rendered.tail_len, files, key, target, notes,
+                       template_fallbacks=["repost.attribution"] if attribution_failed else [])

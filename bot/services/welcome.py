@@ -72,7 +72,7 @@ class WelcomeService:
         self._clock = clock
         self.directory = SupportGroups(repository, discord, settings, audit, clock,
                                        quiet_until=quiet_until)
-        self.renderer = WelcomeRenderer(settings, self.directory)
+        self.renderer = WelcomeRenderer(settings, self.directory, audit)
         self.catchup = CatchUp(repository, discord, settings, audit, clock, self)
         self._bursts: dict[int, rules.BurstTracker] = {}
         self._burst_timers: dict[int, datetime] = {}  # guild -> the batch end scheduled last
@@ -414,8 +414,8 @@ class WelcomeService:
         if guild is None:
             raise InvalidInput("I can't see that server right now.")
         if burst:
-            return await self.renderer.burst(guild, [member.id])
-        return await self.renderer.single(guild, member)
+            return await self.renderer.burst(guild, [member.id], report=False)
+        return await self.renderer.single(guild, member, report=False)
 
 
 def check_template(template: str, *, burst: bool) -> str:

@@ -12,6 +12,7 @@ _COLOURS = {
     "rejected": discord.Colour.dark_red(),
     "approved": discord.Colour.green(),
     "held": discord.Colour.orange(),
+    "fallback": discord.Colour.orange(),  # template.fallback: a saved template is broken
 }
 
 

@@ -13,9 +13,8 @@ from discord.ext import commands
 from bot.adapters.setup import create_staff_channels
 from bot.app import StewardBot
 from bot.domain.doctor import MODERATORS_CANT_SEE, Severity
-from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
-from bot.permissions import ADMIN_DEFAULT, refuse_group_role, require_admin
+from bot.permissions import ADMIN_DEFAULT, refuse_power_role, require_admin
 from bot.services.config_io import export_toml
 from bot.services.doctor import DoctorService
 from bot.ui.audit import audit_page
@@ -78,12 +77,8 @@ class Core(commands.Cog):
         admin = require_admin(interaction)
         guild = interaction.guild
         assert guild is not None
-        if moderator_role is not None and (moderator_role.is_default()
-                                           or moderator_role.managed):
-            raise InvalidInput("Pick an ordinary role for moderators (not @everyone or a "
-                               "bot's own role).")
         if moderator_role is not None:
-            await refuse_group_role(self.bot, guild.id, moderator_role)
+            await refuse_power_role(self.bot, guild.id, moderator_role)
         await interaction.response.defer(ephemeral=True, thinking=True)
         current = self.bot.guild_settings.get(guild.id)
         roles = list(current.core.moderator_roles)
@@ -156,7 +151,7 @@ class Core(commands.Cog):
             return
         current = self.bot.guild_settings.get(interaction.guild_id).core.moderator_roles
         if moderator_role is not None and moderator_role.id not in current:
-            await refuse_group_role(self.bot, interaction.guild_id, moderator_role)
+            await refuse_power_role(self.bot, interaction.guild_id, moderator_role)
 
         def mutate(config: GuildConfig) -> None:
             if moderator_role is not None:

@@ -19,7 +19,7 @@ from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
     MODERATOR_DEFAULT,
-    refuse_group_role,
+    refuse_power_role,
     require_admin,
     require_moderator,
 )
@@ -276,7 +276,7 @@ class LinkHoldCommands(commands.Cog):
         """Exempt a role (admins)."""
         admin = require_admin(interaction)
         assert interaction.guild_id is not None
-        await refuse_group_role(self.bot, interaction.guild_id, role)
+        await refuse_power_role(self.bot, interaction.guild_id, role)
 
         def mutate(config: GuildConfig) -> None:
             if role.id not in config.linkhold.exempt_roles:

@@ -198,3 +198,15 @@ async def test_the_repository_keeps_first_seen_and_reports_each_fingerprint_once
     assert run is not None and run.reported_fingerprint == run.fingerprint
     assert await repo.last_run(2) is None and await repo.findings(2) == []
     await db.close()
+
+
+def test_everyone_or_an_integration_role_with_steward_powers_is_a_problem():
+    facts = healthy(roles=(RoleFacts("core.moderator_roles", 1, True, 0, everyone=True),
+                           RoleFacts("linkhold.exempt_roles", 12, True, 4, managed=True)))
+    everyone, managed = diagnose(facts)
+    assert codes([everyone, managed]) == [("role.unusable_power", "core.moderator_roles:1"),
+                                          ("role.unusable_power", "linkhold.exempt_roles:12")]
+    assert everyone.severity is Severity.PROBLEM
+    assert "every member counts as a moderator" in everyone.message
+    assert "/steward settings moderator_role:" in everyone.fix
+    assert "/linkhold unexempt role:" in managed.fix and "<@&12>" in managed.message

@@ -146,16 +146,22 @@ def test_autocheck_needed():
 
 
 def test_wording_tags_only_by_id_and_defuses_mass_mentions():
-    text = fu.render_ask(None, op_id=OP, asker_id=ASKER, question="how did it go @everyone?",
-                         jump="https://discord.com/channels/1/2/3")
-    assert text.startswith(f"Hi <@{OP}>") and f"<@{ASKER}>" in text
+    text, failed = fu.render_ask(None, op_id=OP, asker_id=ASKER,
+                                 question="how did it go @everyone?",
+                                 jump="https://discord.com/channels/1/2/3")
+    assert text.startswith(f"Hi <@{OP}>") and f"<@{ASKER}>" in text and not failed
     assert "@everyone" not in text and "Jump to the question" in text
-    long = fu.render_ask(None, op_id=OP, asker_id=ASKER, question="x " * 500, jump="j")
+    long, _ = fu.render_ask(None, op_id=OP, asker_id=ASKER, question="x " * 500, jump="j")
     assert len(long) < 600
-    checkin = fu.render_checkin(None, op_id=OP, jump="j", days=7, late=True)
+    checkin, _ = fu.render_checkin(None, op_id=OP, jump="j", days=7, late=True)
     assert "7 days" in checkin and fu.LATE_NOTE in checkin
     custom = fu.render_checkin("Hey {op}: {jump}", op_id=OP, jump="j", days=7)
-    assert custom == f"Hey <@{OP}>: j"
+    assert custom == (f"Hey <@{OP}>: j", False)
+    broken, failed = fu.render_checkin("Hey {x}", op_id=OP, jump="j", days=7)
+    assert failed and "7 days" in broken and "Hey" not in broken
+    broken, failed = fu.render_ask("Hi {nope}", op_id=OP, asker_id=ASKER, question="q",
+                                   jump="j")
+    assert failed and broken.startswith(f"Hi <@{OP}>")
     assert fu.render_answered(subscriber_ids=[1, 2], op_id=OP, jump="j").startswith("<@1> <@2>")
     assert "note" not in fu.render_reminder(member_id=OP, by_id=ASKER, note=None)
     assert "> take care" in fu.render_reminder(member_id=OP, by_id=ASKER, note="take care")

@@ -106,7 +106,7 @@ def test_the_issue_example_3900_chars_code_and_long_url() -> None:
     assert 3700 <= len(text) <= 4000
     fr = rp.frame("webhook", member_mention="<@42>",
                   attribution=rp.render_attribution("— shared for {member} by the moderators",
-                                                    "<@42>"))
+                                                    "<@42>")[0])
     rendered = rp.compose(text, fr)
     assert len(rendered.parts) >= 2
     assert all(len(p) <= 2000 for p in rendered.parts)
@@ -188,11 +188,17 @@ def test_repost_key_stable_and_distinct() -> None:
 def test_notice_default_and_custom() -> None:
     default = rp.render_notice(None, member_mention="<@1>", channel_mention="<#2>",
                                link="https://l")
-    assert default == "A moderator shared your post in <#2>: https://l"
-    custom = rp.render_notice("Your post was approved, {member}! @everyone",
-                              member_mention="<@1>", channel_mention="<#2>", link="https://l")
-    assert custom.endswith("\nhttps://l")
+    assert default == ("A moderator shared your post in <#2>: https://l", False)
+    custom, failed = rp.render_notice("Your post was approved, {member}! @everyone",
+                                      member_mention="<@1>", channel_mention="<#2>",
+                                      link="https://l")
+    assert custom.endswith("\nhttps://l") and not failed
     assert "@everyone" not in custom
+    broken = rp.render_notice("Approved {x}", member_mention="<@1>", channel_mention="<#2>",
+                              link="https://l")
+    assert broken == ("A moderator shared your post in <#2>: https://l", True)
+    assert rp.render_attribution("by {oops}", "<@42>") == (
+        "— shared for <@42> by the moderators", True)
 
 
 def test_may_manage() -> None:

@@ -2,7 +2,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.templates import TemplateError, defuse_mass_mentions, render, validate
+from bot.domain.templates import (
+    TemplateError,
+    defuse_mass_mentions,
+    render,
+    render_or_default,
+    validate,
+)
 
 NAMES = {"member", "server", "groups"}
 
@@ -58,3 +64,11 @@ def test_defuse_is_idempotent_and_removes_mass_mentions(text):
     once = defuse_mass_mentions(text)
     assert defuse_mass_mentions(once) == once
     assert "@everyone" not in once and "@here" not in once
+
+
+def test_render_or_default_falls_back_and_says_so():
+    values = {"member": "<@1>"}
+    assert render_or_default("Hi {member}", "Hello {member}", values) == ("Hi <@1>", False)
+    assert render_or_default(None, "Hello {member}", values) == ("Hello <@1>", False)
+    assert render_or_default("Hi {x}", "Hello {member}", values) == ("Hello <@1>", True)
+    assert render_or_default("Hi {", "Hello {member}", values) == ("Hello <@1>", True)

@@ -236,3 +236,30 @@ async def test_non_admins_cannot_run_the_doctor(env):
     r = await env.sb.slash(setup.server.guild, setup.server.moderator, "steward doctor")
     await r.done()
     assert r.ephemeral and "Only server admins" in r.texts[-1] and not r.embeds
+
+
+@pytest.mark.parametrize("setting", ["moderator", "exempt"])
+async def test_everyone_or_an_integration_role_given_powers_is_flagged(env, setting):
+    """A role the commands refuse that got into the settings another way (older version,
+    hand-edited database) is flagged with the command that removes it."""
+    setup = await healthy_server(env)
+    server = setup.server
+    bot_role = env.sb.bot_role(server.guild)
+
+    def give_powers(config):
+        if setting == "moderator":
+            config.core.moderator_roles = [server.mod_role.id, server.id]
+        else:
+            config.linkhold.exempt_roles = [bot_role.id]
+
+    await env.bot.guild_settings.update(server.id, give_powers)
+    await env.sb.wait_for(lambda: reports(env, setup.mod_log))
+    [report] = reports(env, setup.mod_log)
+    assert codes(report) == ["role.unusable_power"]
+    [field] = report["fields"]
+    if setting == "moderator":
+        assert "every member counts as a moderator" in field["value"]
+        assert "/steward settings moderator_role:" in field["value"]
+    else:
+        assert f"<@&{bot_role.id}>" in field["value"]
+        assert "/linkhold unexempt role:" in field["value"]

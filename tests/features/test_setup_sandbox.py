@@ -348,3 +348,20 @@ async def test_a_manage_messages_role_that_can_see_the_channels_needs_no_warning
     doctor = await sb.slash(server.guild, server.owner, "steward doctor")
     await doctor.done()
     assert "moderators.cant_see" not in finding_codes(doctor.embeds[0])
+
+
+@pytest.mark.parametrize("which", ["everyone", "integration"])
+async def test_settings_refuses_everyone_or_an_integration_role_as_moderators(env, which):
+    """Like setup: @everyone would make every member a moderator (exempt from holds), and
+    nobody can be given an integration's own role."""
+    server = await env.add_server()
+    sb = env.sb
+    role = (server.guild.roles[server.id] if which == "everyone"
+            else sb.bot_role(server.guild))
+    for command in ("steward settings", "steward setup"):
+        r = await sb.slash(server.guild, server.owner, command, moderator_role=role)
+        await r.done()
+        assert r.ephemeral and "Pick an ordinary role" in r.texts[-1], r.texts
+        assert all(not sb.mentions_pinged(m) for m in r.messages)
+    assert config(env, server) == GuildConfig()
+    assert not await env.bot.audit.repository.recent(server.id, action_prefix="settings.")

@@ -652,3 +652,22 @@ async def test_ids_from_another_server_find_nothing(world):
     assert (await w.reminders.get(reminder.id)).status == "pending"
     assert (await w.followups.prefs(GUILD, OP)).pings  # the stop button opted nobody out
     assert READER not in await w.followups.subscriber_ids(followup.id)
+
+
+async def test_templates_that_fail_at_send_time_tag_with_the_defaults_and_say_so(world):
+    """Templates that slipped past validation (an older version, a hand-edited database)."""
+    w = world
+    config = w.service.settings.get(GUILD)
+    config.followup = config.followup.model_copy(update={
+        "ask_template": "Hi {x}", "checkin_template": "Still {oops}?"})
+    result = await ask(w)
+    [tag] = w.discord.posts
+    assert tag.pings == [OP] and tag.text.startswith(f"Hi <@{OP}>")
+    assert f"<@{HELPER}>" in tag.text and "How did the surgery go?" in tag.text
+    await w.advance(days=7)
+    [checkin] = w.discord.tags()
+    assert "gentle note" in checkin.text and "Still" not in checkin.text
+    entries = await w.audit.repository.recent(GUILD, action_prefix="template.", limit=10)
+    assert sorted((e.actor_id, e.target_id, e.details["setting"]) for e in entries) == [
+        (None, OP, "followup.ask_template"), (None, OP, "followup.checkin_template")]
+    assert {e.details.get("tag") for e in entries} >= {result.tag_jump}

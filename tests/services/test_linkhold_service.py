@@ -692,3 +692,27 @@ async def test_the_member_is_told_what_was_held(env, kind, what):
     assert env.actions.named("remove") and not env.actions.named("rename")
     (dm,) = env.actions.named("dm")
     assert what in dm[2]
+
+
+# --- a saved template that fails at send time -------------------------------------------------
+
+
+async def test_templates_that_fail_at_send_time_tell_the_member_with_the_default(env):
+    """Templates that slipped past validation (an older version, a hand-edited database)."""
+    config = env.settings.get(GUILD)
+    config.linkhold = config.linkhold.model_copy(update={
+        "held_template": "Held {x}", "rejected_template": "No {oops}"})
+    hold = await held(env, "see tinyurl.com/abcd")
+    assert hold.member_told == "dm"
+    (dm,) = env.actions.named("dm")
+    assert "in 3 days" in dm[2] and "Hope Together" in dm[2] and "Held" not in dm[2]
+    [fallback] = await env.actions_of("template.fallback")
+    assert fallback.target_id == NEWBIE and fallback.actor_id is None
+    assert fallback.details == {"setting": "linkhold.held_template", "hold": hold.id}
+    env.actions.calls.clear()
+    decision = await env.service.reject(GUILD, hold.id, MOD, tell_member=True)
+    assert decision.member_told is True
+    (dm,) = env.actions.named("dm")
+    assert "decided not to share it" in dm[2] and not dm[2].startswith("No ")
+    settings_named = [e.details["setting"] for e in await env.actions_of("template.fallback")]
+    assert sorted(settings_named) == ["linkhold.held_template", "linkhold.rejected_template"]

@@ -639,3 +639,23 @@ def test_the_member_or_a_moderator_may_manage(world):
     assert world.service.may_manage(record, MEMBER, is_moderator=False)
     assert world.service.may_manage(record, 77, is_moderator=True)
     assert not world.service.may_manage(record, 77, is_moderator=False)
+
+
+# ------------------------------------------------------------------------------ templates
+
+
+async def test_templates_that_fail_at_send_time_use_the_defaults_and_say_so(world):
+    """An attribution and an approval notice that slipped past validation (an older version,
+    a hand-edited database): the post and the notice still go out, with the defaults."""
+    config = world.settings.config
+    config.repost = config.repost.model_copy(update={"attribution": "by {oops}"})
+    result = await world.service.publish(request(notice="Approved {x}"))
+    (posted,) = world.discord.live()
+    assert posted.text.endswith(ATTRIBUTION) and "oops" not in posted.text
+    assert world.discord.dms == [f"A moderator shared your post in <#{TEXT}>: "
+                                 f"{result.jump_url}"]
+    fallbacks = [(actor, target, d) for actor, a, target, d in world.audit.entries
+                 if a == "template.fallback"]
+    assert fallbacks == [
+        (None, MEMBER, {"setting": "repost.attribution", "result": result.jump_url}),
+        (None, MEMBER, {"setting": "linkhold.approved_template", "result": result.jump_url})]

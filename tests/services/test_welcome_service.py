@@ -723,3 +723,39 @@ async def test_the_picker_without_manage_roles_explains_and_alerts(world):
                                                    {g.id for g in groups})
     action, _, details = world.audit.entries[-1]
     assert action == "welcome.roles_failed" and "Manage Roles" in details["problem"]
+
+
+# --- a saved template that fails at send time -------------------------------------------------
+
+
+def break_template(world: World, field: str) -> None:
+    """A template that slipped past validation (an older version, a hand-edited database)."""
+    config = world.settings.get(GUILD)
+    config.welcome = config.welcome.model_copy(update={field: "Hi {x}, welcome!"})
+
+
+async def test_a_template_that_fails_at_send_time_still_greets_with_the_default(world):
+    break_template(world, "template")
+    member = await world.join()
+    [post] = world.discord.posts
+    assert post.ping == (member.id,)
+    assert post.text.startswith(f"Welcome to Hope Together, <@{member.id}>!")
+    assert await greeted(world, member)
+    assert world.audit.entries == [
+        ("template.fallback", member.id, {"setting": "welcome.template"})]
+    # A preview shows the default too, but records nothing.
+    await world.service.preview(member)
+    assert len(world.audit.entries) == 1
+
+
+async def test_a_burst_template_that_fails_at_send_time_greets_with_the_default(world):
+    break_template(world, "burst_template")
+    world.clock.advance(minutes=5)
+    members = [await world.join() for _ in range(8)]
+    world.clock.advance(seconds=10)
+    await world.idle()
+    [burst] = [p for p in world.discord.posts if len(p.ping) > 1]
+    assert burst.text.startswith("A warm welcome to everyone who just joined")
+    assert burst.ping == tuple(m.id for m in members[5:])
+    assert [e for e in world.audit.entries if e[0] == "template.fallback"] == [
+        ("template.fallback", None, {"setting": "welcome.burst_template"})]
