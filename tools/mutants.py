@@ -95,6 +95,27 @@ MUTANTS: tuple[Mutant, ...] = (
            "        if followup is None:\n"
            '            raise NotFound("I couldn\'t find that follow-up any more.")',
            ("tests/services/test_followups_service.py",)),
+
+    Mutant("moderator may post where they can't themselves", "bot/permissions.py",
+           "    if not may_post_in(member, place):\n"
+           "        raise NotAllowedThere(message.format(channel=channel_id))",
+           "    if False:\n"
+           "        raise NotAllowedThere(message.format(channel=channel_id))",
+           ("tests/features/test_repost_sandbox.py", "tests/features/test_followups_sandbox.py",
+            "tests/features/test_linkhold_sandbox.py")),
+    Mutant("Timeout/Ban ignore the moderator's place in the role order", "bot/domain/authority.py",
+           "if not standing.moderator_is_owner and standing.moderator_top <= standing.target_top:",
+           "if False:",
+           ("tests/domain/test_authority_domain.py", "tests/services/test_linkhold_service.py")),
+    Mutant("the server owner can be timed out or banned", "bot/domain/authority.py",
+           "    if standing.target_is_owner:\n        return Refusal(",
+           "    if False:\n        return Refusal(",
+           ("tests/domain/test_authority_domain.py",)),
+    Mutant("forget allowed to non-admins", "cogs/core/_privacy.py",
+           "        if interaction.guild is None or not isinstance(user, discord.Member) or \\\n"
+           "                not is_admin(user):",
+           "        if interaction.guild is None or not isinstance(user, discord.Member):",
+           ("tests/features/test_privacy_sandbox.py", *PERMISSIONS)),
 )
 
 
