@@ -18,6 +18,9 @@ the run. Load, all at once:
 Prints: holds made/decided, reminders fired/late, welcomes, REST calls, 429s answered,
 event-loop lag (p50/p99/max of a 50 ms ticker's overshoot; the loop is shared by Steward and
 the sandbox), and process RSS at start, middle and end, then what was lost or doubled.
+`--trace-memory` also splits the live heap by owner (Steward, discord.py, the sandbox): the
+sandbox keeps every message and request for the final accounting, so RSS alone overstates
+Steward. Tracing slows the run several-fold; use it at a small --scale.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import random
 import re
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +47,31 @@ WORDS = ("scan", "chemo", "tired", "hope", "today", "results", "nurse", "walk", 
          "thank", "you", "all", "stoma", "pain", "better", "sleep", "appointment", "week")
 REMINDER_NOTE = "soak reminder"
 REMIND_WORKERS = 8
+
+
+HEAP_OWNERS = {"bot": "Steward", "cogs": "Steward", "config": "Steward",
+               "discord": "discord.py", "aiosqlite": "Steward", "sandbox": "sandbox"}
+
+
+def heap_by_owner() -> dict[str, float]:
+    """Live Python heap (MiB) by who allocated it: Steward, discord.py, the sandbox, other.
+
+    The bot and the sandbox share this process, and the sandbox keeps every message and
+    request it saw (for the accounting at the end), so process RSS alone can't show whether
+    Steward's own memory levels off; the allocation sites can.
+    """
+    totals: dict[str, float] = {}
+    for stat in tracemalloc.take_snapshot().statistics("traceback"):
+        owner = "other"
+        for frame in reversed(stat.traceback):  # innermost first: the nearest caller owns it
+            path = frame.filename.replace("\\", "/")
+            found = next((name for part, name in HEAP_OWNERS.items() if f"/{part}/" in path),
+                         None)
+            if found is not None:
+                owner = found
+                break
+        totals[owner] = totals.get(owner, 0.0) + stat.size / 2**20
+    return totals
 
 
 def rss_mib() -> float:
@@ -78,7 +107,8 @@ async def tick(clock: FakeClock, speed: float) -> None:
         last = now
 
 
-async def soak(scale: float, seconds: float, rate: float, speed: float, seed: int) -> int:
+async def soak(scale: float, seconds: float, rate: float, speed: float, seed: int,
+               trace: bool = False) -> int:
     rng = random.Random(seed)
     clock = FakeClock()
     members_n, joins_n, reminders_n = int(2000 * scale), int(200 * scale), int(5000 * scale)
@@ -105,6 +135,7 @@ async def soak(scale: float, seconds: float, rate: float, speed: float, seed: in
                 await sb.idle()
                 sb.reset()
                 rss = {"start": rss_mib()}
+                heap = {"start": heap_by_owner()} if trace else {}
                 link_posts: list[int] = []
                 joined_ids: list[int] = []
                 scheduled = 0
@@ -165,6 +196,8 @@ async def soak(scale: float, seconds: float, rate: float, speed: float, seed: in
                 async def trouble() -> None:
                     await asyncio.sleep(seconds / 2)
                     rss["middle"] = rss_mib()
+                    if trace:
+                        heap["middle"] = heap_by_owner()
                     await sb.drop_connection()
                     sb.fail(MESSAGES, 429, times=40)
 
@@ -179,6 +212,8 @@ async def soak(scale: float, seconds: float, rate: float, speed: float, seed: in
                     await asyncio.sleep(1)
                 await asyncio.sleep(5)
                 rss["end"] = rss_mib()
+                if trace:
+                    heap["end"] = heap_by_owner()
                 wall = time.perf_counter() - started
             finally:
                 for task in background:
@@ -212,7 +247,12 @@ async def soak(scale: float, seconds: float, rate: float, speed: float, seed: in
     print(f"  event-loop lag: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {samples[-1]:.1f} ms"
           f" ({len(samples)} samples)")
     print(f"  RSS: start {rss['start']:.1f} MiB, middle {rss.get('middle', 0):.1f} MiB, "
-          f"end {rss['end']:.1f} MiB")
+          f"end {rss['end']:.1f} MiB (process: Steward and the sandbox together)")
+    for owner in ("Steward", "discord.py", "sandbox", "other"):
+        if heap:
+            print(f"  heap {owner:<11} " + ", ".join(
+                f"{when} {heap[when].get(owner, 0.0):6.1f} MiB"
+                for when in ("start", "middle", "end") if when in heap))
     lost = {
         "link posts not removed": len(link_posts) - held_removed,
         "reminders not fired": scheduled - len(fired_notes),
@@ -233,9 +273,14 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=4, help="simulated time per real second")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--verbose", action="store_true", help="log warnings")
+    parser.add_argument("--trace-memory", action="store_true",
+                        help="also split the heap by owner (tracemalloc; slows the run)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING if args.verbose else logging.ERROR)
-    return asyncio.run(soak(args.scale, args.seconds, args.rate, args.speed, args.seed))
+    if args.trace_memory:
+        tracemalloc.start(15)
+    return asyncio.run(soak(args.scale, args.seconds, args.rate, args.speed, args.seed,
+                            args.trace_memory))
 
 
 if __name__ == "__main__":
