@@ -59,13 +59,13 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/services/test_linkhold_service.py",)),
     Mutant("Edit & approve form not re-checked on submit", "bot/ui/linkhold.py",
            '"""Check the moderator again, then approve the edited text."""\n'
-           "        moderator = _moderator(interaction)",
+           "        moderator = checked_moderator(interaction)",
            '"""Check the moderator again, then approve the edited text."""\n'
            "        moderator = interaction.user  # type: ignore[assignment]",
            ("tests/features/test_linkhold_sandbox.py",)),
     Mutant("Reject form not re-checked on submit", "bot/ui/linkhold.py",
            '"""Check the moderator again, then reject."""\n'
-           "        moderator = _moderator(interaction)",
+           "        moderator = checked_moderator(interaction)",
            '"""Check the moderator again, then reject."""\n'
            "        moderator = interaction.user  # type: ignore[assignment]",
            ("tests/features/test_linkhold_sandbox.py",)),

@@ -8,19 +8,16 @@ working after a restart. Every click and every modal submit checks the moderator
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import discord
 
 from bot.db.care import DM_CLOSED, SENT, Alert
 from bot.domain.holds import code_span
 from bot.domain.text import truncate
-from bot.errors import NotModerator
 from bot.interactions import StewardModal, guarded
 from bot.messaging import reply_ephemeral
-from bot.permissions import require_moderator
-from bot.services.care import CareService
-from bot.services.guild_settings import GuildSettingsService
+from bot.ui.access import checked_moderator, services
 
 Action = Literal["claim", "support"]
 
@@ -77,29 +74,8 @@ def alert_controls(alert: Alert) -> discord.ui.View:
 # --- buttons and the modal ------------------------------------------------------------------------
 
 
-class _Services(Protocol):
-    @property
-    def care(self) -> CareService: ...
-
-    @property
-    def settings(self) -> GuildSettingsService: ...
 
 
-class _Steward(Protocol):
-    @property
-    def services(self) -> _Services: ...
-
-
-def _services(interaction: discord.Interaction) -> _Services:
-    client: _Steward = interaction.client  # type: ignore[assignment]
-    return client.services
-
-
-def _moderator(interaction: discord.Interaction) -> discord.Member:
-    if interaction.guild_id is None:
-        raise NotModerator
-    core = _services(interaction).settings.get(interaction.guild_id).core
-    return require_moderator(interaction, core)
 
 
 class CareButton(
@@ -129,8 +105,8 @@ class CareButton(
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Check the moderator, then claim or open the support message."""
-        moderator = _moderator(interaction)
-        service = _services(interaction).care
+        moderator = checked_moderator(interaction)
+        service = services(interaction).care
         guild_id = moderator.guild.id
         if self.action == "support":
             draft = await service.support_draft(guild_id, self.alert_id, moderator.id,
@@ -164,9 +140,9 @@ class SupportModal(StewardModal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Check the moderator again, then send it."""
-        moderator = _moderator(interaction)
+        moderator = checked_moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await _services(interaction).care.send_support(
+        result = await services(interaction).care.send_support(
             moderator.guild.id, self.alert_id, moderator.id, moderator.display_name,
             self.text.value)
         member = f"<@{result.alert.member_id}>"

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import discord
 
 from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain.holds import code_span, snowflake_time
 from bot.domain.text import truncate
-from bot.errors import NotModerator
 from bot.interactions import StewardModal, StewardView, guarded
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
     may_ban,
     may_timeout,
     require_may_publish_hold,
-    require_moderator,
     standing,
 )
-from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold import Decision, LinkHoldService, QueueCard
+from bot.ui.access import checked_moderator, services
 
 Action = Literal["approve", "edit", "reject", "trust", "timeout", "ban", "full"]
 
@@ -206,33 +204,12 @@ def describe(decision: Decision) -> str:
 # --- buttons and modals -------------------------------------------------------------------------
 
 
-class _Services(Protocol):
-    @property
-    def linkhold(self) -> LinkHoldService: ...
 
-    @property
-    def settings(self) -> GuildSettingsService: ...
-
-
-class _Steward(Protocol):
-    @property
-    def services(self) -> _Services: ...
-
-
-def _services(interaction: discord.Interaction) -> _Services:
-    client: _Steward = interaction.client  # type: ignore[assignment]
-    return client.services
 
 
 def _service(interaction: discord.Interaction) -> LinkHoldService:
-    return _services(interaction).linkhold
+    return services(interaction).linkhold
 
-
-def _moderator(interaction: discord.Interaction) -> discord.Member:
-    if interaction.guild_id is None:
-        raise NotModerator
-    core = _services(interaction).settings.get(interaction.guild_id).core
-    return require_moderator(interaction, core)
 
 
 class HoldButton(
@@ -265,7 +242,7 @@ class HoldButton(
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Check the moderator, then carry out the action."""
-        moderator = _moderator(interaction)
+        moderator = checked_moderator(interaction)
         service = _service(interaction)
         guild_id = moderator.guild.id
         if self.action == "edit":
@@ -320,7 +297,7 @@ class EditApproveModal(StewardModal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Check the moderator again, then approve the edited text."""
-        moderator = _moderator(interaction)
+        moderator = checked_moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         held = await _service(interaction).get_for_review(moderator.guild.id, self.hold_id)
         await require_may_publish_hold(moderator, held.channel_id, held.parent_id)
@@ -351,7 +328,7 @@ class RejectModal(StewardModal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Check the moderator again, then reject."""
-        moderator = _moderator(interaction)
+        moderator = checked_moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         decision = await _service(interaction).reject(
             moderator.guild.id, self.hold_id, moderator.id,
@@ -372,7 +349,7 @@ class ConfirmPunish(StewardView):
     @discord.ui.button(label="Yes", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         """Carry it out (moderator and permissions checked again)."""
-        moderator = _moderator(interaction)
+        moderator = checked_moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = moderator.guild
         # Server-level permissions and Discord's role hierarchy, never `interaction.permissions`
