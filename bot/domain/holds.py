@@ -22,8 +22,8 @@ from bot.domain.links import Link, matches_domain
 Exemption = Literal["bot", "owner", "moderator", "exempt role", "trusted"]
 
 
-class HoldSettings(Protocol):
-    """The link-hold settings a policy is made from (config.guild.LinkHoldSettings)."""
+class FastPathSettings(Protocol):
+    """The four settings the established-member fast path reads (`LinkHoldSettings` has them)."""
 
     @property
     def enabled(self) -> bool: ...
@@ -33,6 +33,11 @@ class HoldSettings(Protocol):
     def min_posts(self) -> int: ...
     @property
     def min_account_age_days(self) -> int: ...
+
+
+class HoldSettings(FastPathSettings, Protocol):
+    """The link-hold settings a policy is made from (config.guild.LinkHoldSettings)."""
+
     @property
     def allowlist(self) -> Sequence[str]: ...
     @property
@@ -80,19 +85,6 @@ class HoldPolicy:
             exempt_roles=frozenset(settings.exempt_roles),
             ignored_channels=frozenset(settings.ignored_channels),
         )
-
-
-class FastPathSettings(Protocol):
-    """The four settings the established-member fast path reads (`LinkHoldSettings` has them)."""
-
-    @property
-    def enabled(self) -> bool: ...
-    @property
-    def hold_days(self) -> int: ...
-    @property
-    def min_posts(self) -> int: ...
-    @property
-    def min_account_age_days(self) -> int: ...
 
 
 def needs_check(settings: FastPathSettings, joined_at: datetime | None, now: datetime) -> bool:
