@@ -16,12 +16,14 @@ import cogs
 from bot.clock import Clock, SystemClock
 from bot.composition import Services, build
 from bot.db import Database, migrate
+from bot.i18n import speaking
 from bot.interactions import StewardTree
 from bot.messaging import NOBODY
 from bot.routing import MessageRouter
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
 from bot.tasks import BackgroundTasks
+from bot.ui.language import CatalogTranslator, server_language
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,19 @@ def extension_names() -> list[str]:
     """Every extension module in cogs/ (any order works: the services are built before)."""
     found = {m.name for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_")}
     return [f"cogs.{name}" for name in sorted(found)]
+
+
+def _guild_of(client: discord.Client, args: tuple[Any, ...]) -> discord.Guild | None:
+    for arg in args:
+        guild = getattr(arg, "guild", None)
+        if isinstance(guild, discord.Guild):
+            return guild
+        guild_id = getattr(arg, "guild_id", None)
+        if isinstance(guild_id, int):
+            return client.get_guild(guild_id)
+        if isinstance(arg, discord.Guild):
+            return arg
+    return None
 
 
 class StewardBot(commands.Bot):
@@ -127,6 +142,7 @@ class StewardBot(commands.Bot):
         report = await migrate(self.db)
         log.info("database at schema version %d", report.after)
         self._services = await build(self, self)
+        await self.tree.set_translator(CatalogTranslator())
         for name in extension_names():
             await self.load_extension(name)
         if self._sync_commands:
@@ -147,6 +163,21 @@ class StewardBot(commands.Bot):
         log.info("connected as %s to %d guild(s)", self.user.id if self.user else "?",
                  len(self.guilds))
         self.ready_once.set()
+
+    def language_of(self, guild: discord.Guild | int | None) -> str:
+        """The server's language (public posts, cards, mod log, DMs nobody asked for)."""
+        if isinstance(guild, int):
+            guild = self.get_guild(guild)
+        if guild is None:
+            return server_language(None, None)
+        chosen = (self.guild_settings.get(guild.id).core.language
+                  if self._services is not None else None)
+        return server_language(chosen, guild)
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        """Every listener of a server's event speaks the server's language (tasks inherit it)."""
+        with speaking(self.language_of(_guild_of(self, args))):
+            super().dispatch(event_name, *args, **kwargs)
 
     async def on_message(self, message: discord.Message) -> None:
         """The single MESSAGE_CREATE entry point (see bot.routing)."""

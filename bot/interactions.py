@@ -11,11 +11,13 @@ import discord
 from discord import app_commands
 
 from bot.errors import StewardError
+from bot.i18n import N_, tr
 from bot.messaging import reply_ephemeral
+from bot.ui.language import hear
 
 log = logging.getLogger(__name__)
 
-GENERIC_APOLOGY = (
+GENERIC_APOLOGY = N_(
     "Sorry, something went wrong on my side. The moderators can see the details in my logs."
 )
 
@@ -37,14 +39,14 @@ async def answer_error(interaction: discord.Interaction, error: BaseException) -
     if isinstance(error, StewardError):
         message = error.user_message
     elif isinstance(error, app_commands.CheckFailure):
-        message = str(error) or "You can't use this command here."
+        message = str(error) or tr("You can't use this command here.")
     elif isinstance(error, discord.Forbidden):
         log.warning("Discord refused an action for interaction %s: %s", interaction.id, error.code)
-        message = ("Discord didn't let me do that: I'm missing a permission. "
-                   "An admin can run /steward doctor to see which.")
+        message = tr("Discord didn't let me do that: I'm missing a permission. "
+                     "An admin can run /steward doctor to see which.")
     else:
         log.error("interaction %s failed", interaction.id, exc_info=error)
-        message = GENERIC_APOLOGY
+        message = tr(GENERIC_APOLOGY)
     try:
         await reply_ephemeral(interaction, message)
     except discord.HTTPException:
@@ -61,6 +63,9 @@ def guarded(
 
     @functools.wraps(func)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        for arg in args:
+            if isinstance(arg, discord.Interaction):
+                hear(arg)
         try:
             await func(*args, **kwargs)
         except Exception as exc:
@@ -73,6 +78,11 @@ def guarded(
 class StewardTree(app_commands.CommandTree[Any]):
     """The command tree: one error handler for every application command."""
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Every command answers in the invoker's language."""
+        hear(interaction)
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
@@ -81,7 +91,12 @@ class StewardTree(app_commands.CommandTree[Any]):
 
 
 class StewardModal(discord.ui.Modal):
-    """A modal whose errors become ephemeral replies."""
+    """A modal whose errors become ephemeral replies, in the submitter's language."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Answer in the submitter's language."""
+        hear(interaction)
+        return True
 
     async def on_error(  # type: ignore[override]  # Modal.on_error takes no item
         self, interaction: discord.Interaction, error: Exception, /
@@ -91,7 +106,12 @@ class StewardModal(discord.ui.Modal):
 
 
 class StewardView(discord.ui.View):
-    """A view whose errors become ephemeral replies."""
+    """A view whose errors become ephemeral replies, in the clicker's language."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Answer in the clicker's language."""
+        hear(interaction)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]

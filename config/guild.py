@@ -37,6 +37,18 @@ class CoreSettings(Section):
     mod_log_channel: int | None = server_field()
     rules_channel: int | None = server_field()
     timezone: str = "UTC"
+    language: str | None = None  # public posts, cards, mod log; None: the server's own locale
+
+    @field_validator("language")
+    @classmethod
+    def _shipped_language(cls, value: str | None) -> str | None:
+        from bot.i18n import PSEUDO, negotiate, shipped
+
+        if value is None:
+            return None
+        if value != PSEUDO and value not in shipped():
+            raise ValueError(f"unknown language {value!r} (Steward speaks {', '.join(shipped())})")
+        return negotiate(value)
 
     @field_validator("timezone")
     @classmethod

@@ -9,6 +9,7 @@ import discord
 
 from bot.errors import NotAdmin
 from bot.interactions import StewardView
+from bot.ui.language import hear
 
 PageSource = Callable[[int], Awaitable[tuple[discord.Embed, bool]]]
 Check = Callable[[discord.Interaction], Any]
@@ -47,6 +48,7 @@ class Pager(StewardView):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the person who opened the pager, and only while they may still see it."""
+        hear(interaction)
         if interaction.user.id != self.owner_id:
             raise NotAdmin("These pages belong to whoever opened them; run the command "
                            "yourself.")

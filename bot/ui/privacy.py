@@ -10,6 +10,7 @@ import discord
 from bot.errors import NotAdmin
 from bot.interactions import StewardView
 from bot.services.privacy import ForgetReport
+from bot.ui.language import hear
 
 Check = Callable[[discord.Interaction], Any]
 LABELS = {"audit": "audit entries anonymized"}
@@ -41,6 +42,7 @@ class ConfirmForget(StewardView):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the moderator who asked, and only while still a moderator."""
+        hear(interaction)
         if interaction.user.id != self.owner_id:
             raise NotAdmin("Only the moderator who asked can confirm this.")
         self.check(interaction)

@@ -14,6 +14,7 @@ from bot.interactions import StewardModal, StewardView
 from bot.messaging import reply_ephemeral
 from bot.permissions import is_moderator, require_may_post, require_moderator
 from bot.services.repost import RepostRecord, RepostRequest, RepostService, StoredAttachment
+from bot.ui.language import hear
 
 if TYPE_CHECKING:
     from bot.app import StewardBot
@@ -233,6 +234,7 @@ class ManageView(StewardView):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the person who opened the panel uses it (it is ephemeral anyway)."""
+        hear(interaction)
         return interaction.user.id == self.owner_id
 
     @discord.ui.button(label="Edit", style=discord.ButtonStyle.primary)
@@ -273,6 +275,7 @@ class ConfirmDeleteView(StewardView):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the person who opened the panel."""
+        hear(interaction)
         return interaction.user.id == self.owner_id
 
     @discord.ui.button(label="Yes, delete it", style=discord.ButtonStyle.danger)

@@ -15,6 +15,7 @@ from bot.errors import NotFound
 from bot.interactions import StewardView, guarded
 from bot.services.welcome import WelcomeService
 from bot.services.welcome_groups import PickerState, PickResult
+from bot.ui.language import hear
 from config.guild import GuildConfig
 
 PICKER_LABEL = "Find your support group"
@@ -168,6 +169,7 @@ class PickerView(StewardView):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the member the picker was opened for may use it."""
+        hear(interaction)
         return interaction.user.id == self.member_id
 
     async def _turn(self, interaction: discord.Interaction, step: int) -> None:

@@ -7,12 +7,14 @@ import logging
 from datetime import timedelta
 
 import discord
+from babel import Locale
 from discord import app_commands
 from discord.ext import commands
 
 from bot.adapters.setup import create_staff_channels
 from bot.app import StewardBot
 from bot.domain.doctor import MODERATORS_CANT_SEE, Severity
+from bot.i18n import shipped
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, refuse_power_role, require_admin
 from bot.services.config_io import export_toml
@@ -31,6 +33,12 @@ from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
 
+AUTO = "auto"
+LANGUAGE_CHOICES = [
+    app_commands.Choice(name="Server's language", value=AUTO),
+    *[app_commands.Choice(name=Locale.parse(code).get_display_name(code).capitalize(),
+                          value=code) for code in shipped()],
+]
 AUDIT_PAGE_SIZE = 10
 QUEUE_NAME = "mod-queue"
 LOG_NAME = "mod-log"
@@ -130,17 +138,20 @@ class Core(commands.Cog):
     @app_commands.describe(
         moderator_role="Add this role to the moderator roles (or remove it if it is one)",
         mod_log="Channel where Steward records what it did",
+        language="The language of public posts, cards and the mod log",
     )
+    @app_commands.choices(language=LANGUAGE_CHOICES)
     async def settings(
         self,
         interaction: discord.Interaction,
         moderator_role: discord.Role | None = None,
         mod_log: discord.TextChannel | None = None,
+        language: app_commands.Choice[str] | None = None,
     ) -> None:
         """Change the shared settings, or show all settings with defaults (admins)."""
         admin = require_admin(interaction)
         assert interaction.guild_id is not None
-        if moderator_role is None and mod_log is None:
+        if moderator_role is None and mod_log is None and language is None:
             pages = settings_pages(self.bot.guild_settings.get(interaction.guild_id))
 
             async def page(number: int) -> tuple[discord.Embed, bool]:
@@ -163,6 +174,8 @@ class Core(commands.Cog):
                 config.core.moderator_roles = roles
             if mod_log is not None:
                 config.core.mod_log_channel = mod_log.id
+            if language is not None:
+                config.core.language = None if language.value == AUTO else language.value
 
         _, new, _ = await self.bot.guild_settings.update(interaction.guild_id, mutate,
                                                          actor_id=admin.id)

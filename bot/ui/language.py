@@ -1,0 +1,61 @@
+"""Which language a Discord reader gets, and command names and descriptions in that language.
+
+An interaction's ephemeral replies and DMs follow the clicker's client locale
+(`interaction.locale`); public posts, moderators' cards and the mod log follow the server's
+language (`/steward settings language:`, else the server's preferred locale).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.i18n import COMMAND_CONTEXT, SOURCE, negotiate, translator, use_language
+
+_NAME_LOCATIONS = {
+    app_commands.TranslationContextLocation.command_name,
+    app_commands.TranslationContextLocation.group_name,
+    app_commands.TranslationContextLocation.parameter_name,
+    app_commands.TranslationContextLocation.choice_name,
+}
+
+
+def locale_code(locale: object) -> str:
+    """`discord.Locale.spain_spanish` -> "es-ES" (any value discord.py could not name too)."""
+    return str(getattr(locale, "value", locale))
+
+
+def reader_language(interaction: discord.Interaction[Any]) -> str:
+    """The clicker's language: their Discord client locale."""
+    return negotiate(locale_code(interaction.locale))
+
+
+def hear(interaction: discord.Interaction[Any]) -> None:
+    """Answer this interaction (for the rest of its task) in the clicker's language."""
+    use_language(locale_code(interaction.locale))
+
+
+def server_language(settings_language: str | None, guild: discord.Guild | None) -> str:
+    """A server's language: the one set with /steward settings, else its preferred locale."""
+    if settings_language:
+        return negotiate(settings_language)
+    return negotiate(locale_code(guild.preferred_locale) if guild is not None else None)
+
+
+class CatalogTranslator(app_commands.Translator):
+    """Command names, descriptions and choices from the catalogs (Discord's localizations)."""
+
+    async def translate(self, string: app_commands.locale_str, locale: discord.Locale,
+                        context: app_commands.TranslationContextTypes) -> str | None:
+        """The catalog's text for `locale`, or None to leave Discord's default (English)."""
+        language = negotiate(locale.value)
+        if language == SOURCE:
+            return None
+        catalog = translator(language)
+        if context.location in _NAME_LOCATIONS:
+            text = catalog.pgettext(COMMAND_CONTEXT, string.message)
+        else:
+            text = catalog.gettext(string.message)
+        return text if text != string.message else None
