@@ -10,6 +10,7 @@ import discord
 
 from bot.domain.authority import Standing, power_role_refusal, unusable_power_role
 from bot.errors import InvalidInput, NotAdmin, NotAllowedThere, NotFound, NotModerator
+from bot.i18n import N_, tr
 from config.guild import CoreSettings
 
 
@@ -24,31 +25,31 @@ class NeededPermission:
 
 
 PERMISSIONS: tuple[NeededPermission, ...] = (
-    NeededPermission("view_channel", "View Channel", "every channel it works in",
-                     "see posts to check new members' links and answers to follow-ups"),
-    NeededPermission("send_messages", "Send Messages",
-                     "queue, mod-log, welcome and member channels",
-                     "queue held posts, welcome members, post reposts and follow-ups"),
-    NeededPermission("send_messages_in_threads", "Send Messages in Threads", "forums and threads",
-                     "repost and tag original posters inside forum posts"),
-    NeededPermission("embed_links", "Embed Links", "queue and mod-log channels",
-                     "show held posts and audit entries as embeds"),
-    NeededPermission("attach_files", "Attach Files", "member channels",
-                     "re-upload a held post's pictures when it is approved"),
-    NeededPermission("read_message_history", "Read Message History", "every channel it works in",
-                     "catch up after downtime and see whether an original poster answered"),
-    NeededPermission("manage_messages", "Manage Messages", "member channels",
-                     "remove a new member's held link post from the channel"),
-    NeededPermission("manage_webhooks", "Manage Webhooks", "member channels",
-                     "repost in the member's own name and picture"),
-    NeededPermission("manage_threads", "Manage Threads", "forums",
-                     "remove held forum posts and post one check-in into an archived thread"),
-    NeededPermission("manage_roles", "Manage Roles", "server (support-group roles)",
-                     "give and remove the support-group roles members pick"),
-    NeededPermission("manage_channels", "Manage Channels", "server (setup only)",
-                     "create the queue and mod-log channels during /steward setup"),
-    NeededPermission("manage_guild", "Manage Server", "server",
-                     "read Membership Screening and AutoMod settings"),
+    NeededPermission("view_channel", N_("View Channel"), N_("every channel it works in"),
+                     N_("see posts to check new members' links and answers to follow-ups")),
+    NeededPermission("send_messages", N_("Send Messages"),
+                     N_("queue, mod-log, welcome and member channels"),
+                     N_("queue held posts, welcome members, post reposts and follow-ups")),
+    NeededPermission("send_messages_in_threads", N_("Send Messages in Threads"), N_("forums and threads"),
+                     N_("repost and tag original posters inside forum posts")),
+    NeededPermission("embed_links", N_("Embed Links"), N_("queue and mod-log channels"),
+                     N_("show held posts and audit entries as embeds")),
+    NeededPermission("attach_files", N_("Attach Files"), N_("member channels"),
+                     N_("re-upload a held post's pictures when it is approved")),
+    NeededPermission("read_message_history", N_("Read Message History"), N_("every channel it works in"),
+                     N_("catch up after downtime and see whether an original poster answered")),
+    NeededPermission("manage_messages", N_("Manage Messages"), N_("member channels"),
+                     N_("remove a new member's held link post from the channel")),
+    NeededPermission("manage_webhooks", N_("Manage Webhooks"), N_("member channels"),
+                     N_("repost in the member's own name and picture")),
+    NeededPermission("manage_threads", N_("Manage Threads"), "forums",
+                     N_("remove held forum posts and post one check-in into an archived thread")),
+    NeededPermission("manage_roles", N_("Manage Roles"), N_("server (support-group roles)"),
+                     N_("give and remove the support-group roles members pick")),
+    NeededPermission("manage_channels", N_("Manage Channels"), N_("server (setup only)"),
+                     N_("create the queue and mod-log channels during /steward setup")),
+    NeededPermission("manage_guild", N_("Manage Server"), "server",
+                     N_("read Membership Screening and AutoMod settings")),
 )
 
 
@@ -110,10 +111,10 @@ MODERATOR_DEFAULT = discord.Permissions(manage_messages=True)
 ADMIN_DEFAULT = discord.Permissions(manage_guild=True)
 
 
-CANT_POST_THERE = ("You can't post in <#{channel}> yourself, so I won't post there for you. "
-                   "Pick a channel where you can view and send messages, or ask an admin.")
-CANT_SEE_QUESTION = ("You can't see and post in <#{channel}> yourself, so I won't tag anyone "
-                     "there for you. Ask a moderator who can.")
+CANT_POST_THERE = (N_("You can't post in <#{channel}> yourself, so I won't post there for you. "
+                   "Pick a channel where you can view and send messages, or ask an admin."))
+CANT_SEE_QUESTION = (N_("You can't see and post in <#{channel}> yourself, so I won't tag anyone "
+                     "there for you. Ask a moderator who can."))
 
 Place = (discord.abc.GuildChannel | discord.Thread)
 
@@ -147,14 +148,14 @@ async def require_may_post(member: discord.Member, channel_id: int,
     """
     place = await place_in(member.guild, channel_id)
     if place is None:
-        raise NotFound("I couldn't find that channel any more.")
+        raise NotFound(tr("I couldn't find that channel any more."))
     if not may_post_in(member, place):
         raise NotAllowedThere(message.format(channel=channel_id))
 
 
-CANT_PUBLISH_HOLD = ("This post was held in <#{channel}>, which you can't view or post in "
+CANT_PUBLISH_HOLD = (N_("This post was held in <#{channel}>, which you can't view or post in "
                      "yourself, so I won't publish it there for you. A moderator who can see "
-                     "that channel can decide it.")
+                     "that channel can decide it."))
 
 
 def cached_place(guild: discord.Guild, *channel_ids: int | None) -> Place | None:
@@ -238,12 +239,11 @@ async def refuse_power_role(bot: _Steward, guild_id: int, role: discord.Role) ->
     integration's own role, or to a support-group role (members give those to themselves)."""
     unusable = unusable_power_role(everyone=role.is_default(), managed=role.managed)
     if unusable:
-        raise InvalidInput(f"Pick an ordinary role: I can't give {_role_name(role)} Steward "
-                           f"powers ({unusable}).")
+        raise InvalidInput(tr("Pick an ordinary role: I can't give {role_name} Steward powers ({unusable}).", role_name=_role_name(role), unusable=unusable))
     groups = await bot.services.welcome.groups(guild_id)
     problem = power_role_refusal(role.id, [(g.name, g.role_id) for g in groups])
     if problem:
-        raise InvalidInput(f"I can't give {role.mention} Steward powers: {problem}")
+        raise InvalidInput(tr("I can't give {mention} Steward powers: {problem}", mention=role.mention, problem=problem))
 
 
 def _role_name(role: discord.Role) -> str:

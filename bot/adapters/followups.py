@@ -21,6 +21,7 @@ from bot import messaging
 from bot.domain import followups as rules
 from bot.domain.followups import QuestionFacts, SeenMessage
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
+from bot.i18n import tr
 from bot.services.followups import ForumPost
 from bot.services.followups_ports import NoAccess, Place, PlaceGone, Question
 from bot.ui.followups import notify_view, stop_custom_id, stop_view
@@ -163,19 +164,19 @@ class FollowupAdapter:
         """The message a link points at, in this guild."""
         parsed = rules.parse_message_link(link)
         if parsed is None:
-            raise InvalidInput("Please paste a message link (right-click the message → "
-                               "Copy Message Link).")
+            raise InvalidInput(tr("Please paste a message link (right-click the message → "
+                               "Copy Message Link)."))
         if parsed.guild_id != guild_id:
-            raise InvalidInput("That message link is from another server.")
+            raise InvalidInput(tr("That message link is from another server."))
         try:
             channel = await self.client.fetch_channel(parsed.channel_id)
             if not isinstance(channel, Postable):
-                raise InvalidInput("That link isn't to a message in a text channel or thread.")
+                raise InvalidInput(tr("That link isn't to a message in a text channel or thread."))
             return await channel.fetch_message(parsed.message_id)
         except discord.NotFound:
-            raise NotFound("I couldn't find that message. It may have been deleted.") from None
+            raise NotFound(tr("I couldn't find that message. It may have been deleted.")) from None
         except discord.Forbidden:
-            raise BotMissingPermissions("I can't read that channel.") from None
+            raise BotMissingPermissions(tr("I can't read that channel.")) from None
 
     # --- the port: reading
 

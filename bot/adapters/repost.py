@@ -20,6 +20,7 @@ import discord
 from bot import messaging
 from bot.db.reposts import RepostRecord
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound, StewardError
+from bot.i18n import tr
 from bot.services.repost_ports import (
     AuthorFacts,
     DestinationFacts,
@@ -69,7 +70,7 @@ class DiscordRepostActions:
     def _guild(self, guild_id: int) -> discord.Guild:
         guild = self.client.get_guild(guild_id)
         if guild is None:
-            raise NotFound("I'm not in that server any more.")
+            raise NotFound(tr("I'm not in that server any more."))
         return guild
 
     async def _channel(self, guild: discord.Guild, channel_id: int) -> Channel:
@@ -78,13 +79,13 @@ class DiscordRepostActions:
             try:
                 fetched = await self.client.fetch_channel(channel_id)
             except (discord.NotFound, discord.Forbidden):
-                raise NotFound("I couldn't find that channel or thread.") from None
+                raise NotFound(tr("I couldn't find that channel or thread.")) from None
             channel = fetched if isinstance(fetched, discord.abc.GuildChannel | discord.Thread) \
                 else None
         if not isinstance(channel, Channel):
-            raise InvalidInput("I can only repost into text channels, threads and forums.")
+            raise InvalidInput(tr("I can only repost into text channels, threads and forums."))
         if channel.guild.id != guild.id:
-            raise InvalidInput("That channel is in another server.")
+            raise InvalidInput(tr("That channel is in another server."))
         return channel
 
     async def destination(self, guild_id: int, channel_id: int) -> DestinationFacts:
@@ -93,7 +94,7 @@ class DiscordRepostActions:
         channel = await self._channel(guild, channel_id)
         parent = channel.parent if isinstance(channel, discord.Thread) else channel
         if not isinstance(parent, Parent):
-            raise InvalidInput("I can only repost into text channels, threads and forums.")
+            raise InvalidInput(tr("I can only repost into text channels, threads and forums."))
         me = guild.me
         perms = channel.permissions_for(me)
         thread = isinstance(channel, discord.Thread)
@@ -156,14 +157,14 @@ class DiscordRepostActions:
                     and h.user is not None and me is not None and h.user.id == me.id
                 ]
                 hook = mine[0] if mine else await parent.create_webhook(
-                    name=WEBHOOK_NAME, reason="Reposting members' words in their name"
+                    name=WEBHOOK_NAME, reason=tr("Reposting members' words in their name")
                 )
             except discord.Forbidden as exc:
-                raise WebhookUnusable(f"Discord refused the webhook ({exc.code})") from exc
+                raise WebhookUnusable(tr("Discord refused the webhook ({code})", code=exc.code)) from exc
             except discord.HTTPException as exc:
                 if exc.status >= 500:
                     raise
-                raise WebhookUnusable(f"couldn't set up a webhook ({exc.code})") from exc
+                raise WebhookUnusable(tr("couldn't set up a webhook ({code})", code=exc.code)) from exc
             self._hooks[parent_id] = hook
             log.info("using webhook %s in channel %s", hook.id, parent_id)
             return hook
@@ -186,14 +187,14 @@ class DiscordRepostActions:
                     hook = await self._webhook(target.parent_id, target.guild_id, fresh=True)
                     recreated = True
                     continue
-                raise WebhookUnusable(f"the webhook call failed ({exc.code})") from exc
+                raise WebhookUnusable(tr("the webhook call failed ({code})", code=exc.code)) from exc
             except discord.Forbidden as exc:
-                raise WebhookUnusable(f"Discord refused the webhook ({exc.code})") from exc
+                raise WebhookUnusable(tr("Discord refused the webhook ({code})", code=exc.code)) from exc
             except UNCLEAR as exc:
                 raise UnclearFailure(exc) from exc
             except discord.HTTPException as exc:
                 if exc.status == 400 and exc.code == 50035:  # e.g. a name Discord won't take
-                    raise WebhookUnusable(f"Discord rejected the post ({exc.code})") from exc
+                    raise WebhookUnusable(tr("Discord rejected the post ({code})", code=exc.code)) from exc
                 raise
             return Posted(message.id, webhook_id=hook.id,
                           maybe_duplicated=time.monotonic() - started >= INTERNAL_RETRY_HINT)
@@ -229,7 +230,7 @@ class DiscordRepostActions:
     async def _thread(self, thread_id: int) -> discord.Thread:
         fetched = await self.client.fetch_channel(thread_id)
         if not isinstance(fetched, discord.Thread):
-            raise NotFound("The thread for this repost is gone.")
+            raise NotFound(tr("The thread for this repost is gone."))
         return fetched
 
     async def create_forum_post(self, target: PostTarget, part: Part) -> Posted:
@@ -239,7 +240,7 @@ class DiscordRepostActions:
         created = await forum.create_thread(
             name=target.forum_title, content=part.text or None, files=_files(part.files),
             applied_tags=self._tags(target), allowed_mentions=_mentions(part),
-            reason="Repost on a member's behalf",
+            reason=tr("Repost on a member's behalf"),
         )
         return Posted(created.message.id, thread_id=created.thread.id)
 
@@ -379,26 +380,26 @@ class DiscordRepostActions:
             try:
                 fetched = await self.client.fetch_channel(channel_id)
             except discord.HTTPException:
-                raise NotFound("The channel of this repost is gone.") from None
+                raise NotFound(tr("The channel of this repost is gone.")) from None
             channel = fetched if isinstance(fetched, discord.TextChannel | discord.Thread) \
                 else None
         if not isinstance(channel, discord.TextChannel | discord.Thread):
-            raise NotFound("The channel of this repost is gone.")
+            raise NotFound(tr("The channel of this repost is gone."))
         return channel
 
     async def _record_hook(self, record: RepostRecord,
                            channel: discord.TextChannel | discord.Thread) -> discord.Webhook:
         parent = channel.parent if isinstance(channel, discord.Thread) else channel
         if not isinstance(parent, Parent):
-            raise NotFound("The channel of this repost is gone.")
+            raise NotFound(tr("The channel of this repost is gone."))
         try:
             hook = await self._webhook(parent.id, record.guild_id)
         except WebhookUnusable:
-            raise BotMissingPermissions("I need Manage Webhooks there to change this copy.") \
+            raise BotMissingPermissions(tr("I need Manage Webhooks there to change this copy.")) \
                 from None
         if hook.id != record.webhook_id:
-            raise NotFound("The webhook that posted this copy was deleted, so I can't edit it. "
-                           "You can delete it and repost it instead.")
+            raise NotFound(tr("The webhook that posted this copy was deleted, so I can't edit it. "
+                           "You can delete it and repost it instead."))
         return hook
 
     async def part_text(self, record: RepostRecord, message_id: int) -> str:
@@ -407,7 +408,7 @@ class DiscordRepostActions:
         try:
             message = await channel.fetch_message(message_id)
         except discord.NotFound:
-            raise NotFound("That message is gone.") from None
+            raise NotFound(tr("That message is gone.")) from None
         return message.content
 
     async def edit_part(self, record: RepostRecord, message_id: int, text: str) -> int:
@@ -458,4 +459,4 @@ class DiscordRepostActions:
                 continue
             except discord.Forbidden as exc:
                 raise BotMissingPermissions(
-                    "I need Manage Messages there to delete this copy.") from exc
+                    tr("I need Manage Messages there to delete this copy.")) from exc

@@ -7,6 +7,7 @@ import logging
 import discord
 
 from bot.errors import BotMissingPermissions
+from bot.i18n import tr
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +35,18 @@ async def create_staff_channels(guild: discord.Guild, names: list[str],
                                 roles: list[int]) -> dict[str, discord.TextChannel]:
     """Create moderators-only text channels named `names` (refused without the permissions)."""
     me = guild.me.guild_permissions
-    lacking = [label for label, ok in (("Manage Channels", me.manage_channels),
-                                       ("Manage Roles", me.manage_roles)) if not ok]
+    lacking = [label for label, ok in ((tr("Manage Channels"), me.manage_channels),
+                                       (tr("Manage Roles"), me.manage_roles)) if not ok]
     if lacking:
         raise BotMissingPermissions(
-            "I can't create channels without " + " and ".join(lacking) + ". Give the "
-            "Steward role " + " and ".join(lacking) + " in Server Settings → Roles, or "
-            "pick existing channels with `queue_channel:` and `mod_log_channel:`.")
+            tr("I can't create channels without ") + " and ".join(lacking) + tr(". Give the "
+            "Steward role ") + " and ".join(lacking) + tr(" in Server Settings → Roles, or "
+            "pick existing channels with `queue_channel:` and `mod_log_channel:`."))
     made: dict[str, discord.TextChannel] = {}
     for name in names:
         made[name] = await guild.create_text_channel(
             name, overwrites=staff_overwrites(guild, roles),
-            reason="Steward setup: moderators-only channel")
+            reason=tr("Steward setup: moderators-only channel"))
         log.info("setup created channel %s in guild %s", made[name].id, guild.id)
     return made
 

@@ -20,6 +20,7 @@ from bot.adapters.scheduler import classify_discord_error
 from bot.domain.welcome import RoleFacts
 from bot.domain.welcome_facts import GuildFacts, MemberFacts, MessageFacts
 from bot.errors import InvalidInput
+from bot.i18n import tr
 from bot.permissions import is_moderator
 from bot.services.scheduler import RetryLater
 from bot.services.welcome import WelcomeService
@@ -83,7 +84,7 @@ def role_facts(role: discord.Role) -> RoleFacts:
 def group_channel_id(channel: discord.abc.GuildChannel) -> int:
     """Where a group meets: a text channel or a forum, else InvalidInput."""
     if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
-        raise InvalidInput("A group meets in a text channel or a forum.")
+        raise InvalidInput(tr("A group meets in a text channel or a forum."))
     return channel.id
 
 
@@ -216,15 +217,15 @@ class DiscordWelcome:
             return
         guild = self._client.get_guild(guild_id)
         if guild is None:
-            raise InvalidInput("I can't see that server right now.")
+            raise InvalidInput(tr("I can't see that server right now."))
         member = guild.get_member(member_id) or await guild.fetch_member(member_id)
         try:
             if add:
                 await member.add_roles(*(discord.Object(r) for r in add),
-                                       reason="support group picked")
+                                       reason=tr("support group picked"))
             if remove:
                 await member.remove_roles(*(discord.Object(r) for r in remove),
-                                          reason="support group unpicked")
+                                          reason=tr("support group unpicked"))
         except discord.Forbidden as exc:
             raise RolesRefused(exc.code) from exc
 

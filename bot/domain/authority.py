@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.i18n import tr
+
 Punishment = Literal["timeout", "ban"]
 Blocked = Literal["owner", "moderator", "steward"]
 
@@ -34,7 +36,7 @@ class Refusal:
 
 
 def _verb(action: Punishment) -> str:
-    return "time out" if action == "timeout" else "ban"
+    return tr("time out") if action == "timeout" else "ban"
 
 
 def may_punish(action: Punishment, standing: Standing) -> Refusal | None:
@@ -42,19 +44,17 @@ def may_punish(action: Punishment, standing: Standing) -> Refusal | None:
     (unless they own the server) and Steward's must be above the target's."""
     verb = _verb(action)
     if standing.target_is_owner:
-        return Refusal("owner", f"That's the server owner: nobody can {verb} them.")
+        return Refusal("owner", tr("That's the server owner: nobody can {verb} them.", verb=verb))
     if standing.target_top is None:
         return None
     if not standing.moderator_is_owner and standing.moderator_top <= standing.target_top:
         return Refusal(
             "moderator",
-            f"Their highest role is at or above yours, so Discord wouldn't let you {verb} "
-            "them yourself, and I won't do it for you. Ask someone higher up.")
+            tr("Their highest role is at or above yours, so Discord wouldn't let you {verb} them yourself, and I won't do it for you. Ask someone higher up.", verb=verb))
     if standing.steward_top <= standing.target_top:
         return Refusal(
             "steward",
-            f"Their highest role is at or above mine, so Discord won't let me {verb} them. "
-            "An admin can move Steward's role above theirs (Server Settings → Roles).")
+            tr("Their highest role is at or above mine, so Discord won't let me {verb} them. An admin can move Steward's role above theirs (Server Settings → Roles).", verb=verb))
     return None
 
 
@@ -69,9 +69,9 @@ def role_powers(role_id: int, *, moderator_roles: Iterable[int],
     """The Steward powers a role carries, in words (empty: none)."""
     powers = []
     if role_id in set(moderator_roles):
-        powers.append("a moderator role")
+        powers.append(tr("a moderator role"))
     if role_id in set(exempt_roles):
-        powers.append("exempt from link holds")
+        powers.append(tr("exempt from link holds"))
     return powers
 
 
@@ -81,17 +81,16 @@ def group_role_refusal(role_id: int, *, moderator_roles: Iterable[int],
     powers = role_powers(role_id, moderator_roles=moderator_roles, exempt_roles=exempt_roles)
     if not powers:
         return None
-    return (f"it has Steward powers ({' and '.join(powers)}), and members give group roles "
-            "to themselves. Use a plain role for the group.")
+    return (tr("it has Steward powers ({join}), and members give group roles to themselves. Use a plain role for the group.", join=' and '.join(powers)))
 
 
 def unusable_power_role(*, everyone: bool, managed: bool) -> str | None:
     """Why a role can't carry Steward powers at all (None: it can): @everyone would give every
     member the power, and nobody can be given an integration's own role."""
     if everyone:
-        return "@everyone is every member, so every member would get it"
+        return tr("@everyone is every member, so every member would get it")
     if managed:
-        return "it belongs to an integration or bot, so nobody can be given it"
+        return tr("it belongs to an integration or bot, so nobody can be given it")
     return None
 
 
@@ -103,5 +102,4 @@ def power_role_refusal(role_id: int, groups: Iterable[tuple[str, int | None]]) -
     names = [name for name, group_role in groups if group_role == role_id]
     if not names:
         return None
-    return (f"it is the role of the support group {', '.join(names)}, which members give "
-            "themselves, so it can't carry Steward powers. Use a separate staff role.")
+    return (tr("it is the role of the support group {join}, which members give themselves, so it can't carry Steward powers. Use a separate staff role.", join=', '.join(names)))

@@ -9,19 +9,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.domain.distress import normalize
+from bot.i18n import N_
 
 # Names a support template may use.
 SUPPORT_NAMES = frozenset({"member", "server", "moderator"})
 
 # The default support message: gentle, no phone numbers (servers add their own helplines).
 DEFAULT_SUPPORT_TEMPLATE = (
-    "Hi {member}, I'm one of the moderators of {server}. I saw your post and wanted to check "
+    N_("Hi {member}, I'm one of the moderators of {server}. I saw your post and wanted to check "
     "in with you. You don't have to reply, but if you'd like to talk, I'm here, and so are "
     "the people in our community.\n\n"
     "If things feel like too much right now, please reach out to someone you trust, or to a "
     "crisis line where you live (findahelpline.com lists free, confidential ones by country). "
     "If you are in danger, please contact your local emergency number.\n\n"
-    "Take care of yourself. 💙"
+    "Take care of yourself. 💙")
 )
 
 PHRASE_MIN = 3

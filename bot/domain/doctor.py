@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.i18n import N_, tr
+
 MAX_LISTED = 10  # channels named in one finding before "and N more"
 CONTENT_EMPTY_THRESHOLD = 5  # empty member messages in a row that mean content stopped arriving
 MODERATORS_CANT_SEE = "moderators.cant_see"  # finding code: no moderator role, staff hidden
@@ -52,43 +54,44 @@ _BASIC = ("view_channel", "send_messages", "embed_links", "read_message_history"
 
 # Setting name -> need. Server fields not listed here get view + send.
 CHANNEL_NEEDS: dict[str, ChannelNeed] = {
-    "core.mod_log_channel": ChannelNeed("mod-log channel", _BASIC),
-    "core.rules_channel": ChannelNeed("rules channel", ("view_channel",),
+    "core.mod_log_channel": ChannelNeed(N_("mod-log channel"), _BASIC),
+    "core.rules_channel": ChannelNeed(N_("rules channel"), ("view_channel",),
                                       ("text", "forum", "news")),
-    "linkhold.queue_channel": ChannelNeed("queue channel", (*_BASIC, "attach_files")),
-    "linkhold.notice_channel": ChannelNeed("notice channel", ("view_channel", "send_messages")),
-    "linkhold.ignored_channels": ChannelNeed("ignored channel", (),
+    "linkhold.queue_channel": ChannelNeed(N_("queue channel"), (*_BASIC, "attach_files")),
+    "linkhold.notice_channel": ChannelNeed(N_("notice channel"), ("view_channel", "send_messages")),
+    "linkhold.ignored_channels": ChannelNeed(N_("ignored channel"), (),
                                              ("text", "forum", "news", "voice", "category")),
-    "welcome.channel": ChannelNeed("welcome channel", ("view_channel", "send_messages",
+    "welcome.channel": ChannelNeed(N_("welcome channel"), ("view_channel", "send_messages",
                                                       "embed_links")),
     "followup.autocheck_forums": ChannelNeed(
-        "follow-up forum",
+        N_("follow-up forum"),
         ("view_channel", "send_messages_in_threads", "read_message_history", "manage_threads"),
         ("forum",),
     ),
 }
-DEFAULT_NEED = ChannelNeed("channel", ("view_channel", "send_messages"),
+DEFAULT_NEED = ChannelNeed(N_("channel"), ("view_channel", "send_messages"),
                            ("text", "forum", "news"))
 
 PERMISSION_LABELS: dict[str, str] = {
-    "view_channel": "View Channel",
-    "send_messages": "Send Messages",
-    "send_messages_in_threads": "Send Messages in Threads",
-    "embed_links": "Embed Links",
-    "attach_files": "Attach Files",
-    "read_message_history": "Read Message History",
-    "manage_messages": "Manage Messages",
-    "manage_webhooks": "Manage Webhooks",
-    "manage_threads": "Manage Threads",
-    "manage_roles": "Manage Roles",
-    "manage_channels": "Manage Channels",
-    "manage_guild": "Manage Server",
+    "view_channel": N_("View Channel"),
+    "send_messages": N_("Send Messages"),
+    "send_messages_in_threads": N_("Send Messages in Threads"),
+    "embed_links": N_("Embed Links"),
+    "attach_files": N_("Attach Files"),
+    "read_message_history": N_("Read Message History"),
+    "manage_messages": N_("Manage Messages"),
+    "manage_webhooks": N_("Manage Webhooks"),
+    "manage_threads": N_("Manage Threads"),
+    "manage_roles": N_("Manage Roles"),
+    "manage_channels": N_("Manage Channels"),
+    "manage_guild": N_("Manage Server"),
 }
 
 
 def label(permission: str) -> str:
     """A permission's name as Discord's settings screens show it."""
-    return PERMISSION_LABELS.get(permission, permission.replace("_", " ").title())
+    return tr(PERMISSION_LABELS[permission]) if permission in PERMISSION_LABELS else (
+        permission.replace("_", " ").title())
 
 
 _NEEDS_SEND = ("embed_links", "attach_files")
@@ -188,11 +191,10 @@ def _setting_option(setting: str) -> str:
 def _deleted_channel_fix(facts: ChannelFacts) -> str:
     option = _setting_option(facts.setting)
     if option:
-        return (f"Pick another channel with `/steward setup {option}:`"
-                + (" (or `create_missing: True`)." if option in {"queue_channel",
+        return (tr("Pick another channel with `/steward setup {option}:`", option=option)
+                + (tr(" (or `create_missing: True`).") if option in {"queue_channel",
                                                                   "mod_log_channel"} else "."))
-    return (f"Remove it from `{facts.setting}` or choose another channel "
-            "(`steward config export`/`import`, or the feature's settings command).")
+    return (tr("Remove it from `{setting}` or choose another channel (`steward config export`/`import`, or the feature's settings command).", setting=facts.setting))
 
 
 def check_channel(facts: ChannelFacts) -> list[Finding]:
@@ -201,25 +203,23 @@ def check_channel(facts: ChannelFacts) -> list[Finding]:
     if not facts.exists:
         return [Finding(
             "channel.deleted", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
-            f"The {need.label} (`{facts.setting}`, id {facts.channel_id}) no longer exists.",
+            tr("The {label} (`{setting}`, id {channel_id}) no longer exists.", label=tr(need.label), setting=facts.setting, channel_id=facts.channel_id),
             _deleted_channel_fix(facts),
         )]
     found: list[Finding] = []
     if facts.kind not in need.kinds:
         found.append(Finding(
             "channel.kind", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
-            f"The {need.label} {_channel_ref(facts)} is a {facts.kind} channel; "
-            f"it must be a {' or '.join(need.kinds)} channel.",
-            f"Choose a {need.kinds[0]} channel for `{facts.setting}`.",
+            tr("The {label} {channel_ref} is a {kind} channel; it must be a {join} channel.", label=tr(need.label), channel_ref=_channel_ref(facts), kind=facts.kind, join=' or '.join(need.kinds)),
+            tr("Choose a {item} channel for `{setting}`.", item=need.kinds[0], setting=facts.setting),
         ))
     missing = root_missing(need.permissions, facts.granted)
     if missing:
         names = ", ".join(label(p) for p in missing)
         found.append(Finding(
             "channel.permission", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
-            f"In the {need.label} {_channel_ref(facts)} Steward is missing: {names}.",
-            f"Open {_channel_ref(facts)} → Edit Channel → Permissions → add the Steward role "
-            f"and allow {names}.",
+            tr("In the {label} {channel_ref} Steward is missing: {names}.", label=tr(need.label), channel_ref=_channel_ref(facts), names=names),
+            tr("Open {channel_ref} → Edit Channel → Permissions → add the Steward role and allow {names}.", channel_ref=_channel_ref(facts), names=names),
         ))
     return found
 
@@ -227,7 +227,7 @@ def check_channel(facts: ChannelFacts) -> list[Finding]:
 def _listed(channels: Sequence[ChannelFacts]) -> str:
     shown = " ".join(_channel_ref(c) for c in channels[:MAX_LISTED])
     more = len(channels) - MAX_LISTED
-    return shown + (f" and {more} more" if more > 0 else "")
+    return shown + (tr(" and {more} more", more=more) if more > 0 else "")
 
 
 def member_channel_needs(features: FeatureUse) -> tuple[str, ...]:
@@ -260,10 +260,8 @@ def check_member_channels(facts: GuildFacts) -> list[Finding]:
             continue
         found.append(Finding(
             "member_channels.permission", permission, Severity.PROBLEM,
-            f"Steward lacks {label(permission)} in {len(lacking[permission])} channel(s) "
-            f"where members post: {_listed(lacking[permission])}.",
-            f"Server Settings → Roles → Steward → allow {label(permission)}, and check those "
-            f"channels' permission overrides don't deny it.",
+            tr("Steward lacks {label} in {len} channel(s) where members post: {listed}.", label=label(permission), len=len(lacking[permission]), listed=_listed(lacking[permission])),
+            tr("Server Settings → Roles → Steward → allow {label}, and check those channels' permission overrides don't deny it.", label=label(permission)),
         ))
     return found
 
@@ -275,10 +273,9 @@ def check_roles(facts: GuildFacts) -> list[Finding]:
         if not role.exists:
             found.append(Finding(
                 "role.deleted", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
-                f"A role in `{role.setting}` (id {role.role_id}) no longer exists.",
-                "Run `/steward settings moderator_role:` with the new role, or remove it from "
-                f"`{role.setting}`." if role.setting == "core.moderator_roles"
-                else f"Remove it from `{role.setting}` or choose another role.",
+                tr("A role in `{setting}` (id {role_id}) no longer exists.", setting=role.setting, role_id=role.role_id),
+                tr("Run `/steward settings moderator_role:` with the new role, or remove it from `{setting}`.", setting=role.setting) if role.setting == "core.moderator_roles"
+                else tr("Remove it from `{setting}` or choose another role.", setting=role.setting),
             ))
         elif role.everyone or role.managed:
             found.append(_unusable_power_role(role))
@@ -287,53 +284,50 @@ def check_roles(facts: GuildFacts) -> list[Finding]:
         if not role.exists:
             found.append(Finding(
                 "role.deleted", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
-                f"A support-group role in `{role.setting}` (id {role.role_id}) no longer exists.",
-                f"Remove it from `{role.setting}` or choose another role.",
+                tr("A support-group role in `{setting}` (id {role_id}) no longer exists.", setting=role.setting, role_id=role.role_id),
+                tr("Remove it from `{setting}` or choose another role.", setting=role.setting),
             ))
         elif role.managed:
             found.append(Finding(
                 "role.managed", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
-                f"<@&{role.role_id}> belongs to an integration; nobody can hand it out.",
-                f"Choose an ordinary role for `{role.setting}`.",
+                tr("<@&{role_id}> belongs to an integration; nobody can hand it out.", role_id=role.role_id),
+                tr("Choose an ordinary role for `{setting}`.", setting=role.setting),
             ))
         elif role.position >= facts.bot_top_role_position:
             found.append(Finding(
                 "role.hierarchy", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
-                f"<@&{role.role_id}> is above Steward's highest role, so Steward can't give "
-                "it to members.",
-                "Server Settings → Roles → drag the Steward role above "
-                f"<@&{role.role_id}>.",
+                tr("<@&{role_id}> is above Steward's highest role, so Steward can't give it to members.", role_id=role.role_id),
+                tr("Server Settings → Roles → drag the Steward role above <@&{role_id}>.", role_id=role.role_id),
             ))
     if existing_groups and "manage_roles" not in facts.bot_guild_permissions:
         found.append(Finding(
             "server.permission", "manage_roles", Severity.PROBLEM,
-            "Support-group roles are set up but Steward lacks Manage Roles.",
-            "Server Settings → Roles → Steward → allow Manage Roles.",
+            tr("Support-group roles are set up but Steward lacks Manage Roles."),
+            tr("Server Settings → Roles → Steward → allow Manage Roles."),
         ))
     return found
 
 
 _REMOVE_POWER_ROLE = {
-    "core.moderator_roles": ("every member counts as a moderator",
-                             "Run `/steward settings moderator_role:` with that role to remove "
-                             "it, then add your moderators' own role the same way."),
-    "linkhold.exempt_roles": ("links from every member skip the hold",
-                              "Run `/linkhold unexempt role:` with that role to remove it, then "
-                              "exempt an ordinary staff role with `/linkhold exempt` if needed."),
+    "core.moderator_roles": (N_("every member counts as a moderator"),
+                             N_("Run `/steward settings moderator_role:` with that role to remove "
+                             "it, then add your moderators' own role the same way.")),
+    "linkhold.exempt_roles": (N_("links from every member skip the hold"),
+                              N_("Run `/linkhold unexempt role:` with that role to remove it, then "
+                              "exempt an ordinary staff role with `/linkhold exempt` if needed.")),
 }
 
 
 def _unusable_power_role(role: RoleFacts) -> Finding:
     """@everyone or an integration's role given Steward powers (not through a command: they
     refuse it; e.g. an older version or a hand-edited database)."""
-    effect, fix = _REMOVE_POWER_ROLE.get(role.setting, (
-        "the setting doesn't work as meant", f"Remove it from `{role.setting}`."))
+    effect, fix = ((tr(_REMOVE_POWER_ROLE[role.setting][0]), tr(_REMOVE_POWER_ROLE[role.setting][1]))
+                   if role.setting in _REMOVE_POWER_ROLE else (
+        tr("the setting doesn't work as meant"), tr("Remove it from `{setting}`.", setting=role.setting)))
     if role.everyone:
-        message = f"@everyone is in `{role.setting}`, so {effect}."
+        message = tr("@everyone is in `{setting}`, so {effect}.", setting=role.setting, effect=effect)
     else:
-        message = (f"<@&{role.role_id}> in `{role.setting}` belongs to an integration or bot: "
-                   "nobody can be given it, and Steward powers belong to an ordinary staff "
-                   "role.")
+        message = (tr("<@&{role_id}> in `{setting}` belongs to an integration or bot: nobody can be given it, and Steward powers belong to an ordinary staff role.", role_id=role.role_id, setting=role.setting))
     return Finding("role.unusable_power", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
                    message, fix)
 
@@ -352,18 +346,13 @@ def check_staff_visibility(facts: GuildFacts) -> list[Finding]:
     if facts.moderator_roles_configured:
         return [Finding(
             MODERATORS_CANT_SEE, "core.moderator_roles", Severity.WARNING,
-            f"The moderator roles {roles} can't see {channels}: they won't see held posts or "
-            "Steward's mod log.",
-            f"Open {channels} → Edit Channel → Permissions → add {roles} and allow View "
-            "Channel.",
+            tr("The moderator roles {roles} can't see {channels}: they won't see held posts or Steward's mod log.", roles=roles, channels=channels),
+            tr("Open {channels} → Edit Channel → Permissions → add {roles} and allow View Channel.", channels=channels, roles=roles),
         )]
     return [Finding(
         MODERATORS_CANT_SEE, "core.moderator_roles", Severity.WARNING,
-        f"No moderator role is set, so moderators who rely on Manage Messages ({roles}) can't "
-        f"see {channels}: they won't see held posts or Steward's mod log.",
-        f"Open {channels} → Edit Channel → Permissions → add {roles} and allow View Channel, "
-        "and set your moderators' role with `/steward setup moderator_role:` (setup doesn't "
-        "change the permissions of channels that already exist).",
+        tr("No moderator role is set, so moderators who rely on Manage Messages ({roles}) can't see {channels}: they won't see held posts or Steward's mod log.", roles=roles, channels=channels),
+        tr("Open {channels} → Edit Channel → Permissions → add {roles} and allow View Channel, and set your moderators' role with `/steward setup moderator_role:` (setup doesn't change the permissions of channels that already exist).", channels=channels, roles=roles),
     )]
 
 
@@ -378,22 +367,22 @@ def diagnose(facts: GuildFacts) -> list[Finding]:
     if facts.content_missing:
         found.append(Finding(
             "gateway.message_content", "intent", Severity.PROBLEM,
-            "Messages from members are arriving without their text, so Steward can't see "
-            "links or replies. The Message Content intent was probably switched off.",
-            "Discord Developer Portal → your application → Bot → turn on MESSAGE CONTENT "
-            "INTENT, then restart Steward.",
+            tr("Messages from members are arriving without their text, so Steward can't see "
+            "links or replies. The Message Content intent was probably switched off."),
+            tr("Discord Developer Portal → your application → Bot → turn on MESSAGE CONTENT "
+            "INTENT, then restart Steward."),
         ))
     if not facts.mod_log_configured:
         found.append(Finding(
             "setting.missing", "core.mod_log_channel", Severity.WARNING,
-            "No mod-log channel is set: Steward's actions are only in `/steward audit`.",
-            "Run `/steward setup mod_log_channel:` (or `create_missing: True`).",
+            tr("No mod-log channel is set: Steward's actions are only in `/steward audit`."),
+            tr("Run `/steward setup mod_log_channel:` (or `create_missing: True`)."),
         ))
     if facts.features.linkhold and not facts.queue_configured:
         found.append(Finding(
             "setting.missing", "linkhold.queue_channel", Severity.PROBLEM,
-            "Link holds are on but no queue channel is set, so moderators won't see held posts.",
-            "Run `/steward setup queue_channel:` (or `create_missing: True`).",
+            tr("Link holds are on but no queue channel is set, so moderators won't see held posts."),
+            tr("Run `/steward setup queue_channel:` (or `create_missing: True`)."),
         ))
     found.extend(facts.extra)
     return sort_findings(found)

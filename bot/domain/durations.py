@@ -11,12 +11,14 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.i18n import N_, tr
+
 MIN_DELAY = timedelta(minutes=1)
 MAX_DELAY = timedelta(days=365)
 
 ACCEPTED_FORMS = (
-    "a duration like `30m`, `2h`, `3d`, `2w` or `1d12h` (w = weeks, d = days, h = hours, "
-    "m = minutes), or a date and time like `2026-03-14 15:30` in the server's time zone"
+    N_("a duration like `30m`, `2h`, `3d`, `2w` or `1d12h` (w = weeks, d = days, h = hours, "
+    "m = minutes), or a date and time like `2026-03-14 15:30` in the server's time zone")
 )
 
 _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
@@ -35,7 +37,7 @@ class DurationError(ValueError):
     """The text can't be used as a time; the message says why and what is accepted."""
 
     def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem} Use {ACCEPTED_FORMS}.")
+        super().__init__(tr("{problem} Use {forms}.", problem=problem, forms=tr(ACCEPTED_FORMS)))
         self.problem = problem
 
 
@@ -52,7 +54,7 @@ def parse_duration(text: str) -> timedelta:
     compact = "".join(text.split())
     match = _RELATIVE.fullmatch(compact)
     if not compact or match is None or not any(match.groupdict().values()):
-        raise DurationError(f"I couldn't read {_shown(text)} as a time.")
+        raise DurationError(tr("I couldn't read {shown} as a time.", shown=_shown(text)))
     total = timedelta()
     for unit, amount in match.groupdict().items():
         if amount:
@@ -78,11 +80,11 @@ def check_bounds(when: datetime, now: datetime) -> datetime:
     """`when` in UTC if it is at least a minute and at most a year after `now`."""
     delay = when - now
     if delay < timedelta():
-        raise DurationError("That time is in the past.")
+        raise DurationError(tr("That time is in the past."))
     if delay < MIN_DELAY:
-        raise DurationError("That is less than a minute away.")
+        raise DurationError(tr("That is less than a minute away."))
     if delay > MAX_DELAY:
-        raise DurationError("That is more than a year away.")
+        raise DurationError(tr("That is more than a year away."))
     return when.astimezone(UTC)
 
 
@@ -95,7 +97,7 @@ def describe(delta: timedelta) -> str:
     for amount, unit in ((days, "day"), (hours, "hour"), (mins, "minute")):
         if amount:
             parts.append(f"{amount} {unit}{'' if amount == 1 else 's'}")
-    return " ".join(parts[:2]) or "less than a minute"
+    return " ".join(parts[:2]) or tr("less than a minute")
 
 
 def _local_to_utc(match: re.Match[str], tz: tzinfo, text: str) -> datetime:
@@ -103,16 +105,16 @@ def _local_to_utc(match: re.Match[str], tz: tzinfo, text: str) -> datetime:
         local = datetime(int(match["y"]), int(match["mo"]), int(match["d"]),
                          int(match["h"]), int(match["mi"]), tzinfo=tz)
     except ValueError:
-        raise DurationError(f"{_shown(text)} is not a real date and time.") from None
+        raise DurationError(tr("{shown} is not a real date and time.", shown=_shown(text))) from None
     as_utc = local.astimezone(UTC)
     # A wall time skipped by a daylight-saving jump does not survive the round trip.
     if as_utc.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise DurationError(
-            f"{_shown(text)} doesn't exist in {tz} (the clocks jump forward then)."
+            tr("{shown} doesn't exist in {tz} (the clocks jump forward then).", shown=_shown(text), tz=tz)
         )
     return as_utc
 
 
 def _shown(text: str) -> str:
     flat = " ".join(text.split())
-    return f"`{flat[:40]}`" if flat else "an empty time"
+    return f"`{flat[:40]}`" if flat else tr("an empty time")

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from bot.domain import templates
 from bot.domain.text import quote
+from bot.i18n import N_, tr
 
 LATE_AFTER = timedelta(minutes=10)
 QUESTION_QUOTE_LIMIT = 200
@@ -23,22 +24,22 @@ ASK_PLACEHOLDERS = frozenset({"op", "asker", "question", "jump"})
 CHECKIN_PLACEHOLDERS = frozenset({"op", "jump", "days"})
 
 DEFAULT_ASK_TEMPLATE = (
-    "Hi {op} 👋 {asker} asked you something here and I wanted to make sure you saw it:\n"
+    N_("Hi {op} 👋 {asker} asked you something here and I wanted to make sure you saw it:\n"
     "> {question}\n"
     "[Jump to the question]({jump})\n"
-    "No pressure at all: answer whenever you feel up to it."
+    "No pressure at all: answer whenever you feel up to it.")
 )
 DEFAULT_CHECKIN_TEMPLATE = (
-    "Hi {op}, a gentle note in case the question from {days} days ago slipped by: "
+    N_("Hi {op}, a gentle note in case the question from {days} days ago slipped by: "
     "[jump to the question]({jump}). Only if and when you feel up to it. "
-    "This is the only reminder I'll send about it."
+    "This is the only reminder I'll send about it.")
 )
-REMINDER_TEXT = "Hi {member}, a note from {by}:\n> {note}"
-REMINDER_TEXT_NO_NOTE = "Hi {member}, {by} asked me to bring you back to this conversation."
-LATE_NOTE = "\n-# Sorry this comes late: I was offline when it was due."
+REMINDER_TEXT = N_("Hi {member}, a note from {by}:\n> {note}")
+REMINDER_TEXT_NO_NOTE = N_("Hi {member}, {by} asked me to bring you back to this conversation.")
+LATE_NOTE = N_("\n-# Sorry this comes late: I was offline when it was due.")
 AUTOCHECK_TEXT = (
-    "Hi {op}, people replied to your post here. If you'd like to share how things are going, "
-    "we'd love to hear, but only if you feel up to it. This is the only reminder I'll send."
+    N_("Hi {op}, people replied to your post here. If you'd like to share how things are going, "
+    "we'd love to hear, but only if you feel up to it. This is the only reminder I'll send.")
 )
 
 
@@ -56,14 +57,14 @@ class CloseReason(StrEnum):
 
 
 REASON_TEXT: Mapping[str, str] = {
-    CloseReason.ANSWERED: "the original poster answered",
-    CloseReason.OP_LEFT: "the member has left the server",
-    CloseReason.THREAD_DELETED: "the thread or channel was deleted",
-    CloseReason.LOCKED: "the thread is locked",
-    CloseReason.OPTED_OUT: "the member asked not to get follow-up pings",
-    CloseReason.CANCELLED: "a moderator cancelled it",
-    CloseReason.NO_ACCESS: "I can no longer post there",
-    CloseReason.EXPIRED: "it was open for too long",
+    CloseReason.ANSWERED: N_("the original poster answered"),
+    CloseReason.OP_LEFT: N_("the member has left the server"),
+    CloseReason.THREAD_DELETED: N_("the thread or channel was deleted"),
+    CloseReason.LOCKED: N_("the thread is locked"),
+    CloseReason.OPTED_OUT: N_("the member asked not to get follow-up pings"),
+    CloseReason.CANCELLED: N_("a moderator cancelled it"),
+    CloseReason.NO_ACCESS: N_("I can no longer post there"),
+    CloseReason.EXPIRED: N_("it was open for too long"),
 }
 
 
@@ -95,14 +96,14 @@ class NoOpReason(StrEnum):
 
 NO_OP_TEXT: Mapping[str, str] = {
     NoOpReason.NO_REPLY: (
-        "That message isn't in a thread or forum post and doesn't reply to anyone, "
-        "so I can't tell who the original poster is."
+        N_("That message isn't in a thread or forum post and doesn't reply to anyone, "
+        "so I can't tell who the original poster is.")
     ),
-    NoOpReason.NO_OWNER: "I couldn't tell who started this thread.",
+    NoOpReason.NO_OWNER: N_("I couldn't tell who started this thread."),
     NoOpReason.UNKNOWN_REPOST: (
-        "That post was published by a bot or webhook and I have no record of whose it is."
+        N_("That post was published by a bot or webhook and I have no record of whose it is.")
     ),
-    NoOpReason.SAME_PERSON: "That question was written by the original poster themselves.",
+    NoOpReason.SAME_PERSON: N_("That question was written by the original poster themselves."),
 }
 
 
@@ -361,8 +362,8 @@ def render_ask(template: str | None, *, op_id: int, asker_id: int, question: str
                jump: str) -> tuple[str, bool]:
     """The tag message: names the asker, quotes the question briefly, links to it.
     `(text, failed)`: a saved template that no longer renders gives way to the default."""
-    shown = quote(question, QUESTION_QUOTE_LIMIT) if question.strip() else "(see the link)"
-    return templates.render_or_default(template, DEFAULT_ASK_TEMPLATE, {
+    shown = quote(question, QUESTION_QUOTE_LIMIT) if question.strip() else tr("(see the link)")
+    return templates.render_or_default(template, tr(DEFAULT_ASK_TEMPLATE), {
         "op": mention(op_id), "asker": mention(asker_id), "question": shown, "jump": jump,
     })
 
@@ -370,41 +371,41 @@ def render_ask(template: str | None, *, op_id: int, asker_id: int, question: str
 def render_checkin(template: str | None, *, op_id: int, jump: str, days: int,
                    late: bool = False) -> tuple[str, bool]:
     """The one check-in after `days` without an answer; `(text, failed)` as `render_ask`."""
-    text, failed = templates.render_or_default(template, DEFAULT_CHECKIN_TEMPLATE, {
+    text, failed = templates.render_or_default(template, tr(DEFAULT_CHECKIN_TEMPLATE), {
         "op": mention(op_id), "jump": jump, "days": str(days),
     })
-    return text + (LATE_NOTE if late else ""), failed
+    return text + (tr(LATE_NOTE) if late else ""), failed
 
 
 def render_reminder(*, member_id: int, by_id: int, note: str | None, late: bool = False) -> str:
     """A moderator's scheduled tag of one member."""
     if note and note.strip():
-        text = templates.render(REMINDER_TEXT, {
+        text = templates.render(tr(REMINDER_TEXT), {
             "member": mention(member_id), "by": mention(by_id),
             "note": quote(note, 1500),
         })
     else:
-        text = templates.render(REMINDER_TEXT_NO_NOTE, {
+        text = templates.render(tr(REMINDER_TEXT_NO_NOTE), {
             "member": mention(member_id), "by": mention(by_id),
         })
-    return text + (LATE_NOTE if late else "")
+    return text + (tr(LATE_NOTE) if late else "")
 
 
 def render_autocheck(*, op_id: int, late: bool = False) -> str:
     """The one automatic check-in on a forum post."""
-    return AUTOCHECK_TEXT.format(op=mention(op_id)) + (LATE_NOTE if late else "")
+    return tr(AUTOCHECK_TEXT, op=mention(op_id)) + (tr(LATE_NOTE) if late else "")
 
 
 def render_answered(*, subscriber_ids: Sequence[int], op_id: int, jump: str) -> str:
     """The one notice to subscribers that the OP replied."""
     who = " ".join(mention(s) for s in subscriber_ids)
     lead = f"{who}: " if who else ""
-    return f"{lead}{mention(op_id)} replied to the question you were following: {jump}"
+    return tr("{lead}{mention} replied to the question you were following: {jump}", lead=lead, mention=mention(op_id), jump=jump)
 
 
 def render_answered_dm(*, op_id: int, jump: str) -> str:
     """The DM version of the notice, for subscribers who prefer DMs."""
-    return f"{mention(op_id)} replied to the question you were following: {jump}"
+    return tr("{mention} replied to the question you were following: {jump}", mention=mention(op_id), jump=jump)
 
 
 # --- links ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.domain.links import Link, matches_domain
+from bot.i18n import N_, tr, trn
 
 Exemption = Literal["bot", "owner", "moderator", "exempt role", "trusted"]
 
@@ -141,15 +142,15 @@ def new_member_reasons(facts: MemberFacts, now: datetime, policy: HoldPolicy) ->
     """The policy conditions that make this member "new" right now (empty: established)."""
     reasons: list[str] = []
     if facts.joined_at is None:
-        reasons.append("join date unknown")
+        reasons.append(tr("join date unknown"))
     elif now - facts.joined_at < timedelta(days=policy.hold_days):
-        reasons.append(f"joined less than {_days(policy.hold_days)} ago")
+        reasons.append(tr("joined less than {days} ago", days=_days(policy.hold_days)))
     if policy.min_posts > 0 and facts.accepted_posts < policy.min_posts:
-        reasons.append(f"{facts.accepted_posts} of {policy.min_posts} posts so far")
+        reasons.append(tr("{accepted_posts} of {min_posts} posts so far", accepted_posts=facts.accepted_posts, min_posts=policy.min_posts))
     if policy.min_account_age_days > 0 and (
         now - facts.account_created_at < timedelta(days=policy.min_account_age_days)
     ):
-        reasons.append(f"Discord account younger than {_days(policy.min_account_age_days)}")
+        reasons.append(tr("Discord account younger than {days}", days=_days(policy.min_account_age_days)))
     return reasons
 
 
@@ -232,15 +233,16 @@ def clearance(facts: MemberFacts, now: datetime, policy: HoldPolicy) -> Clearanc
 def describe_wait(until: datetime | None, now: datetime) -> str:
     """A short phrase for how long until `until`: "in 2 days", "in 5 hours", "very soon"."""
     if until is None or until <= now:
-        return "now"
+        return tr("now")
     seconds = (until - now).total_seconds()
     if seconds < 3600:
-        return "within the hour"
+        return tr("within the hour")
     if seconds < 86400:
         hours = math.ceil(seconds / 3600)
-        return f"in {hours} hours" if hours > 1 else "in about an hour"
+        return (trn("in about an hour", "in {hours} hours", hours, hours=hours) if hours > 1
+                else tr("in about an hour"))
     days = math.ceil(seconds / 86400)
-    return "tomorrow" if days == 1 else f"in {days} days"
+    return tr("tomorrow") if days == 1 else trn("in {days} day", "in {days} days", days, days=days)
 
 
 def describe_clearance(c: Clearance, now: datetime) -> str:
@@ -249,15 +251,15 @@ def describe_clearance(c: Clearance, now: datetime) -> str:
     if c.at is not None:
         parts.append(describe_wait(c.at, now))
     if c.posts_needed:
-        noun = "post" if c.posts_needed == 1 else "posts"
-        parts.append(f"after {c.posts_needed} more {noun} here")
+        parts.append(trn("after {count} more post here", "after {count} more posts here",
+                         c.posts_needed, count=c.posts_needed))
     if not parts:
-        return "soon"
-    return " and ".join(parts)
+        return tr("soon")
+    return tr(" and ").join(parts)
 
 
 def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
+    return trn("{count} day", "{count} days", n, count=n)
 
 
 def duplicate_key(member_id: int, text: str) -> str:
@@ -273,24 +275,24 @@ HELD_NAMES = frozenset({"member", "server", "channel", "when", "domains", "what"
 
 # What was held, in the member's terms, by the kind of hold ({what} in the templates).
 HELD_WHAT: dict[str, str] = {
-    "message": "post",
-    "edit": "edited post",
-    "forum_post": "post",
-    "forward": "forwarded message",
-    "poll": "poll",
-    "app_post": "message sent through an app",
-    "thread_name": "new thread's name",
-    "thread_rename": "thread's new title",
+    "message": N_("post"),
+    "edit": N_("edited post"),
+    "forum_post": N_("post"),
+    "forward": N_("forwarded message"),
+    "poll": N_("poll"),
+    "app_post": N_("message sent through an app"),
+    "thread_name": N_("new thread's name"),
+    "thread_rename": N_("thread's new title"),
 }
 
 
 def held_what(kind: str) -> str:
     """What was held, after "your" ("post", "new thread's name")."""
-    return HELD_WHAT.get(kind, "post")
+    return tr(HELD_WHAT.get(kind, HELD_WHAT["message"]))
 
 
 THREAD_KINDS = frozenset({"thread_name", "thread_rename"})
-HELD_LINK_MARK = "(link held)"
+HELD_LINK_MARK = N_("(link held)")
 THREAD_NAME_LIMIT = 100
 
 
@@ -300,34 +302,34 @@ def without_links(name: str, link_texts: Iterable[str]) -> str:
     out = name
     for text in sorted(set(link_texts), key=len, reverse=True):
         if text:
-            out = out.replace(text, HELD_LINK_MARK)
-    out = " ".join(out.split()) or HELD_LINK_MARK
+            out = out.replace(text, tr(HELD_LINK_MARK))
+    out = " ".join(out.split()) or tr(HELD_LINK_MARK)
     if len(out) > THREAD_NAME_LIMIT:
         out = out[: THREAD_NAME_LIMIT - 1] + "…"
     return out
 
 DEFAULT_HELD_DM = (
-    "Hi {member}, thank you for posting in **{server}**. Your {what} in {channel} had a link in "
+    N_("Hi {member}, thank you for posting in **{server}**. Your {what} in {channel} had a link in "
     "it, so I've held it for a moderator to look at.\n\n"
     "New members can't post links for their first few days. We do this to keep spammers out "
     "and keep the community safe; it isn't about you or what you wrote.\n\n"
     "You'll be able to post links yourself {when}. Until then a moderator will review your "
-    "post and may post it for you. You don't need to do anything."
+    "post and may post it for you. You don't need to do anything.")
 )
 
 DEFAULT_HELD_NOTICE = (
-    "{member}, your {what} had a link, so I've held it for a moderator to review. New members "
+    N_("{member}, your {what} had a link, so I've held it for a moderator to review. New members "
     "can't post links for their first few days; you can post links yourself {when}. "
-    "A moderator may post it for you. (This note disappears in 30 seconds.)"
+    "A moderator may post it for you. (This note disappears in 30 seconds.)")
 )
 
 DEFAULT_APPROVED_NOTICE = (
-    "Good news: a moderator approved your post and shared it for you in {channel}: {link}"
+    N_("Good news: a moderator approved your post and shared it for you in {channel}: {link}")
 )
 
 DEFAULT_REJECTED_DM = (
-    "Hi {member}, a moderator looked at the post I held in **{server}** and decided not to "
-    "share it.{reason}\n\nIf you have questions, you're welcome to ask the moderators."
+    N_("Hi {member}, a moderator looked at the post I held in **{server}** and decided not to "
+    "share it.{reason}\n\nIf you have questions, you're welcome to ask the moderators.")
 )
 
 NOTICE_DELETE_AFTER = timedelta(seconds=30)

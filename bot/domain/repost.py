@@ -16,6 +16,7 @@ from typing import Literal
 
 from bot.domain.templates import render_or_default
 from bot.domain.text import MESSAGE_LIMIT, truncate
+from bot.i18n import N_, tr
 
 Mode = Literal["webhook", "bot"]
 
@@ -23,8 +24,8 @@ CLOSE_FENCE = "\n```"
 ATTRIBUTION_NAMES = frozenset({"member"})
 ATTRIBUTION_MAX = 200
 NOTICE_NAMES = frozenset({"member", "channel", "link"})
-DEFAULT_NOTICE = "A moderator shared your post in {channel}: {link}"
-DEFAULT_ATTRIBUTION = "— shared for {member} by the moderators"
+DEFAULT_NOTICE = N_("A moderator shared your post in {channel}: {link}")
+DEFAULT_ATTRIBUTION = N_("— shared for {member} by the moderators")
 WEBHOOK_NAME_MAX = 80
 NONCE_MAX = 25
 
@@ -222,7 +223,7 @@ class Rendered:
 def render_attribution(template: str, member_mention: str) -> tuple[str, bool]:
     """The attribution line for `member_mention` (mass mentions defused); `(text, failed)`:
     a saved template that no longer renders gives way to the default."""
-    return render_or_default(template, DEFAULT_ATTRIBUTION, {"member": member_mention},
+    return render_or_default(template, tr(DEFAULT_ATTRIBUTION), {"member": member_mention},
                              limit=ATTRIBUTION_MAX)
 
 
@@ -241,17 +242,17 @@ def frame(
         note = " ".join(intro.split())
         head_lines.append(
             f"_{truncate(note, 300)}_" if mode == "bot"
-            else f"_Note from the moderators: {truncate(note, 300)}_"
+            else tr("_Note from the moderators: {truncate}_", truncate=truncate(note, 300))
         )
     if mode == "bot":
-        head_lines.append(f"**Shared on behalf of {member_mention}:**")
+        head_lines.append(tr("**Shared on behalf of {member_mention}:**", member_mention=member_mention))
     if reply_to_url:
-        head_lines.append(f"↩️ In reply to {reply_to_url}")
+        head_lines.append(tr("↩️ In reply to {reply_to_url}", reply_to_url=reply_to_url))
     tail_lines: list[str] = []
     if not_kept:
         names = ", ".join(truncate(name, 60) for name in not_kept[:10])
-        more = f" and {len(not_kept) - 10} more" if len(not_kept) > 10 else ""
-        tail_lines.append(f"📎 Not included (too large or unavailable): {names}{more}")
+        more = tr(" and {value} more", value=len(not_kept) - 10) if len(not_kept) > 10 else ""
+        tail_lines.append(tr("📎 Not included (too large or unavailable): {names}{more}", names=names, more=more))
     if attribution.strip():
         tail_lines.append(attribution.strip())
     head = "\n".join(head_lines) + "\n\n" if head_lines else ""
@@ -307,7 +308,7 @@ def _fullwidth(ch: str) -> str:
     return chr(base + ord(ch.lower()) - ord("a"))
 
 
-def webhook_username(display_name: str, fallback: str = "Member") -> str:
+def webhook_username(display_name: str, fallback: str = N_("Member")) -> str:
     """A display name Discord accepts as a webhook name (1-80 chars, no reserved words)."""
     name = " ".join(display_name.split())
     for bad, good in _NAME_SWAPS.items():
@@ -316,7 +317,7 @@ def webhook_username(display_name: str, fallback: str = "Member") -> str:
     if name.lower() in {"everyone", "here"}:
         name = f"{name} (member)"
     name = name[:WEBHOOK_NAME_MAX].strip()
-    return name or fallback
+    return name or tr(fallback)
 
 
 def repost_key(
@@ -344,10 +345,10 @@ def render_notice(
 ) -> tuple[str, bool]:
     """The one notice to the member; the jump link is added when the wording lacks it.
     `(text, failed)`: a saved wording that no longer renders gives way to the default."""
-    wording = template or DEFAULT_NOTICE
+    wording = template or tr(DEFAULT_NOTICE)
     if "{link}" not in wording:
         wording = wording.rstrip() + "\n{link}"
-    return render_or_default(wording, DEFAULT_NOTICE,
+    return render_or_default(wording, tr(DEFAULT_NOTICE),
                              {"member": member_mention, "channel": channel_mention, "link": link})
 
 
@@ -359,10 +360,10 @@ def may_manage(repost_member_id: int, user_id: int, *, is_moderator: bool) -> bo
 def describe_source(source: str) -> str:
     """Plain words for a repost's source."""
     if source.startswith("hold:"):
-        return "a post held for review and approved by a moderator"
+        return tr("a post held for review and approved by a moderator")
     if source.startswith("message:"):
-        return "a message the member posted"
-    return "something the member sent the moderators"
+        return tr("a message the member posted")
+    return tr("something the member sent the moderators")
 
 
 def about(
@@ -371,18 +372,17 @@ def about(
 ) -> str:
     """The "About this repost" answer."""
     stamp = int(created_at.timestamp())
-    how = "in their name" if mode == "webhook" else "by Steward"
+    how = tr("in their name") if mode == "webhook" else tr("by Steward")
     # A forgotten moderator's id was replaced by a pseudonym (negative) or cleared (0).
-    shared_by = (f"<@{moderator_id}> (a moderator)" if moderator_id > 0
-                 else "a former moderator")
+    shared_by = (tr("<@{moderator_id}> (a moderator)", moderator_id=moderator_id) if moderator_id > 0
+                 else tr("a former moderator"))
     lines = [
-        f"**Written by** <@{member_id}>",
-        f"**Shared by** {shared_by}, {how}, "
-        f"on <t:{stamp}:f> (<t:{stamp}:R>)",
+        tr("**Written by** <@{member_id}>", member_id=member_id),
+        tr("**Shared by** {shared_by}, {how}, on <t:{stamp}:f> (<t:{stamp}:R>)", shared_by=shared_by, how=how, stamp=stamp),
         f"**From** {describe_source(source)}",
     ]
     if edited_at is not None:
-        lines.append(f"**Last edited** <t:{int(edited_at.timestamp())}:f>")
-    lines.append("The words are the member's own. They, or a moderator, can edit or delete "
-                 "this copy with *Manage my reposted post*.")
+        lines.append(tr("**Last edited** <t:{int}:f>", int=int(edited_at.timestamp())))
+    lines.append(tr("The words are the member's own. They, or a moderator, can edit or delete "
+                 "this copy with *Manage my reposted post*."))
     return "\n".join(lines)

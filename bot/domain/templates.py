@@ -13,6 +13,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
 from bot.domain.text import MESSAGE_LIMIT, truncate
+from bot.i18n import tr
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,31}")
 _ZWSP = "\u200b"
@@ -43,12 +44,12 @@ def _parse(template: str) -> list[_Part]:
                 continue
             close = template.find("}", i + 1)
             if close == -1:
-                raise TemplateError(f"unclosed '{{' at position {i + 1}")
+                raise TemplateError(tr("unclosed '{' at position {value}", value=i + 1))
             name = template[i + 1 : close]
             if not _NAME.fullmatch(name):
                 shown = truncate(name, 40)
                 raise TemplateError(
-                    f"'{{{shown}}}' is not a placeholder (use names like {{member}})"
+                    tr("'{{shown}}' is not a placeholder (use names like {member})", shown=shown)
                 )
             parts.append(_Part("".join(literal), name))
             literal = []
@@ -58,7 +59,7 @@ def _parse(template: str) -> list[_Part]:
                 literal.append("}")
                 i += 2
                 continue
-            raise TemplateError(f"single '}}' at position {i + 1} (write '}}}}' for a brace)")
+            raise TemplateError(tr("single '}' at position {value} (write '}}' for a brace)", value=i + 1))
         else:
             literal.append(ch)
             i += 1
@@ -69,12 +70,12 @@ def _parse(template: str) -> list[_Part]:
 def validate(template: str, allowed: Set[str], *, max_length: int = MESSAGE_LIMIT) -> None:
     """Raise TemplateError unless every placeholder is in `allowed` and the syntax is sound."""
     if len(template) > max_length:
-        raise TemplateError(f"the template is longer than {max_length} characters")
+        raise TemplateError(tr("the template is longer than {max_length} characters", max_length=max_length))
     unknown = sorted({p.name for p in _parse(template) if p.name and p.name not in allowed})
     if unknown:
         valid = ", ".join("{" + name + "}" for name in sorted(allowed))
         bad = ", ".join("{" + name + "}" for name in unknown)
-        raise TemplateError(f"unknown placeholder {bad}; valid ones are: {valid}")
+        raise TemplateError(tr("unknown placeholder {bad}; valid ones are: {valid}", bad=bad, valid=valid))
 
 
 def defuse_mass_mentions(text: str) -> str:
@@ -94,7 +95,7 @@ def render(template: str, values: Mapping[str, str], *, limit: int = MESSAGE_LIM
         out.append(part.literal)
         if part.name is not None:
             if part.name not in values:
-                raise TemplateError(f"no value for {{{part.name}}}")
+                raise TemplateError(tr("no value for {{name}}", name=part.name))
             out.append(values[part.name])
     return truncate(defuse_mass_mentions("".join(out)), limit)
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.domain import templates
 from bot.domain.text import truncate
+from bot.i18n import N_, tr, trn
 
 # --- templates ---------------------------------------------------------------------------------
 
@@ -33,36 +34,37 @@ SELECT_OPTIONS = 25
 SELECTS_PER_PAGE = 4  # the fifth action row holds the page and save buttons
 
 DEFAULT_TEMPLATE = (
-    "Welcome to {server}, {member}! We're really glad you found us.\n"
+    N_("Welcome to {server}, {member}! We're really glad you found us.\n"
     "Please take a minute to read {rules}.{link_note}\n"
     "{groups_line}"
-    "Tap **Find your support group** below to find people who understand."
+    "Tap **Find your support group** below to find people who understand.")
 )
 DEFAULT_BURST_TEMPLATE = (
-    "A warm welcome to everyone who just joined {server}: {members}!\n"
+    N_("A warm welcome to everyone who just joined {server}: {members}!\n"
     "Please take a minute to read {rules}.{link_note}\n"
-    "Tap **Find your support group** below to find people who understand."
+    "Tap **Find your support group** below to find people who understand.")
 )
 
 
 def _link_note(link_days: int | None) -> str:
     if not link_days:
         return ""
-    unit = "day" if link_days == 1 else "days"
-    return (f" For your first {link_days} {unit}, a moderator looks at links before they "
-            "show, to keep everyone safe.")
+    return trn(" For your first day, a moderator looks at links before they show, to keep "
+               "everyone safe.",
+               " For your first {link_days} days, a moderator looks at links before they show, "
+               "to keep everyone safe.", link_days, link_days=link_days)
 
 
 def default_template(*, link_days: int | None, has_groups: bool) -> str:
     """The default single-member welcome, adapted to link holds and whether groups exist."""
-    groups_line = "Our support groups: {groups}\n" if has_groups else ""
-    return (DEFAULT_TEMPLATE.replace("{link_note}", _link_note(link_days))
+    groups_line = tr("Our support groups: {groups}\n") if has_groups else ""
+    return (tr(DEFAULT_TEMPLATE).replace("{link_note}", _link_note(link_days))
             .replace("{groups_line}", groups_line))
 
 
 def default_burst_template(*, link_days: int | None) -> str:
     """The default welcome for a join burst."""
-    return DEFAULT_BURST_TEMPLATE.replace("{link_note}", _link_note(link_days))
+    return tr(DEFAULT_BURST_TEMPLATE).replace("{link_note}", _link_note(link_days))
 
 
 def validate_template(template: str, *, burst: bool = False) -> None:
@@ -233,20 +235,19 @@ class KeywordMatcher:
 
 def suggestion_text(group: GroupFacts) -> str:
     """The short, friendly pointer to a group."""
-    return (f"Interested in more discussions like this? The **{group.name}** group "
-            f"meets in <#{group.channel_id}>.")
+    return (tr("Interested in more discussions like this? The **{name}** group meets in <#{channel_id}>.", name=group.name, channel_id=group.channel_id))
 
 
 def directory_lines(groups: Sequence[GroupFacts], *, limit: int = 900) -> str:
     """The `{groups}` value: channel links, shortened to fit in a welcome."""
     if not groups:
-        return "(none yet)"
+        return tr("(none yet)")
     parts: list[str] = []
     used = 0
     for index, group in enumerate(groups):
         part = f"<#{group.channel_id}>"
         if used + len(part) + 2 > limit:
-            parts.append(f"and {len(groups) - index} more")
+            parts.append(tr("and {value} more", value=len(groups) - index))
             break
         parts.append(part)
         used += len(part) + 2
@@ -276,16 +277,16 @@ def group_role_problem(
 ) -> str | None:
     """Why `role` must not be a self-assigned group role, or None when it is safe."""
     if role.is_default:
-        return "@everyone can't be a group role."
+        return tr("@everyone can't be a group role.")
     if role.managed:
-        return "that role is managed by an integration or bot, so nobody can be given it."
+        return tr("that role is managed by an integration or bot, so nobody can be given it.")
     if role.permissions != 0:
-        return ("that role grants permissions. A group role must have no permissions at all, "
-                "so nobody gains any by picking a group.")
+        return (tr("that role grants permissions. A group role must have no permissions at all, "
+                "so nobody gains any by picking a group."))
     if role.position >= bot_top_position:
-        return "that role is not below my highest role, so I couldn't give it to anyone."
+        return tr("that role is not below my highest role, so I couldn't give it to anyone.")
     if not actor_is_owner and role.position >= actor_top_position:
-        return "that role is not below your highest role."
+        return tr("that role is not below your highest role.")
     return None
 
 
@@ -327,7 +328,7 @@ def groups_with_roles(groups: Sequence[GroupFacts], role_ids: Iterable[int]) -> 
 
 def interest_lines(groups: Sequence[GroupFacts]) -> list[str]:
     """"You picked X: the group meets in #channel." for each of a member's groups."""
-    return [f"You picked **{g.name}**: the group meets in <#{g.channel_id}>." for g in groups]
+    return [tr("You picked **{name}**: the group meets in <#{channel_id}>.", name=g.name, channel_id=g.channel_id) for g in groups]
 
 
 # --- picker paging -----------------------------------------------------------------------------

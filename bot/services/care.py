@@ -21,6 +21,7 @@ from bot.domain import care as rules
 from bot.domain.distress import assess
 from bot.domain.templates import render
 from bot.errors import AlreadyDecided, InvalidInput, NotFound
+from bot.i18n import tr
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
 
@@ -144,8 +145,8 @@ class CareService:
         """An alert of this guild (NotFound otherwise)."""
         alert = await self.repository.get(alert_id)
         if alert is None or alert.guild_id != guild_id:
-            raise NotFound("I can't find that alert any more (the member may have asked to "
-                           "be forgotten, or it was cleared after the retention period).")
+            raise NotFound(tr("I can't find that alert any more (the member may have asked to "
+                           "be forgotten, or it was cleared after the retention period)."))
         return alert
 
     async def claim(self, guild_id: int, alert_id: int, moderator_id: int) -> Claim:
@@ -163,19 +164,18 @@ class CareService:
 
     def _may_send(self, alert: Alert, moderator_id: int) -> None:
         if alert.support_status in (SENT, "sending"):
-            by = f"<@{alert.support_by}>" if alert.support_by else "a moderator"
-            raise AlreadyDecided(f"The support message was already sent by {by}.")
+            by = f"<@{alert.support_by}>" if alert.support_by else tr("a moderator")
+            raise AlreadyDecided(tr("The support message was already sent by {by}.", by=by))
         if alert.claimed_by not in (None, moderator_id):
-            raise AlreadyDecided(f"<@{alert.claimed_by}> is reaching out to this member, so "
-                                 "I won't send a second message. Talk to them first.")
+            raise AlreadyDecided(tr("<@{claimed_by}> is reaching out to this member, so I won't send a second message. Talk to them first.", claimed_by=alert.claimed_by))
 
     def support_text(self, guild_id: int, alert: Alert, moderator_name: str) -> str:
         """The server's support message for this member, for the moderator to review."""
         template = self.settings.get(guild_id).care.support_template or (
-            rules.DEFAULT_SUPPORT_TEMPLATE)
+            tr(rules.DEFAULT_SUPPORT_TEMPLATE))
         return render(template, {
             "member": f"<@{alert.member_id}>",
-            "server": self.actions.guild_name(guild_id) or "our server",
+            "server": self.actions.guild_name(guild_id) or tr("our server"),
             "moderator": moderator_name,
         }, limit=SUPPORT_MAX)
 
@@ -191,16 +191,15 @@ class CareService:
         """Send the reviewed support message by DM, once; it says which moderator sent it."""
         body = text.strip()
         if not body:
-            raise InvalidInput("The message is empty, so I didn't send anything.")
+            raise InvalidInput(tr("The message is empty, so I didn't send anything."))
         alert = await self.alert(guild_id, alert_id)
         self._may_send(alert, moderator_id)
         if not await self.repository.start_support(alert.id, moderator_id, self.clock.now()):
             self._may_send(await self.alert(guild_id, alert_id), moderator_id)
-            raise AlreadyDecided("Another moderator is sending the support message right now.")
+            raise AlreadyDecided(tr("Another moderator is sending the support message right now."))
         await self.repository.claim(alert.id, moderator_id, self.clock.now())
-        server = self.actions.guild_name(guild_id) or "the server"
-        signed = (f"{body[:SUPPORT_MAX]}\n\n— sent by {moderator_name}, a moderator of "
-                  f"{server}, through Steward")
+        server = self.actions.guild_name(guild_id) or tr("the server")
+        signed = (tr("{item}\n\n— sent by {moderator_name}, a moderator of {server}, through Steward", item=body[:SUPPORT_MAX], moderator_name=moderator_name, server=server))
         try:
             delivered = await self.actions.send_dm(alert.member_id, signed)
         except BaseException:

@@ -25,6 +25,7 @@ from bot.domain.doctor import (
     diagnose,
     fingerprint,
 )
+from bot.i18n import tr
 from bot.services.config_io import is_server_field
 from bot.services.guild_settings import GuildSettingsService
 from config.guild import GuildConfig
@@ -184,8 +185,8 @@ class DoctorService:
                 log.exception("doctor probe %s failed for guild %s", name, guild_id)
                 found.append(Finding(
                     "probe.failed", name, Severity.WARNING,
-                    f"The {name} check could not run.",
-                    "Look at Steward's logs for the error; it usually clears on its own.",
+                    tr("The {name} check could not run.", name=name),
+                    tr("Look at Steward's logs for the error; it usually clears on its own."),
                 ))
         return found
 

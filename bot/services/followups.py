@@ -23,6 +23,7 @@ from bot.domain.doctor import Finding
 from bot.domain.followups import CloseReason, SeenMessage
 from bot.domain.templates import FALLBACK_ACTION
 from bot.errors import AlreadyDecided, BotMissingPermissions, InvalidInput, NotFound
+from bot.i18n import tr
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.followups_delivery import FollowupDelivery
@@ -59,7 +60,7 @@ class AlreadyAsked(AlreadyDecided):
     """Someone already asked under this question; the follow-up is still open."""
 
     def __init__(self, followup: Followup) -> None:
-        super().__init__(f"Someone already asked about this (follow-up #{followup.id}).")
+        super().__init__(tr("Someone already asked about this (follow-up #{id}).", id=followup.id))
         self.followup = followup
 
 
@@ -147,7 +148,7 @@ class FollowupService:
 
     async def _require_member(self, guild_id: int, user_id: int) -> None:
         if not await self.discord.member_present(guild_id, user_id):
-            raise InvalidInput(f"<@{user_id}> isn't in this server any more.")
+            raise InvalidInput(tr("<@{user_id}> isn't in this server any more.", user_id=user_id))
 
     # ------------------------------------------------------------------ asking
 
@@ -162,28 +163,26 @@ class FollowupService:
         config = self.settings.get(guild_id).followup
         days = days or config.default_days
         if not 1 <= days <= 365:
-            raise InvalidInput("`days` must be between 1 and 365.")
+            raise InvalidInput(tr("`days` must be between 1 and 365."))
         if op_id is None:
             finding = rules.find_op(op_facts) if op_facts is not None else rules.OpFinding(
                 None, rules.NoOpReason.NO_OWNER)
             if finding.op_id is None:
-                reason = rules.NO_OP_TEXT[finding.reason or rules.NoOpReason.NO_OWNER]
+                reason = tr(rules.NO_OP_TEXT[finding.reason or rules.NoOpReason.NO_OWNER])
                 raise NotFound(
-                    f"{reason} You can name them yourself: `/followup ask "
-                    f"question:<message link> op:@member`."
+                    tr("{reason} You can name them yourself: `/followup ask question:<message link> op:@member`.", reason=reason)
                 )
             op_id = finding.op_id
         if op_id == self.discord.bot_user_id:
-            raise InvalidInput("I can't tag myself. Name the member with `op:`.")
+            raise InvalidInput(tr("I can't tag myself. Name the member with `op:`."))
         await self._require_member(guild_id, op_id)
         if await self.pings_off(guild_id, op_id):
             raise InvalidInput(
-                f"<@{op_id}> has asked not to be tagged by follow-ups, so I won't tag them. "
-                "Please respect that; you could reach out another way if it's important."
+                tr("<@{op_id}> has asked not to be tagged by follow-ups, so I won't tag them. Please respect that; you could reach out another way if it's important.", op_id=op_id)
             )
         place = question.place
         if not place.postable:
-            raise InvalidInput("Follow-ups work in text channels, threads and forum posts.")
+            raise InvalidInput(tr("Follow-ups work in text channels, threads and forum posts."))
         if place.is_thread:
             await self._refuse_locked(place.channel_id)
         now = self.clock.now()
@@ -241,11 +240,11 @@ class FollowupService:
         try:
             fresh = await self.discord.place(channel_id)
         except NoAccess:
-            raise BotMissingPermissions("I can't read that channel.") from None
+            raise BotMissingPermissions(tr("I can't read that channel.")) from None
         if fresh is None:
-            raise NotFound("I couldn't find that thread any more.")
+            raise NotFound(tr("I couldn't find that thread any more."))
         if fresh.locked:
-            raise InvalidInput("That thread is locked, so I won't post in it.")
+            raise InvalidInput(tr("That thread is locked, so I won't post in it."))
 
     # ------------------------------------------------------------- scheduled tags
 
@@ -253,17 +252,16 @@ class FollowupService:
                      due: datetime, note: str | None) -> Reminder:
         """Schedule one tag of `member_id` in `place` with a note."""
         if not place.postable:
-            raise InvalidInput("Pick a text channel, thread or forum post for the reminder.")
+            raise InvalidInput(tr("Pick a text channel, thread or forum post for the reminder."))
         if place.locked:
-            raise InvalidInput("That thread is locked, so I won't post in it.")
+            raise InvalidInput(tr("That thread is locked, so I won't post in it."))
         await self._require_member(guild_id, member_id)
         if await self.pings_off(guild_id, member_id):
             raise InvalidInput(
-                f"<@{member_id}> has asked not to be tagged by follow-ups, so I won't "
-                "schedule this."
+                tr("<@{member_id}> has asked not to be tagged by follow-ups, so I won't schedule this.", member_id=member_id)
             )
         if note is not None and len(note) > 1500:
-            raise InvalidInput("Please keep the note under 1500 characters.")
+            raise InvalidInput(tr("Please keep the note under 1500 characters."))
         reminder = await self.scheduler.schedule(NewReminder(
             guild_id=guild_id, kind=KIND_REMIND, channel_id=place.channel_id, due_at=due,
             member_id=member_id, created_by=moderator_id, note=note or None,
@@ -282,14 +280,14 @@ class FollowupService:
     async def _visible(self, guild_id: int, reminder_id: int) -> Reminder:
         reminder = await self.reminders.get(reminder_id)
         if reminder is None or reminder.guild_id != guild_id or reminder.kind not in VISIBLE_KINDS:
-            raise NotFound(f"There's no reminder #{reminder_id} in this server.")
+            raise NotFound(tr("There's no reminder #{reminder_id} in this server.", reminder_id=reminder_id))
         return reminder
 
     async def cancel(self, guild_id: int, reminder_id: int, moderator_id: int) -> Reminder:
         """Cancel a pending reminder of this guild."""
         reminder = await self._visible(guild_id, reminder_id)
         if not await self.reminders.cancel(reminder_id, self.clock.now(), guild_id=guild_id):
-            raise NotFound(f"Reminder #{reminder_id} isn't pending any more ({reminder.status}).")
+            raise NotFound(tr("Reminder #{reminder_id} isn't pending any more ({status}).", reminder_id=reminder_id, status=reminder.status))
         await self.audit.record(guild_id, moderator_id, "reminder.cancelled",
                                 reminder.member_id, {"reminder": reminder_id,
                                                      "kind": reminder.kind})
@@ -301,7 +299,7 @@ class FollowupService:
         reminder = await self._visible(guild_id, reminder_id)
         if not await self.reminders.snooze(reminder_id, due, self.clock.now(),
                                            guild_id=guild_id):
-            raise NotFound(f"Reminder #{reminder_id} isn't pending any more ({reminder.status}).")
+            raise NotFound(tr("Reminder #{reminder_id} isn't pending any more ({status}).", reminder_id=reminder_id, status=reminder.status))
         self.scheduler.notify_due(due)
         await self.audit.record(guild_id, moderator_id, "reminder.snoozed",
                                 reminder.member_id, {"reminder": reminder_id,
@@ -346,7 +344,7 @@ class FollowupService:
         """
         reminder = await self.reminders.get(reminder_id)
         if reminder is None or reminder.guild_id != guild_id:
-            raise NotFound("I couldn't find that reminder any more.")
+            raise NotFound(tr("I couldn't find that reminder any more."))
         if reminder.member_id != user_id:
             return False, reminder.member_id
         await self.set_prefs(guild_id, user_id, pings=False)
@@ -357,7 +355,7 @@ class FollowupService:
         """"Notify me when they reply": subscribe; returns (newly subscribed, follow-up)."""
         followup = await self.repository.get(followup_id)
         if followup is None or followup.guild_id != guild_id:
-            raise NotFound("I couldn't find that follow-up any more.")
+            raise NotFound(tr("I couldn't find that follow-up any more."))
         if followup.status != "open":
             return False, followup
         return await self.repository.subscribe(followup_id, user_id, self.clock.now()), followup
@@ -377,7 +375,7 @@ class FollowupService:
         """
         now = self.clock.now()
         reason = CloseReason.OP_LEFT
-        text = rules.REASON_TEXT[reason]
+        text = tr(rules.REASON_TEXT[reason])
         handled = 0
         for followup in await self.repository.open_for_op(guild_id, user_id):
             if not await self.repository.close(followup.id, CLOSED, reason, now):

@@ -13,6 +13,7 @@ from bot.domain import followups as rules
 from bot.domain.doctor import Finding, Severity
 from bot.domain.durations import describe
 from bot.domain.followups import CloseReason
+from bot.i18n import tr
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.followups_ports import KIND_CHECKIN, VISIBLE_KINDS
@@ -71,29 +72,26 @@ class FollowupHealth:
             latest = failed[0]
             n = len(failed)
             channels = ", ".join(dict.fromkeys(f"<#{f.channel_id}>" for f in failed[:10]))
-            why = rules.REASON_TEXT.get(latest.reason or "", latest.reason or "unknown")
+            why = tr(rules.REASON_TEXT.get(latest.reason or "", latest.reason or "unknown"))
             no_access = [f for f in failed if f.reason == CloseReason.NO_ACCESS]
             if no_access:
                 where = ", ".join(dict.fromkeys(f"<#{f.channel_id}>" for f in no_access[:10]))
-                fix = (f"Give Steward View Channel, Send Messages and Send Messages in Threads in "
-                       f"{where}, then schedule what is still needed again with "
-                       "`/followup remind`.")
+                fix = (tr("Give Steward View Channel, Send Messages and Send Messages in Threads in {where}, then schedule what is still needed again with `/followup remind`.", where=where))
             else:
-                fix = ("The mod log has an entry for each failure with the reason; schedule "
-                       "what is still needed again with `/followup remind`.")
+                fix = (tr("The mod log has an entry for each failure with the reason; schedule "
+                       "what is still needed again with `/followup remind`."))
             findings.append(Finding(
                 "followups.failed", "reminders", Severity.WARNING,
-                f"{n} reminder(s) could not be delivered in the last 7 days, in {channels} "
-                f"(latest: #{latest.id}, {why}).",
-                fix + " This note goes away 7 days after the last failure.",
+                tr("{n} reminder(s) could not be delivered in the last 7 days, in {channels} (latest: #{id}, {why}).", n=n, channels=channels, id=latest.id, why=why),
+                fix + tr(" This note goes away 7 days after the last failure."),
             ))
         started = self.started_at
         if started is not None and not self.scheduler.running:
             findings.append(Finding(
                 "followups.scheduler_stopped", "scheduler", Severity.PROBLEM,
-                "The reminder scheduler has stopped, so no check-ins or reminders are sent.",
-                "Restart Steward; reminders that fell due meanwhile are sent when it starts "
-                "(none are lost). If it happens again, Steward's logs show the error.",
+                tr("The reminder scheduler has stopped, so no check-ins or reminders are sent."),
+                tr("Restart Steward; reminders that fell due meanwhile are sent when it starts "
+                "(none are lost). If it happens again, Steward's logs show the error."),
             ))
         if started is not None and now - started > OVERDUE_AFTER:
             overdue = await self.reminders.overdue(guild_id, now - OVERDUE_AFTER)
@@ -101,10 +99,9 @@ class FollowupHealth:
                 first = overdue[0]
                 findings.append(Finding(
                     "followups.overdue", "reminders", Severity.PROBLEM,
-                    f"{len(overdue)} reminder(s) are more than an hour overdue (the oldest, "
-                    f"#{first.id}, was due <t:{int(first.due_at.timestamp())}:R>).",
-                    "Restart Steward; it sends overdue reminders when it starts (marked as "
-                    "late, none are lost). If it happens again, Steward's logs show why.",
+                    tr("{len} reminder(s) are more than an hour overdue (the oldest, #{id}, was due <t:{int}:R>).", len=len(overdue), id=first.id, int=int(first.due_at.timestamp())),
+                    tr("Restart Steward; it sends overdue reminders when it starts (marked as "
+                    "late, none are lost). If it happens again, Steward's logs show why."),
                 ))
         return findings
 

@@ -20,6 +20,7 @@ import logging
 from bot.db.holds import HeldLink, Hold, NewAttachment, NewHold
 from bot.domain import holds as rules
 from bot.domain.links import find_links
+from bot.i18n import tr
 from bot.services.linkhold_core import (
     CatchupLimits,
     CatchupPlan,
@@ -142,16 +143,16 @@ class LinkHoldService(HoldUpkeep):
                                      data, why)
 
             if item.size > cap:
-                return described(why="too large")
+                return described(why=tr("too large"))
             try:
                 data = await asyncio.wait_for(self._actions.fetch_file(item.url),
                                               self.download_timeout)
             except TimeoutError:
-                return described(why="timed out")
+                return described(why=tr("timed out"))
             if data is None:
-                return described(why="download failed")
+                return described(why=tr("download failed"))
             if len(data) > cap:
-                return described(why="too large")
+                return described(why=tr("too large"))
             return described(data)
 
         return tuple(await asyncio.gather(*(fetch(i, f) for i, f in enumerate(post.files))))
@@ -167,5 +168,5 @@ class LinkHoldService(HoldUpkeep):
         if self.settings(guild_id).queue_channel is not None or guild_id in self._hint_shown:
             return None
         self._hint_shown.add(guild_id)
-        return ("Note: no queue channel is set, so held posts only show in `/linkhold queue`. "
-                "An admin can set one with `/linkhold settings queue_channel:#mod-queue`.")
+        return (tr("Note: no queue channel is set, so held posts only show in `/linkhold queue`. "
+                "An admin can set one with `/linkhold settings queue_channel:#mod-queue`."))

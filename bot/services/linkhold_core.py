@@ -27,6 +27,7 @@ from bot.db.holds import (
 )
 from bot.domain import holds as rules
 from bot.domain.templates import FALLBACK_ACTION, render_or_default
+from bot.i18n import tr
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
@@ -356,7 +357,7 @@ class HoldCore:
             else:
                 values = rules.render_values(name, server, where, when, domains, what)
                 text = await self.render_saved(hold, "linkhold.held_template",
-                                               settings.held_template, rules.DEFAULT_HELD_DM,
+                                               settings.held_template, tr(rules.DEFAULT_HELD_DM),
                                                values)
                 if await self._actions.send_dm(hold.member_id, text):
                     told.append("dm")
@@ -367,7 +368,7 @@ class HoldCore:
             values = rules.render_values(f"<@{hold.member_id}>", server, where, when, domains,
                                          what)
             text = await self.render_saved(hold, "linkhold.notice_template",
-                                           settings.notice_template, rules.DEFAULT_HELD_NOTICE,
+                                           settings.notice_template, tr(rules.DEFAULT_HELD_NOTICE),
                                            values)
             if await self._post_notice(hold, settings, text):
                 told.append("channel")

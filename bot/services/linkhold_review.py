@@ -12,6 +12,7 @@ from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain import holds as rules
 from bot.domain.authority import Standing, may_punish
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
+from bot.i18n import tr
 from bot.services.linkhold_core import (
     Action,
     FileToPublish,
@@ -55,7 +56,7 @@ class HoldReview(HoldCore):
     async def _hold_for(self, guild_id: int, hold_id: int) -> Hold:
         hold = await self.holds.get(hold_id)
         if hold is None or hold.guild_id != guild_id:
-            raise NotFound("I couldn't find that held post.")
+            raise NotFound(tr("I couldn't find that held post."))
         return hold
 
     async def already_decided(self, hold_id: int) -> AlreadyDecided:
@@ -64,12 +65,11 @@ class HoldReview(HoldCore):
         if hold is None:
             return AlreadyDecided()
         if hold.status == CLOSED_LEFT:
-            return AlreadyDecided(f"<@{hold.member_id}> left the server, so this held post was "
-                                  "closed. There's nothing to approve or reject.")
-        by = f"<@{hold.decided_by}>" if hold.decided_by else "another moderator"
-        what = {"approving": "is approving", "approved": "already approved",
-                "rejected": "already rejected"}.get(hold.status, "already handled")
-        return AlreadyDecided(f"{by} {what} this post.")
+            return AlreadyDecided(tr("<@{member_id}> left the server, so this held post was closed. There's nothing to approve or reject.", member_id=hold.member_id))
+        by = f"<@{hold.decided_by}>" if hold.decided_by else tr("another moderator")
+        what = {"approving": tr("is approving"), "approved": tr("already approved"),
+                "rejected": tr("already rejected")}.get(hold.status, tr("already handled"))
+        return AlreadyDecided(tr("{by} {what} this post.", by=by, what=what))
 
     async def get_for_review(self, guild_id: int, hold_id: int) -> Hold:
         """A hold for showing to a moderator (full text, edit modal)."""
@@ -108,13 +108,13 @@ class HoldReview(HoldCore):
             content=text,
             destination_id=hold.parent_id if forum and hold.parent_id else hold.channel_id,
             moderator_id=moderator_id,
-            reason=f"approved held post #{hold.id}",
+            reason=tr("approved held post #{id}", id=hold.id),
             source=f"hold:{hold.id}",
             attachments=tuple(FileToPublish(f.filename, f.data, f.content_type)
                               for f in files if f.data is not None),
             not_kept=tuple(f.filename for f in files if f.data is None),
             reply_to_url=hold.reply_to_url,
-            notice=settings.approved_template or rules.DEFAULT_APPROVED_NOTICE,
+            notice=settings.approved_template or tr(rules.DEFAULT_APPROVED_NOTICE),
             forum_title=hold.forum_title if forum else None,
             forum_tag_ids=hold.forum_tag_ids if forum else (),
         )
@@ -174,11 +174,11 @@ class HoldReview(HoldCore):
         someone = await self._actions.member(hold.guild_id, hold.member_id)
         if server is None or someone is None or someone.display_name is None:
             return False
-        note = f"\n\nThe moderator's note: {reason}" if reason else ""
+        note = tr("\n\nThe moderator's note: {reason}", reason=reason) if reason else ""
         values = {"member": someone.display_name, "server": server, "reason": note}
         text = await self.render_saved(hold, "linkhold.rejected_template",
                                        self.settings(hold.guild_id).rejected_template,
-                                       rules.DEFAULT_REJECTED_DM, values)
+                                       tr(rules.DEFAULT_REJECTED_DM), values)
         if not await self._actions.send_dm(hold.member_id, text):
             log.info("could not DM member %s about rejected hold %s", hold.member_id, hold.id)
             return False
@@ -202,27 +202,26 @@ class HoldReview(HoldCore):
         (Discord's rule: both must rank above the target, the owner is immune).
         """
         hold = await self._hold_for(guild_id, hold_id)
-        what = "Timeout Members" if action == "timeout" else "Ban Members"
+        what = tr("Timeout Members") if action == "timeout" else tr("Ban Members")
         if not moderator_may:
-            raise NotModerator(f"You need the {what} permission to do that.")
+            raise NotModerator(tr("You need the {what} permission to do that.", what=what))
         if not steward_may:
-            raise BotMissingPermissions(f"I need the {what} permission for that.")
+            raise BotMissingPermissions(tr("I need the {what} permission for that.", what=what))
         if standing is not None and (refusal := may_punish(action, standing)) is not None:
             if refusal.blocked_by == "steward":
                 raise BotMissingPermissions(refusal.message)
             raise NotModerator(refusal.message)
         result = await self.reject(guild_id, hold_id, moderator_id, decision=action)
-        reason = f"Steward: scam link post (hold #{hold.id}), by moderator {moderator_id}"
+        reason = tr("Steward: scam link post (hold #{id}), by moderator {moderator_id}", id=hold.id, moderator_id=moderator_id)
         outcome = await self._actions.punish(guild_id, hold.member_id, action,
                                              self._clock.now() + TIMEOUT_DURATION, reason)
         note = None
         if outcome == "left":
-            note = "They already left the server, so I couldn't time them out."
+            note = tr("They already left the server, so I couldn't time them out.")
         elif outcome == "forbidden":
-            note = (f"The post is rejected, but Discord didn't let me {action} them "
-                    "(their role may be above mine).")
+            note = (tr("The post is rejected, but Discord didn't let me {action} them (their role may be above mine).", action=action))
         elif isinstance(outcome, int):
-            note = f"The post is rejected, but the {action} failed ({outcome})."
+            note = tr("The post is rejected, but the {action} failed ({outcome}).", action=action, outcome=outcome)
         else:
             await self._audit.record(guild_id, moderator_id, f"member.{action}",
                                      hold.member_id, {"hold": hold.id})

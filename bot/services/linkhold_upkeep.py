@@ -12,6 +12,7 @@ from bot.db.holds import Hold
 from bot.domain import holds as rules
 from bot.domain.doctor import Finding, Severity
 from bot.domain.text import MESSAGE_LIMIT
+from bot.i18n import tr
 from bot.services.linkhold_core import CatchupPlan, CatchupReport, queue_url
 from bot.services.linkhold_review import HoldReview
 
@@ -209,17 +210,15 @@ class HoldUpkeep(HoldReview):
         if waiting:
             oldest = waiting[0]
             n = len(waiting)
-            noun = "held post has" if n == 1 else "held posts have"
-            where = (f"Open {queue} and press Approve or Reject on each card"
-                     if queue else "Approve or Reject each one")
+            noun = tr("held post has") if n == 1 else tr("held posts have")
+            where = (tr("Open {queue} and press Approve or Reject on each card", queue=queue)
+                     if queue else tr("Approve or Reject each one"))
             findings.append(Finding(
                 "linkhold.waiting", "queue", Severity.WARNING,
-                f"{n}{'+' if n >= 100 else ''} {noun} waited more than {hours} hours for a "
-                f"moderator (the oldest is hold #{oldest.id}, from "
-                f"<t:{int(oldest.created_at.timestamp())}:R>). The members are still waiting.",
-                f"{where}; `/linkhold queue` lists them with links."
-                + ("" if queue else " To get cards with buttons, an admin can set a queue "
-                   "channel with `/linkhold settings queue_channel:#mod-queue`."),
+                tr("{n}{value} {noun} waited more than {hours} hours for a moderator (the oldest is hold #{id}, from <t:{int}:R>). The members are still waiting.", n=n, value='+' if n >= 100 else '', noun=noun, hours=hours, id=oldest.id, int=int(oldest.created_at.timestamp())),
+                tr("{where}; `/linkhold queue` lists them with links.", where=where)
+                + ("" if queue else tr(" To get cards with buttons, an admin can set a queue "
+                   "channel with `/linkhold settings queue_channel:#mod-queue`.")),
             ))
         stuck = await self.holds.stuck(guild_id, now - STUCK_AFTER)
         not_removed = [h for h in stuck if h.status == "pending" and h.removal == "failed"]
@@ -230,43 +229,38 @@ class HoldUpkeep(HoldReview):
             ids = ", ".join(f"#{h.id}" for h in not_removed[:10])
             findings.append(Finding(
                 "linkhold.not_removed", "holds", Severity.PROBLEM,
-                f"I held post(s) {ids} but couldn't remove them, so they are still visible "
-                f"in {channels}.",
-                f"Give Steward the Manage Messages permission in {channels} (channel settings → "
-                "Permissions), delete the post(s) there yourself, then Approve or Reject the "
-                "hold(s)" + (f" in {queue}." if queue else " (`/linkhold queue`)."),
+                tr("I held post(s) {ids} but couldn't remove them, so they are still visible in {channels}.", ids=ids, channels=channels),
+                tr("Give Steward the Manage Messages permission in {channels} (channel settings → Permissions), delete the post(s) there yourself, then Approve or Reject the hold(s)", channels=channels) + (tr(" in {queue}.", queue=queue) if queue else tr(" (`/linkhold queue`).")),
             ))
         if unfinished:
             ids = ", ".join(f"#{h.id}" for h in unfinished[:10])
             findings.append(Finding(
                 "linkhold.unfinished", "holds", Severity.PROBLEM,
-                f"Hold(s) {ids} got stuck part-way: the post was stored, but removing it, "
-                "telling the member or queueing it didn't finish.",
-                "Restart Steward: it finishes interrupted holds when it starts. If this comes "
-                "back, Steward's logs show the error.",
+                tr("Hold(s) {ids} got stuck part-way: the post was stored, but removing it, telling the member or queueing it didn't finish.", ids=ids),
+                tr("Restart Steward: it finishes interrupted holds when it starts. If this comes "
+                "back, Steward's logs show the error."),
             ))
         if approving:
             ids = ", ".join(f"#{h.id}" for h in approving[:10])
             findings.append(Finding(
                 "linkhold.approval_stuck", "holds", Severity.PROBLEM,
-                f"Approving hold(s) {ids} started but didn't finish.",
-                "Restart Steward: it puts unfinished approvals back in the queue, and a "
-                "moderator can press Approve again (nothing is posted twice).",
+                tr("Approving hold(s) {ids} started but didn't finish.", ids=ids),
+                tr("Restart Steward: it puts unfinished approvals back in the queue, and a "
+                "moderator can press Approve again (nothing is posted twice)."),
             ))
         return findings
 
 
 def reminder_text(guild_id: int, due: list[Hold]) -> str:
     """The reminder listing held posts still waiting (kept under one message)."""
-    noun = "post is" if len(due) == 1 else "posts are"
-    text = f"⏰ {len(due)} held {noun} still waiting for review:"
+    noun = tr("post is") if len(due) == 1 else tr("posts are")
+    text = tr("⏰ {len} held {noun} still waiting for review:", len=len(due), noun=noun)
     for shown, hold in enumerate(due):
         url = queue_url(guild_id, hold.queue_channel_id, hold.queue_message_id)
-        label = f"[Hold #{hold.id}]({url})" if url else f"Hold #{hold.id}"
-        line = (f"\n• {label}: <@{hold.member_id}> in <#{hold.channel_id}>, "
-                f"held <t:{int(hold.created_at.timestamp())}:R>")
+        label = tr("[Hold #{id}]({url})", id=hold.id, url=url) if url else tr("Hold #{id}", id=hold.id)
+        line = (tr("\n• {label}: <@{member_id}> in <#{channel_id}>, held <t:{int}:R>", label=label, member_id=hold.member_id, channel_id=hold.channel_id, int=int(hold.created_at.timestamp())))
         if len(text) + len(line) > MESSAGE_LIMIT - 80:
-            text += f"\n…and {len(due) - shown} more (see `/linkhold queue`)."
+            text += tr("\n…and {value} more (see `/linkhold queue`).", value=len(due) - shown)
             break
         text += line
     return text

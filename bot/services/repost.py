@@ -33,6 +33,7 @@ from bot.domain.links import find_links
 from bot.domain.templates import FALLBACK_ACTION
 from bot.domain.text import MESSAGE_LIMIT
 from bot.errors import InvalidInput, NotFound
+from bot.i18n import tr
 from bot.services.repost_plan import (
     FILES_PER_MESSAGE,
     PublishPlan,
@@ -254,7 +255,7 @@ class RepostService:
             except WebhookUnusable as exc:
                 log.warning("repost %s: webhook unusable (%s); posting as the bot",
                             repost_id, exc.why)
-                plan.notes.append(f"posted as Steward: {exc.why}")
+                plan.notes.append(tr("posted as Steward: {why}", why=exc.why))
                 plan.mode = "bot"
                 require_send(await self.actions.destination(plan.request.guild_id,
                                                              plan.destination.channel_id))
@@ -263,7 +264,7 @@ class RepostService:
     async def _post_webhook(self, plan: PublishPlan, index: int, text: str
                             ) -> tuple[int, bool]:
         author = plan.author
-        username = rules.webhook_username(author.display_name if author else "Member")
+        username = rules.webhook_username(author.display_name if author else tr("Member"))
         avatar = author.avatar_url if author else None
         part = self._part(plan, index, text)
         attempts = 0
@@ -316,7 +317,7 @@ class RepostService:
     async def _notify(self, plan: PublishPlan, channel_id: int, link: str) -> Notified:
         """The one notice: a DM, or (DMs closed) a message pinging only the member."""
         if plan.author is None or not plan.author.in_guild:
-            plan.notes.append("member not told: they are not in the server")
+            plan.notes.append(tr("member not told: they are not in the server"))
             return "none"
         member_id = plan.request.member_id
         text, failed = rules.render_notice(plan.request.notice,
@@ -329,18 +330,18 @@ class RepostService:
         outcome = await self.actions.dm(plan.request.guild_id, member_id, text)
         if outcome == "sent":
             return "dm"
-        plan.notes.append("member's DMs are closed: told them in the channel"
-                          if outcome == "closed" else "DM failed: told them in the channel")
+        plan.notes.append(tr("member's DMs are closed: told them in the channel")
+                          if outcome == "closed" else tr("DM failed: told them in the channel"))
         if await self.actions.tell_in_channel(plan.request.guild_id, channel_id, member_id,
                                               f"<@{member_id}> {text}"):
             return "channel"
-        plan.notes.append("member could not be told (DMs closed, channel refused)")
+        plan.notes.append(tr("member could not be told (DMs closed, channel refused)"))
         return "none"
 
     async def _audit_published(self, plan: PublishPlan, record: RepostRecord, link: str,
                                notified: Notified) -> None:
         request = plan.request
-        told = {"dm": "by DM", "channel": "in the channel (DMs closed)", "none": "not told"}
+        told = {"dm": tr("by DM"), "channel": tr("in the channel (DMs closed)"), "none": tr("not told")}
         details: dict[str, Any] = {
             "reason": request.reason,
             "where": f"<#{record.channel_id or request.destination_id}>",
@@ -384,8 +385,8 @@ class RepostService:
         if await self.link_gate(record.guild_id, editor_id,
                                 " ".join(link.text for link in links), channel_id):
             raise InvalidInput(
-                "New members can't add links yet, so I didn't save that edit. "
-                "You can edit without the link, or ask a moderator to add it for you."
+                tr("New members can't add links yet, so I didn't save that edit. "
+                "You can edit without the link, or ask a moderator to add it for you.")
             )
 
     async def edit_part(
@@ -393,7 +394,7 @@ class RepostService:
     ) -> None:
         """Replace the member's words in one part, keeping the frame (header, attribution)."""
         if message_id not in record.message_ids:
-            raise NotFound("That message isn't part of this repost.")
+            raise NotFound(tr("That message isn't part of this repost."))
         index = record.message_ids.index(message_id)
         first, last = index == 0, index == len(record.message_ids) - 1
         text = await self.part_text(record, message_id)
@@ -402,11 +403,10 @@ class RepostService:
         new_text = head + new_words.strip() + tail
         if len(new_text) > MESSAGE_LIMIT:
             raise InvalidInput(
-                f"That is {len(new_text) - MESSAGE_LIMIT} characters too long for this "
-                "message. Shorten it a little and try again."
+                tr("That is {value} characters too long for this message. Shorten it a little and try again.", value=len(new_text) - MESSAGE_LIMIT)
             )
         if not new_text.strip():
-            raise InvalidInput("The message can't be empty. Delete it instead?")
+            raise InvalidInput(tr("The message can't be empty. Delete it instead?"))
         channel_id = await self.actions.edit_part(record, message_id, new_text)
         await self.repository.mark_edited(record.id, self._clock.now())
         await self.audit.record(
@@ -417,7 +417,7 @@ class RepostService:
     async def delete(self, record: RepostRecord, actor_id: int) -> None:
         """Remove every part of a repost (the whole forum post if the repost created it)."""
         if not await self.repository.retire(record.id, "deleted"):
-            raise NotFound("This repost was already deleted.")
+            raise NotFound(tr("This repost was already deleted."))
         await self.actions.delete_post(record)
         await self.audit.record(
             record.guild_id, actor_id, "repost.deleted", record.member_id,

@@ -12,6 +12,7 @@ import re
 from bot.domain import repost as rules
 from bot.domain.text import truncate
 from bot.errors import BotMissingPermissions
+from bot.i18n import tr
 from bot.services.repost_ports import (
     AuthorFacts,
     DestinationFacts,
@@ -70,7 +71,7 @@ def forum_title(wanted: str | None, content: str, display_name: str | None) -> s
     if not title or not title.strip():
         first = next((line for line in content.splitlines() if line.strip()), "")
         sentence = re.split(r"(?<=[.!?])\s", first.strip(), maxsplit=1)[0]
-        title = sentence or f"Shared for {display_name or 'a member'}"
+        title = sentence or tr("Shared for {value}", value=display_name or 'a member')
     return truncate(" ".join(title.split()), 100)
 
 
@@ -78,8 +79,8 @@ def require_send(destination: DestinationFacts) -> None:
     """Raise BotMissingPermissions unless the bot may post there itself."""
     if destination.can_send:
         return
-    what = "Send Messages in Threads" if destination.kind == "thread" else "Send Messages"
-    raise BotMissingPermissions(f"I need {what} in <#{destination.channel_id}>.")
+    what = tr("Send Messages in Threads") if destination.kind == "thread" else tr("Send Messages")
+    raise BotMissingPermissions(tr("I need {what} in <#{channel_id}>.", what=what, channel_id=destination.channel_id))
 
 
 def choose_mode(destination: DestinationFacts, configured: Mode) -> tuple[Mode, list[str]]:
@@ -88,11 +89,11 @@ def choose_mode(destination: DestinationFacts, configured: Mode) -> tuple[Mode, 
     mode = configured
     if mode == "webhook" and not destination.can_manage_webhooks:
         mode = "bot"
-        notes.append(f"posted as Steward: I lack Manage Webhooks in <#{destination.parent_id}>")
+        notes.append(tr("posted as Steward: I lack Manage Webhooks in <#{parent_id}>", parent_id=destination.parent_id))
     if mode == "bot":
         require_send(destination)
     if not destination.can_view:
-        raise BotMissingPermissions(f"I can't see <#{destination.channel_id}>.")
+        raise BotMissingPermissions(tr("I can't see <#{channel_id}>.", channel_id=destination.channel_id))
     return mode, notes
 
 
@@ -105,7 +106,7 @@ def build_plan(request: RepostRequest, destination: DestinationFacts,
     too_big = tuple(f.filename for f in request.attachments if len(f.data) > cap)
     if request.attachments and mode == "bot" and not destination.can_attach:
         raise BotMissingPermissions(
-            f"I need Attach Files in <#{destination.channel_id}> to re-upload the pictures."
+            tr("I need Attach Files in <#{channel_id}> to re-upload the pictures.", channel_id=destination.channel_id)
         )
     mention = f"<@{request.member_id}>"
     attribution, attribution_failed = rules.render_attribution(attribution_template, mention)

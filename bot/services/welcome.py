@@ -27,6 +27,7 @@ from bot.domain import welcome as rules
 from bot.domain.templates import TemplateError
 from bot.domain.welcome_facts import MemberFacts
 from bot.errors import BotMissingPermissions, InvalidInput
+from bot.i18n import tr
 from bot.services.scheduler import (
     MAX_ATTEMPTS,
     Delivery,
@@ -390,8 +391,8 @@ class WelcomeService:
         guild = self._discord.guild(guild_id)
         channel_id = self.welcome_channel(guild_id)
         if guild is None or channel_id is None:
-            raise InvalidInput("There is no welcome channel. An admin can set one with "
-                               "/welcome settings channel:.")
+            raise InvalidInput(tr("There is no welcome channel. An admin can set one with "
+                               "/welcome settings channel:."))
         await self.repository.claim(guild_id, [member.id], "resend", self._clock.now())
         text = await self.renderer.single(guild, member)
         try:
@@ -399,8 +400,7 @@ class WelcomeService:
         except SendFailed as exc:
             if exc.forbidden:
                 raise BotMissingPermissions(
-                    f"I can't post in <#{channel_id}>: I need View Channel and Send Messages "
-                    "there.") from None
+                    tr("I can't post in <#{channel_id}>: I need View Channel and Send Messages there.", channel_id=channel_id)) from None
             raise
         await self.repository.set_message(guild_id, [member.id], channel_id,
                                           posted.message_id, how="resend")
@@ -412,7 +412,7 @@ class WelcomeService:
         """What a welcome for `member` (or a burst including them) would look like now."""
         guild = self._discord.guild(member.guild_id)
         if guild is None:
-            raise InvalidInput("I can't see that server right now.")
+            raise InvalidInput(tr("I can't see that server right now."))
         if burst:
             return await self.renderer.burst(guild, [member.id], report=False)
         return await self.renderer.single(guild, member, report=False)
@@ -426,6 +426,6 @@ def check_template(template: str, *, burst: bool) -> str:
         problem = str(exc)
         if "valid ones are" not in problem:
             names = rules.BURST_PLACEHOLDERS if burst else rules.PLACEHOLDERS
-            problem += "; valid ones are: " + ", ".join("{" + n + "}" for n in sorted(names))
-        raise InvalidInput(f"That template can't be used: {problem}") from None
+            problem += tr("; valid ones are: ") + ", ".join("{" + n + "}" for n in sorted(names))
+        raise InvalidInput(tr("That template can't be used: {problem}", problem=problem)) from None
     return template

@@ -12,6 +12,7 @@ from bot.domain import welcome as rules
 from bot.domain.authority import group_role_refusal
 from bot.domain.welcome_facts import MemberFacts, MessageFacts
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
+from bot.i18n import tr
 from bot.services.welcome_ports import (
     Audit,
     QuietUntil,
@@ -94,7 +95,7 @@ class SupportGroups:
             actor_is_owner=actor.is_owner,
         ) or self._power_refusal(guild_id, role.id)
         if problem:
-            raise InvalidInput(f"I can't use <@&{role.id}> as a group role: {problem}")
+            raise InvalidInput(tr("I can't use <@&{id}> as a group role: {problem}", id=role.id, problem=problem))
 
     def _power_refusal(self, guild_id: int, role_id: int) -> str | None:
         """Why a role with Steward powers (moderator or exempt role) can't be a group role."""
@@ -119,7 +120,7 @@ class SupportGroups:
                 guild_id, clean_name, channel_id, rules.clean_description(description), words,
                 role.id if role else None, self._clock.now())
         except DuplicateGroup:
-            raise InvalidInput(f"There is already a group called {clean_name}.") from None
+            raise InvalidInput(tr("There is already a group called {clean_name}.", clean_name=clean_name)) from None
         self._cache.pop(guild_id, None)
         await self._audit.record(guild_id, actor.id, "welcome.group_added",
                                  details={"group": group.name, "channel": f"<#{channel_id}>",
@@ -130,7 +131,7 @@ class SupportGroups:
         """The group by name, or NotFound with a helpful message."""
         group = await self.repository.group_named(guild_id, name)
         if group is None:
-            raise NotFound(f"There is no group called {name!r}. `/groups` lists them.")
+            raise NotFound(tr("There is no group called {name}. `/groups` lists them.", name=repr(name)))
         return group
 
     async def edit_group(
@@ -156,7 +157,7 @@ class SupportGroups:
         try:
             await self.repository.update_group(changed)
         except DuplicateGroup:
-            raise InvalidInput(f"There is already a group called {clean_name}.") from None
+            raise InvalidInput(tr("There is already a group called {clean_name}.", clean_name=clean_name)) from None
         self._cache.pop(guild_id, None)
         await self._audit.record(guild_id, actor.id, "welcome.group_edited",
                                  details={"group": changed.name})
@@ -235,8 +236,8 @@ class SupportGroups:
                             "I need Manage Roles, and the group roles must be below my "
                             "highest role."})
             raise BotMissingPermissions(
-                "I couldn't change your group roles because I'm missing a permission. "
-                "I've let the moderators know; your choice wasn't saved.") from None
+                tr("I couldn't change your group roles because I'm missing a permission. "
+                "I've let the moderators know; your choice wasn't saved.")) from None
         order = [g.id for g in facts]
         by_id = {g.id: g for g in facts}
         return PickResult([by_id[i] for i in sorted(chosen, key=order.index) if i in by_id],

@@ -8,6 +8,7 @@ from bot.domain import welcome as rules
 from bot.domain.templates import FALLBACK_ACTION, defuse_mass_mentions, render_or_default
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.domain.welcome_facts import GuildFacts, MemberFacts
+from bot.i18n import tr
 from bot.services.welcome_groups import SupportGroups
 from bot.services.welcome_ports import Audit, Settings
 from config.guild import GuildConfig
@@ -39,7 +40,7 @@ class WelcomeRenderer:
             server=guild.name,
             member_count=guild.member_count,
             groups=rules.directory_lines(groups),
-            rules=f"<#{rules_channel}>" if rules_channel else "the server rules",
+            rules=f"<#{rules_channel}>" if rules_channel else tr("the server rules"),
             link_days=link_days or None,
         )
 

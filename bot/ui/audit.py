@@ -6,6 +6,7 @@ import discord
 
 from bot.domain.audit import AuditEntry
 from bot.domain.text import truncate
+from bot.i18n import tr
 
 _COLOURS = {
     "failed": discord.Colour.red(),
@@ -24,19 +25,19 @@ def mod_log_embed(entry: AuditEntry) -> discord.Embed:
     embed = discord.Embed(title=entry.action, colour=colour, timestamp=entry.created_at)
     lines = []
     if entry.actor_id is not None:
-        lines.append(f"**By:** <@{entry.actor_id}>")
+        lines.append(tr("**By:** <@{actor_id}>", actor_id=entry.actor_id))
     if entry.target_id is not None:
-        lines.append(f"**Member:** <@{entry.target_id}>")
+        lines.append(tr("**Member:** <@{target_id}>", target_id=entry.target_id))
     for key, value in entry.details.items():
         if value is None or value == "" or value == []:
             continue
         label = key.replace("_", " ").capitalize()
         if isinstance(value, str) and value.startswith(("https://", "http://")):
-            lines.append(f"**{label}:** [jump]({value})")
+            lines.append(tr("**{label}:** [jump]({value})", label=label, value=value))
         else:
             lines.append(f"**{label}:** {value}")
     embed.description = "\n".join(lines) or None
-    embed.set_footer(text=f"audit #{entry.id}")
+    embed.set_footer(text=tr("audit #{id}", id=entry.id))
     return embed
 
 
@@ -45,7 +46,7 @@ def audit_line(entry: AuditEntry) -> str:
     when = f"<t:{int(entry.created_at.timestamp())}:R>" if entry.created_at else "?"
     parts = [f"{when} **{entry.action}**"]
     if entry.actor_id is not None:
-        parts.append(f"by <@{entry.actor_id}>")
+        parts.append(tr("by <@{actor_id}>", actor_id=entry.actor_id))
     if entry.target_id is not None:
         parts.append(f"→ <@{entry.target_id}>")
     links = [f"[{key}]({value})" for key, value in entry.details.items()
@@ -62,12 +63,12 @@ def audit_line(entry: AuditEntry) -> str:
 
 def audit_page(entries: list[AuditEntry], page: int, filters: str) -> discord.Embed:
     """A page of audit entries (newest first)."""
-    embed = discord.Embed(title="Audit log" + (f" ({filters})" if filters else ""),
+    embed = discord.Embed(title=tr("Audit log") + (f" ({filters})" if filters else ""),
                           colour=discord.Colour.blurple())
     if not entries:
-        embed.description = ("Nothing recorded yet." if page == 0 and not filters else
-                             "No entries match." if page == 0 else "No more entries.")
+        embed.description = (tr("Nothing recorded yet.") if page == 0 and not filters else
+                             tr("No entries match.") if page == 0 else tr("No more entries."))
     else:
         embed.description = "\n".join(f"#{e.id} {audit_line(e)}" for e in entries)
-    embed.set_footer(text=f"Page {page + 1}")
+    embed.set_footer(text=tr("Page {value}", value=page + 1))
     return embed

@@ -15,6 +15,7 @@ import discord
 from bot.db.care import DM_CLOSED, SENT, Alert
 from bot.domain.holds import code_span
 from bot.domain.text import truncate
+from bot.i18n import N_, tr
 from bot.interactions import StewardModal, guarded
 from bot.messaging import reply_ephemeral
 from bot.ui.access import checked_moderator, services
@@ -22,45 +23,44 @@ from bot.ui.access import checked_moderator, services
 Action = Literal["claim", "support"]
 
 _BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
-    "claim": ("I'll reach out", discord.ButtonStyle.primary),
-    "support": ("Send support message", discord.ButtonStyle.secondary),
+    "claim": (N_("I'll reach out"), discord.ButtonStyle.primary),
+    "support": (N_("Send support message"), discord.ButtonStyle.secondary),
 }
 
-TITLE = "A member may be struggling"
+TITLE = N_("A member may be struggling")
 
 
 def alert_embed(alert: Alert) -> discord.Embed:
     """The card: who, where (a jump link), what the detector saw, who is reaching out."""
     done = alert.claimed_by is not None or alert.support_sent
     embed = discord.Embed(
-        title=TITLE, colour=discord.Colour.blue() if done else discord.Colour.gold())
+        title=tr(TITLE), colour=discord.Colour.blue() if done else discord.Colour.gold())
     when = int(alert.created_at.timestamp())
     lines = [
-        f"**Member:** <@{alert.member_id}> (`{alert.member_id}`)",
-        f"**Post:** [jump to the post]({alert.jump_url}) in <#{alert.channel_id}>",
-        f"**When:** <t:{when}:f> (<t:{when}:R>)",
-        "**Why:** it reads like " + ", ".join(code_span(p, 80) for p in alert.matched[:5]),
-        f"**Quiet until:** <t:{int(alert.quiet_until.timestamp())}:f>: Steward sends this "
-        "member no automated replies, suggestions or check-ins until then.",
+        tr("**Member:** <@{member_id}> (`{member_id}`)", member_id=alert.member_id),
+        tr("**Post:** [jump to the post]({jump_url}) in <#{channel_id}>", jump_url=alert.jump_url, channel_id=alert.channel_id),
+        tr("**When:** <t:{when}:f> (<t:{when}:R>)", when=when),
+        tr("**Why:** it reads like ") + ", ".join(code_span(p, 80) for p in alert.matched[:5]),
+        tr("**Quiet until:** <t:{int}:f>: Steward sends this member no automated replies, suggestions or check-ins until then.", int=int(alert.quiet_until.timestamp())),
     ]
     if alert.claimed_by is not None:
-        lines.append(f"**Reaching out:** <@{alert.claimed_by}>")
+        lines.append(tr("**Reaching out:** <@{claimed_by}>", claimed_by=alert.claimed_by))
     else:
-        lines.append("**Reaching out:** nobody yet. Press *I'll reach out* so others know.")
+        lines.append(tr("**Reaching out:** nobody yet. Press *I'll reach out* so others know."))
     if alert.support_status == SENT:
-        lines.append(f"**Support message:** sent by DM by <@{alert.support_by}>")
+        lines.append(tr("**Support message:** sent by DM by <@{support_by}>", support_by=alert.support_by))
     elif alert.support_status == DM_CLOSED:
-        lines.append("**Support message:** not delivered (their DMs are closed)")
+        lines.append(tr("**Support message:** not delivered (their DMs are closed)"))
     embed.description = "\n".join(lines)
-    embed.set_footer(text=f"Care alert #{alert.id} · Steward never messages the member itself")
+    embed.set_footer(text=tr("Care alert #{id} · Steward never messages the member itself", id=alert.id))
     return embed
 
 
 def forgotten_embed(alert: Alert) -> discord.Embed:
     """What a forgotten member's card becomes."""
-    return discord.Embed(title=f"Care alert #{alert.id}", colour=discord.Colour.light_grey(),
-                         description="This member asked to be forgotten, so this alert was "
-                                     "deleted.")
+    return discord.Embed(title=tr("Care alert #{id}", id=alert.id), colour=discord.Colour.light_grey(),
+                         description=tr("This member asked to be forgotten, so this alert was "
+                                     "deleted."))
 
 
 def alert_controls(alert: Alert) -> discord.ui.View:
@@ -86,7 +86,7 @@ class CareButton(
 
     def __init__(self, alert_id: int, action: Action, *, disabled: bool = False) -> None:
         label, style = _BUTTONS[action]
-        super().__init__(discord.ui.Button(label=label, style=style, disabled=disabled,
+        super().__init__(discord.ui.Button(label=tr(label), style=style, disabled=disabled,
                                            custom_id=f"steward:care:{alert_id}:{action}"))
         self.alert_id = alert_id
         self.action: Action = action
@@ -117,11 +117,9 @@ class CareButton(
         claim = await service.claim(guild_id, self.alert_id, moderator.id)
         alert = claim.alert
         if claim.claimed:
-            text = (f"Thank you. The others can see you're reaching out to "
-                    f"<@{alert.member_id}>. The post: {alert.jump_url}")
+            text = (tr("Thank you. The others can see you're reaching out to <@{member_id}>. The post: {jump_url}", member_id=alert.member_id, jump_url=alert.jump_url))
         else:
-            text = (f"<@{alert.claimed_by}> is already reaching out to this member. "
-                    "Check with them before you write too.")
+            text = (tr("<@{claimed_by}> is already reaching out to this member. Check with them before you write too.", claimed_by=alert.claimed_by))
         await reply_ephemeral(interaction, text)
 
 
@@ -129,10 +127,10 @@ class SupportModal(StewardModal):
     """Review (and edit) the server's support message, then send it by DM, once."""
 
     def __init__(self, alert_id: int, draft: str) -> None:
-        super().__init__(title="Send a support message", timeout=900)
+        super().__init__(title=tr("Send a support message"), timeout=900)
         self.alert_id = alert_id
         self.text: discord.ui.TextInput[SupportModal] = discord.ui.TextInput(
-            label="Message (sent by DM, signed with your name)",
+            label=tr("Message (sent by DM, signed with your name)"),
             style=discord.TextStyle.paragraph, default=truncate(draft, 1800),
             max_length=1800, required=True,
         )
@@ -147,9 +145,7 @@ class SupportModal(StewardModal):
             self.text.value)
         member = f"<@{result.alert.member_id}>"
         if result.delivered:
-            text = f"Sent to {member} by DM, signed with your name."
+            text = tr("Sent to {member} by DM, signed with your name.", member=member)
         else:
-            text = (f"I couldn't DM {member}: their DMs are closed. Please reach out another "
-                    "way, for example a gentle reply in the channel or a message from a "
-                    "moderator they know.")
+            text = (tr("I couldn't DM {member}: their DMs are closed. Please reach out another way, for example a gentle reply in the channel or a message from a moderator they know.", member=member))
         await reply_ephemeral(interaction, text)

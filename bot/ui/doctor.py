@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.domain.doctor import Finding, Severity
+from bot.i18n import tr
 
 MAX_REPORTED = 15
 
@@ -15,23 +16,23 @@ def render_report(findings: Sequence[Finding], *, changed: bool = False) -> disc
     """One embed listing findings with their fixes (or an all-clear)."""
     if not findings:
         return discord.Embed(
-            title="Steward doctor: all clear",
-            description="Everything Steward needs is in place."
-            + (" The problems reported earlier are fixed." if changed else ""),
+            title=tr("Steward doctor: all clear"),
+            description=tr("Everything Steward needs is in place.")
+            + (tr(" The problems reported earlier are fixed.") if changed else ""),
             colour=discord.Colour.green(),
         )
     problems = sum(1 for f in findings if f.severity is Severity.PROBLEM)
-    title = f"Steward doctor: {problems} problem(s), {len(findings) - problems} warning(s)"
+    title = tr("Steward doctor: {problems} problem(s), {value} warning(s)", problems=problems, value=len(findings) - problems)
     embed = discord.Embed(
         title=title,
         colour=discord.Colour.red() if problems else discord.Colour.gold(),
-        description="Each item says what is wrong and exactly how to fix it. "
-        "Run `/steward doctor` again after fixing.",
+        description=tr("Each item says what is wrong and exactly how to fix it. "
+        "Run `/steward doctor` again after fixing."),
     )
     for finding in findings[:MAX_REPORTED]:
         icon = "❌" if finding.severity is Severity.PROBLEM else "⚠️"
         embed.add_field(name=f"{icon} {finding.code}",
                         value=f"{finding.message}\n**Fix:** {finding.fix}", inline=False)
     if len(findings) > MAX_REPORTED:
-        embed.set_footer(text=f"and {len(findings) - MAX_REPORTED} more: run /steward doctor")
+        embed.set_footer(text=tr("and {value} more: run /steward doctor", value=len(findings) - MAX_REPORTED))
     return embed

@@ -14,6 +14,7 @@ import discord
 
 from bot.domain.followups import jump_link
 from bot.errors import NotFound
+from bot.i18n import N_, tr
 from bot.interactions import guarded
 from bot.messaging import reply_ephemeral
 from bot.services.followups import KIND_AUTOCHECK, KIND_CHECKIN, KIND_REMIND, FollowupService
@@ -21,11 +22,11 @@ from bot.services.followups import KIND_AUTOCHECK, KIND_CHECKIN, KIND_REMIND, Fo
 if TYPE_CHECKING:
     from bot.db.reminders import Reminder
 
-NOTIFY_LABEL = "Notify me when they reply"
-STOP_LABEL = "Please don't remind me"
+NOTIFY_LABEL = N_("Notify me when they reply")
+STOP_LABEL = N_("Please don't remind me")
 
 
-KIND_LABEL = {KIND_CHECKIN: "check-in", KIND_AUTOCHECK: "auto check-in",
+KIND_LABEL = {KIND_CHECKIN: N_("check-in"), KIND_AUTOCHECK: N_("auto check-in"),
               KIND_REMIND: "reminder"}
 
 
@@ -37,8 +38,7 @@ def stamp(when: datetime) -> str:
 def describe_reminder(reminder: Reminder) -> str:
     """One line of `/followup list`."""
     who = f"<@{reminder.member_id}>" if reminder.member_id else "?"
-    return (f"**#{reminder.id}** {KIND_LABEL.get(reminder.kind, reminder.kind)} for {who} "
-            f"in <#{reminder.channel_id}>, {stamp(reminder.due_at)}")
+    return (tr("**#{id}** {get} for {who} in <#{channel_id}>, {stamp}", id=reminder.id, get=tr(KIND_LABEL.get(reminder.kind, reminder.kind)), who=who, channel_id=reminder.channel_id, stamp=stamp(reminder.due_at)))
 
 
 def notify_custom_id(followup_id: int) -> str:
@@ -57,7 +57,7 @@ def _service(interaction: discord.Interaction) -> FollowupService:
 
 def _guild_id(interaction: discord.Interaction) -> int:
     if interaction.guild_id is None:
-        raise NotFound("This button only works in the server.")
+        raise NotFound(tr("This button only works in the server."))
     return interaction.guild_id
 
 
@@ -66,7 +66,7 @@ class NotifyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     """On a tag message: anyone can ask to hear when the original poster replies."""
 
     def __init__(self, followup_id: int) -> None:
-        super().__init__(discord.ui.Button(label=NOTIFY_LABEL, emoji="🔔",
+        super().__init__(discord.ui.Button(label=tr(NOTIFY_LABEL), emoji="🔔",
                                            style=discord.ButtonStyle.secondary,
                                            custom_id=notify_custom_id(followup_id)))
         self.followup_id = followup_id
@@ -88,14 +88,14 @@ class NotifyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             self.followup_id, interaction.user.id, _guild_id(interaction))
         if followup.status == "answered" and followup.answer_message_id is not None:
             jump = jump_link(followup.guild_id, followup.channel_id, followup.answer_message_id)
-            text = f"They've already replied: {jump}"
+            text = tr("They've already replied: {jump}", jump=jump)
         elif followup.status != "open":
-            text = "This follow-up is closed, so there's nothing to wait for."
+            text = tr("This follow-up is closed, so there's nothing to wait for.")
         elif subscribed:
-            text = ("Got it: I'll let you know once when they reply. Choose between a mention "
-                    "here and a DM with `/preferences reply_notices:`.")
+            text = (tr("Got it: I'll let you know once when they reply. Choose between a mention "
+                    "here and a DM with `/preferences reply_notices:`."))
         else:
-            text = "You're already on the list: I'll let you know once when they reply."
+            text = tr("You're already on the list: I'll let you know once when they reply.")
         await reply_ephemeral(interaction, text)
 
 
@@ -104,7 +104,7 @@ class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     """On every check-in and reminder: the tagged member turns follow-up pings off."""
 
     def __init__(self, reminder_id: int) -> None:
-        super().__init__(discord.ui.Button(label=STOP_LABEL, style=discord.ButtonStyle.secondary,
+        super().__init__(discord.ui.Button(label=tr(STOP_LABEL), style=discord.ButtonStyle.secondary,
                                            custom_id=stop_custom_id(reminder_id)))
         self.reminder_id = reminder_id
 
@@ -123,12 +123,11 @@ class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         opted_out, member_id = await _service(interaction).stop_button(
             _guild_id(interaction), self.reminder_id, interaction.user.id)
         if opted_out:
-            text = ("Done. I won't tag you for follow-ups in this server any more. "
-                    "Take care. If you change your mind: `/preferences followup_pings:on`.")
+            text = (tr("Done. I won't tag you for follow-ups in this server any more. "
+                    "Take care. If you change your mind: `/preferences followup_pings:on`."))
         else:
-            who = f"<@{member_id}>" if member_id else "the person it tagged"
-            text = (f"This button is for {who}. To stop follow-up pings for yourself, use "
-                    "`/preferences followup_pings:off`.")
+            who = f"<@{member_id}>" if member_id else tr("the person it tagged")
+            text = (tr("This button is for {who}. To stop follow-up pings for yourself, use `/preferences followup_pings:off`.", who=who))
         await reply_ephemeral(interaction, text)
 
 

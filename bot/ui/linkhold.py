@@ -17,6 +17,7 @@ import discord
 from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain.holds import code_span, snowflake_time
 from bot.domain.text import truncate
+from bot.i18n import N_, tr
 from bot.interactions import StewardModal, StewardView, guarded
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
@@ -34,24 +35,24 @@ CARD_CONTENT_LIMIT = 900
 FULL_TEXT_LIMIT = 3900
 
 _TITLES: dict[str, str] = {
-    "message": "Held post from a new member",
-    "edit": "Held edit from a new member",
-    "forum_post": "Held forum post from a new member",
-    "forward": "Held forward from a new member",
-    "poll": "Held poll from a new member",
-    "app_post": "Held app message sent by a new member",
-    "thread_name": "Held thread name from a new member",
-    "thread_rename": "Held thread title from a new member",
+    "message": N_("Held post from a new member"),
+    "edit": N_("Held edit from a new member"),
+    "forum_post": N_("Held forum post from a new member"),
+    "forward": N_("Held forward from a new member"),
+    "poll": N_("Held poll from a new member"),
+    "app_post": N_("Held app message sent by a new member"),
+    "thread_name": N_("Held thread name from a new member"),
+    "thread_rename": N_("Held thread title from a new member"),
 }
 
 _BUTTONS: dict[str, tuple[str, discord.ButtonStyle, int]] = {
-    "approve": ("Approve", discord.ButtonStyle.success, 0),
-    "edit": ("Edit & approve", discord.ButtonStyle.primary, 0),
-    "reject": ("Reject", discord.ButtonStyle.secondary, 0),
-    "trust": ("Trust member", discord.ButtonStyle.primary, 0),
-    "full": ("Full text", discord.ButtonStyle.secondary, 1),
-    "timeout": ("Timeout", discord.ButtonStyle.danger, 1),
-    "ban": ("Ban", discord.ButtonStyle.danger, 1),
+    "approve": (N_("Approve"), discord.ButtonStyle.success, 0),
+    "edit": (N_("Edit & approve"), discord.ButtonStyle.primary, 0),
+    "reject": (N_("Reject"), discord.ButtonStyle.secondary, 0),
+    "trust": (N_("Trust member"), discord.ButtonStyle.primary, 0),
+    "full": (N_("Full text"), discord.ButtonStyle.secondary, 1),
+    "timeout": (N_("Timeout"), discord.ButtonStyle.danger, 1),
+    "ban": (N_("Ban"), discord.ButtonStyle.danger, 1),
 }
 
 TELL_YES = "yes"
@@ -71,7 +72,7 @@ def _size(n: int) -> str:
 
 def _code_block(text: str, limit: int) -> str:
     body = truncate(text.replace("```", "ˋˋˋ"), limit)
-    return f"```\n{body}\n```" if body else "*(no text)*"
+    return f"```\n{body}\n```" if body else tr("*(no text)*")
 
 
 def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Embed:
@@ -79,91 +80,91 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
     hold = card.hold
     colour = {"approved": discord.Colour.green(), "rejected": discord.Colour.dark_red(),
               CLOSED_LEFT: discord.Colour.light_grey()}.get(hold.status, discord.Colour.orange())
-    embed = discord.Embed(title=_TITLES.get(hold.kind, _TITLES["message"]), colour=colour,
+    embed = discord.Embed(title=tr(_TITLES.get(hold.kind, _TITLES["message"])), colour=colour,
                           timestamp=hold.created_at)
-    who = [f"**Member:** <@{hold.member_id}> (`{hold.member_id}`)"]
+    who = [tr("**Member:** <@{member_id}> (`{member_id}`)", member_id=hold.member_id)]
     if joined_at is not None:
-        who.append(f"**Joined:** <t:{int(joined_at.timestamp())}:R>")
+        who.append(tr("**Joined:** <t:{int}:R>", int=int(joined_at.timestamp())))
     account = snowflake_time(hold.member_id)
-    who.append(f"**Account created:** <t:{int(account.timestamp())}:R>")
+    who.append(tr("**Account created:** <t:{int}:R>", int=int(account.timestamp())))
     earlier = {k: v for k, v in card.history.items() if v}
     if sum(earlier.values()) - 1 > 0:
         parts = ", ".join(f"{n} {status}" for status, n in sorted(earlier.items()))
-        who.append(f"**Holds so far:** {parts}")
+        who.append(tr("**Holds so far:** {parts}", parts=parts))
     where = f"<#{hold.parent_id}>" if hold.is_forum_post and hold.parent_id else (
         f"<#{hold.channel_id}>")
     who.append(f"**Where:** {where}")
     if hold.forum_title is not None:
-        who.append(f"**Forum post title:** {code_span(hold.forum_title, 200)}")
+        who.append(tr("**Forum post title:** {code_span}", code_span=code_span(hold.forum_title, 200)))
     if hold.repeat_count > 1:
-        who.append(f"**Posted {hold.repeat_count} times** (repeats removed, told once)")
+        who.append(tr("**Posted {repeat_count} times** (repeats removed, told once)", repeat_count=hold.repeat_count))
     if hold.removal == "failed":
-        who.append("⚠️ **I could not remove this post** (missing permission?). It is still "
-                   "visible in the channel.")
-    told = {"dm": "by DM", "channel": "with a short notice in the channel",
-            "dm+channel": "by DM and in the channel", "none": "not told"}
+        who.append(tr("⚠️ **I could not remove this post** (missing permission?). It is still "
+                   "visible in the channel."))
+    told = {"dm": tr("by DM"), "channel": tr("with a short notice in the channel"),
+            "dm+channel": tr("by DM and in the channel"), "none": tr("not told")}
     if hold.member_told:
-        who.append(f"**Member told:** {told.get(hold.member_told, hold.member_told)}")
+        who.append(tr("**Member told:** {get}", get=told.get(hold.member_told, hold.member_told)))
     embed.description = "\n".join(who)
     if hold.purged_at is not None or hold.content is None:
-        embed.add_field(name="Post", value="*Content removed after the retention period.*",
+        embed.add_field(name=tr("Post"), value=tr("*Content removed after the retention period.*"),
                         inline=False)
     else:
-        embed.add_field(name="Post", value=_code_block(hold.content, CARD_CONTENT_LIMIT),
+        embed.add_field(name=tr("Post"), value=_code_block(hold.content, CARD_CONTENT_LIMIT),
                         inline=False)
         lines = [f"{code_span(x.url, 150)} — {code_span(x.domain, 60)}" for x in hold.links]
         if lines:
-            embed.add_field(name="Links (not clickable)",
+            embed.add_field(name=tr("Links (not clickable)"),
                             value=truncate("\n".join(lines), 1024), inline=False)
         if card.files:
             described = [
                 f"{code_span(f.filename, 80)} ({_size(f.size)})"
-                + (f" — not kept: {f.not_kept_reason}" if f.not_kept_reason else "")
+                + (tr(" — not kept: {not_kept_reason}", not_kept_reason=f.not_kept_reason) if f.not_kept_reason else "")
                 for f in card.files
             ]
-            embed.add_field(name="Attachments", value=truncate("\n".join(described), 1024),
+            embed.add_field(name=tr("Attachments"), value=truncate("\n".join(described), 1024),
                             inline=False)
     if hold.status in ("approved", "rejected", "approving", CLOSED_LEFT):
-        embed.add_field(name="Decision", value=describe_decision(hold), inline=False)
-    embed.set_footer(text=f"Hold #{hold.id}")
+        embed.add_field(name=tr("Decision"), value=describe_decision(hold), inline=False)
+    embed.set_footer(text=tr("Hold #{id}", id=hold.id))
     return embed
 
 
 def describe_decision(hold: Hold) -> str:
     """The card's "Decision" line."""
-    by = f"<@{hold.decided_by}>" if hold.decided_by and hold.decided_by > 0 else "a moderator"
+    by = f"<@{hold.decided_by}>" if hold.decided_by and hold.decided_by > 0 else tr("a moderator")
     if hold.status == CLOSED_LEFT:
-        return "Closed: the member left the server, so there is nothing to decide."
+        return tr("Closed: the member left the server, so there is nothing to decide.")
     if hold.status == "approving":
-        return f"Being approved by {by}…"
+        return tr("Being approved by {by}…", by=by)
     if hold.status == "approved":
-        verb = {"edit": "Edited and approved", "trust": "Approved and trusted"}.get(
-            hold.decision or "", "Approved")
-        link = f" — [see the post]({hold.repost_url})" if hold.repost_url else ""
+        verb = {"edit": tr("Edited and approved"), "trust": tr("Approved and trusted")}.get(
+            hold.decision or "", tr("Approved"))
+        link = tr(" — [see the post]({repost_url})", repost_url=hold.repost_url) if hold.repost_url else ""
         return f"{verb} by {by}{link}"
-    verb = {"timeout": "Rejected and timed out", "ban": "Rejected and banned"}.get(
-        hold.decision or "", "Rejected")
+    verb = {"timeout": tr("Rejected and timed out"), "ban": tr("Rejected and banned")}.get(
+        hold.decision or "", tr("Rejected"))
     return f"{verb} by {by}"
 
 
 def forgotten_embed(hold: Hold) -> discord.Embed:
     """What a forgotten member's queue card becomes."""
     return discord.Embed(
-        title=f"Hold #{hold.id}", colour=discord.Colour.light_grey(),
-        description="This member asked to be forgotten, so what they posted was deleted.")
+        title=tr("Hold #{id}", id=hold.id), colour=discord.Colour.light_grey(),
+        description=tr("This member asked to be forgotten, so what they posted was deleted."))
 
 
 def full_text_embed(hold: Hold) -> discord.Embed:
     """The whole held text for one moderator (links stay unclickable inside a code block)."""
-    embed = discord.Embed(title=f"Hold #{hold.id}: full text", colour=discord.Colour.orange())
+    embed = discord.Embed(title=tr("Hold #{id}: full text", id=hold.id), colour=discord.Colour.orange())
     if hold.content is None:
-        embed.description = "*The content was removed after the retention period.*"
+        embed.description = tr("*The content was removed after the retention period.*")
         return embed
     parts = []
     if hold.forum_title:
         parts.append(f"**Title:** {code_span(hold.forum_title, 300)}")
     body = truncate(hold.content.replace("```", "ˋˋˋ"), FULL_TEXT_LIMIT)
-    parts.append(f"```\n{body}\n```" if body else "*(no text)*")
+    parts.append(f"```\n{body}\n```" if body else tr("*(no text)*"))
     embed.description = "\n".join(parts)
     return embed
 
@@ -182,20 +183,20 @@ def describe(decision: Decision) -> str:
     hold = decision.hold
     if hold.status == "approved":
         where = decision.repost.jump_url if decision.repost else hold.repost_url
-        text = f"Approved hold #{hold.id}. It's posted here: {where}"
+        text = tr("Approved hold #{id}. It's posted here: {where}", id=hold.id, where=where)
         if decision.repost and decision.repost.member_notified == "none":
-            text += "\nI couldn't notify the member (DMs closed and no channel to ping in)."
+            text += tr("\nI couldn't notify the member (DMs closed and no channel to ping in).")
         if hold.decision == "trust":
-            text += f"\n<@{hold.member_id}> is now trusted: their links won't be held again."
+            text += tr("\n<@{member_id}> is now trusted: their links won't be held again.", member_id=hold.member_id)
         return text
-    text = f"Rejected hold #{hold.id}."
+    text = tr("Rejected hold #{id}.", id=hold.id)
     if decision.member_told is True:
-        text += " I told the member by DM."
+        text += tr(" I told the member by DM.")
     elif decision.member_told is False:
-        text += " I couldn't tell the member: their DMs are closed."
+        text += tr(" I couldn't tell the member: their DMs are closed.")
     if hold.decision in ("timeout", "ban") and decision.note is None:
-        verb = "timed out for 7 days" if hold.decision == "timeout" else "banned"
-        text += f" <@{hold.member_id}> was {verb}."
+        verb = tr("timed out for 7 days") if hold.decision == "timeout" else "banned"
+        text += tr(" <@{member_id}> was {verb}.", member_id=hold.member_id, verb=verb)
     if decision.note:
         text += f"\n{decision.note}"
     return text
@@ -221,7 +222,7 @@ class HoldButton(
     def __init__(self, hold_id: int, action: Action, *, disabled: bool = False) -> None:
         label, style, row = _BUTTONS[action]
         super().__init__(
-            discord.ui.Button(label=label, style=style, disabled=disabled,
+            discord.ui.Button(label=tr(label), style=style, disabled=disabled,
                               custom_id=f"steward:hold:{hold_id}:{action}"),
             row=row,
         )
@@ -258,13 +259,12 @@ class HoldButton(
             return
         if self.action in ("timeout", "ban"):
             hold = await service.pending_for_review(guild_id, self.hold_id)
-            verb = "Time out" if self.action == "timeout" else "Ban"
-            detail = ("for 7 days" if self.action == "timeout"
-                      else "and delete their messages from the last day")
+            verb = tr("Time out") if self.action == "timeout" else tr("Ban")
+            detail = (tr("for 7 days") if self.action == "timeout"
+                      else tr("and delete their messages from the last day"))
             await reply_ephemeral(
                 interaction,
-                f"{verb} <@{hold.member_id}> {detail}, and reject this post? "
-                "Only do this for obvious scams.",
+                tr("{verb} <@{member_id}> {detail}, and reject this post? Only do this for obvious scams.", verb=verb, member_id=hold.member_id, detail=detail),
                 view=ConfirmPunish(hold.id, self.action),  # type: ignore[arg-type]
             )
             return
@@ -284,10 +284,10 @@ class EditApproveModal(StewardModal):
     """Edit the held text, then approve it."""
 
     def __init__(self, hold: Hold) -> None:
-        super().__init__(title=f"Edit & approve hold #{hold.id}", timeout=600)
+        super().__init__(title=tr("Edit & approve hold #{id}", id=hold.id), timeout=600)
         self.hold_id = hold.id
         self.text: discord.ui.TextInput[EditApproveModal] = discord.ui.TextInput(
-            label="The post as it will be shared",
+            label=tr("The post as it will be shared"),
             style=discord.TextStyle.paragraph,
             default=truncate(hold.content or "", 4000),
             max_length=4000,
@@ -310,21 +310,21 @@ class RejectModal(StewardModal):
     """Reject with an optional reason, and choose whether to tell the member."""
 
     def __init__(self, hold_id: int) -> None:
-        super().__init__(title=f"Reject hold #{hold_id}", timeout=600)
+        super().__init__(title=tr("Reject hold #{hold_id}", hold_id=hold_id), timeout=600)
         self.hold_id = hold_id
         self.reason: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
-            label="Reason (optional)", style=discord.TextStyle.paragraph, required=False,
-            max_length=500, placeholder="e.g. This link goes to a site selling unproven cures.",
+            label=tr("Reason (optional)"), style=discord.TextStyle.paragraph, required=False,
+            max_length=500, placeholder=tr("e.g. This link goes to a site selling unproven cures."),
         )
         self.tell: discord.ui.Select[RejectModal] = discord.ui.Select(
             options=[
-                discord.SelectOption(label="No, don't tell them", value=TELL_NO, default=True),
-                discord.SelectOption(label="Yes, DM them (with the reason)", value=TELL_YES),
+                discord.SelectOption(label=tr("No, don't tell them"), value=TELL_NO, default=True),
+                discord.SelectOption(label=tr("Yes, DM them (with the reason)"), value=TELL_YES),
             ],
             required=False, min_values=0, max_values=1,
         )
         self.add_item(self.reason)
-        self.add_item(discord.ui.Label(text="Tell the member?", component=self.tell))
+        self.add_item(discord.ui.Label(text=tr("Tell the member?"), component=self.tell))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Check the moderator again, then reject."""
@@ -344,7 +344,7 @@ class ConfirmPunish(StewardView):
         super().__init__(timeout=300)
         self.hold_id = hold_id
         self.action: Literal["timeout", "ban"] = action
-        self.confirm.label = "Yes, time them out" if action == "timeout" else "Yes, ban them"
+        self.confirm.label = tr("Yes, time them out") if action == "timeout" else tr("Yes, ban them")
 
     @discord.ui.button(label="Yes", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
@@ -368,4 +368,4 @@ class ConfirmPunish(StewardView):
     async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         """Do nothing."""
         self.stop()
-        await interaction.response.edit_message(content="Cancelled; nothing was done.", view=None)
+        await interaction.response.edit_message(content=tr("Cancelled; nothing was done."), view=None)

@@ -8,6 +8,7 @@ from typing import Any
 import discord
 
 from bot.errors import NotAdmin
+from bot.i18n import tr
 from bot.interactions import StewardView
 from bot.ui.language import hear
 
@@ -50,8 +51,8 @@ class Pager(StewardView):
         """Only the person who opened the pager, and only while they may still see it."""
         hear(interaction)
         if interaction.user.id != self.owner_id:
-            raise NotAdmin("These pages belong to whoever opened them; run the command "
-                           "yourself.")
+            raise NotAdmin(tr("These pages belong to whoever opened them; run the command "
+                           "yourself."))
         self.check(interaction)
         return True
 

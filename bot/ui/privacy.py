@@ -8,25 +8,26 @@ from typing import Any
 import discord
 
 from bot.errors import NotAdmin
+from bot.i18n import N_, tr
 from bot.interactions import StewardView
 from bot.services.privacy import ForgetReport
 from bot.ui.language import hear
 
 Check = Callable[[discord.Interaction], Any]
-LABELS = {"audit": "audit entries anonymized"}
+LABELS = {"audit": N_("audit entries anonymized")}
 
 
 def describe_forget(report: ForgetReport, user_id: int) -> str:
     """What was removed, per feature, in plain words."""
-    lines = [f"Done. Steward no longer holds anything about <@{user_id}> in this server."]
+    lines = [tr("Done. Steward no longer holds anything about <@{user_id}> in this server.", user_id=user_id)]
     for name, count in report.removed.items():
-        lines.append(f"• {LABELS.get(name, name + ': rows removed')}: {count}")
+        lines.append(f"• {tr(LABELS[name]) if name in LABELS else tr('{name}: rows removed', name=name)}: {count}")
     if report.failed:
-        lines[0] = "Partly done: some data could not be removed yet."
-        lines.append("Could not finish: " + ", ".join(report.failed) + ". Try again in a "
-                     "minute; if it keeps failing, the logs say why.")
-    lines.append("Opt-outs they chose are kept only as an unreadable fingerprint, so they "
-                 "stay respected.")
+        lines[0] = tr("Partly done: some data could not be removed yet.")
+        lines.append(tr("Could not finish: ") + ", ".join(report.failed) + tr(". Try again in a "
+                     "minute; if it keeps failing, the logs say why."))
+    lines.append(tr("Opt-outs they chose are kept only as an unreadable fingerprint, so they "
+                 "stay respected."))
     return "\n".join(lines)
 
 
@@ -44,7 +45,7 @@ class ConfirmForget(StewardView):
         """Only the moderator who asked, and only while still a moderator."""
         hear(interaction)
         if interaction.user.id != self.owner_id:
-            raise NotAdmin("Only the moderator who asked can confirm this.")
+            raise NotAdmin(tr("Only the moderator who asked can confirm this."))
         self.check(interaction)
         return True
 
@@ -61,5 +62,5 @@ class ConfirmForget(StewardView):
                      _: discord.ui.Button[ConfirmForget]) -> None:
         """Leave everything as it is."""
         self.stop()
-        await interaction.response.edit_message(content="Cancelled: nothing was removed.",
+        await interaction.response.edit_message(content=tr("Cancelled: nothing was removed."),
                                                 view=None)

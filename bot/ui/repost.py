@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.errors import InvalidInput, StewardError
+from bot.i18n import N_, tr
 from bot.interactions import StewardModal, StewardView
 from bot.messaging import reply_ephemeral
 from bot.permissions import is_moderator, require_may_post, require_moderator
@@ -22,11 +23,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "Only the member this was shared for, or a moderator, can change it."
+NOT_YOURS = N_("Only the member this was shared for, or a moderator, can change it.")
 
 CONTENT_MAX = 4000
 INTRO_MAX = 200
-INTRO_PLACEHOLDER = "Please allow me to post this for you:"
+INTRO_PLACEHOLDER = N_("Please allow me to post this for you:")
 DESTINATION_TYPES = [
     discord.ChannelType.text,
     discord.ChannelType.news,
@@ -81,7 +82,7 @@ class RepostModal(StewardModal, title="Repost for a member"):
         attachments: Sequence[discord.Attachment] = (),
         reply_to_url: str | None = None,
     ) -> None:
-        super().__init__(timeout=15 * 60)
+        super().__init__(title=tr("Repost for a member"), timeout=15 * 60)
         self.bot = bot
         self.service = service
         self.member_id = member_id
@@ -95,7 +96,7 @@ class RepostModal(StewardModal, title="Repost for a member"):
         )
         self.intro: discord.ui.TextInput[RepostModal] = discord.ui.TextInput(
             style=discord.TextStyle.short, required=False, max_length=INTRO_MAX,
-            placeholder=INTRO_PLACEHOLDER,
+            placeholder=tr(INTRO_PLACEHOLDER),
         )
         defaults = ([discord.SelectDefaultValue(id=destination_id,
                                                 type=discord.SelectDefaultValueType.channel)]
@@ -106,26 +107,26 @@ class RepostModal(StewardModal, title="Repost for a member"):
         )
         self.ping: discord.ui.Select[RepostModal] = discord.ui.Select(
             options=[
-                discord.SelectOption(label="No, just tell them privately", value="no",
+                discord.SelectOption(label=tr("No, just tell them privately"), value="no",
                                      default=True),
-                discord.SelectOption(label="Yes, mention them in the post", value="yes"),
+                discord.SelectOption(label=tr("Yes, mention them in the post"), value="yes"),
             ],
             min_values=1, max_values=1, required=False,
         )
-        self.add_item(discord.ui.Label(text="Their words (edit if needed)",
+        self.add_item(discord.ui.Label(text=tr("Their words (edit if needed)"),
                                        component=self.content))
-        self.add_item(discord.ui.Label(text="Intro line (optional)",
-                                       description="Shown above their words",
+        self.add_item(discord.ui.Label(text=tr("Intro line (optional)"),
+                                       description=tr("Shown above their words"),
                                        component=self.intro))
-        self.add_item(discord.ui.Label(text="Post it in", component=self.destination))
-        self.add_item(discord.ui.Label(text="Ping the member in the post?",
+        self.add_item(discord.ui.Label(text=tr("Post it in"), component=self.destination))
+        self.add_item(discord.ui.Label(text=tr("Ping the member in the post?"),
                                        component=self.ping))
         self.title_input: discord.ui.TextInput[RepostModal] = discord.ui.TextInput(
             style=discord.TextStyle.short, required=False, max_length=100,
-            placeholder="e.g. Our journey so far",
+            placeholder=tr("e.g. Our journey so far"),
         )
-        self.add_item(discord.ui.Label(text="Forum post title (forums only)",
-                                       description="Default: the first line of their words",
+        self.add_item(discord.ui.Label(text=tr("Forum post title (forums only)"),
+                                       description=tr("Default: the first line of their words"),
                                        component=self.title_input))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
@@ -137,31 +138,31 @@ class RepostModal(StewardModal, title="Repost for a member"):
         destination_id = next(
             (cid for v in self.destination.values if (cid := _channel_id(v)) is not None), None)
         if destination_id is None:
-            raise InvalidInput("Pick a channel to post in.")
+            raise InvalidInput(tr("Pick a channel to post in."))
         await require_may_post(moderator, destination_id)
         content = self.content.value or ""
         cap = interaction.guild.filesize_limit if interaction.guild else 8 * 1024 * 1024
         files, not_kept = await download(self.attachments, cap)
         if not content.strip() and not files:
-            raise InvalidInput("There is nothing to post: the text is empty.")
+            raise InvalidInput(tr("There is nothing to post: the text is empty."))
         request = RepostRequest(
             guild_id=interaction.guild_id, member_id=self.member_id, content=content,
             destination_id=destination_id, moderator_id=moderator.id,
-            reason="moderator repost", source=self.source, attachments=files,
+            reason=tr("moderator repost"), source=self.source, attachments=files,
             not_kept=not_kept, reply_to_url=self.reply_to_url,
             intro=(self.intro.value or "").strip() or None,
             ping_member="yes" in self.ping.values, source_url=self.source_url,
             forum_title=(self.title_input.value or "").strip() or None,
         )
         result = await self.service.publish(request)
-        told = {"dm": "I told them by DM.",
-                "channel": "Their DMs are closed, so I told them in the channel.",
-                "none": "I couldn't tell them (they may have left the server)."}
-        how = "in their name" if result.mode == "webhook" else "as Steward"
-        parts = f" in {len(result.message_ids)} parts" if len(result.message_ids) > 1 else ""
+        told = {"dm": tr("I told them by DM."),
+                "channel": tr("Their DMs are closed, so I told them in the channel."),
+                "none": tr("I couldn't tell them (they may have left the server).")}
+        how = tr("in their name") if result.mode == "webhook" else tr("as Steward")
+        parts = tr(" in {len} parts", len=len(result.message_ids)) if len(result.message_ids) > 1 else ""
         await reply_ephemeral(
             interaction,
-            f"Shared {how}{parts}: {result.jump_url}\n{told[result.member_notified]}",
+            tr("Shared {how}{parts}: {jump_url}\n{item}", how=how, parts=parts, jump_url=result.jump_url, item=told[result.member_notified]),
         )
 
 
@@ -172,7 +173,7 @@ class EditModal(StewardModal, title="Edit this copy"):
         self, bot: StewardBot, service: RepostService, *, repost_id: int, message_id: int,
         words: str, room: int,
     ) -> None:
-        super().__init__(timeout=15 * 60)
+        super().__init__(title=tr("Edit this copy"), timeout=15 * 60)
         self.bot = bot
         self.service = service
         self.repost_id = repost_id
@@ -182,23 +183,23 @@ class EditModal(StewardModal, title="Edit this copy"):
             style=discord.TextStyle.paragraph, default=words[:CONTENT_MAX] or None,
             max_length=max(1, min(CONTENT_MAX, room)), required=True,
         )
-        self.add_item(discord.ui.Label(text="The words in this message", component=self.words))
+        self.add_item(discord.ui.Label(text=tr("The words in this message"), component=self.words))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Re-check who may edit, apply the link policy to members, then edit."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         record = await self.service.get(self.repost_id)
         if record is None or record.status != "published":
-            raise StewardError("This repost was removed, so there is nothing to edit.")
+            raise StewardError(tr("This repost was removed, so there is nothing to edit."))
         user = interaction.user
         if not may_manage(self.bot, self.service, record, user):
-            raise StewardError(NOT_YOURS)
+            raise StewardError(tr(NOT_YOURS))
         core = self.bot.guild_settings.get(record.guild_id).core
         if isinstance(user, discord.Member) and not is_moderator(user, core):
             await self.service.check_member_edit(record, user.id, self.old_words,
                                                  self.words.value)
         await self.service.edit_part(record, self.message_id, self.words.value, user.id)
-        await reply_ephemeral(interaction, "Saved. The copy now shows your edit.")
+        await reply_ephemeral(interaction, tr("Saved. The copy now shows your edit."))
 
 
 def may_manage(bot: StewardBot, service: RepostService, record: RepostRecord,
@@ -211,9 +212,9 @@ def may_manage(bot: StewardBot, service: RepostService, record: RepostRecord,
 def describe_settings(config: GuildConfig) -> str:
     """The repost settings, as `/repost settings` shows them."""
     repost = config.repost
-    mode = ("webhook (in the member's name and picture)" if repost.mode == "webhook"
-            else "bot (posted by Steward)")
-    return f"**Mode:** {mode}\n**Attribution:** {repost.attribution}"
+    mode = (tr("webhook (in the member's name and picture)") if repost.mode == "webhook"
+            else tr("bot (posted by Steward)"))
+    return tr("**Mode:** {mode}\n**Attribution:** {attribution}", mode=mode, attribution=repost.attribution)
 
 
 class ManageView(StewardView):
@@ -241,7 +242,7 @@ class ManageView(StewardView):
     async def edit(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         """Open the edit modal (cached check only; the modal re-checks on submit)."""
         if not may_manage(self.bot, self.service, self.record, interaction.user):
-            raise StewardError(NOT_YOURS)
+            raise StewardError(tr(NOT_YOURS))
         await interaction.response.send_modal(EditModal(
             self.bot, self.service, repost_id=self.record.id, message_id=self.message_id,
             words=self.words, room=self.room,
@@ -252,12 +253,12 @@ class ManageView(StewardView):
                      ) -> None:
         """Ask once more before deleting."""
         if not may_manage(self.bot, self.service, self.record, interaction.user):
-            raise StewardError(NOT_YOURS)
+            raise StewardError(tr(NOT_YOURS))
         parts = len(self.record.message_ids)
-        what = "the whole forum post" if self.record.created_thread else (
-            f"all {parts} messages of this copy" if parts > 1 else "this copy")
+        what = tr("the whole forum post") if self.record.created_thread else (
+            tr("all {parts} messages of this copy", parts=parts) if parts > 1 else tr("this copy"))
         await interaction.response.edit_message(
-            content=f"Delete {what}? This can't be undone.",
+            content=tr("Delete {what}? This can't be undone.", what=what),
             view=ConfirmDeleteView(self.bot, self.service, self.record, owner_id=self.owner_id),
         )
 
@@ -285,13 +286,13 @@ class ConfirmDeleteView(StewardView):
         await interaction.response.defer()
         record = await self.service.get(self.record.id)
         if record is None or record.status != "published":
-            raise StewardError("This repost was already removed.")
+            raise StewardError(tr("This repost was already removed."))
         if not may_manage(self.bot, self.service, record, interaction.user):
-            raise StewardError(NOT_YOURS)
+            raise StewardError(tr(NOT_YOURS))
         await self.service.delete(record, interaction.user.id)
         await interaction.edit_original_response(content="Deleted.", view=None)
 
     @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
     async def keep(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         """Leave it as it is."""
-        await interaction.response.edit_message(content="Kept as it is.", view=None)
+        await interaction.response.edit_message(content=tr("Kept as it is."), view=None)

@@ -8,15 +8,16 @@ import discord
 from pydantic import BaseModel
 
 from bot.domain.text import truncate
+from bot.i18n import N_, tr
 from bot.services.config_io import is_server_field
 from config.guild import GuildConfig
 
 VALUE_LIMIT = 120
 INTEGRATIONS_HINT = (
-    "**Who sees moderator commands:** Discord shows Steward's moderator commands to people "
+    N_("**Who sees moderator commands:** Discord shows Steward's moderator commands to people "
     "with Manage Messages and `/steward` to people with Manage Server. To narrow that, open "
     "**Server Settings → Integrations → Steward**: there you can allow or deny each command "
-    "for chosen roles, members and channels. Steward still checks every action itself."
+    "for chosen roles, members and channels. Steward still checks every action itself.")
 )
 
 
@@ -54,15 +55,13 @@ def settings_pages(config: GuildConfig) -> list[discord.Embed]:
             value = getattr(section, name)
             default = _default(kind, name)
             if value == default:
-                lines.append(f"**{name}:** {_show(kind, name, value)} *(default)*")
+                lines.append(tr("**{name}:** {show} *(default)*", name=name, show=_show(kind, name, value)))
             else:
-                lines.append(f"**{name}:** {_show(kind, name, value)} "
-                             f"*(default: {_show(kind, name, default)})*")
+                lines.append(tr("**{name}:** {show} *(default: {show2})*", name=name, show=_show(kind, name, value), show2=_show(kind, name, default)))
         doc = (kind.__doc__ or "").strip()
-        embed = discord.Embed(title=f"Settings: {section_name}", description=doc + "\n\n"
+        embed = discord.Embed(title=tr("Settings: {section_name}", section_name=section_name), description=doc + "\n\n"
                               + "\n".join(lines), colour=discord.Colour.blurple())
-        embed.set_footer(text=f"Page {index} of {len(names)} · change them with the "
-                              "feature's commands or steward config import")
+        embed.set_footer(text=tr("Page {index} of {len} · change them with the feature's commands or steward config import", index=index, len=len(names)))
         pages.append(embed)
     return pages
 
@@ -77,55 +76,50 @@ def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
     core, hold, welcome = config.core, config.linkhold, config.welcome
 
     def channel(value: int | None) -> str:
-        return f"<#{value}>" if value else "not set"
+        return f"<#{value}>" if value else tr("not set")
 
     roles = ", ".join(f"<@&{r}>" for r in core.moderator_roles) or \
-        "none (only people with Manage Messages moderate)"
+        tr("none (only people with Manage Messages moderate)")
     lines = [
-        f"**Moderator roles:** {roles}",
-        f"**Queue channel:** {channel(hold.queue_channel)}",
-        f"**Mod-log channel:** {channel(core.mod_log_channel)}",
-        f"**Welcome channel:** {channel(welcome.channel)}",
-        f"**Rules channel:** {channel(core.rules_channel)}",
+        tr("**Moderator roles:** {roles}", roles=roles),
+        tr("**Queue channel:** {channel}", channel=channel(hold.queue_channel)),
+        tr("**Mod-log channel:** {channel}", channel=channel(core.mod_log_channel)),
+        tr("**Welcome channel:** {channel}", channel=channel(welcome.channel)),
+        tr("**Rules channel:** {channel}", channel=channel(core.rules_channel)),
     ]
     if created:
-        lines += ["", "**Created** (visible to moderators and Steward only): "
+        lines += ["", tr("**Created** (visible to moderators and Steward only): ")
                   + ", ".join(created)]
     if hidden_warning:
         lines += ["", hidden_warning]
     if missing:
-        can_create = {"queue channel", "mod-log channel"} & set(missing)
-        lines += ["", "**Still missing:** " + ", ".join(missing) + ". Run `/steward setup` "
-                  "again with them" + (", or with `create_missing: True` to create "
-                  + " and ".join(sorted(can_create)) + " for moderators only"
+        can_create = {tr("queue channel"), tr("mod-log channel")} & set(missing)
+        lines += ["", tr("**Still missing:** ") + ", ".join(missing) + tr(". Run `/steward setup` "
+                  "again with them") + (tr(", or with `create_missing: True` to create ")
+                  + " and ".join(sorted(can_create)) + tr(" for moderators only")
                   if can_create else "") + "."]
-    lines += ["", "**Check-up:** " + ("all clear." if not problems and not warnings else
-              f"{problems} problem(s), {warnings} warning(s): run `/steward doctor` for the "
-              "fixes.")]
-    lines += ["", INTEGRATIONS_HINT]
-    return discord.Embed(title="Steward setup", description="\n".join(lines),
+    lines += ["", "**Check-up:** " + (tr("all clear.") if not problems and not warnings else
+              tr("{problems} problem(s), {warnings} warning(s): run `/steward doctor` for the fixes.", problems=problems, warnings=warnings))]
+    lines += ["", tr(INTEGRATIONS_HINT)]
+    return discord.Embed(title=tr("Steward setup"), description="\n".join(lines),
                          colour=discord.Colour.green() if not problems and not hidden_warning
                          else discord.Colour.orange())
 
 
 def hidden_channels_warning(message: str, fix: str) -> str:
     """The setup reply's warning that moderators can't see the moderators-only channels."""
-    return f"⚠️ **Moderators can't see these channels.** {message}\n**Fix:** {fix}"
+    return tr("⚠️ **Moderators can't see these channels.** {message}\n**Fix:** {fix}", message=message, fix=fix)
 
 
 def created_hidden_message(channels: list[str]) -> tuple[str, str]:
     """(message, fix) when setup created staff channels and no moderator role is set."""
     listed = ", ".join(channels)
-    return (f"No moderator role is set, so only Steward and server admins can see {listed}; "
-            "moderators who rely on Manage Messages alone won't see held posts or the mod log.",
-            f"Open {listed} → Edit Channel → Permissions → add the role that has Manage "
-            "Messages and allow View Channel, and set your moderators' role with "
-            "`/steward setup moderator_role:` (setup doesn't change the permissions of "
-            "channels that already exist).")
+    return (tr("No moderator role is set, so only Steward and server admins can see {listed}; moderators who rely on Manage Messages alone won't see held posts or the mod log.", listed=listed),
+            tr("Open {listed} → Edit Channel → Permissions → add the role that has Manage Messages and allow View Channel, and set your moderators' role with `/steward setup moderator_role:` (setup doesn't change the permissions of channels that already exist).", listed=listed))
 
 
 def describe_core(config: GuildConfig) -> str:
     """The shared settings /steward settings changes: moderator roles and the mod log."""
-    roles = ", ".join(f"<@&{r}>" for r in config.core.moderator_roles) or "none (Manage Messages)"
-    log_channel = f"<#{config.core.mod_log_channel}>" if config.core.mod_log_channel else "not set"
-    return f"**Moderator roles:** {roles}\n**Mod log:** {log_channel}"
+    roles = ", ".join(f"<@&{r}>" for r in config.core.moderator_roles) or tr("none (Manage Messages)")
+    log_channel = f"<#{config.core.mod_log_channel}>" if config.core.mod_log_channel else tr("not set")
+    return tr("**Moderator roles:** {roles}\n**Mod log:** {log_channel}", roles=roles, log_channel=log_channel)

@@ -12,13 +12,14 @@ from bot.adapters.welcome import member_facts
 from bot.domain import welcome as rules
 from bot.domain.welcome_facts import MemberFacts
 from bot.errors import NotFound
+from bot.i18n import N_, tr
 from bot.interactions import StewardView, guarded
 from bot.services.welcome import WelcomeService
 from bot.services.welcome_groups import PickerState, PickResult
 from bot.ui.language import hear
 from config.guild import GuildConfig
 
-PICKER_LABEL = "Find your support group"
+PICKER_LABEL = N_("Find your support group")
 PICKER_TIMEOUT = 14 * 60.0  # an ephemeral message's token lasts 15 minutes
 
 
@@ -38,7 +39,7 @@ class PickerButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 
     def __init__(self, guild_id: int) -> None:
         super().__init__(discord.ui.Button(
-            label=PICKER_LABEL, style=discord.ButtonStyle.primary,
+            label=tr(PICKER_LABEL), style=discord.ButtonStyle.primary,
             custom_id=f"steward:welcome:pick:{guild_id}"))
         self.guild_id = guild_id
 
@@ -71,21 +72,21 @@ def picker_member(interaction: discord.Interaction, guild_id: int) -> discord.Me
     guild = interaction.client.get_guild(guild_id)
     member = guild.get_member(interaction.user.id) if guild else None
     if member is None:
-        raise NotFound("You're not a member of that server any more, so I can't show its "
-                       "groups.")
+        raise NotFound(tr("You're not a member of that server any more, so I can't show its "
+                       "groups."))
     return member
 
 
 def picker_text(state: PickerState, page: rules.PickerPage) -> str:
     """The picker's message: what it is for, their current groups, and the page."""
     if not state.groups:
-        return ("This server hasn't listed any support groups yet. The moderators can add "
-                "them; feel free to ask them where to start.")
-    lines = ["Choose the groups you'd like to follow, then press **Save**. "
-             "You can change this any time with `/groups`."]
+        return (tr("This server hasn't listed any support groups yet. The moderators can add "
+                "them; feel free to ask them where to start."))
+    lines = [tr("Choose the groups you'd like to follow, then press **Save**. "
+             "You can change this any time with `/groups`.")]
     lines += rules.interest_lines(state.interests)
     if page.count > 1:
-        lines.append(f"Page {page.index + 1} of {page.count}.")
+        lines.append(tr("Page {value} of {count}.", value=page.index + 1, count=page.count))
     return "\n".join(lines)
 
 
@@ -113,8 +114,8 @@ class GroupSelect(discord.ui.Select["PickerView"]):
         last = first + len(groups) - 1
         super().__init__(
             custom_id=f"steward:welcome:picker:menu:{index}",
-            placeholder=f"Groups {first + 1}-{last + 1}" if first or last >= 24
-            else "Choose your groups",
+            placeholder=tr("Groups {value}-{value2}", value=first + 1, value2=last + 1) if first or last >= 24
+            else tr("Choose your groups"),
             min_values=0, max_values=len(options), options=options)
         self.group_ids = {g.id for g in groups}
 
@@ -152,17 +153,17 @@ class PickerView(StewardView):
                                       first + index * rules.SELECT_OPTIONS))
         if self.page.count > 1:
             back = discord.ui.Button[PickerView](
-                label="Previous", custom_id="steward:welcome:picker:prev", row=4,
+                label=tr("Previous"), custom_id="steward:welcome:picker:prev", row=4,
                 disabled=self.page.index == 0)
             back.callback = self._previous  # type: ignore[method-assign]
             forward = discord.ui.Button[PickerView](
-                label="Next", custom_id="steward:welcome:picker:next", row=4,
+                label=tr("Next"), custom_id="steward:welcome:picker:next", row=4,
                 disabled=self.page.index + 1 >= self.page.count)
             forward.callback = self._next  # type: ignore[method-assign]
             self.add_item(back)
             self.add_item(forward)
         save = discord.ui.Button[PickerView](
-            label="Save", style=discord.ButtonStyle.success,
+            label=tr("Save"), style=discord.ButtonStyle.success,
             custom_id="steward:welcome:picker:save", row=4)
         save.callback = self._save  # type: ignore[method-assign]
         self.add_item(save)
@@ -198,31 +199,31 @@ class PickerView(StewardView):
 def result_text(result: PickResult, role_names: dict[int, str] | None = None) -> str:
     """What the member sees after saving: their groups, where they meet, and role changes."""
     if not result.chosen:
-        lines = ["No groups picked. That's fine; you can come back any time with `/groups`."]
+        lines = [tr("No groups picked. That's fine; you can come back any time with `/groups`.")]
     else:
-        lines = ["Here are your groups:"]
+        lines = [tr("Here are your groups:")]
         for group in result.chosen:
             about = f": {group.description}" if group.description else ""
-            lines.append(f"• **{group.name}** meets in <#{group.channel_id}>{about}")
+            lines.append(tr("• **{name}** meets in <#{channel_id}>{about}", name=group.name, channel_id=group.channel_id, about=about))
     names = role_names or {}
 
     def roles(ids: list[int]) -> str:
         return ", ".join(f"**{names[r]}**" if r in names else f"<@&{r}>" for r in ids)
 
     if result.added:
-        lines.append(f"I gave you the {roles(result.added)} role, so you can follow along.")
+        lines.append(tr("I gave you the {roles} role, so you can follow along.", roles=roles(result.added)))
     if result.removed:
-        lines.append(f"I took away the {roles(result.removed)} role.")
+        lines.append(tr("I took away the {roles} role.", roles=roles(result.removed)))
     if result.skipped_unsafe:
-        lines.append("Some group roles couldn't be given right now; the moderators have "
-                     "been told.")
+        lines.append(tr("Some group roles couldn't be given right now; the moderators have "
+                     "been told."))
     return "\n".join(lines)
 
 
 def describe_settings(config: GuildConfig) -> str:
     """The welcome settings in a few lines."""
     w = config.welcome
-    channel = f"<#{w.channel}>" if w.channel else "not set (the server's system channel)"
+    channel = f"<#{w.channel}>" if w.channel else tr("not set (the server's system channel)")
     return "\n".join([
         f"**Welcomes:** {'on' if w.enabled else 'off'}",
         f"**Channel:** {channel}",
@@ -240,5 +241,5 @@ def describe_settings(config: GuildConfig) -> str:
 def keywords_note(keywords: tuple[str, ...]) -> str:
     """What a group's keywords do, after adding or editing it."""
     if not keywords:
-        return " No keywords, so I won't point posts to it."
+        return tr(" No keywords, so I won't point posts to it.")
     return " Keywords: " + ", ".join(keywords) + "."

@@ -12,6 +12,7 @@ from bot.adapters.care import CareAdapter
 from bot.domain.care import clean_phrase
 from bot.domain.distress import normalize
 from bot.errors import InvalidInput
+from bot.i18n import tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, require_admin
 from bot.services.care import CareService
@@ -26,8 +27,8 @@ RESET = "default"
 def describe_settings(care: CareSettings, queue_channel: int | None) -> str:
     """The care settings in a few lines."""
     where = (f"<#{care.care_channel}>" if care.care_channel else
-             f"<#{queue_channel}> (the link-hold queue)" if queue_channel else
-             "not set: alerts can't be posted until a care or queue channel is set")
+             tr("<#{queue_channel}> (the link-hold queue)", queue_channel=queue_channel) if queue_channel else
+             tr("not set: alerts can't be posted until a care or queue channel is set"))
     phrases = ", ".join(f"`{p}`" for p in care.extra_phrases) or "none"
     return "\n".join([
         f"**Distress alerts:** {'on' if care.enabled else 'off'}",
@@ -87,9 +88,7 @@ class CareCommands(commands.Cog):
             perms = real.permissions_for(guild.me) if real is not None else None
             if perms is None or not (perms.view_channel and perms.send_messages
                                      and perms.embed_links):
-                raise InvalidInput(f"I can't post in {care_channel.mention}: I need View "
-                                   "Channel, Send Messages and Embed Links there. Nothing was "
-                                   "changed.")
+                raise InvalidInput(tr("I can't post in {mention}: I need View Channel, Send Messages and Embed Links there. Nothing was changed.", mention=care_channel.mention))
         config = self.bot.guild_settings.get(guild.id)
         if all(o is None for o in (enabled, care_channel, quiet_hours, support_message)):
             await reply_ephemeral(interaction, describe_settings(
@@ -120,13 +119,13 @@ class CareCommands(commands.Cog):
         try:
             text = clean_phrase(phrase)
         except ValueError as exc:
-            raise InvalidInput(f"{exc}. Nothing was changed.") from None
+            raise InvalidInput(tr("{exc}. Nothing was changed.", exc=exc)) from None
 
         def mutate(new: GuildConfig) -> None:
             new.care.extra_phrases = [*new.care.extra_phrases, text]
 
         await self._change(interaction, admin, mutate)
-        await reply_ephemeral(interaction, f"Posts with `{text}` now raise a care alert.")
+        await reply_ephemeral(interaction, tr("Posts with `{text}` now raise a care alert.", text=text))
 
     @phrases.command(name="remove", description="Stop alerting on one of the server's phrases")
     @app_commands.describe(phrase="One of the server's extra phrases")
@@ -136,11 +135,10 @@ class CareCommands(commands.Cog):
         key = normalize(phrase)
         current = self.bot.guild_settings.get(admin.guild.id).care.extra_phrases
         if not any(normalize(p) == key for p in current):
-            raise InvalidInput(f"`{phrase[:100]}` isn't one of the server's phrases. See them "
-                               "with `/care settings`.")
+            raise InvalidInput(tr("`{item}` isn't one of the server's phrases. See them with `/care settings`.", item=phrase[:100]))
 
         def mutate(new: GuildConfig) -> None:
             new.care.extra_phrases = [p for p in new.care.extra_phrases if normalize(p) != key]
 
         await self._change(interaction, admin, mutate)
-        await reply_ephemeral(interaction, f"`{phrase[:100]}` no longer raises an alert.")
+        await reply_ephemeral(interaction, tr("`{item}` no longer raises an alert.", item=phrase[:100]))

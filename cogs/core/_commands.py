@@ -117,10 +117,10 @@ class Core(commands.Cog):
         findings = await self.doctor.check_and_report(guild.id)
         problems = sum(1 for f in findings if f.severity is Severity.PROBLEM)
         missing = [label for label, value in (
-            ("queue channel", new.linkhold.queue_channel),
-            ("mod-log channel", new.core.mod_log_channel),
-            ("welcome channel", new.welcome.channel),
-            ("rules channel", new.core.rules_channel),
+            (tr("queue channel"), new.linkhold.queue_channel),
+            (tr("mod-log channel"), new.core.mod_log_channel),
+            (tr("welcome channel"), new.welcome.channel),
+            (tr("rules channel"), new.core.rules_channel),
         ) if value is None]
         hidden = next((f for f in findings if f.code == MODERATORS_CANT_SEE), None)
         hidden_warning = None
@@ -234,6 +234,5 @@ class Core(commands.Cog):
         file = discord.File(io.BytesIO(text.encode()), filename=f"steward-{guild_id}.toml")
         await reply_ephemeral(
             interaction,
-            "Here are this server's settings. Share the `[policy]` part with other servers; "
-            f"import with `steward config import --guild {guild_id} FILE --dry-run` first.",
+            tr("Here are this server's settings. Share the `[policy]` part with other servers; import with `steward config import --guild {guild_id} FILE --dry-run` first.", guild_id=guild_id),
             file=file)

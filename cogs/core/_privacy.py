@@ -16,13 +16,14 @@ from discord.ext import commands
 
 from bot.app import StewardBot
 from bot.errors import NotAdmin
+from bot.i18n import N_, tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, is_admin
 from bot.services.privacy import PrivacyService
 from bot.ui.privacy import ConfirmForget, describe_forget
 
-FORGET_IS_FOR_ADMINS = ("Only server admins (Manage Server) can make Steward forget someone: "
-                        "it rewrites the audit trail.")
+FORGET_IS_FOR_ADMINS = (N_("Only server admins (Manage Server) can make Steward forget someone: "
+                        "it rewrites the audit trail."))
 
 
 class Privacy(commands.Cog):
@@ -40,7 +41,7 @@ class Privacy(commands.Cog):
         user = interaction.user
         if interaction.guild is None or not isinstance(user, discord.Member) or \
                 not is_admin(user):
-            raise NotAdmin(FORGET_IS_FOR_ADMINS)
+            raise NotAdmin(tr(FORGET_IS_FOR_ADMINS))
         return user
 
     @privacy.command(name="forget", description="Delete everything Steward stored about a "
@@ -65,7 +66,5 @@ class Privacy(commands.Cog):
         view = ConfirmForget(interaction.user.id, self._check, go)
         await reply_ephemeral(
             interaction,
-            f"This deletes everything Steward stored about <@{user_id}> in this server: held "
-            "posts and their files, reminders, welcome records and the like, and takes them out "
-            "of the audit log. It can't be undone.",
+            tr("This deletes everything Steward stored about <@{user_id}> in this server: held posts and their files, reminders, welcome records and the like, and takes them out of the audit log. It can't be undone.", user_id=user_id),
             view=view)

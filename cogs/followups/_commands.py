@@ -17,6 +17,7 @@ from bot.domain import templates
 from bot.domain.durations import DurationError, parse_when
 from bot.domain.followups import ASK_PLACEHOLDERS, CHECKIN_PLACEHOLDERS
 from bot.errors import InvalidInput
+from bot.i18n import tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
     CANT_SEE_QUESTION,
@@ -142,19 +143,15 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
                                             op_facts=op_facts, op_id=op_id, days=days)
         except AlreadyAsked as already:
             earlier = already.followup
-            who = "You" if earlier.asker_id == moderator.id else f"<@{earlier.asker_id}>"
+            who = tr("You") if earlier.asker_id == moderator.id else f"<@{earlier.asker_id}>"
             await reply_ephemeral(
                 interaction,
-                f"{who} already asked <@{earlier.op_id}> about this on "
-                f"{stamp(earlier.asked_at)} (follow-up #{earlier.id}), so I won't tag them "
-                "again. Press the button to hear when they reply.",
+                tr("{who} already asked <@{op_id}> about this on {stamp} (follow-up #{id}), so I won't tag them again. Press the button to hear when they reply.", who=who, op_id=earlier.op_id, stamp=stamp(earlier.asked_at), id=earlier.id),
                 view=notify_view(earlier.id))
             return
         await reply_ephemeral(
             interaction,
-            f"Done: I tagged <@{result.followup.op_id}> ({result.tag_jump}). "
-            f"You'll hear when they reply. If they haven't by {stamp(result.checkin_due)}, "
-            f"I'll check in with them once (follow-up #{result.followup.id}).",
+            tr("Done: I tagged <@{op_id}> ({tag_jump}). You'll hear when they reply. If they haven't by {stamp}, I'll check in with them once (follow-up #{id}).", op_id=result.followup.op_id, tag_jump=result.tag_jump, stamp=stamp(result.checkin_due), id=result.followup.id),
         )
 
     # --- reminders
@@ -174,16 +171,15 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         place = channel or interaction.channel
         if not isinstance(place, discord.TextChannel | discord.Thread):
-            raise InvalidInput("Pick a text channel, thread or forum post for the reminder.")
+            raise InvalidInput(tr("Pick a text channel, thread or forum post for the reminder."))
         if member.bot:
-            raise InvalidInput("Reminders are for members, not bots.")
+            raise InvalidInput(tr("Reminders are for members, not bots."))
         await require_may_post(moderator, place.id)
         reminder = await self.service.remind(
             guild_id=interaction.guild.id, moderator_id=moderator.id, member_id=member.id,
             place=facts.place_of(place), due=due, note=note)
         await reply_ephemeral(
-            interaction, f"Scheduled reminder #{reminder.id}: I'll tag {member.mention} in "
-                         f"<#{place.id}> at {stamp(reminder.due_at)}.")
+            interaction, tr("Scheduled reminder #{id}: I'll tag {mention} in <#{id2}> at {stamp}.", id=reminder.id, mention=member.mention, id2=place.id, stamp=stamp(reminder.due_at)))
 
     @followup.command(name="list", description="Pending check-ins and reminders here")
     async def list_pending(self, interaction: discord.Interaction) -> None:
@@ -193,12 +189,12 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         assert interaction.guild_id is not None
         pending = await self.service.pending(interaction.guild_id)
         if not pending:
-            await reply_ephemeral(interaction, "Nothing is scheduled in this server.")
+            await reply_ephemeral(interaction, tr("Nothing is scheduled in this server."))
             return
         lines = [describe_reminder(r) for r in pending]
         await reply_ephemeral(interaction, "**Scheduled**\n" + "\n".join(lines)
-                              + "\nCancel with `/followup cancel id:`, move with "
-                                "`/followup snooze id: when:`.")
+                              + tr("\nCancel with `/followup cancel id:`, move with "
+                                "`/followup snooze id: when:`."))
 
     @followup.command(name="cancel", description="Cancel a pending check-in or reminder")
     @app_commands.describe(id="The number shown by /followup list")
@@ -208,7 +204,7 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None
         reminder = await self.service.cancel(interaction.guild_id, id, moderator.id)
-        await reply_ephemeral(interaction, f"Cancelled {describe_reminder(reminder)}.")
+        await reply_ephemeral(interaction, tr("Cancelled {describe_reminder}.", describe_reminder=describe_reminder(reminder)))
 
     @followup.command(name="snooze", description="Move a pending check-in or reminder")
     @app_commands.describe(id="The number shown by /followup list",
@@ -221,7 +217,7 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         due = _when(when, interaction.guild_id, self.bot)
         await interaction.response.defer(ephemeral=True, thinking=True)
         reminder = await self.service.snooze(interaction.guild_id, id, due, moderator.id)
-        await reply_ephemeral(interaction, f"Moved: {describe_reminder(reminder)}.")
+        await reply_ephemeral(interaction, tr("Moved: {describe_reminder}.", describe_reminder=describe_reminder(reminder)))
 
     @followup.command(name="autocheck", description="Check in once on forum posts after n days")
     @app_commands.describe(forum="The forum", days="Days after a post, or off")
@@ -236,7 +232,7 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         elif value.isdigit() and 1 <= int(value) <= 365:
             number = int(value)
         else:
-            raise InvalidInput("`days` is a number from 1 to 365, or `off`.")
+            raise InvalidInput(tr("`days` is a number from 1 to 365, or `off`."))
 
         def mutate(config: GuildConfig) -> None:
             forums = dict(config.followup.autocheck_forums)
@@ -249,10 +245,9 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         await self.bot.guild_settings.update(interaction.guild_id, mutate,
                                              actor_id=moderator.id)
         if number is None:
-            text = f"Automatic check-ins are off in {forum.mention}."
+            text = tr("Automatic check-ins are off in {mention}.", mention=forum.mention)
         else:
-            text = (f"In {forum.mention}, {number} days after a new post, if others replied and "
-                    "the poster hasn't been back, I'll check in with them once.")
+            text = (tr("In {mention}, {number} days after a new post, if others replied and the poster hasn't been back, I'll check in with them once.", mention=forum.mention, number=number))
         await reply_ephemeral(interaction, text)
 
     @followup.command(name="settings", description="Time zone and wording of follow-ups (admins)")
@@ -322,12 +317,9 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
             pings=None if followup_pings is None else followup_pings == "on",
             notify_dm=None if reply_notices is None else reply_notices == "dm",
         )
-        pings = ("On: moderators may tag you about questions on your posts, and I may check "
-                 "in once." if prefs.pings else
-                 "Off: nobody will be tagged about your posts by me. No reminders, no "
-                 "check-ins.")
-        notices = "by DM" if prefs.notify_dm else "with a mention in the thread"
-        await reply_ephemeral(interaction, f"**Follow-up pings:** {pings}\n"
-                                           f"**Reply notices** (when you follow a question): "
-                                           f"{notices}.\nChange these any time with "
-                                           f"`/preferences`.")
+        pings = (tr("On: moderators may tag you about questions on your posts, and I may check "
+                 "in once.") if prefs.pings else
+                 tr("Off: nobody will be tagged about your posts by me. No reminders, no "
+                 "check-ins."))
+        notices = tr("by DM") if prefs.notify_dm else tr("with a mention in the thread")
+        await reply_ephemeral(interaction, tr("**Follow-up pings:** {pings}\n**Reply notices** (when you follow a question): {notices}.\nChange these any time with `/preferences`.", pings=pings, notices=notices))

@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot.adapters.linkhold import LinkHoldAdapter
 from bot.domain.links import is_valid_domain
 from bot.errors import InvalidInput
+from bot.i18n import tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
     MODERATOR_DEFAULT,
@@ -35,23 +36,20 @@ IgnorableChannel = discord.TextChannel | discord.ForumChannel | discord.Category
 def describe_settings(settings: LinkHoldSettings) -> str:
     """The link-hold settings in a few lines."""
     def channel(cid: int | None) -> str:
-        return f"<#{cid}>" if cid else "not set"
+        return f"<#{cid}>" if cid else tr("not set")
 
     lines = [
         f"**Holds:** {'on' if settings.enabled else 'off'}",
-        f"**New for:** {settings.hold_days} days after joining",
-        f"**Minimum posts:** {settings.min_posts or 'not required'}",
-        f"**Minimum account age:** "
-        f"{f'{settings.min_account_age_days} days' if settings.min_account_age_days else 'any'}",
-        f"**Tell members by:** {settings.notify}",
-        f"**Queue channel:** {channel(settings.queue_channel)}",
-        f"**Notice channel (forum posts):** {channel(settings.notice_channel)}",
-        f"**Exempt roles:** {', '.join(f'<@&{r}>' for r in settings.exempt_roles) or 'none'}",
-        f"**Ignored channels:** "
-        f"{', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'}",
+        tr("**New for:** {hold_days} days after joining", hold_days=settings.hold_days),
+        tr("**Minimum posts:** {value}", value=settings.min_posts or 'not required'),
+        tr("**Minimum account age:** {value}", value=f'{settings.min_account_age_days} days' if settings.min_account_age_days else 'any'),
+        tr("**Tell members by:** {notify}", notify=settings.notify),
+        tr("**Queue channel:** {channel}", channel=channel(settings.queue_channel)),
+        tr("**Notice channel (forum posts):** {channel}", channel=channel(settings.notice_channel)),
+        tr("**Exempt roles:** {value}", value=', '.join(f'<@&{r}>' for r in settings.exempt_roles) or 'none'),
+        tr("**Ignored channels:** {value}", value=', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'),
         f"**Allowlist:** {', '.join(f'`{d}`' for d in settings.allowlist) or 'empty'}",
-        f"**Reminders after:** {settings.review_reminder_hours} hours; "
-        f"**held content kept:** {settings.retention_days} days after a decision",
+        tr("**Reminders after:** {review_reminder_hours} hours; **held content kept:** {retention_days} days after a decision", review_reminder_hours=settings.review_reminder_hours, retention_days=settings.retention_days),
     ]
     return "\n".join(lines)
 
@@ -110,16 +108,14 @@ class LinkHoldCommands(commands.Cog):
         moderator = self._moderator(interaction)
         normalized = is_valid_domain(domain)
         if normalized is None:
-            raise InvalidInput(f"`{domain[:100]}` isn't a website address I can use. "
-                               "Try something like `cancer.gov` or `mayoclinic.org`.")
+            raise InvalidInput(tr("`{item}` isn't a website address I can use. Try something like `cancer.gov` or `mayoclinic.org`.", item=domain[:100]))
 
         def mutate(config: GuildConfig) -> None:
             if normalized not in config.linkhold.allowlist:
                 config.linkhold.allowlist = [*config.linkhold.allowlist, normalized]
 
         await self._change(interaction, moderator, mutate)
-        await self._reply(interaction, f"Links to `{normalized}` (and its subdomains) now pass "
-                                       "for new members.")
+        await self._reply(interaction, tr("Links to `{normalized}` (and its subdomains) now pass for new members.", normalized=normalized))
 
     @linkhold.command(name="disallow", description="Remove a site from the allowlist")
     @app_commands.describe(domain="A website on the allowlist")
@@ -130,15 +126,13 @@ class LinkHoldCommands(commands.Cog):
         normalized = is_valid_domain(domain) or domain.strip().lower()
         current = self.bot.guild_settings.get(interaction.guild_id).linkhold.allowlist
         if normalized not in current:
-            raise InvalidInput(f"`{normalized[:100]}` isn't on the allowlist. "
-                               "See it with `/linkhold allowlist`.")
+            raise InvalidInput(tr("`{item}` isn't on the allowlist. See it with `/linkhold allowlist`.", item=normalized[:100]))
 
         def mutate(config: GuildConfig) -> None:
             config.linkhold.allowlist = [d for d in config.linkhold.allowlist if d != normalized]
 
         await self._change(interaction, moderator, mutate)
-        await self._reply(interaction, f"`{normalized}` is off the allowlist: new members' "
-                                       "links there are held again.")
+        await self._reply(interaction, tr("`{normalized}` is off the allowlist: new members' links there are held again.", normalized=normalized))
 
     @linkhold.command(name="allowlist", description="Show the sites new members may link to")
     async def allowlist(self, interaction: discord.Interaction) -> None:
@@ -146,10 +140,10 @@ class LinkHoldCommands(commands.Cog):
         self._moderator(interaction)
         assert interaction.guild_id is not None
         domains = self.bot.guild_settings.get(interaction.guild_id).linkhold.allowlist
-        text = ("New members' links to these sites (and their subdomains) pass:\n"
+        text = (tr("New members' links to these sites (and their subdomains) pass:\n")
                 + "\n".join(f"• `{d}`" for d in domains)) if domains else (
-            "The allowlist is empty: every link from a new member is held. "
-            "Add a site with `/linkhold allow domain:cancer.gov`.")
+            tr("The allowlist is empty: every link from a new member is held. "
+            "Add a site with `/linkhold allow domain:cancer.gov`."))
         await self._reply(interaction, text)
 
     @linkhold.command(name="trust", description="Never hold this member's links again")
@@ -158,8 +152,8 @@ class LinkHoldCommands(commands.Cog):
         """Trust a member."""
         moderator = self._moderator(interaction)
         added = await self.service.trust(member.guild.id, member.id, moderator.id)
-        await self._reply(interaction, f"{member.mention} is trusted: their links won't be held."
-                          if added else f"{member.mention} was already trusted.")
+        await self._reply(interaction, tr("{mention} is trusted: their links won't be held.", mention=member.mention)
+                          if added else tr("{mention} was already trusted.", mention=member.mention))
 
     @linkhold.command(name="untrust", description="Apply the new-member rules to them again")
     @app_commands.describe(member="The member to stop trusting")
@@ -167,9 +161,8 @@ class LinkHoldCommands(commands.Cog):
         """Stop trusting a member."""
         moderator = self._moderator(interaction)
         removed = await self.service.untrust(member.guild.id, member.id, moderator.id)
-        await self._reply(interaction, f"{member.mention} is no longer trusted; the new-member "
-                          "rules apply to them again." if removed
-                          else f"{member.mention} wasn't trusted.")
+        await self._reply(interaction, tr("{mention} is no longer trusted; the new-member rules apply to them again.", mention=member.mention) if removed
+                          else tr("{mention} wasn't trusted.", mention=member.mention))
 
     @linkhold.command(name="queue", description="Held posts waiting for review")
     async def queue(self, interaction: discord.Interaction) -> None:
@@ -178,21 +171,19 @@ class LinkHoldCommands(commands.Cog):
         assert interaction.guild_id is not None
         pending = await self.service.pending(interaction.guild_id, limit=26)
         if not pending:
-            await self._reply(interaction, "No held posts are waiting. 🌱")
+            await self._reply(interaction, tr("No held posts are waiting. 🌱"))
             return
         lines = []
         for hold in pending[:25]:
             shown = hold.parent_id if hold.is_forum_post and hold.parent_id else hold.channel_id
             where = f"<#{shown}>"
             if hold.queue_channel_id and hold.queue_message_id:
-                label = (f"[Hold #{hold.id}](https://discord.com/channels/{hold.guild_id}/"
-                         f"{hold.queue_channel_id}/{hold.queue_message_id})")
+                label = (tr("[Hold #{id}](https://discord.com/channels/{guild_id}/{queue_channel_id}/{queue_message_id})", id=hold.id, guild_id=hold.guild_id, queue_channel_id=hold.queue_channel_id, queue_message_id=hold.queue_message_id))
             else:
-                label = f"Hold #{hold.id}"
-            lines.append(f"• {label}: <@{hold.member_id}> in {where}, held "
-                         f"<t:{int(hold.created_at.timestamp())}:R>")
-        more = "\n…and more; decide these first." if len(pending) > 25 else ""
-        await self._reply(interaction, f"**{len(pending[:25])} held posts waiting:**\n"
+                label = tr("Hold #{id}", id=hold.id)
+            lines.append(tr("• {label}: <@{member_id}> in {where}, held <t:{int}:R>", label=label, member_id=hold.member_id, where=where, int=int(hold.created_at.timestamp())))
+        more = tr("\n…and more; decide these first.") if len(pending) > 25 else ""
+        await self._reply(interaction, tr("**{len} held posts waiting:**\n", len=len(pending[:25]))
                           + "\n".join(lines) + more)
 
     @linkhold.command(name="status", description="Is this member's posting held, and why")
@@ -203,14 +194,13 @@ class LinkHoldCommands(commands.Cog):
         status = await self.service.status(
             member.guild.id, self.adapter.someone(member.guild, member.id, member))
         if status.exempt is not None:
-            text = f"{member.mention}'s links are never held ({status.exempt})."
+            text = tr("{mention}'s links are never held ({exempt}).", mention=member.mention, exempt=status.exempt)
         elif not status.held:
-            text = f"{member.mention}'s links are not held (established member)."
+            text = tr("{mention}'s links are not held (established member).", mention=member.mention)
         else:
-            text = (f"{member.mention}'s links are held for review: "
-                    f"{'; '.join(status.reasons)}. They can post links {status.clearance}.")
+            text = (tr("{mention}'s links are held for review: {join}. They can post links {clearance}.", mention=member.mention, join='; '.join(status.reasons), clearance=status.clearance))
         if status.history:
-            text += "\nHolds so far: " + ", ".join(
+            text += tr("\nHolds so far: ") + ", ".join(
                 f"{n} {s}" for s, n in sorted(status.history.items()))
         await self._reply(interaction, text)
 
@@ -243,8 +233,7 @@ class LinkHoldCommands(commands.Cog):
                 real = guild.get_channel(chosen.id)
                 if not isinstance(real, discord.TextChannel) or not _can_post(real, guild.me):
                     raise InvalidInput(
-                        f"I can't post in {chosen.mention}: I need View Channel, Send Messages "
-                        "and Embed Links there. Nothing was changed.")
+                        tr("I can't post in {mention}: I need View Channel, Send Messages and Embed Links there. Nothing was changed.", mention=chosen.mention))
         options = (hold_days, min_posts, min_account_age_days, queue_channel, notify,
                    notice_channel)
         if all(o is None for o in options):
@@ -283,7 +272,7 @@ class LinkHoldCommands(commands.Cog):
                 config.linkhold.exempt_roles = [*config.linkhold.exempt_roles, role.id]
 
         await self._change(interaction, admin, mutate)
-        await self._reply(interaction, f"Members with {role.mention} are never held.")
+        await self._reply(interaction, tr("Members with {mention} are never held.", mention=role.mention))
 
     @linkhold.command(name="unexempt", description="Apply the rules to this role again")
     @app_commands.describe(role="An exempt role")
@@ -292,14 +281,14 @@ class LinkHoldCommands(commands.Cog):
         admin = require_admin(interaction)
         current = self.bot.guild_settings.get(admin.guild.id).linkhold.exempt_roles
         if role.id not in current:
-            raise InvalidInput(f"{role.mention} isn't exempt.")
+            raise InvalidInput(tr("{mention} isn't exempt.", mention=role.mention))
 
         def mutate(config: GuildConfig) -> None:
             config.linkhold.exempt_roles = [r for r in config.linkhold.exempt_roles
                                             if r != role.id]
 
         await self._change(interaction, admin, mutate)
-        await self._reply(interaction, f"{role.mention} is no longer exempt.")
+        await self._reply(interaction, tr("{mention} is no longer exempt.", mention=role.mention))
 
     @linkhold.command(name="ignore", description="Don't check links in this channel")
     @app_commands.describe(channel="A channel, forum or category (e.g. #resources)")
@@ -313,8 +302,7 @@ class LinkHoldCommands(commands.Cog):
                                                     channel.id]
 
         await self._change(interaction, admin, mutate)
-        await self._reply(interaction, f"New members' links in {channel.mention} pass "
-                                       "without review.")
+        await self._reply(interaction, tr("New members' links in {mention} pass without review.", mention=channel.mention))
 
     @linkhold.command(name="unignore", description="Check links in this channel again")
     @app_commands.describe(channel="An ignored channel")
@@ -323,12 +311,11 @@ class LinkHoldCommands(commands.Cog):
         admin = require_admin(interaction)
         current = self.bot.guild_settings.get(admin.guild.id).linkhold.ignored_channels
         if channel.id not in current:
-            raise InvalidInput(f"{channel.mention} isn't ignored.")
+            raise InvalidInput(tr("{mention} isn't ignored.", mention=channel.mention))
 
         def mutate(config: GuildConfig) -> None:
             config.linkhold.ignored_channels = [c for c in config.linkhold.ignored_channels
                                                 if c != channel.id]
 
         await self._change(interaction, admin, mutate)
-        await self._reply(interaction, f"New members' links in {channel.mention} are checked "
-                                       "again.")
+        await self._reply(interaction, tr("New members' links in {mention} are checked again.", mention=channel.mention))

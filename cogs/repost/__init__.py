@@ -19,6 +19,7 @@ from bot.app import StewardBot
 from bot.domain import repost as rules
 from bot.domain.templates import TemplateError, validate
 from bot.errors import InvalidInput, NotAllowedThere, NotFound, StewardError
+from bot.i18n import N_, tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
     CANT_POST_THERE,
@@ -34,7 +35,7 @@ from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
 
-NOT_A_REPOST = "That message isn't a repost I made, so there is nothing to manage here."
+NOT_A_REPOST = N_("That message isn't a repost I made, so there is nothing to manage here.")
 
 
 def _refuse_if_closed(moderator: discord.Member, channel_id: int) -> None:
@@ -87,8 +88,8 @@ class Repost(commands.Cog):
             interaction, self.bot.guild_settings.get(interaction.guild_id).core)
         _refuse_if_closed(moderator, message.channel.id)
         if message.author.bot or message.webhook_id is not None:
-            raise InvalidInput("That message was posted by a bot or webhook, not a member. "
-                               "Use it on the member's own message.")
+            raise InvalidInput(tr("That message was posted by a bot or webhook, not a member. "
+                               "Use it on the member's own message."))
         reply_url = None
         if message.reference is not None and message.reference.message_id is not None:
             reply_url = message.reference.jump_url
@@ -117,7 +118,7 @@ class Repost(commands.Cog):
         moderator = require_moderator(
             interaction, self.bot.guild_settings.get(interaction.guild_id).core)
         if member.bot:
-            raise InvalidInput("That's a bot, not a member.")
+            raise InvalidInput(tr("That's a bot, not a member."))
         target = channel.id if channel is not None else interaction.channel_id
         if target is not None:
             _refuse_if_closed(moderator, target)
@@ -149,9 +150,9 @@ class Repost(commands.Cog):
             try:
                 validate(attribution, rules.ATTRIBUTION_NAMES, max_length=rules.ATTRIBUTION_MAX)
             except TemplateError as exc:
-                raise InvalidInput(f"That attribution doesn't work: {exc}.") from None
+                raise InvalidInput(tr("That attribution doesn't work: {exc}.", exc=exc)) from None
             if not attribution:
-                raise InvalidInput("The attribution can't be empty.")
+                raise InvalidInput(tr("The attribution can't be empty."))
 
         def mutate(config: GuildConfig) -> None:
             if mode is not None:
@@ -164,8 +165,8 @@ class Repost(commands.Cog):
         note = ""
         if new.repost.mode == "webhook" and interaction.app_permissions and \
                 not interaction.app_permissions.manage_webhooks:
-            note = ("\nNote: I don't have Manage Webhooks here, so reposts in channels "
-                    "without it are posted by Steward instead.")
+            note = (tr("\nNote: I don't have Manage Webhooks here, so reposts in channels "
+                    "without it are posted by Steward instead."))
         await reply_ephemeral(interaction, "Saved.\n" + describe_settings(new) + note)
 
     # ---------------------------------------------------------------- everyone
@@ -173,16 +174,16 @@ class Repost(commands.Cog):
     async def _record_for(self, message: discord.Message) -> RepostRecord:
         record = await self.service.find_by_message(message.id)
         if record is None:
-            raise NotFound(NOT_A_REPOST)
+            raise NotFound(tr(NOT_A_REPOST))
         return record
 
     async def manage(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Offer edit/delete to the member named in the repost, or a moderator."""
         record = await self._record_for(message)
         if not may_manage(self.bot, self.service, record, interaction.user):
-            raise StewardError(NOT_YOURS)
+            raise StewardError(tr(NOT_YOURS))
         if message.id not in record.message_ids:
-            raise NotFound(NOT_A_REPOST)
+            raise NotFound(tr(NOT_A_REPOST))
         index = record.message_ids.index(message.id)
         _, words, _ = rules.split_framed(
             message.content, first=index == 0, last=index == len(record.message_ids) - 1,
@@ -193,7 +194,7 @@ class Repost(commands.Cog):
                           room=room, owner_id=interaction.user.id)
         whose = "your" if interaction.user.id == record.member_id else f"<@{record.member_id}>'s"
         await reply_ephemeral(
-            interaction, f"This is {whose} reposted post. What would you like to do?",
+            interaction, tr("This is {whose} reposted post. What would you like to do?", whose=whose),
             view=view,
         )
 
