@@ -30,13 +30,15 @@ PERMISSIONS: tuple[NeededPermission, ...] = (
     NeededPermission("send_messages", N_("Send Messages"),
                      N_("queue, mod-log, welcome and member channels"),
                      N_("queue held posts, welcome members, post reposts and follow-ups")),
-    NeededPermission("send_messages_in_threads", N_("Send Messages in Threads"), N_("forums and threads"),
+    NeededPermission("send_messages_in_threads", N_("Send Messages in Threads"),
+                     N_("forums and threads"),
                      N_("repost and tag original posters inside forum posts")),
     NeededPermission("embed_links", N_("Embed Links"), N_("queue and mod-log channels"),
                      N_("show held posts and audit entries as embeds")),
     NeededPermission("attach_files", N_("Attach Files"), N_("member channels"),
                      N_("re-upload a held post's pictures when it is approved")),
-    NeededPermission("read_message_history", N_("Read Message History"), N_("every channel it works in"),
+    NeededPermission("read_message_history", N_("Read Message History"),
+                     N_("every channel it works in"),
                      N_("catch up after downtime and see whether an original poster answered")),
     NeededPermission("manage_messages", N_("Manage Messages"), N_("member channels"),
                      N_("remove a new member's held link post from the channel")),
@@ -239,11 +241,13 @@ async def refuse_power_role(bot: _Steward, guild_id: int, role: discord.Role) ->
     integration's own role, or to a support-group role (members give those to themselves)."""
     unusable = unusable_power_role(everyone=role.is_default(), managed=role.managed)
     if unusable:
-        raise InvalidInput(tr("Pick an ordinary role: I can't give {role_name} Steward powers ({unusable}).", role_name=_role_name(role), unusable=unusable))
+        raise InvalidInput(tr("Pick an ordinary role: I can't give {role_name} Steward powers "
+                              "({unusable}).", role_name=_role_name(role), unusable=unusable))
     groups = await bot.services.welcome.groups(guild_id)
     problem = power_role_refusal(role.id, [(g.name, g.role_id) for g in groups])
     if problem:
-        raise InvalidInput(tr("I can't give {mention} Steward powers: {problem}", mention=role.mention, problem=problem))
+        raise InvalidInput(tr("I can't give {mention} Steward powers: {problem}",
+                              mention=role.mention, problem=problem))
 
 
 def _role_name(role: discord.Role) -> str:

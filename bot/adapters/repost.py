@@ -160,11 +160,13 @@ class DiscordRepostActions:
                     name=WEBHOOK_NAME, reason=tr("Reposting members' words in their name")
                 )
             except discord.Forbidden as exc:
-                raise WebhookUnusable(tr("Discord refused the webhook ({code})", code=exc.code)) from exc
+                raise WebhookUnusable(tr("Discord refused the webhook ({code})",
+                                         code=exc.code)) from exc
             except discord.HTTPException as exc:
                 if exc.status >= 500:
                     raise
-                raise WebhookUnusable(tr("couldn't set up a webhook ({code})", code=exc.code)) from exc
+                raise WebhookUnusable(tr("couldn't set up a webhook ({code})",
+                                         code=exc.code)) from exc
             self._hooks[parent_id] = hook
             log.info("using webhook %s in channel %s", hook.id, parent_id)
             return hook
@@ -187,14 +189,17 @@ class DiscordRepostActions:
                     hook = await self._webhook(target.parent_id, target.guild_id, fresh=True)
                     recreated = True
                     continue
-                raise WebhookUnusable(tr("the webhook call failed ({code})", code=exc.code)) from exc
+                raise WebhookUnusable(tr("the webhook call failed ({code})",
+                                         code=exc.code)) from exc
             except discord.Forbidden as exc:
-                raise WebhookUnusable(tr("Discord refused the webhook ({code})", code=exc.code)) from exc
+                raise WebhookUnusable(tr("Discord refused the webhook ({code})",
+                                         code=exc.code)) from exc
             except UNCLEAR as exc:
                 raise UnclearFailure(exc) from exc
             except discord.HTTPException as exc:
                 if exc.status == 400 and exc.code == 50035:  # e.g. a name Discord won't take
-                    raise WebhookUnusable(tr("Discord rejected the post ({code})", code=exc.code)) from exc
+                    raise WebhookUnusable(tr("Discord rejected the post ({code})",
+                                             code=exc.code)) from exc
                 raise
             return Posted(message.id, webhook_id=hook.id,
                           maybe_duplicated=time.monotonic() - started >= INTERNAL_RETRY_HINT)

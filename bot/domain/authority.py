@@ -50,11 +50,13 @@ def may_punish(action: Punishment, standing: Standing) -> Refusal | None:
     if not standing.moderator_is_owner and standing.moderator_top <= standing.target_top:
         return Refusal(
             "moderator",
-            tr("Their highest role is at or above yours, so Discord wouldn't let you {verb} them yourself, and I won't do it for you. Ask someone higher up.", verb=verb))
+            tr("Their highest role is at or above yours, so Discord wouldn't let you {verb} them "
+               "yourself, and I won't do it for you. Ask someone higher up.", verb=verb))
     if standing.steward_top <= standing.target_top:
         return Refusal(
             "steward",
-            tr("Their highest role is at or above mine, so Discord won't let me {verb} them. An admin can move Steward's role above theirs (Server Settings → Roles).", verb=verb))
+            tr("Their highest role is at or above mine, so Discord won't let me {verb} them. An "
+               "admin can move Steward's role above theirs (Server Settings → Roles).", verb=verb))
     return None
 
 
@@ -81,7 +83,8 @@ def group_role_refusal(role_id: int, *, moderator_roles: Iterable[int],
     powers = role_powers(role_id, moderator_roles=moderator_roles, exempt_roles=exempt_roles)
     if not powers:
         return None
-    return (tr("it has Steward powers ({join}), and members give group roles to themselves. Use a plain role for the group.", join=' and '.join(powers)))
+    return (tr("it has Steward powers ({join}), and members give group roles to themselves. Use a "
+               "plain role for the group.", join=' and '.join(powers)))
 
 
 def unusable_power_role(*, everyone: bool, managed: bool) -> str | None:
@@ -102,4 +105,5 @@ def power_role_refusal(role_id: int, groups: Iterable[tuple[str, int | None]]) -
     names = [name for name, group_role in groups if group_role == role_id]
     if not names:
         return None
-    return (tr("it is the role of the support group {join}, which members give themselves, so it can't carry Steward powers. Use a separate staff role.", join=', '.join(names)))
+    return (tr("it is the role of the support group {join}, which members give themselves, so it "
+               "can't carry Steward powers. Use a separate staff role.", join=', '.join(names)))

@@ -194,7 +194,8 @@ def _deleted_channel_fix(facts: ChannelFacts) -> str:
         return (tr("Pick another channel with `/steward setup {option}:`", option=option)
                 + (tr(" (or `create_missing: True`).") if option in {"queue_channel",
                                                                   "mod_log_channel"} else "."))
-    return (tr("Remove it from `{setting}` or choose another channel (`steward config export`/`import`, or the feature's settings command).", setting=facts.setting))
+    return (tr("Remove it from `{setting}` or choose another channel (`steward config "
+               "export`/`import`, or the feature's settings command).", setting=facts.setting))
 
 
 def check_channel(facts: ChannelFacts) -> list[Finding]:
@@ -203,23 +204,29 @@ def check_channel(facts: ChannelFacts) -> list[Finding]:
     if not facts.exists:
         return [Finding(
             "channel.deleted", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
-            tr("The {label} (`{setting}`, id {channel_id}) no longer exists.", label=tr(need.label), setting=facts.setting, channel_id=facts.channel_id),
+            tr("The {label} (`{setting}`, id {channel_id}) no longer exists.",
+               label=tr(need.label), setting=facts.setting, channel_id=facts.channel_id),
             _deleted_channel_fix(facts),
         )]
     found: list[Finding] = []
     if facts.kind not in need.kinds:
         found.append(Finding(
             "channel.kind", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
-            tr("The {label} {channel_ref} is a {kind} channel; it must be a {join} channel.", label=tr(need.label), channel_ref=_channel_ref(facts), kind=facts.kind, join=' or '.join(need.kinds)),
-            tr("Choose a {item} channel for `{setting}`.", item=need.kinds[0], setting=facts.setting),
+            tr("The {label} {channel_ref} is a {kind} channel; it must be a {join} channel.",
+               label=tr(need.label), channel_ref=_channel_ref(facts), kind=facts.kind,
+                        join=' or '.join(need.kinds)),
+            tr("Choose a {item} channel for `{setting}`.",
+               item=need.kinds[0], setting=facts.setting),
         ))
     missing = root_missing(need.permissions, facts.granted)
     if missing:
         names = ", ".join(label(p) for p in missing)
         found.append(Finding(
             "channel.permission", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
-            tr("In the {label} {channel_ref} Steward is missing: {names}.", label=tr(need.label), channel_ref=_channel_ref(facts), names=names),
-            tr("Open {channel_ref} → Edit Channel → Permissions → add the Steward role and allow {names}.", channel_ref=_channel_ref(facts), names=names),
+            tr("In the {label} {channel_ref} Steward is missing: {names}.",
+               label=tr(need.label), channel_ref=_channel_ref(facts), names=names),
+            tr("Open {channel_ref} → Edit Channel → Permissions → add the Steward role and allow "
+               "{names}.", channel_ref=_channel_ref(facts), names=names),
         ))
     return found
 
@@ -260,8 +267,11 @@ def check_member_channels(facts: GuildFacts) -> list[Finding]:
             continue
         found.append(Finding(
             "member_channels.permission", permission, Severity.PROBLEM,
-            tr("Steward lacks {label} in {len} channel(s) where members post: {listed}.", label=label(permission), len=len(lacking[permission]), listed=_listed(lacking[permission])),
-            tr("Server Settings → Roles → Steward → allow {label}, and check those channels' permission overrides don't deny it.", label=label(permission)),
+            tr("Steward lacks {label} in {len} channel(s) where members post: {listed}.",
+               label=label(permission), len=len(lacking[permission]),
+                           listed=_listed(lacking[permission])),
+            tr("Server Settings → Roles → Steward → allow {label}, and check those channels' "
+               "permission overrides don't deny it.", label=label(permission)),
         ))
     return found
 
@@ -273,8 +283,10 @@ def check_roles(facts: GuildFacts) -> list[Finding]:
         if not role.exists:
             found.append(Finding(
                 "role.deleted", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
-                tr("A role in `{setting}` (id {role_id}) no longer exists.", setting=role.setting, role_id=role.role_id),
-                tr("Run `/steward settings moderator_role:` with the new role, or remove it from `{setting}`.", setting=role.setting) if role.setting == "core.moderator_roles"
+                tr("A role in `{setting}` (id {role_id}) no longer exists.",
+                   setting=role.setting, role_id=role.role_id),
+                tr("Run `/steward settings moderator_role:` with the new role, or remove it from "
+                   "`{setting}`.", setting=role.setting) if role.setting == "core.moderator_roles"
                 else tr("Remove it from `{setting}` or choose another role.", setting=role.setting),
             ))
         elif role.everyone or role.managed:
@@ -284,20 +296,24 @@ def check_roles(facts: GuildFacts) -> list[Finding]:
         if not role.exists:
             found.append(Finding(
                 "role.deleted", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
-                tr("A support-group role in `{setting}` (id {role_id}) no longer exists.", setting=role.setting, role_id=role.role_id),
+                tr("A support-group role in `{setting}` (id {role_id}) no longer exists.",
+                   setting=role.setting, role_id=role.role_id),
                 tr("Remove it from `{setting}` or choose another role.", setting=role.setting),
             ))
         elif role.managed:
             found.append(Finding(
                 "role.managed", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
-                tr("<@&{role_id}> belongs to an integration; nobody can hand it out.", role_id=role.role_id),
+                tr("<@&{role_id}> belongs to an integration; nobody can hand it out.",
+                   role_id=role.role_id),
                 tr("Choose an ordinary role for `{setting}`.", setting=role.setting),
             ))
         elif role.position >= facts.bot_top_role_position:
             found.append(Finding(
                 "role.hierarchy", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
-                tr("<@&{role_id}> is above Steward's highest role, so Steward can't give it to members.", role_id=role.role_id),
-                tr("Server Settings → Roles → drag the Steward role above <@&{role_id}>.", role_id=role.role_id),
+                tr("<@&{role_id}> is above Steward's highest role, so Steward can't give it to "
+                   "members.", role_id=role.role_id),
+                tr("Server Settings → Roles → drag the Steward role above <@&{role_id}>.",
+                   role_id=role.role_id),
             ))
     if existing_groups and "manage_roles" not in facts.bot_guild_permissions:
         found.append(Finding(
@@ -321,13 +337,18 @@ _REMOVE_POWER_ROLE = {
 def _unusable_power_role(role: RoleFacts) -> Finding:
     """@everyone or an integration's role given Steward powers (not through a command: they
     refuse it; e.g. an older version or a hand-edited database)."""
-    effect, fix = ((tr(_REMOVE_POWER_ROLE[role.setting][0]), tr(_REMOVE_POWER_ROLE[role.setting][1]))
+    effect, fix = ((tr(_REMOVE_POWER_ROLE[role.setting][0]),
+                    tr(_REMOVE_POWER_ROLE[role.setting][1]))
                    if role.setting in _REMOVE_POWER_ROLE else (
-        tr("the setting doesn't work as meant"), tr("Remove it from `{setting}`.", setting=role.setting)))
+        tr("the setting doesn't work as meant"), tr("Remove it from `{setting}`.",
+                                                    setting=role.setting)))
     if role.everyone:
-        message = tr("@everyone is in `{setting}`, so {effect}.", setting=role.setting, effect=effect)
+        message = tr("@everyone is in `{setting}`, so {effect}.",
+                     setting=role.setting, effect=effect)
     else:
-        message = (tr("<@&{role_id}> in `{setting}` belongs to an integration or bot: nobody can be given it, and Steward powers belong to an ordinary staff role.", role_id=role.role_id, setting=role.setting))
+        message = (tr("<@&{role_id}> in `{setting}` belongs to an integration or bot: nobody can "
+                      "be given it, and Steward powers belong to an ordinary staff role.",
+                      role_id=role.role_id, setting=role.setting))
     return Finding("role.unusable_power", f"{role.setting}:{role.role_id}", Severity.PROBLEM,
                    message, fix)
 
@@ -346,13 +367,19 @@ def check_staff_visibility(facts: GuildFacts) -> list[Finding]:
     if facts.moderator_roles_configured:
         return [Finding(
             MODERATORS_CANT_SEE, "core.moderator_roles", Severity.WARNING,
-            tr("The moderator roles {roles} can't see {channels}: they won't see held posts or Steward's mod log.", roles=roles, channels=channels),
-            tr("Open {channels} → Edit Channel → Permissions → add {roles} and allow View Channel.", channels=channels, roles=roles),
+            tr("The moderator roles {roles} can't see {channels}: they won't see held posts or "
+               "Steward's mod log.", roles=roles, channels=channels),
+            tr("Open {channels} → Edit Channel → Permissions → add {roles} and allow View Channel.",
+               channels=channels, roles=roles),
         )]
     return [Finding(
         MODERATORS_CANT_SEE, "core.moderator_roles", Severity.WARNING,
-        tr("No moderator role is set, so moderators who rely on Manage Messages ({roles}) can't see {channels}: they won't see held posts or Steward's mod log.", roles=roles, channels=channels),
-        tr("Open {channels} → Edit Channel → Permissions → add {roles} and allow View Channel, and set your moderators' role with `/steward setup moderator_role:` (setup doesn't change the permissions of channels that already exist).", channels=channels, roles=roles),
+        tr("No moderator role is set, so moderators who rely on Manage Messages ({roles}) can't "
+           "see {channels}: they won't see held posts or Steward's mod log.",
+           roles=roles, channels=channels),
+        tr("Open {channels} → Edit Channel → Permissions → add {roles} and allow View Channel, and "
+           "set your moderators' role with `/steward setup moderator_role:` (setup doesn't change "
+           "the permissions of channels that already exist).", channels=channels, roles=roles),
     )]
 
 
@@ -381,7 +408,8 @@ def diagnose(facts: GuildFacts) -> list[Finding]:
     if facts.features.linkhold and not facts.queue_configured:
         found.append(Finding(
             "setting.missing", "linkhold.queue_channel", Severity.PROBLEM,
-            tr("Link holds are on but no queue channel is set, so moderators won't see held posts."),
+            tr("Link holds are on but no queue channel is set, so moderators won't see held "
+               "posts."),
             tr("Run `/steward setup queue_channel:` (or `create_missing: True`)."),
         ))
     found.extend(facts.extra)

@@ -105,12 +105,14 @@ def _local_to_utc(match: re.Match[str], tz: tzinfo, text: str) -> datetime:
         local = datetime(int(match["y"]), int(match["mo"]), int(match["d"]),
                          int(match["h"]), int(match["mi"]), tzinfo=tz)
     except ValueError:
-        raise DurationError(tr("{shown} is not a real date and time.", shown=_shown(text))) from None
+        raise DurationError(tr("{shown} is not a real date and time.",
+                               shown=_shown(text))) from None
     as_utc = local.astimezone(UTC)
     # A wall time skipped by a daylight-saving jump does not survive the round trip.
     if as_utc.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise DurationError(
-            tr("{shown} doesn't exist in {tz} (the clocks jump forward then).", shown=_shown(text), tz=tz)
+            tr("{shown} doesn't exist in {tz} (the clocks jump forward then).",
+               shown=_shown(text), tz=tz)
         )
     return as_utc
 

@@ -400,12 +400,14 @@ def render_answered(*, subscriber_ids: Sequence[int], op_id: int, jump: str) -> 
     """The one notice to subscribers that the OP replied."""
     who = " ".join(mention(s) for s in subscriber_ids)
     lead = f"{who}: " if who else ""
-    return tr("{lead}{mention} replied to the question you were following: {jump}", lead=lead, mention=mention(op_id), jump=jump)
+    return tr("{lead}{mention} replied to the question you were following: {jump}",
+              lead=lead, mention=mention(op_id), jump=jump)
 
 
 def render_answered_dm(*, op_id: int, jump: str) -> str:
     """The DM version of the notice, for subscribers who prefer DMs."""
-    return tr("{mention} replied to the question you were following: {jump}", mention=mention(op_id), jump=jump)
+    return tr("{mention} replied to the question you were following: {jump}",
+              mention=mention(op_id), jump=jump)
 
 
 # --- links ----------------------------------------------------------------------------------

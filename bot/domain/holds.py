@@ -146,11 +146,13 @@ def new_member_reasons(facts: MemberFacts, now: datetime, policy: HoldPolicy) ->
     elif now - facts.joined_at < timedelta(days=policy.hold_days):
         reasons.append(tr("joined less than {days} ago", days=_days(policy.hold_days)))
     if policy.min_posts > 0 and facts.accepted_posts < policy.min_posts:
-        reasons.append(tr("{accepted_posts} of {min_posts} posts so far", accepted_posts=facts.accepted_posts, min_posts=policy.min_posts))
+        reasons.append(tr("{accepted_posts} of {min_posts} posts so far",
+                          accepted_posts=facts.accepted_posts, min_posts=policy.min_posts))
     if policy.min_account_age_days > 0 and (
         now - facts.account_created_at < timedelta(days=policy.min_account_age_days)
     ):
-        reasons.append(tr("Discord account younger than {days}", days=_days(policy.min_account_age_days)))
+        reasons.append(tr("Discord account younger than {days}",
+                          days=_days(policy.min_account_age_days)))
     return reasons
 
 

@@ -245,14 +245,16 @@ def frame(
             else tr("_Note from the moderators: {truncate}_", truncate=truncate(note, 300))
         )
     if mode == "bot":
-        head_lines.append(tr("**Shared on behalf of {member_mention}:**", member_mention=member_mention))
+        head_lines.append(tr("**Shared on behalf of {member_mention}:**",
+                             member_mention=member_mention))
     if reply_to_url:
         head_lines.append(tr("↩️ In reply to {reply_to_url}", reply_to_url=reply_to_url))
     tail_lines: list[str] = []
     if not_kept:
         names = ", ".join(truncate(name, 60) for name in not_kept[:10])
         more = tr(" and {value} more", value=len(not_kept) - 10) if len(not_kept) > 10 else ""
-        tail_lines.append(tr("📎 Not included (too large or unavailable): {names}{more}", names=names, more=more))
+        tail_lines.append(tr("📎 Not included (too large or unavailable): {names}{more}",
+                             names=names, more=more))
     if attribution.strip():
         tail_lines.append(attribution.strip())
     head = "\n".join(head_lines) + "\n\n" if head_lines else ""
@@ -374,11 +376,13 @@ def about(
     stamp = int(created_at.timestamp())
     how = tr("in their name") if mode == "webhook" else tr("by Steward")
     # A forgotten moderator's id was replaced by a pseudonym (negative) or cleared (0).
-    shared_by = (tr("<@{moderator_id}> (a moderator)", moderator_id=moderator_id) if moderator_id > 0
+    shared_by = (tr("<@{moderator_id}> (a moderator)",
+                    moderator_id=moderator_id) if moderator_id > 0
                  else tr("a former moderator"))
     lines = [
         tr("**Written by** <@{member_id}>", member_id=member_id),
-        tr("**Shared by** {shared_by}, {how}, on <t:{stamp}:f> (<t:{stamp}:R>)", shared_by=shared_by, how=how, stamp=stamp),
+        tr("**Shared by** {shared_by}, {how}, on <t:{stamp}:f> (<t:{stamp}:R>)",
+           shared_by=shared_by, how=how, stamp=stamp),
         f"**From** {describe_source(source)}",
     ]
     if edited_at is not None:

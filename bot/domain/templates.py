@@ -59,7 +59,8 @@ def _parse(template: str) -> list[_Part]:
                 literal.append("}")
                 i += 2
                 continue
-            raise TemplateError(tr("single '}' at position {value} (write '}}' for a brace)", value=i + 1))
+            raise TemplateError(tr("single '}' at position {value} (write '}}' for a brace)",
+                                   value=i + 1))
         else:
             literal.append(ch)
             i += 1
@@ -70,12 +71,14 @@ def _parse(template: str) -> list[_Part]:
 def validate(template: str, allowed: Set[str], *, max_length: int = MESSAGE_LIMIT) -> None:
     """Raise TemplateError unless every placeholder is in `allowed` and the syntax is sound."""
     if len(template) > max_length:
-        raise TemplateError(tr("the template is longer than {max_length} characters", max_length=max_length))
+        raise TemplateError(tr("the template is longer than {max_length} characters",
+                               max_length=max_length))
     unknown = sorted({p.name for p in _parse(template) if p.name and p.name not in allowed})
     if unknown:
         valid = ", ".join("{" + name + "}" for name in sorted(allowed))
         bad = ", ".join("{" + name + "}" for name in unknown)
-        raise TemplateError(tr("unknown placeholder {bad}; valid ones are: {valid}", bad=bad, valid=valid))
+        raise TemplateError(tr("unknown placeholder {bad}; valid ones are: {valid}",
+                               bad=bad, valid=valid))
 
 
 def defuse_mass_mentions(text: str) -> str:

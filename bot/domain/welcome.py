@@ -49,7 +49,8 @@ DEFAULT_BURST_TEMPLATE = (
 def _link_note(link_days: int | None) -> str:
     if not link_days:
         return ""
-    return trn(" For your first day, a moderator looks at links before they show, to keep "
+    return trn(" For your first {link_days} day, a moderator looks at links before they show, to "
+               "keep "
                "everyone safe.",
                " For your first {link_days} days, a moderator looks at links before they show, "
                "to keep everyone safe.", link_days, link_days=link_days)
@@ -235,7 +236,8 @@ class KeywordMatcher:
 
 def suggestion_text(group: GroupFacts) -> str:
     """The short, friendly pointer to a group."""
-    return (tr("Interested in more discussions like this? The **{name}** group meets in <#{channel_id}>.", name=group.name, channel_id=group.channel_id))
+    return (tr("Interested in more discussions like this? The **{name}** group meets in "
+               "<#{channel_id}>.", name=group.name, channel_id=group.channel_id))
 
 
 def directory_lines(groups: Sequence[GroupFacts], *, limit: int = 900) -> str:
@@ -328,7 +330,8 @@ def groups_with_roles(groups: Sequence[GroupFacts], role_ids: Iterable[int]) -> 
 
 def interest_lines(groups: Sequence[GroupFacts]) -> list[str]:
     """"You picked X: the group meets in #channel." for each of a member's groups."""
-    return [tr("You picked **{name}**: the group meets in <#{channel_id}>.", name=g.name, channel_id=g.channel_id) for g in groups]
+    return [tr("You picked **{name}**: the group meets in <#{channel_id}>.",
+               name=g.name, channel_id=g.channel_id) for g in groups]
 
 
 # --- picker paging -----------------------------------------------------------------------------

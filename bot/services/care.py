@@ -167,7 +167,9 @@ class CareService:
             by = f"<@{alert.support_by}>" if alert.support_by else tr("a moderator")
             raise AlreadyDecided(tr("The support message was already sent by {by}.", by=by))
         if alert.claimed_by not in (None, moderator_id):
-            raise AlreadyDecided(tr("<@{claimed_by}> is reaching out to this member, so I won't send a second message. Talk to them first.", claimed_by=alert.claimed_by))
+            raise AlreadyDecided(tr("<@{claimed_by}> is reaching out to this member, so I won't "
+                                    "send a second message. Talk to them first.",
+                                    claimed_by=alert.claimed_by))
 
     def support_text(self, guild_id: int, alert: Alert, moderator_name: str) -> str:
         """The server's support message for this member, for the moderator to review."""
@@ -199,7 +201,9 @@ class CareService:
             raise AlreadyDecided(tr("Another moderator is sending the support message right now."))
         await self.repository.claim(alert.id, moderator_id, self.clock.now())
         server = self.actions.guild_name(guild_id) or tr("the server")
-        signed = (tr("{item}\n\n— sent by {moderator_name}, a moderator of {server}, through Steward", item=body[:SUPPORT_MAX], moderator_name=moderator_name, server=server))
+        signed = (tr("{item}\n\n— sent by {moderator_name}, a moderator of {server}, through "
+                     "Steward",
+                     item=body[:SUPPORT_MAX], moderator_name=moderator_name, server=server))
         try:
             delivered = await self.actions.send_dm(alert.member_id, signed)
         except BaseException:

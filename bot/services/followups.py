@@ -170,7 +170,8 @@ class FollowupService:
             if finding.op_id is None:
                 reason = tr(rules.NO_OP_TEXT[finding.reason or rules.NoOpReason.NO_OWNER])
                 raise NotFound(
-                    tr("{reason} You can name them yourself: `/followup ask question:<message link> op:@member`.", reason=reason)
+                    tr("{reason} You can name them yourself: `/followup ask question:<message "
+                       "link> op:@member`.", reason=reason)
                 )
             op_id = finding.op_id
         if op_id == self.discord.bot_user_id:
@@ -178,7 +179,9 @@ class FollowupService:
         await self._require_member(guild_id, op_id)
         if await self.pings_off(guild_id, op_id):
             raise InvalidInput(
-                tr("<@{op_id}> has asked not to be tagged by follow-ups, so I won't tag them. Please respect that; you could reach out another way if it's important.", op_id=op_id)
+                tr("<@{op_id}> has asked not to be tagged by follow-ups, so I won't tag them. "
+                   "Please respect that; you could reach out another way if it's important.",
+                   op_id=op_id)
             )
         place = question.place
         if not place.postable:
@@ -258,7 +261,8 @@ class FollowupService:
         await self._require_member(guild_id, member_id)
         if await self.pings_off(guild_id, member_id):
             raise InvalidInput(
-                tr("<@{member_id}> has asked not to be tagged by follow-ups, so I won't schedule this.", member_id=member_id)
+                tr("<@{member_id}> has asked not to be tagged by follow-ups, so I won't schedule "
+                   "this.", member_id=member_id)
             )
         if note is not None and len(note) > 1500:
             raise InvalidInput(tr("Please keep the note under 1500 characters."))
@@ -280,14 +284,16 @@ class FollowupService:
     async def _visible(self, guild_id: int, reminder_id: int) -> Reminder:
         reminder = await self.reminders.get(reminder_id)
         if reminder is None or reminder.guild_id != guild_id or reminder.kind not in VISIBLE_KINDS:
-            raise NotFound(tr("There's no reminder #{reminder_id} in this server.", reminder_id=reminder_id))
+            raise NotFound(tr("There's no reminder #{reminder_id} in this server.",
+                              reminder_id=reminder_id))
         return reminder
 
     async def cancel(self, guild_id: int, reminder_id: int, moderator_id: int) -> Reminder:
         """Cancel a pending reminder of this guild."""
         reminder = await self._visible(guild_id, reminder_id)
         if not await self.reminders.cancel(reminder_id, self.clock.now(), guild_id=guild_id):
-            raise NotFound(tr("Reminder #{reminder_id} isn't pending any more ({status}).", reminder_id=reminder_id, status=reminder.status))
+            raise NotFound(tr("Reminder #{reminder_id} isn't pending any more ({status}).",
+                              reminder_id=reminder_id, status=reminder.status))
         await self.audit.record(guild_id, moderator_id, "reminder.cancelled",
                                 reminder.member_id, {"reminder": reminder_id,
                                                      "kind": reminder.kind})
@@ -299,7 +305,8 @@ class FollowupService:
         reminder = await self._visible(guild_id, reminder_id)
         if not await self.reminders.snooze(reminder_id, due, self.clock.now(),
                                            guild_id=guild_id):
-            raise NotFound(tr("Reminder #{reminder_id} isn't pending any more ({status}).", reminder_id=reminder_id, status=reminder.status))
+            raise NotFound(tr("Reminder #{reminder_id} isn't pending any more ({status}).",
+                              reminder_id=reminder_id, status=reminder.status))
         self.scheduler.notify_due(due)
         await self.audit.record(guild_id, moderator_id, "reminder.snoozed",
                                 reminder.member_id, {"reminder": reminder_id,

@@ -76,13 +76,16 @@ class FollowupHealth:
             no_access = [f for f in failed if f.reason == CloseReason.NO_ACCESS]
             if no_access:
                 where = ", ".join(dict.fromkeys(f"<#{f.channel_id}>" for f in no_access[:10]))
-                fix = (tr("Give Steward View Channel, Send Messages and Send Messages in Threads in {where}, then schedule what is still needed again with `/followup remind`.", where=where))
+                fix = (tr("Give Steward View Channel, Send Messages and Send Messages in Threads "
+                          "in {where}, then schedule what is still needed again with `/followup "
+                          "remind`.", where=where))
             else:
                 fix = (tr("The mod log has an entry for each failure with the reason; schedule "
                        "what is still needed again with `/followup remind`."))
             findings.append(Finding(
                 "followups.failed", "reminders", Severity.WARNING,
-                tr("{n} reminder(s) could not be delivered in the last 7 days, in {channels} (latest: #{id}, {why}).", n=n, channels=channels, id=latest.id, why=why),
+                tr("{n} reminder(s) could not be delivered in the last 7 days, in {channels} "
+                   "(latest: #{id}, {why}).", n=n, channels=channels, id=latest.id, why=why),
                 fix + tr(" This note goes away 7 days after the last failure."),
             ))
         started = self.started_at
@@ -99,7 +102,9 @@ class FollowupHealth:
                 first = overdue[0]
                 findings.append(Finding(
                     "followups.overdue", "reminders", Severity.PROBLEM,
-                    tr("{len} reminder(s) are more than an hour overdue (the oldest, #{id}, was due <t:{int}:R>).", len=len(overdue), id=first.id, int=int(first.due_at.timestamp())),
+                    tr("{len} reminder(s) are more than an hour overdue (the oldest, #{id}, was "
+                       "due <t:{int}:R>).",
+                       len=len(overdue), id=first.id, int=int(first.due_at.timestamp())),
                     tr("Restart Steward; it sends overdue reminders when it starts (marked as "
                     "late, none are lost). If it happens again, Steward's logs show why."),
                 ))

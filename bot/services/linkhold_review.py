@@ -65,7 +65,9 @@ class HoldReview(HoldCore):
         if hold is None:
             return AlreadyDecided()
         if hold.status == CLOSED_LEFT:
-            return AlreadyDecided(tr("<@{member_id}> left the server, so this held post was closed. There's nothing to approve or reject.", member_id=hold.member_id))
+            return AlreadyDecided(tr("<@{member_id}> left the server, so this held post was "
+                                     "closed. There's nothing to approve or reject.",
+                                     member_id=hold.member_id))
         by = f"<@{hold.decided_by}>" if hold.decided_by else tr("another moderator")
         what = {"approving": tr("is approving"), "approved": tr("already approved"),
                 "rejected": tr("already rejected")}.get(hold.status, tr("already handled"))
@@ -212,16 +214,19 @@ class HoldReview(HoldCore):
                 raise BotMissingPermissions(refusal.message)
             raise NotModerator(refusal.message)
         result = await self.reject(guild_id, hold_id, moderator_id, decision=action)
-        reason = tr("Steward: scam link post (hold #{id}), by moderator {moderator_id}", id=hold.id, moderator_id=moderator_id)
+        reason = tr("Steward: scam link post (hold #{id}), by moderator {moderator_id}",
+                    id=hold.id, moderator_id=moderator_id)
         outcome = await self._actions.punish(guild_id, hold.member_id, action,
                                              self._clock.now() + TIMEOUT_DURATION, reason)
         note = None
         if outcome == "left":
             note = tr("They already left the server, so I couldn't time them out.")
         elif outcome == "forbidden":
-            note = (tr("The post is rejected, but Discord didn't let me {action} them (their role may be above mine).", action=action))
+            note = (tr("The post is rejected, but Discord didn't let me {action} them (their role "
+                       "may be above mine).", action=action))
         elif isinstance(outcome, int):
-            note = tr("The post is rejected, but the {action} failed ({outcome}).", action=action, outcome=outcome)
+            note = tr("The post is rejected, but the {action} failed ({outcome}).",
+                      action=action, outcome=outcome)
         else:
             await self._audit.record(guild_id, moderator_id, f"member.{action}",
                                      hold.member_id, {"hold": hold.id})

@@ -215,7 +215,10 @@ class HoldUpkeep(HoldReview):
                      if queue else tr("Approve or Reject each one"))
             findings.append(Finding(
                 "linkhold.waiting", "queue", Severity.WARNING,
-                tr("{n}{value} {noun} waited more than {hours} hours for a moderator (the oldest is hold #{id}, from <t:{int}:R>). The members are still waiting.", n=n, value='+' if n >= 100 else '', noun=noun, hours=hours, id=oldest.id, int=int(oldest.created_at.timestamp())),
+                tr("{n}{value} {noun} waited more than {hours} hours for a moderator (the oldest "
+                   "is hold #{id}, from <t:{int}:R>). The members are still waiting.",
+                   n=n, value='+' if n >= 100 else '', noun=noun, hours=hours, id=oldest.id,
+                   int=int(oldest.created_at.timestamp())),
                 tr("{where}; `/linkhold queue` lists them with links.", where=where)
                 + ("" if queue else tr(" To get cards with buttons, an admin can set a queue "
                    "channel with `/linkhold settings queue_channel:#mod-queue`.")),
@@ -229,14 +232,20 @@ class HoldUpkeep(HoldReview):
             ids = ", ".join(f"#{h.id}" for h in not_removed[:10])
             findings.append(Finding(
                 "linkhold.not_removed", "holds", Severity.PROBLEM,
-                tr("I held post(s) {ids} but couldn't remove them, so they are still visible in {channels}.", ids=ids, channels=channels),
-                tr("Give Steward the Manage Messages permission in {channels} (channel settings → Permissions), delete the post(s) there yourself, then Approve or Reject the hold(s)", channels=channels) + (tr(" in {queue}.", queue=queue) if queue else tr(" (`/linkhold queue`).")),
+                tr("I held post(s) {ids} but couldn't remove them, so they are still visible in "
+                   "{channels}.", ids=ids, channels=channels),
+                tr("Give Steward the Manage Messages permission in {channels} (channel settings → "
+                   "Permissions), delete the post(s) there yourself, then Approve or Reject the "
+                   "hold(s)",
+                   channels=channels) + (tr(" in {queue}.",
+                   queue=queue) if queue else tr(" (`/linkhold queue`).")),
             ))
         if unfinished:
             ids = ", ".join(f"#{h.id}" for h in unfinished[:10])
             findings.append(Finding(
                 "linkhold.unfinished", "holds", Severity.PROBLEM,
-                tr("Hold(s) {ids} got stuck part-way: the post was stored, but removing it, telling the member or queueing it didn't finish.", ids=ids),
+                tr("Hold(s) {ids} got stuck part-way: the post was stored, but removing it, "
+                   "telling the member or queueing it didn't finish.", ids=ids),
                 tr("Restart Steward: it finishes interrupted holds when it starts. If this comes "
                 "back, Steward's logs show the error."),
             ))
@@ -257,8 +266,11 @@ def reminder_text(guild_id: int, due: list[Hold]) -> str:
     text = tr("⏰ {len} held {noun} still waiting for review:", len=len(due), noun=noun)
     for shown, hold in enumerate(due):
         url = queue_url(guild_id, hold.queue_channel_id, hold.queue_message_id)
-        label = tr("[Hold #{id}]({url})", id=hold.id, url=url) if url else tr("Hold #{id}", id=hold.id)
-        line = (tr("\n• {label}: <@{member_id}> in <#{channel_id}>, held <t:{int}:R>", label=label, member_id=hold.member_id, channel_id=hold.channel_id, int=int(hold.created_at.timestamp())))
+        label = tr("[Hold #{id}]({url})",
+                   id=hold.id, url=url) if url else tr("Hold #{id}", id=hold.id)
+        line = (tr("\n• {label}: <@{member_id}> in <#{channel_id}>, held <t:{int}:R>",
+                   label=label, member_id=hold.member_id, channel_id=hold.channel_id,
+                   int=int(hold.created_at.timestamp())))
         if len(text) + len(line) > MESSAGE_LIMIT - 80:
             text += tr("\n…and {value} more (see `/linkhold queue`).", value=len(due) - shown)
             break

@@ -341,7 +341,8 @@ class RepostService:
     async def _audit_published(self, plan: PublishPlan, record: RepostRecord, link: str,
                                notified: Notified) -> None:
         request = plan.request
-        told = {"dm": tr("by DM"), "channel": tr("in the channel (DMs closed)"), "none": tr("not told")}
+        told = {"dm": tr("by DM"), "channel": tr("in the channel (DMs closed)"),
+                "none": tr("not told")}
         details: dict[str, Any] = {
             "reason": request.reason,
             "where": f"<#{record.channel_id or request.destination_id}>",
@@ -403,7 +404,8 @@ class RepostService:
         new_text = head + new_words.strip() + tail
         if len(new_text) > MESSAGE_LIMIT:
             raise InvalidInput(
-                tr("That is {value} characters too long for this message. Shorten it a little and try again.", value=len(new_text) - MESSAGE_LIMIT)
+                tr("That is {value} characters too long for this message. Shorten it a little and "
+                   "try again.", value=len(new_text) - MESSAGE_LIMIT)
             )
         if not new_text.strip():
             raise InvalidInput(tr("The message can't be empty. Delete it instead?"))

@@ -80,7 +80,8 @@ def require_send(destination: DestinationFacts) -> None:
     if destination.can_send:
         return
     what = tr("Send Messages in Threads") if destination.kind == "thread" else tr("Send Messages")
-    raise BotMissingPermissions(tr("I need {what} in <#{channel_id}>.", what=what, channel_id=destination.channel_id))
+    raise BotMissingPermissions(tr("I need {what} in <#{channel_id}>.",
+                                   what=what, channel_id=destination.channel_id))
 
 
 def choose_mode(destination: DestinationFacts, configured: Mode) -> tuple[Mode, list[str]]:
@@ -89,11 +90,13 @@ def choose_mode(destination: DestinationFacts, configured: Mode) -> tuple[Mode, 
     mode = configured
     if mode == "webhook" and not destination.can_manage_webhooks:
         mode = "bot"
-        notes.append(tr("posted as Steward: I lack Manage Webhooks in <#{parent_id}>", parent_id=destination.parent_id))
+        notes.append(tr("posted as Steward: I lack Manage Webhooks in <#{parent_id}>",
+                        parent_id=destination.parent_id))
     if mode == "bot":
         require_send(destination)
     if not destination.can_view:
-        raise BotMissingPermissions(tr("I can't see <#{channel_id}>.", channel_id=destination.channel_id))
+        raise BotMissingPermissions(tr("I can't see <#{channel_id}>.",
+                                       channel_id=destination.channel_id))
     return mode, notes
 
 
@@ -106,7 +109,8 @@ def build_plan(request: RepostRequest, destination: DestinationFacts,
     too_big = tuple(f.filename for f in request.attachments if len(f.data) > cap)
     if request.attachments and mode == "bot" and not destination.can_attach:
         raise BotMissingPermissions(
-            tr("I need Attach Files in <#{channel_id}> to re-upload the pictures.", channel_id=destination.channel_id)
+            tr("I need Attach Files in <#{channel_id}> to re-upload the pictures.",
+               channel_id=destination.channel_id)
         )
     mention = f"<@{request.member_id}>"
     attribution, attribution_failed = rules.render_attribution(attribution_template, mention)

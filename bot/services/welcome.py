@@ -400,7 +400,8 @@ class WelcomeService:
         except SendFailed as exc:
             if exc.forbidden:
                 raise BotMissingPermissions(
-                    tr("I can't post in <#{channel_id}>: I need View Channel and Send Messages there.", channel_id=channel_id)) from None
+                    tr("I can't post in <#{channel_id}>: I need View Channel and Send Messages "
+                       "there.", channel_id=channel_id)) from None
             raise
         await self.repository.set_message(guild_id, [member.id], channel_id,
                                           posted.message_id, how="resend")

@@ -95,7 +95,8 @@ class SupportGroups:
             actor_is_owner=actor.is_owner,
         ) or self._power_refusal(guild_id, role.id)
         if problem:
-            raise InvalidInput(tr("I can't use <@&{id}> as a group role: {problem}", id=role.id, problem=problem))
+            raise InvalidInput(tr("I can't use <@&{id}> as a group role: {problem}",
+                                  id=role.id, problem=problem))
 
     def _power_refusal(self, guild_id: int, role_id: int) -> str | None:
         """Why a role with Steward powers (moderator or exempt role) can't be a group role."""
@@ -120,7 +121,8 @@ class SupportGroups:
                 guild_id, clean_name, channel_id, rules.clean_description(description), words,
                 role.id if role else None, self._clock.now())
         except DuplicateGroup:
-            raise InvalidInput(tr("There is already a group called {clean_name}.", clean_name=clean_name)) from None
+            raise InvalidInput(tr("There is already a group called {clean_name}.",
+                                  clean_name=clean_name)) from None
         self._cache.pop(guild_id, None)
         await self._audit.record(guild_id, actor.id, "welcome.group_added",
                                  details={"group": group.name, "channel": f"<#{channel_id}>",
@@ -131,7 +133,8 @@ class SupportGroups:
         """The group by name, or NotFound with a helpful message."""
         group = await self.repository.group_named(guild_id, name)
         if group is None:
-            raise NotFound(tr("There is no group called {name}. `/groups` lists them.", name=repr(name)))
+            raise NotFound(tr("There is no group called {name}. `/groups` lists them.",
+                              name=repr(name)))
         return group
 
     async def edit_group(
@@ -157,7 +160,8 @@ class SupportGroups:
         try:
             await self.repository.update_group(changed)
         except DuplicateGroup:
-            raise InvalidInput(tr("There is already a group called {clean_name}.", clean_name=clean_name)) from None
+            raise InvalidInput(tr("There is already a group called {clean_name}.",
+                                  clean_name=clean_name)) from None
         self._cache.pop(guild_id, None)
         await self._audit.record(guild_id, actor.id, "welcome.group_edited",
                                  details={"group": changed.name})

@@ -38,27 +38,32 @@ def alert_embed(alert: Alert) -> discord.Embed:
     when = int(alert.created_at.timestamp())
     lines = [
         tr("**Member:** <@{member_id}> (`{member_id}`)", member_id=alert.member_id),
-        tr("**Post:** [jump to the post]({jump_url}) in <#{channel_id}>", jump_url=alert.jump_url, channel_id=alert.channel_id),
+        tr("**Post:** [jump to the post]({jump_url}) in <#{channel_id}>",
+           jump_url=alert.jump_url, channel_id=alert.channel_id),
         tr("**When:** <t:{when}:f> (<t:{when}:R>)", when=when),
         tr("**Why:** it reads like ") + ", ".join(code_span(p, 80) for p in alert.matched[:5]),
-        tr("**Quiet until:** <t:{int}:f>: Steward sends this member no automated replies, suggestions or check-ins until then.", int=int(alert.quiet_until.timestamp())),
+        tr("**Quiet until:** <t:{int}:f>: Steward sends this member no automated replies, "
+           "suggestions or check-ins until then.", int=int(alert.quiet_until.timestamp())),
     ]
     if alert.claimed_by is not None:
         lines.append(tr("**Reaching out:** <@{claimed_by}>", claimed_by=alert.claimed_by))
     else:
         lines.append(tr("**Reaching out:** nobody yet. Press *I'll reach out* so others know."))
     if alert.support_status == SENT:
-        lines.append(tr("**Support message:** sent by DM by <@{support_by}>", support_by=alert.support_by))
+        lines.append(tr("**Support message:** sent by DM by <@{support_by}>",
+                        support_by=alert.support_by))
     elif alert.support_status == DM_CLOSED:
         lines.append(tr("**Support message:** not delivered (their DMs are closed)"))
     embed.description = "\n".join(lines)
-    embed.set_footer(text=tr("Care alert #{id} · Steward never messages the member itself", id=alert.id))
+    embed.set_footer(text=tr("Care alert #{id} · Steward never messages the member itself",
+                             id=alert.id))
     return embed
 
 
 def forgotten_embed(alert: Alert) -> discord.Embed:
     """What a forgotten member's card becomes."""
-    return discord.Embed(title=tr("Care alert #{id}", id=alert.id), colour=discord.Colour.light_grey(),
+    return discord.Embed(title=tr("Care alert #{id}",
+                                  id=alert.id), colour=discord.Colour.light_grey(),
                          description=tr("This member asked to be forgotten, so this alert was "
                                      "deleted."))
 
@@ -117,9 +122,11 @@ class CareButton(
         claim = await service.claim(guild_id, self.alert_id, moderator.id)
         alert = claim.alert
         if claim.claimed:
-            text = (tr("Thank you. The others can see you're reaching out to <@{member_id}>. The post: {jump_url}", member_id=alert.member_id, jump_url=alert.jump_url))
+            text = (tr("Thank you. The others can see you're reaching out to <@{member_id}>. The "
+                       "post: {jump_url}", member_id=alert.member_id, jump_url=alert.jump_url))
         else:
-            text = (tr("<@{claimed_by}> is already reaching out to this member. Check with them before you write too.", claimed_by=alert.claimed_by))
+            text = (tr("<@{claimed_by}> is already reaching out to this member. Check with them "
+                       "before you write too.", claimed_by=alert.claimed_by))
         await reply_ephemeral(interaction, text)
 
 
@@ -147,5 +154,7 @@ class SupportModal(StewardModal):
         if result.delivered:
             text = tr("Sent to {member} by DM, signed with your name.", member=member)
         else:
-            text = (tr("I couldn't DM {member}: their DMs are closed. Please reach out another way, for example a gentle reply in the channel or a message from a moderator they know.", member=member))
+            text = (tr("I couldn't DM {member}: their DMs are closed. Please reach out another "
+                       "way, for example a gentle reply in the channel or a message from a "
+                       "moderator they know.", member=member))
         await reply_ephemeral(interaction, text)

@@ -22,7 +22,8 @@ def render_report(findings: Sequence[Finding], *, changed: bool = False) -> disc
             colour=discord.Colour.green(),
         )
     problems = sum(1 for f in findings if f.severity is Severity.PROBLEM)
-    title = tr("Steward doctor: {problems} problem(s), {value} warning(s)", problems=problems, value=len(findings) - problems)
+    title = tr("Steward doctor: {problems} problem(s), {value} warning(s)",
+               problems=problems, value=len(findings) - problems)
     embed = discord.Embed(
         title=title,
         colour=discord.Colour.red() if problems else discord.Colour.gold(),
@@ -34,5 +35,6 @@ def render_report(findings: Sequence[Finding], *, changed: bool = False) -> disc
         embed.add_field(name=f"{icon} {finding.code}",
                         value=f"{finding.message}\n**Fix:** {finding.fix}", inline=False)
     if len(findings) > MAX_REPORTED:
-        embed.set_footer(text=tr("and {value} more: run /steward doctor", value=len(findings) - MAX_REPORTED))
+        embed.set_footer(text=tr("and {value} more: run /steward doctor",
+                                 value=len(findings) - MAX_REPORTED))
     return embed

@@ -38,7 +38,10 @@ def stamp(when: datetime) -> str:
 def describe_reminder(reminder: Reminder) -> str:
     """One line of `/followup list`."""
     who = f"<@{reminder.member_id}>" if reminder.member_id else "?"
-    return (tr("**#{id}** {get} for {who} in <#{channel_id}>, {stamp}", id=reminder.id, get=tr(KIND_LABEL.get(reminder.kind, reminder.kind)), who=who, channel_id=reminder.channel_id, stamp=stamp(reminder.due_at)))
+    return (tr("**#{id}** {get} for {who} in <#{channel_id}>, {stamp}",
+               id=reminder.id, get=tr(KIND_LABEL.get(reminder.kind, reminder.kind)), who=who,
+                                      channel_id=reminder.channel_id,
+                                      stamp=stamp(reminder.due_at)))
 
 
 def notify_custom_id(followup_id: int) -> str:
@@ -104,7 +107,8 @@ class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     """On every check-in and reminder: the tagged member turns follow-up pings off."""
 
     def __init__(self, reminder_id: int) -> None:
-        super().__init__(discord.ui.Button(label=tr(STOP_LABEL), style=discord.ButtonStyle.secondary,
+        super().__init__(discord.ui.Button(label=tr(STOP_LABEL),
+              style=discord.ButtonStyle.secondary,
                                            custom_id=stop_custom_id(reminder_id)))
         self.reminder_id = reminder_id
 
@@ -127,7 +131,8 @@ class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                     "Take care. If you change your mind: `/preferences followup_pings:on`."))
         else:
             who = f"<@{member_id}>" if member_id else tr("the person it tagged")
-            text = (tr("This button is for {who}. To stop follow-up pings for yourself, use `/preferences followup_pings:off`.", who=who))
+            text = (tr("This button is for {who}. To stop follow-up pings for yourself, use "
+                       "`/preferences followup_pings:off`.", who=who))
         await reply_ephemeral(interaction, text)
 
 

@@ -95,9 +95,11 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
         f"<#{hold.channel_id}>")
     who.append(f"**Where:** {where}")
     if hold.forum_title is not None:
-        who.append(tr("**Forum post title:** {code_span}", code_span=code_span(hold.forum_title, 200)))
+        who.append(tr("**Forum post title:** {code_span}",
+                      code_span=code_span(hold.forum_title, 200)))
     if hold.repeat_count > 1:
-        who.append(tr("**Posted {repeat_count} times** (repeats removed, told once)", repeat_count=hold.repeat_count))
+        who.append(tr("**Posted {repeat_count} times** (repeats removed, told once)",
+                      repeat_count=hold.repeat_count))
     if hold.removal == "failed":
         who.append(tr("⚠️ **I could not remove this post** (missing permission?). It is still "
                    "visible in the channel."))
@@ -119,7 +121,8 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
         if card.files:
             described = [
                 f"{code_span(f.filename, 80)} ({_size(f.size)})"
-                + (tr(" — not kept: {not_kept_reason}", not_kept_reason=f.not_kept_reason) if f.not_kept_reason else "")
+                + (tr(" — not kept: {not_kept_reason}",
+                      not_kept_reason=f.not_kept_reason) if f.not_kept_reason else "")
                 for f in card.files
             ]
             embed.add_field(name=tr("Attachments"), value=truncate("\n".join(described), 1024),
@@ -140,7 +143,8 @@ def describe_decision(hold: Hold) -> str:
     if hold.status == "approved":
         verb = {"edit": tr("Edited and approved"), "trust": tr("Approved and trusted")}.get(
             hold.decision or "", tr("Approved"))
-        link = tr(" — [see the post]({repost_url})", repost_url=hold.repost_url) if hold.repost_url else ""
+        link = tr(" — [see the post]({repost_url})",
+                  repost_url=hold.repost_url) if hold.repost_url else ""
         return f"{verb} by {by}{link}"
     verb = {"timeout": tr("Rejected and timed out"), "ban": tr("Rejected and banned")}.get(
         hold.decision or "", tr("Rejected"))
@@ -156,7 +160,8 @@ def forgotten_embed(hold: Hold) -> discord.Embed:
 
 def full_text_embed(hold: Hold) -> discord.Embed:
     """The whole held text for one moderator (links stay unclickable inside a code block)."""
-    embed = discord.Embed(title=tr("Hold #{id}: full text", id=hold.id), colour=discord.Colour.orange())
+    embed = discord.Embed(title=tr("Hold #{id}: full text",
+                                   id=hold.id), colour=discord.Colour.orange())
     if hold.content is None:
         embed.description = tr("*The content was removed after the retention period.*")
         return embed
@@ -187,7 +192,8 @@ def describe(decision: Decision) -> str:
         if decision.repost and decision.repost.member_notified == "none":
             text += tr("\nI couldn't notify the member (DMs closed and no channel to ping in).")
         if hold.decision == "trust":
-            text += tr("\n<@{member_id}> is now trusted: their links won't be held again.", member_id=hold.member_id)
+            text += tr("\n<@{member_id}> is now trusted: their links won't be held again.",
+                       member_id=hold.member_id)
         return text
     text = tr("Rejected hold #{id}.", id=hold.id)
     if decision.member_told is True:
@@ -264,7 +270,8 @@ class HoldButton(
                       else tr("and delete their messages from the last day"))
             await reply_ephemeral(
                 interaction,
-                tr("{verb} <@{member_id}> {detail}, and reject this post? Only do this for obvious scams.", verb=verb, member_id=hold.member_id, detail=detail),
+                tr("{verb} <@{member_id}> {detail}, and reject this post? Only do this for obvious "
+                   "scams.", verb=verb, member_id=hold.member_id, detail=detail),
                 view=ConfirmPunish(hold.id, self.action),  # type: ignore[arg-type]
             )
             return
@@ -344,7 +351,8 @@ class ConfirmPunish(StewardView):
         super().__init__(timeout=300)
         self.hold_id = hold_id
         self.action: Literal["timeout", "ban"] = action
-        self.confirm.label = tr("Yes, time them out") if action == "timeout" else tr("Yes, ban them")
+        self.confirm.label = (tr("Yes, time them out") if action == "timeout"
+                              else tr("Yes, ban them"))
 
     @discord.ui.button(label="Yes", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
@@ -368,4 +376,5 @@ class ConfirmPunish(StewardView):
     async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         """Do nothing."""
         self.stop()
-        await interaction.response.edit_message(content=tr("Cancelled; nothing was done."), view=None)
+        await interaction.response.edit_message(content=tr("Cancelled; nothing was done."),
+                                                view=None)

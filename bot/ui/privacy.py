@@ -19,9 +19,11 @@ LABELS = {"audit": N_("audit entries anonymized")}
 
 def describe_forget(report: ForgetReport, user_id: int) -> str:
     """What was removed, per feature, in plain words."""
-    lines = [tr("Done. Steward no longer holds anything about <@{user_id}> in this server.", user_id=user_id)]
+    lines = [tr("Done. Steward no longer holds anything about <@{user_id}> in this server.",
+                user_id=user_id)]
     for name, count in report.removed.items():
-        lines.append(f"• {tr(LABELS[name]) if name in LABELS else tr('{name}: rows removed', name=name)}: {count}")
+        label = tr(LABELS[name]) if name in LABELS else tr("{name}: rows removed", name=name)
+        lines.append(f"• {label}: {count}")
     if report.failed:
         lines[0] = tr("Partly done: some data could not be removed yet.")
         lines.append(tr("Could not finish: ") + ", ".join(report.failed) + tr(". Try again in a "

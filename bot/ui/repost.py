@@ -159,10 +159,12 @@ class RepostModal(StewardModal, title="Repost for a member"):
                 "channel": tr("Their DMs are closed, so I told them in the channel."),
                 "none": tr("I couldn't tell them (they may have left the server).")}
         how = tr("in their name") if result.mode == "webhook" else tr("as Steward")
-        parts = tr(" in {len} parts", len=len(result.message_ids)) if len(result.message_ids) > 1 else ""
+        parts = tr(" in {len} parts",
+                   len=len(result.message_ids)) if len(result.message_ids) > 1 else ""
         await reply_ephemeral(
             interaction,
-            tr("Shared {how}{parts}: {jump_url}\n{item}", how=how, parts=parts, jump_url=result.jump_url, item=told[result.member_notified]),
+            tr("Shared {how}{parts}: {jump_url}\n{item}",
+               how=how, parts=parts, jump_url=result.jump_url, item=told[result.member_notified]),
         )
 
 
@@ -214,7 +216,8 @@ def describe_settings(config: GuildConfig) -> str:
     repost = config.repost
     mode = (tr("webhook (in the member's name and picture)") if repost.mode == "webhook"
             else tr("bot (posted by Steward)"))
-    return tr("**Mode:** {mode}\n**Attribution:** {attribution}", mode=mode, attribution=repost.attribution)
+    return tr("**Mode:** {mode}\n**Attribution:** {attribution}",
+              mode=mode, attribution=repost.attribution)
 
 
 class ManageView(StewardView):

@@ -55,13 +55,18 @@ def settings_pages(config: GuildConfig) -> list[discord.Embed]:
             value = getattr(section, name)
             default = _default(kind, name)
             if value == default:
-                lines.append(tr("**{name}:** {show} *(default)*", name=name, show=_show(kind, name, value)))
+                lines.append(tr("**{name}:** {show} *(default)*",
+                                name=name, show=_show(kind, name, value)))
             else:
-                lines.append(tr("**{name}:** {show} *(default: {show2})*", name=name, show=_show(kind, name, value), show2=_show(kind, name, default)))
+                lines.append(tr("**{name}:** {show} *(default: {show2})*",
+                                name=name, show=_show(kind, name, value),
+                                                      show2=_show(kind, name, default)))
         doc = (kind.__doc__ or "").strip()
-        embed = discord.Embed(title=tr("Settings: {section_name}", section_name=section_name), description=doc + "\n\n"
+        embed = discord.Embed(title=tr("Settings: {section_name}",
+                                       section_name=section_name), description=doc + "\n\n"
                               + "\n".join(lines), colour=discord.Colour.blurple())
-        embed.set_footer(text=tr("Page {index} of {len} · change them with the feature's commands or steward config import", index=index, len=len(names)))
+        embed.set_footer(text=tr("Page {index} of {len} · change them with the feature's commands "
+                                 "or steward config import", index=index, len=len(names)))
         pages.append(embed)
     return pages
 
@@ -99,7 +104,8 @@ def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
                   + " and ".join(sorted(can_create)) + tr(" for moderators only")
                   if can_create else "") + "."]
     lines += ["", "**Check-up:** " + (tr("all clear.") if not problems and not warnings else
-              tr("{problems} problem(s), {warnings} warning(s): run `/steward doctor` for the fixes.", problems=problems, warnings=warnings))]
+              tr("{problems} problem(s), {warnings} warning(s): run `/steward doctor` for the "
+                 "fixes.", problems=problems, warnings=warnings))]
     lines += ["", tr(INTEGRATIONS_HINT)]
     return discord.Embed(title=tr("Steward setup"), description="\n".join(lines),
                          colour=discord.Colour.green() if not problems and not hidden_warning
@@ -108,18 +114,27 @@ def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
 
 def hidden_channels_warning(message: str, fix: str) -> str:
     """The setup reply's warning that moderators can't see the moderators-only channels."""
-    return tr("⚠️ **Moderators can't see these channels.** {message}\n**Fix:** {fix}", message=message, fix=fix)
+    return tr("⚠️ **Moderators can't see these channels.** {message}\n**Fix:** {fix}",
+              message=message, fix=fix)
 
 
 def created_hidden_message(channels: list[str]) -> tuple[str, str]:
     """(message, fix) when setup created staff channels and no moderator role is set."""
     listed = ", ".join(channels)
-    return (tr("No moderator role is set, so only Steward and server admins can see {listed}; moderators who rely on Manage Messages alone won't see held posts or the mod log.", listed=listed),
-            tr("Open {listed} → Edit Channel → Permissions → add the role that has Manage Messages and allow View Channel, and set your moderators' role with `/steward setup moderator_role:` (setup doesn't change the permissions of channels that already exist).", listed=listed))
+    return (tr("No moderator role is set, so only Steward and server admins can see {listed}; "
+               "moderators who rely on Manage Messages alone won't see held posts or the mod log.",
+               listed=listed),
+            tr("Open {listed} → Edit Channel → Permissions → add the role that has Manage Messages "
+               "and allow View Channel, and set your moderators' role with `/steward setup "
+               "moderator_role:` (setup doesn't change the permissions of channels that already "
+               "exist).", listed=listed))
 
 
 def describe_core(config: GuildConfig) -> str:
     """The shared settings /steward settings changes: moderator roles and the mod log."""
-    roles = ", ".join(f"<@&{r}>" for r in config.core.moderator_roles) or tr("none (Manage Messages)")
-    log_channel = f"<#{config.core.mod_log_channel}>" if config.core.mod_log_channel else tr("not set")
-    return tr("**Moderator roles:** {roles}\n**Mod log:** {log_channel}", roles=roles, log_channel=log_channel)
+    roles = ", ".join(f"<@&{r}>" for r in config.core.moderator_roles) or tr("none (Manage "
+                                                                             "Messages)")
+    log_channel = (f"<#{config.core.mod_log_channel}>" if config.core.mod_log_channel
+                   else tr("not set"))
+    return tr("**Moderator roles:** {roles}\n**Mod log:** {log_channel}",
+              roles=roles, log_channel=log_channel)

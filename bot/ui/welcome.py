@@ -114,7 +114,8 @@ class GroupSelect(discord.ui.Select["PickerView"]):
         last = first + len(groups) - 1
         super().__init__(
             custom_id=f"steward:welcome:picker:menu:{index}",
-            placeholder=tr("Groups {value}-{value2}", value=first + 1, value2=last + 1) if first or last >= 24
+            placeholder=tr("Groups {value}-{value2}",
+                           value=first + 1, value2=last + 1) if first or last >= 24
             else tr("Choose your groups"),
             min_values=0, max_values=len(options), options=options)
         self.group_ids = {g.id for g in groups}
@@ -204,14 +205,16 @@ def result_text(result: PickResult, role_names: dict[int, str] | None = None) ->
         lines = [tr("Here are your groups:")]
         for group in result.chosen:
             about = f": {group.description}" if group.description else ""
-            lines.append(tr("• **{name}** meets in <#{channel_id}>{about}", name=group.name, channel_id=group.channel_id, about=about))
+            lines.append(tr("• **{name}** meets in <#{channel_id}>{about}",
+                            name=group.name, channel_id=group.channel_id, about=about))
     names = role_names or {}
 
     def roles(ids: list[int]) -> str:
         return ", ".join(f"**{names[r]}**" if r in names else f"<@&{r}>" for r in ids)
 
     if result.added:
-        lines.append(tr("I gave you the {roles} role, so you can follow along.", roles=roles(result.added)))
+        lines.append(tr("I gave you the {roles} role, so you can follow along.",
+                        roles=roles(result.added)))
     if result.removed:
         lines.append(tr("I took away the {roles} role.", roles=roles(result.removed)))
     if result.skipped_unsafe:

@@ -27,7 +27,8 @@ RESET = "default"
 def describe_settings(care: CareSettings, queue_channel: int | None) -> str:
     """The care settings in a few lines."""
     where = (f"<#{care.care_channel}>" if care.care_channel else
-             tr("<#{queue_channel}> (the link-hold queue)", queue_channel=queue_channel) if queue_channel else
+             tr("<#{queue_channel}> (the link-hold queue)",
+                queue_channel=queue_channel) if queue_channel else
              tr("not set: alerts can't be posted until a care or queue channel is set"))
     phrases = ", ".join(f"`{p}`" for p in care.extra_phrases) or "none"
     return "\n".join([
@@ -88,7 +89,9 @@ class CareCommands(commands.Cog):
             perms = real.permissions_for(guild.me) if real is not None else None
             if perms is None or not (perms.view_channel and perms.send_messages
                                      and perms.embed_links):
-                raise InvalidInput(tr("I can't post in {mention}: I need View Channel, Send Messages and Embed Links there. Nothing was changed.", mention=care_channel.mention))
+                raise InvalidInput(tr("I can't post in {mention}: I need View Channel, Send "
+                                      "Messages and Embed Links there. Nothing was changed.",
+                                      mention=care_channel.mention))
         config = self.bot.guild_settings.get(guild.id)
         if all(o is None for o in (enabled, care_channel, quiet_hours, support_message)):
             await reply_ephemeral(interaction, describe_settings(
@@ -125,7 +128,8 @@ class CareCommands(commands.Cog):
             new.care.extra_phrases = [*new.care.extra_phrases, text]
 
         await self._change(interaction, admin, mutate)
-        await reply_ephemeral(interaction, tr("Posts with `{text}` now raise a care alert.", text=text))
+        await reply_ephemeral(interaction, tr("Posts with `{text}` now raise a care alert.",
+                                              text=text))
 
     @phrases.command(name="remove", description="Stop alerting on one of the server's phrases")
     @app_commands.describe(phrase="One of the server's extra phrases")
@@ -135,10 +139,12 @@ class CareCommands(commands.Cog):
         key = normalize(phrase)
         current = self.bot.guild_settings.get(admin.guild.id).care.extra_phrases
         if not any(normalize(p) == key for p in current):
-            raise InvalidInput(tr("`{item}` isn't one of the server's phrases. See them with `/care settings`.", item=phrase[:100]))
+            raise InvalidInput(tr("`{item}` isn't one of the server's phrases. See them with "
+                                  "`/care settings`.", item=phrase[:100]))
 
         def mutate(new: GuildConfig) -> None:
             new.care.extra_phrases = [p for p in new.care.extra_phrases if normalize(p) != key]
 
         await self._change(interaction, admin, mutate)
-        await reply_ephemeral(interaction, tr("`{item}` no longer raises an alert.", item=phrase[:100]))
+        await reply_ephemeral(interaction, tr("`{item}` no longer raises an alert.",
+                                              item=phrase[:100]))

@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.adapters.setup import create_staff_channels
 from bot.app import StewardBot
 from bot.domain.doctor import MODERATORS_CANT_SEE, Severity
-from bot.i18n import shipped
+from bot.i18n import shipped, tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, refuse_power_role, require_admin
 from bot.services.config_io import export_toml
@@ -234,5 +234,7 @@ class Core(commands.Cog):
         file = discord.File(io.BytesIO(text.encode()), filename=f"steward-{guild_id}.toml")
         await reply_ephemeral(
             interaction,
-            tr("Here are this server's settings. Share the `[policy]` part with other servers; import with `steward config import --guild {guild_id} FILE --dry-run` first.", guild_id=guild_id),
+            tr("Here are this server's settings. Share the `[policy]` part with other servers; "
+               "import with `steward config import --guild {guild_id} FILE --dry-run` first.",
+               guild_id=guild_id),
             file=file)

@@ -66,5 +66,7 @@ class Privacy(commands.Cog):
         view = ConfirmForget(interaction.user.id, self._check, go)
         await reply_ephemeral(
             interaction,
-            tr("This deletes everything Steward stored about <@{user_id}> in this server: held posts and their files, reminders, welcome records and the like, and takes them out of the audit log. It can't be undone.", user_id=user_id),
+            tr("This deletes everything Steward stored about <@{user_id}> in this server: held "
+               "posts and their files, reminders, welcome records and the like, and takes them out "
+               "of the audit log. It can't be undone.", user_id=user_id),
             view=view)

@@ -146,12 +146,17 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
             who = tr("You") if earlier.asker_id == moderator.id else f"<@{earlier.asker_id}>"
             await reply_ephemeral(
                 interaction,
-                tr("{who} already asked <@{op_id}> about this on {stamp} (follow-up #{id}), so I won't tag them again. Press the button to hear when they reply.", who=who, op_id=earlier.op_id, stamp=stamp(earlier.asked_at), id=earlier.id),
+                tr("{who} already asked <@{op_id}> about this on {stamp} (follow-up #{id}), so I "
+                   "won't tag them again. Press the button to hear when they reply.",
+                   who=who, op_id=earlier.op_id, stamp=stamp(earlier.asked_at), id=earlier.id),
                 view=notify_view(earlier.id))
             return
         await reply_ephemeral(
             interaction,
-            tr("Done: I tagged <@{op_id}> ({tag_jump}). You'll hear when they reply. If they haven't by {stamp}, I'll check in with them once (follow-up #{id}).", op_id=result.followup.op_id, tag_jump=result.tag_jump, stamp=stamp(result.checkin_due), id=result.followup.id),
+            tr("Done: I tagged <@{op_id}> ({tag_jump}). You'll hear when they reply. If they "
+               "haven't by {stamp}, I'll check in with them once (follow-up #{id}).",
+               op_id=result.followup.op_id, tag_jump=result.tag_jump,
+               stamp=stamp(result.checkin_due), id=result.followup.id),
         )
 
     # --- reminders
@@ -179,7 +184,9 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
             guild_id=interaction.guild.id, moderator_id=moderator.id, member_id=member.id,
             place=facts.place_of(place), due=due, note=note)
         await reply_ephemeral(
-            interaction, tr("Scheduled reminder #{id}: I'll tag {mention} in <#{id2}> at {stamp}.", id=reminder.id, mention=member.mention, id2=place.id, stamp=stamp(reminder.due_at)))
+            interaction, tr("Scheduled reminder #{id}: I'll tag {mention} in <#{id2}> at {stamp}.",
+                            id=reminder.id, mention=member.mention, id2=place.id,
+                            stamp=stamp(reminder.due_at)))
 
     @followup.command(name="list", description="Pending check-ins and reminders here")
     async def list_pending(self, interaction: discord.Interaction) -> None:
@@ -204,7 +211,8 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None
         reminder = await self.service.cancel(interaction.guild_id, id, moderator.id)
-        await reply_ephemeral(interaction, tr("Cancelled {describe_reminder}.", describe_reminder=describe_reminder(reminder)))
+        await reply_ephemeral(interaction, tr("Cancelled {describe_reminder}.",
+                                              describe_reminder=describe_reminder(reminder)))
 
     @followup.command(name="snooze", description="Move a pending check-in or reminder")
     @app_commands.describe(id="The number shown by /followup list",
@@ -217,7 +225,8 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         due = _when(when, interaction.guild_id, self.bot)
         await interaction.response.defer(ephemeral=True, thinking=True)
         reminder = await self.service.snooze(interaction.guild_id, id, due, moderator.id)
-        await reply_ephemeral(interaction, tr("Moved: {describe_reminder}.", describe_reminder=describe_reminder(reminder)))
+        await reply_ephemeral(interaction, tr("Moved: {describe_reminder}.",
+                                              describe_reminder=describe_reminder(reminder)))
 
     @followup.command(name="autocheck", description="Check in once on forum posts after n days")
     @app_commands.describe(forum="The forum", days="Days after a post, or off")
@@ -247,7 +256,9 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         if number is None:
             text = tr("Automatic check-ins are off in {mention}.", mention=forum.mention)
         else:
-            text = (tr("In {mention}, {number} days after a new post, if others replied and the poster hasn't been back, I'll check in with them once.", mention=forum.mention, number=number))
+            text = (tr("In {mention}, {number} days after a new post, if others replied and the "
+                       "poster hasn't been back, I'll check in with them once.",
+                       mention=forum.mention, number=number))
         await reply_ephemeral(interaction, text)
 
     @followup.command(name="settings", description="Time zone and wording of follow-ups (admins)")
@@ -322,4 +333,7 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
                  tr("Off: nobody will be tagged about your posts by me. No reminders, no "
                  "check-ins."))
         notices = tr("by DM") if prefs.notify_dm else tr("with a mention in the thread")
-        await reply_ephemeral(interaction, tr("**Follow-up pings:** {pings}\n**Reply notices** (when you follow a question): {notices}.\nChange these any time with `/preferences`.", pings=pings, notices=notices))
+        await reply_ephemeral(interaction, tr("**Follow-up pings:** {pings}\n**Reply notices** "
+                                              "(when you follow a question): {notices}.\nChange "
+                                              "these any time with `/preferences`.",
+                                              pings=pings, notices=notices))

@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.adapters.linkhold import LinkHoldAdapter
 from bot.domain.links import is_valid_domain
 from bot.errors import InvalidInput
-from bot.i18n import tr
+from bot.i18n import tr, trn
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
     MODERATOR_DEFAULT,
@@ -42,14 +42,22 @@ def describe_settings(settings: LinkHoldSettings) -> str:
         f"**Holds:** {'on' if settings.enabled else 'off'}",
         tr("**New for:** {hold_days} days after joining", hold_days=settings.hold_days),
         tr("**Minimum posts:** {value}", value=settings.min_posts or 'not required'),
-        tr("**Minimum account age:** {value}", value=f'{settings.min_account_age_days} days' if settings.min_account_age_days else 'any'),
+        tr("**Minimum account age:** {value}",
+           value=trn("{count} day", "{count} days", settings.min_account_age_days,
+                     count=settings.min_account_age_days)
+           if settings.min_account_age_days else tr("any")),
         tr("**Tell members by:** {notify}", notify=settings.notify),
         tr("**Queue channel:** {channel}", channel=channel(settings.queue_channel)),
         tr("**Notice channel (forum posts):** {channel}", channel=channel(settings.notice_channel)),
-        tr("**Exempt roles:** {value}", value=', '.join(f'<@&{r}>' for r in settings.exempt_roles) or 'none'),
-        tr("**Ignored channels:** {value}", value=', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'),
+        tr("**Exempt roles:** {value}",
+           value=', '.join(f'<@&{r}>' for r in settings.exempt_roles) or 'none'),
+        tr("**Ignored channels:** {value}",
+           value=', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'),
         f"**Allowlist:** {', '.join(f'`{d}`' for d in settings.allowlist) or 'empty'}",
-        tr("**Reminders after:** {review_reminder_hours} hours; **held content kept:** {retention_days} days after a decision", review_reminder_hours=settings.review_reminder_hours, retention_days=settings.retention_days),
+        tr("**Reminders after:** {review_reminder_hours} hours; **held content kept:** "
+           "{retention_days} days after a decision",
+           review_reminder_hours=settings.review_reminder_hours,
+           retention_days=settings.retention_days),
     ]
     return "\n".join(lines)
 
@@ -108,14 +116,16 @@ class LinkHoldCommands(commands.Cog):
         moderator = self._moderator(interaction)
         normalized = is_valid_domain(domain)
         if normalized is None:
-            raise InvalidInput(tr("`{item}` isn't a website address I can use. Try something like `cancer.gov` or `mayoclinic.org`.", item=domain[:100]))
+            raise InvalidInput(tr("`{item}` isn't a website address I can use. Try something like "
+                                  "`cancer.gov` or `mayoclinic.org`.", item=domain[:100]))
 
         def mutate(config: GuildConfig) -> None:
             if normalized not in config.linkhold.allowlist:
                 config.linkhold.allowlist = [*config.linkhold.allowlist, normalized]
 
         await self._change(interaction, moderator, mutate)
-        await self._reply(interaction, tr("Links to `{normalized}` (and its subdomains) now pass for new members.", normalized=normalized))
+        await self._reply(interaction, tr("Links to `{normalized}` (and its subdomains) now pass "
+                                          "for new members.", normalized=normalized))
 
     @linkhold.command(name="disallow", description="Remove a site from the allowlist")
     @app_commands.describe(domain="A website on the allowlist")
@@ -126,13 +136,15 @@ class LinkHoldCommands(commands.Cog):
         normalized = is_valid_domain(domain) or domain.strip().lower()
         current = self.bot.guild_settings.get(interaction.guild_id).linkhold.allowlist
         if normalized not in current:
-            raise InvalidInput(tr("`{item}` isn't on the allowlist. See it with `/linkhold allowlist`.", item=normalized[:100]))
+            raise InvalidInput(tr("`{item}` isn't on the allowlist. See it with `/linkhold "
+                                  "allowlist`.", item=normalized[:100]))
 
         def mutate(config: GuildConfig) -> None:
             config.linkhold.allowlist = [d for d in config.linkhold.allowlist if d != normalized]
 
         await self._change(interaction, moderator, mutate)
-        await self._reply(interaction, tr("`{normalized}` is off the allowlist: new members' links there are held again.", normalized=normalized))
+        await self._reply(interaction, tr("`{normalized}` is off the allowlist: new members' links "
+                                          "there are held again.", normalized=normalized))
 
     @linkhold.command(name="allowlist", description="Show the sites new members may link to")
     async def allowlist(self, interaction: discord.Interaction) -> None:
@@ -152,8 +164,10 @@ class LinkHoldCommands(commands.Cog):
         """Trust a member."""
         moderator = self._moderator(interaction)
         added = await self.service.trust(member.guild.id, member.id, moderator.id)
-        await self._reply(interaction, tr("{mention} is trusted: their links won't be held.", mention=member.mention)
-                          if added else tr("{mention} was already trusted.", mention=member.mention))
+        await self._reply(interaction, tr("{mention} is trusted: their links won't be held.",
+                                          mention=member.mention)
+                          if added else tr("{mention} was already trusted.",
+                                           mention=member.mention))
 
     @linkhold.command(name="untrust", description="Apply the new-member rules to them again")
     @app_commands.describe(member="The member to stop trusting")
@@ -161,7 +175,8 @@ class LinkHoldCommands(commands.Cog):
         """Stop trusting a member."""
         moderator = self._moderator(interaction)
         removed = await self.service.untrust(member.guild.id, member.id, moderator.id)
-        await self._reply(interaction, tr("{mention} is no longer trusted; the new-member rules apply to them again.", mention=member.mention) if removed
+        await self._reply(interaction, tr("{mention} is no longer trusted; the new-member rules "
+                                          "apply to them again.", mention=member.mention) if removed
                           else tr("{mention} wasn't trusted.", mention=member.mention))
 
     @linkhold.command(name="queue", description="Held posts waiting for review")
@@ -178,10 +193,14 @@ class LinkHoldCommands(commands.Cog):
             shown = hold.parent_id if hold.is_forum_post and hold.parent_id else hold.channel_id
             where = f"<#{shown}>"
             if hold.queue_channel_id and hold.queue_message_id:
-                label = (tr("[Hold #{id}](https://discord.com/channels/{guild_id}/{queue_channel_id}/{queue_message_id})", id=hold.id, guild_id=hold.guild_id, queue_channel_id=hold.queue_channel_id, queue_message_id=hold.queue_message_id))
+                url = (f"https://discord.com/channels/{hold.guild_id}/{hold.queue_channel_id}/"
+                       f"{hold.queue_message_id}")
+                label = tr("[Hold #{id}]({url})", id=hold.id, url=url)
             else:
                 label = tr("Hold #{id}", id=hold.id)
-            lines.append(tr("• {label}: <@{member_id}> in {where}, held <t:{int}:R>", label=label, member_id=hold.member_id, where=where, int=int(hold.created_at.timestamp())))
+            lines.append(tr("• {label}: <@{member_id}> in {where}, held <t:{int}:R>",
+                            label=label, member_id=hold.member_id, where=where,
+                            int=int(hold.created_at.timestamp())))
         more = tr("\n…and more; decide these first.") if len(pending) > 25 else ""
         await self._reply(interaction, tr("**{len} held posts waiting:**\n", len=len(pending[:25]))
                           + "\n".join(lines) + more)
@@ -194,11 +213,16 @@ class LinkHoldCommands(commands.Cog):
         status = await self.service.status(
             member.guild.id, self.adapter.someone(member.guild, member.id, member))
         if status.exempt is not None:
-            text = tr("{mention}'s links are never held ({exempt}).", mention=member.mention, exempt=status.exempt)
+            text = tr("{mention}'s links are never held ({exempt}).",
+                      mention=member.mention, exempt=status.exempt)
         elif not status.held:
-            text = tr("{mention}'s links are not held (established member).", mention=member.mention)
+            text = tr("{mention}'s links are not held (established member).",
+                      mention=member.mention)
         else:
-            text = (tr("{mention}'s links are held for review: {join}. They can post links {clearance}.", mention=member.mention, join='; '.join(status.reasons), clearance=status.clearance))
+            text = (tr("{mention}'s links are held for review: {join}. They can post links "
+                       "{clearance}.",
+                       mention=member.mention, join='; '.join(status.reasons),
+                       clearance=status.clearance))
         if status.history:
             text += tr("\nHolds so far: ") + ", ".join(
                 f"{n} {s}" for s, n in sorted(status.history.items()))
@@ -233,7 +257,8 @@ class LinkHoldCommands(commands.Cog):
                 real = guild.get_channel(chosen.id)
                 if not isinstance(real, discord.TextChannel) or not _can_post(real, guild.me):
                     raise InvalidInput(
-                        tr("I can't post in {mention}: I need View Channel, Send Messages and Embed Links there. Nothing was changed.", mention=chosen.mention))
+                        tr("I can't post in {mention}: I need View Channel, Send Messages and "
+                           "Embed Links there. Nothing was changed.", mention=chosen.mention))
         options = (hold_days, min_posts, min_account_age_days, queue_channel, notify,
                    notice_channel)
         if all(o is None for o in options):
@@ -272,7 +297,8 @@ class LinkHoldCommands(commands.Cog):
                 config.linkhold.exempt_roles = [*config.linkhold.exempt_roles, role.id]
 
         await self._change(interaction, admin, mutate)
-        await self._reply(interaction, tr("Members with {mention} are never held.", mention=role.mention))
+        await self._reply(interaction, tr("Members with {mention} are never held.",
+                                          mention=role.mention))
 
     @linkhold.command(name="unexempt", description="Apply the rules to this role again")
     @app_commands.describe(role="An exempt role")
@@ -302,7 +328,8 @@ class LinkHoldCommands(commands.Cog):
                                                     channel.id]
 
         await self._change(interaction, admin, mutate)
-        await self._reply(interaction, tr("New members' links in {mention} pass without review.", mention=channel.mention))
+        await self._reply(interaction, tr("New members' links in {mention} pass without review.",
+                                          mention=channel.mention))
 
     @linkhold.command(name="unignore", description="Check links in this channel again")
     @app_commands.describe(channel="An ignored channel")
@@ -318,4 +345,5 @@ class LinkHoldCommands(commands.Cog):
                                                 if c != channel.id]
 
         await self._change(interaction, admin, mutate)
-        await self._reply(interaction, tr("New members' links in {mention} are checked again.", mention=channel.mention))
+        await self._reply(interaction, tr("New members' links in {mention} are checked again.",
+                                          mention=channel.mention))

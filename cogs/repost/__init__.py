@@ -194,7 +194,8 @@ class Repost(commands.Cog):
                           room=room, owner_id=interaction.user.id)
         whose = "your" if interaction.user.id == record.member_id else f"<@{record.member_id}>'s"
         await reply_ephemeral(
-            interaction, tr("This is {whose} reposted post. What would you like to do?", whose=whose),
+            interaction, tr("This is {whose} reposted post. What would you like to do?",
+                            whose=whose),
             view=view,
         )
 

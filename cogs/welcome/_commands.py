@@ -108,7 +108,8 @@ class WelcomeCog(commands.Cog, name="Welcome"):
             interaction.guild_id).core)
         await interaction.response.defer(ephemeral=True, thinking=True)
         posted = await self.service.resend(self._facts(member), actor.id)
-        await reply_ephemeral(interaction, tr("Welcome posted again: {jump_url}", jump_url=posted.jump_url))
+        await reply_ephemeral(interaction, tr("Welcome posted again: {jump_url}",
+                                              jump_url=posted.jump_url))
 
     # --- admins
 
@@ -202,7 +203,8 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         group = await self.service.directory.add_group(
             interaction.guild_id, self._facts(actor), name, group_channel_id(channel),
             description, keywords, role_facts(role) if role is not None else None)
-        await reply_ephemeral(interaction, tr("Added **{name}** (<#{channel_id}>).", name=group.name, channel_id=group.channel_id)
+        await reply_ephemeral(interaction, tr("Added **{name}** (<#{channel_id}>).",
+                                              name=group.name, channel_id=group.channel_id)
                               + keywords_note(group.keywords))
 
     @group.command(name="edit", description="Change a support group")
@@ -225,7 +227,8 @@ class WelcomeCog(commands.Cog, name="Welcome"):
             channel_id=group_channel_id(channel) if channel is not None else None,
             description=description, keywords=keywords,
             role=role_facts(role) if role is not None else None, clear_role=remove_role)
-        await reply_ephemeral(interaction, tr("Saved **{name}** (<#{channel_id}>).", name=group.name, channel_id=group.channel_id)
+        await reply_ephemeral(interaction, tr("Saved **{name}** (<#{channel_id}>).",
+                                              name=group.name, channel_id=group.channel_id)
                               + keywords_note(group.keywords))
 
     @group.command(name="remove", description="Remove a support group from the directory")
@@ -236,7 +239,9 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         group = await self.service.directory.remove_group(interaction.guild_id, actor.id, name)
-        await reply_ephemeral(interaction, tr("Removed **{name}**. Members keep its role until they change their groups or you delete the role.", name=group.name))
+        await reply_ephemeral(interaction, tr("Removed **{name}**. Members keep its role until "
+                                              "they change their groups or you delete the role.",
+                                              name=group.name))
 
     @group_edit.autocomplete("name")
     @group_remove.autocomplete("name")
