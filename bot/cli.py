@@ -138,7 +138,7 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
-    code: int = await run_demo(quiet=args.quiet)
+    code: int = await run_demo(quiet=args.quiet, language=args.lang)
     return code
 
 
@@ -214,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("--to", required=True, help="postgresql://... (or sqlite:///path)")
     demo = sub.add_parser("demo", help="play an offline story against the built-in sandbox")
     demo.add_argument("--quiet", action="store_true", help="print only the transcript")
+    demo.add_argument("--lang", default="en", choices=["en", "es"],
+                      help="the server's and members' language (default: en)")
     cli_admin.add_parsers(sub)
     return parser
 

@@ -120,7 +120,8 @@ async def build(host: Host, client: discord.Client) -> Services:
     external = ExternalChanges(SettingsStampRepository(db), GuildSettingsRepository(db),
                                settings, clock)
     scheduler = Scheduler(ReminderRepository(db), clock, host.background,
-                          max_per_second=REMINDERS_PER_SECOND, classify=classify_discord_error)
+                          max_per_second=REMINDERS_PER_SECOND, classify=classify_discord_error,
+                          language_of=getattr(host, "language_of", None))
 
     # --- repost
     repost = RepostService(RepostRepository(db), clock, DiscordRepostActions(client),

@@ -106,7 +106,17 @@ class StewardModal(discord.ui.Modal):
 
 
 class StewardView(discord.ui.View):
-    """A view whose errors become ephemeral replies, in the clicker's language."""
+    """A view whose errors become ephemeral replies, in the clicker's language.
+
+    Buttons declared with `@discord.ui.button(label=N_("..."))` are labelled in the language
+    spoken where the view is built.
+    """
+
+    def __init__(self, *, timeout: float | None = 180.0) -> None:
+        super().__init__(timeout=timeout)
+        for item in self.children:
+            if isinstance(item, discord.ui.Button) and item.label:
+                item.label = tr(item.label)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Answer in the clicker's language."""

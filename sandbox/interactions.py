@@ -342,7 +342,7 @@ def new_interaction(
     channel: Channel,
     user: User,
     source_message: Message | None = None,
-    locale: str = "en-US",
+    locale: str | None = None,
 ) -> InteractionResult:
     """Build the INTERACTION_CREATE payload and its :class:`InteractionResult`."""
     guild = world.guild_of(channel)
@@ -357,7 +357,7 @@ def new_interaction(
         "channel": _interaction_channel(world, channel, user),
         "token": token,
         "version": 1,
-        "locale": locale,
+        "locale": locale or user.locale,
         "entitlements": [],
         "entitlement_sku_ids": [],
         "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,

@@ -65,6 +65,7 @@ class User:
     avatar: str | None = None
     global_name: str | None = None
     dm_closed: bool = False
+    locale: str = "en-US"  # the Discord client's language, sent with each interaction
 
     @property
     def mention(self) -> str:

@@ -146,7 +146,7 @@ class InteractionsMixin(SandboxBase):
         channel: Channel | None = None,
         *,
         options: Mapping[str, Any] | None = None,
-        locale: str = "en-US",
+        locale: str | None = None,
         **kwargs: Any,
     ) -> InteractionResult:
         """Invoke ``/command`` (space-separated path: ``"linkhold allow"``).
@@ -175,7 +175,7 @@ class InteractionsMixin(SandboxBase):
         channel: Channel | None = None,
         *,
         options: Mapping[str, Any] | None = None,
-        locale: str = "en-US",
+        locale: str | None = None,
         **kwargs: Any,
     ) -> InteractionResult:
         """The user is typing option ``focused`` (its partial text among the options).
@@ -190,7 +190,7 @@ class InteractionsMixin(SandboxBase):
 
     async def context_menu(self, guild: Guild | None, user: User | Member, name: str, *,
                            target: Message | User | Member, channel: Channel | None = None,
-                           locale: str = "en-US") -> InteractionResult:
+                           locale: str | None = None) -> InteractionResult:
         """Use a user or message context-menu command (type taken from the target)."""
         world = self.world
         invoker = user.user if isinstance(user, Member) else user

@@ -68,6 +68,7 @@ class World:
         self.clock = clock
         self.ids = SnowflakeGenerator(clock)
         self.token = token
+        self.default_locale = "en-US"  # the client language of users added from now on
         self.users: dict[int, User] = {}
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}
@@ -95,7 +96,7 @@ class World:
     def add_user(self, username: str, *, bot: bool = False, avatar: str | None = None,
                  created_at: dt.datetime | None = None) -> User:
         user = User(id=self.ids.next(created_at), username=username, bot=bot, avatar=avatar,
-                    global_name=None if bot else username)
+                    global_name=None if bot else username, locale=self.default_locale)
         self.users[user.id] = user
         return user
 

@@ -12,6 +12,7 @@ from bot.db.care import Alert
 from bot.domain.care import language_for
 from bot.services.care import CarePost, CareService
 from bot.ui.care import alert_controls, alert_embed, forgotten_embed
+from bot.ui.language import speaking_server
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,10 @@ class CareAdapter:
         if not isinstance(channel, Postable):
             log.warning("care alert %s: channel %s is not a text channel", alert.id, channel_id)
             return None
+        with speaking_server(self._client, alert.guild_id):
+            embed, view = alert_embed(alert), alert_controls(alert)
         try:
-            sent = await messaging.send(channel, embeds=[alert_embed(alert)],
-                                        view=alert_controls(alert),
+            sent = await messaging.send(channel, embeds=[embed], view=view,
                                         allowed_mentions=messaging.NOBODY)
         except discord.HTTPException as exc:
             log.warning("could not post care alert %s in channel %s: %s", alert.id,
@@ -88,9 +90,11 @@ class CareAdapter:
             return
         channel = self._client.get_partial_messageable(alert.card_channel_id,
                                                        guild_id=alert.guild_id)
+        with speaking_server(self._client, alert.guild_id):
+            embed, view = alert_embed(alert), alert_controls(alert)
         try:
             await channel.get_partial_message(alert.card_message_id).edit(
-                embed=alert_embed(alert), view=alert_controls(alert),
+                embed=embed, view=view,
                 allowed_mentions=messaging.NOBODY)
         except discord.HTTPException as exc:
             log.warning("could not update care alert %s: %s", alert.id, exc.code)
@@ -102,8 +106,9 @@ class CareAdapter:
         channel = self._client.get_partial_messageable(alert.card_channel_id,
                                                        guild_id=alert.guild_id)
         try:
-            await channel.get_partial_message(alert.card_message_id).edit(
-                embed=forgotten_embed(alert), view=None)
+            with speaking_server(self._client, alert.guild_id):
+                embed = forgotten_embed(alert)
+            await channel.get_partial_message(alert.card_message_id).edit(embed=embed, view=None)
         except discord.HTTPException as exc:
             log.info("could not blank care alert %s: %s", alert.id, exc.code)
 

@@ -23,6 +23,7 @@ from bot.domain.doctor import (
 )
 from bot.services.doctor import PostOutcome, ServerRef
 from bot.ui.doctor import render_report
+from bot.ui.language import speaking_server
 from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,9 @@ class DoctorReportPoster:
         if not (perms.view_channel and perms.send_messages and perms.embed_links):
             return "impossible"
         try:
-            await messaging.send(channel, embeds=[render_report(findings, changed=True)])
+            with speaking_server(self._guilds, guild_id):
+                report = render_report(findings, changed=True)
+            await messaging.send(channel, embeds=[report])
         except discord.Forbidden:
             return "impossible"
         except discord.HTTPException as exc:

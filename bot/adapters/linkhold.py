@@ -39,6 +39,7 @@ from bot.services.linkhold import (
     Someone,
 )
 from bot.services.linkhold_core import Action, Delivery, PunishOutcome, Removal
+from bot.ui.language import speaking_server
 from bot.ui.linkhold import card_embed, forgotten_embed, hold_controls
 
 log = logging.getLogger(__name__)
@@ -320,10 +321,11 @@ class LinkHoldAdapter:
         channel = self._client.get_channel(channel_id)
         if not isinstance(channel, Postable):
             return None
-        embed = card_embed(card, self._joined(card.hold))
+        with speaking_server(self._client, card.hold.guild_id):
+            embed = card_embed(card, self._joined(card.hold))
+            view = hold_controls(card.hold, card.active)
         try:
-            sent = await messaging.send(channel, embeds=[embed],
-                                        view=hold_controls(card.hold, card.active))
+            sent = await messaging.send(channel, embeds=[embed], view=view)
         except discord.HTTPException as exc:
             log.warning("could not post hold %s to the queue channel %s: %s",
                         card.hold.id, channel.id, exc.code)
@@ -336,10 +338,11 @@ class LinkHoldAdapter:
         assert hold.queue_channel_id is not None and hold.queue_message_id is not None
         channel = self._client.get_partial_messageable(hold.queue_channel_id,
                                                        guild_id=hold.guild_id)
+        with speaking_server(self._client, hold.guild_id):
+            embed = card_embed(card, self._joined(hold))
+            view = hold_controls(hold, card.active)
         try:
-            await channel.get_partial_message(hold.queue_message_id).edit(
-                embed=card_embed(card, self._joined(hold)),
-                view=hold_controls(hold, card.active))
+            await channel.get_partial_message(hold.queue_message_id).edit(embed=embed, view=view)
         except discord.HTTPException as exc:
             log.warning("could not update the queue message of hold %s: %s", hold.id, exc.code)
 
@@ -350,8 +353,9 @@ class LinkHoldAdapter:
                                                        guild_id=hold.guild_id)
         try:
             # No buttons: the hold itself is deleted next.
-            await channel.get_partial_message(hold.queue_message_id).edit(
-                embed=forgotten_embed(hold), view=None)
+            with speaking_server(self._client, hold.guild_id):
+                embed = forgotten_embed(hold)
+            await channel.get_partial_message(hold.queue_message_id).edit(embed=embed, view=None)
         except discord.HTTPException as exc:
             log.warning("could not blank the queue message of hold %s: %s", hold.id, exc.code)
 

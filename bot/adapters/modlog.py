@@ -9,7 +9,9 @@ import discord
 
 from bot import messaging
 from bot.domain.audit import AuditEntry
+from bot.i18n import speaking
 from bot.ui.audit import mod_log_embed
+from bot.ui.language import server_language
 from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,9 @@ class ModLogPoster:
             log.warning("mod-log channel %s of guild %s is missing", channel_id, entry.guild_id)
             return
         try:
-            await messaging.send(channel, embeds=[mod_log_embed(entry)])
+            with speaking(server_language(self._settings.get(entry.guild_id).core.language,
+                                          channel.guild)):
+                embed = mod_log_embed(entry)
+            await messaging.send(channel, embeds=[embed])
         except discord.HTTPException as exc:
             log.warning("could not post to mod-log channel %s: %s", channel_id, exc.code)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.clock import FakeClock
+from bot.i18n import PSEUDO, Translator, translator
 from sandbox import Sandbox
 from sandbox.models import Channel, Member, Message
 from sandbox.world import (
@@ -51,7 +52,9 @@ class Story:
     """The demo's stage: sandbox, clock, server, the running bot, and a transcript printer."""
 
     def __init__(self, sb: Sandbox, clock: FakeClock, server: SupportServer,
-                 harness: StewardHarness, out: TextIO) -> None:
+                 harness: StewardHarness, out: TextIO, language: str = "en") -> None:
+        self.language = language
+        self.catalog: Translator = translator(language)
         self.sb = sb
         self.clock = clock
         self.server = server
@@ -66,6 +69,10 @@ class Story:
     def bot(self) -> Any:
         """The running StewardBot."""
         return self.harness.bot
+
+    def t(self, text: str) -> str:
+        """What Steward shows for the English `text` (a label to click) in the demo's language."""
+        return self.catalog.gettext(text)
 
     def heading(self, title: str) -> None:
         """Start a chapter."""
@@ -204,16 +211,23 @@ async def _startup(story: Story) -> None:
               "and made the Moderators role its moderators.")
 
 
-async def play(out: TextIO, database: Path) -> None:
-    """Build the server, start Steward and play every chapter."""
+LOCALES = {"en": "en-US", "es": "es-ES", PSEUDO: PSEUDO}
+
+
+async def play(out: TextIO, database: Path, language: str = "en") -> Sandbox:
+    """Build the server, start Steward and play every chapter (members' clients and the
+    server in `language`); returns the sandbox, whose requests show everything Steward sent."""
     clock = FakeClock()
+    locale = LOCALES.get(language, language)
     async with Sandbox(clock=clock) as sb:
+        sb.world.default_locale = locale
         server = build_support_server(sb, clock)
+        server.guild.preferred_locale = locale
         harness = StewardHarness(sb, clock, database)
         bot = await harness.start()
         try:
             await bot.guild_settings.update(server.guild.id, configure_defaults(server))
-            story = Story(sb, clock, server, harness, out)
+            story = Story(sb, clock, server, harness, out, language)
             await story.settle()
             story.mark_seen()
             for name in CHAPTERS:
@@ -231,13 +245,14 @@ async def play(out: TextIO, database: Path) -> None:
         finally:
             await harness.stop()
     out.write("\nThe end. Everything above ran offline against Steward's built-in sandbox.\n")
+    return sb
 
 
-async def run_demo(*, quiet: bool = False) -> int:
+async def run_demo(*, quiet: bool = False, language: str = "en") -> int:
     """Play the demo, printing the transcript to stdout; returns the exit code."""
     logging.basicConfig(level=logging.ERROR if quiet else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("discord").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="steward-demo-") as folder:
-        await play(sys.stdout, Path(folder) / "demo.sqlite3")
+        await play(sys.stdout, Path(folder) / "demo.sqlite3", language)
     return 0

@@ -26,7 +26,7 @@ async def chapter(story: Story) -> None:
 
     def alert() -> Any:
         return next((m for m in reversed(sb.messages(server.queue)) if m.embeds
-                     and m.embeds[0].get("title") == TITLE), None)
+                     and m.embeds[0].get("title") == story.t(TITLE)), None)
 
     try:
         card = await sb.wait_for(alert, message="no care alert")
@@ -40,12 +40,12 @@ async def chapter(story: Story) -> None:
     story.say("The card links to the post and names the words that raised it; it quotes "
               "nothing else. Maria presses **I'll reach out**, so the other moderators can "
               "see she has it (a second moderator pressing it is told who).")
-    claimed = await sb.click(card, "I'll reach out", by=maria)
+    claimed = await sb.click(card, story.t("I'll reach out"), by=maria)
     await claimed.done()
     story.show_reply(claimed, "maria")
     story.say("Maria presses **Send support message**. Steward never DMs a member on its own: "
               "it opens the server's support message for her to read and edit first.")
-    opened = await sb.click(sb.message(card.id), "Send support message", by=maria)
+    opened = await sb.click(sb.message(card.id), story.t("Send support message"), by=maria)
     await opened.responded()
     if opened.modal is None:
         story.say("(The support message did not open; skipping the rest of this chapter.)")

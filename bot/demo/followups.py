@@ -50,7 +50,7 @@ async def chapter(story: Story) -> None:
                   "waiting to hear about the same trial, presses the button too.")
         grace = sb.add_member(server.guild, "grace",
                               joined_at=story.clock.now() - timedelta(days=60))
-        clicked = await sb.click(tag, label="Notify me when they reply", by=grace)
+        clicked = await sb.click(tag, label=story.t("Notify me when they reply"), by=grace)
         await clicked.done()
         story.show_reply(clicked, "grace")
 

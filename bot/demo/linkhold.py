@@ -23,7 +23,7 @@ async def chapter(story: Story) -> None:
 
     def queued() -> object:
         return next((m for m in reversed(sb.messages(server.queue)) if m.embeds
-                     and "Held post" in (m.embeds[0].get("title") or "")), None)
+                     and story.t("Held post from a new member") == m.embeds[0].get("title")), None)
 
     try:
         card = await sb.wait_for(queued, message="no queue card")
@@ -39,7 +39,7 @@ async def chapter(story: Story) -> None:
         story.say("(No queue card appeared; skipping the rest of this chapter.)")
         return
     story.say("Maria (a moderator) watches the video, sees it is genuine, and clicks Approve.")
-    result = await sb.click(card, "Approve", by=maria)
+    result = await sb.click(card, story.t("Approve"), by=maria)
     await result.done()
     await story.settle()
     story.show_reply(result, "maria")

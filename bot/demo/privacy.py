@@ -21,7 +21,7 @@ async def chapter(story: Story) -> None:
     story.show_reply(asked, "maria")
     if asked.message is None or not asked.message.buttons():
         return
-    confirmed = await sb.click(asked.message, "Forget everything", by=maria)
+    confirmed = await sb.click(asked.message, story.t("Forget everything"), by=maria)
     await confirmed.done()
     await story.settle()
     story.show_reply(asked, "maria")

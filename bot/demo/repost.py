@@ -39,10 +39,10 @@ async def chapter(story: Story) -> None:
         return
     submitted = await sb.submit_modal(
         opened.modal, by=maria,
-        values={"Intro line (optional)":
+        values={story.t("Intro line (optional)"):
                 "Please allow me to post your husband's and your journey for you:"},
-        selects={"Post it in": [str(server.forum.id)],
-                 "Ping the member in the post?": ["no"]},
+        selects={story.t("Post it in"): [str(server.forum.id)],
+                 story.t("Ping the member in the post?"): ["no"]},
         # (Maria leaves "Forum post title" empty: the first sentence becomes the title.)
     )
     await submitted.done()
@@ -71,14 +71,14 @@ async def chapter(story: Story) -> None:
     story.show_reply(manage, "anna")
     if manage.message is None:
         return
-    edit = await sb.click(manage.message, label="Edit", by=anna)
+    edit = await sb.click(manage.message, label=story.t("Edit"), by=anna)
     await edit.responded()
     if edit.modal is None:
         story.show_reply(edit, "anna")
         return
     words = next((c.get("value") or "" for c in edit.modal.inputs()), "")
     saved = await sb.submit_modal(edit.modal, by=anna, values={
-        "The words in this message": words.replace("I would dare", "I would have dared")})
+        story.t("The words in this message"): words.replace("I would dare", "I would have dared")})
     await saved.done()
     await story.settle()
     story.show_reply(saved, "anna")

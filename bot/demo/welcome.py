@@ -47,7 +47,7 @@ async def chapter(story: Story) -> None:
 
     story.say("Sam presses **Find your support group**. Only Sam sees the picker: a menu of "
               "the groups (paged past 25) and a Save button.")
-    picker = await sb.click(welcome, "Find your support group", by=sam)
+    picker = await sb.click(welcome, story.t("Find your support group"), by=sam)
     await picker.done()
     story.show_reply(picker, "sam")
     if picker.message is None or not picker.message.components:
@@ -57,7 +57,7 @@ async def chapter(story: Story) -> None:
     colorectal = next(o["value"] for o in menu["options"] if o["label"] == "Colorectal Cancer")
     chosen = await sb.select(picker.message, [colorectal], by=sam)
     await chosen.done()
-    saved = await sb.click(picker.message, "Save", by=sam)
+    saved = await sb.click(picker.message, story.t("Save"), by=sam)
     await saved.done()
     await story.settle()
     story.say("Sam picks Colorectal Cancer and saves. Steward gives Sam the group's role and "

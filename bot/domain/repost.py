@@ -222,8 +222,12 @@ class Rendered:
 
 def render_attribution(template: str, member_mention: str) -> tuple[str, bool]:
     """The attribution line for `member_mention` (mass mentions defused); `(text, failed)`:
-    a saved template that no longer renders gives way to the default."""
-    return render_or_default(template, tr(DEFAULT_ATTRIBUTION), {"member": member_mention},
+    a saved template that no longer renders gives way to the default. The default wording
+    (the setting's default value) is said in the language being spoken."""
+    default = tr(DEFAULT_ATTRIBUTION)
+    if template == DEFAULT_ATTRIBUTION:
+        template = default
+    return render_or_default(template, default, {"member": member_mention},
                              limit=ATTRIBUTION_MAX)
 
 
@@ -383,7 +387,7 @@ def about(
         tr("**Written by** <@{member_id}>", member_id=member_id),
         tr("**Shared by** {shared_by}, {how}, on <t:{stamp}:f> (<t:{stamp}:R>)",
            shared_by=shared_by, how=how, stamp=stamp),
-        f"**From** {describe_source(source)}",
+        tr("**From** {source}", source=describe_source(source)),
     ]
     if edited_at is not None:
         lines.append(tr("**Last edited** <t:{int}:f>", int=int(edited_at.timestamp())))

@@ -77,8 +77,8 @@ def validate(template: str, allowed: Set[str], *, max_length: int = MESSAGE_LIMI
     if unknown:
         valid = ", ".join("{" + name + "}" for name in sorted(allowed))
         bad = ", ".join("{" + name + "}" for name in unknown)
-        raise TemplateError(tr("unknown placeholder {bad}; valid ones are: {valid}",
-                               bad=bad, valid=valid))
+        raise TemplateError(tr("unknown placeholder {bad}", bad=bad)
+                            + tr("; valid ones are: ") + valid)
 
 
 def defuse_mass_mentions(text: str) -> str:

@@ -172,6 +172,16 @@ def trn(singular: str, plural: str, n: int, /, **values: object) -> str:
     return current().ngettext(singular, plural, n, **values)
 
 
+def on_off(value: bool) -> str:
+    """A setting's state in words: "on" or "off"."""
+    return tr("on") if value else tr("off")
+
+
+def custom_or_default(custom: object) -> str:
+    """Whether a wording is the server's own ("custom") or Steward's ("default")."""
+    return tr("custom") if custom else tr("default")
+
+
 def N_(message: str, /) -> str:  # noqa: N802  # gettext's conventional name
     """Mark a constant for extraction; translate it with `tr` where it is shown."""
     return message

@@ -425,7 +425,7 @@ def check_template(template: str, *, burst: bool) -> str:
         rules.validate_template(template, burst=burst)
     except TemplateError as exc:
         problem = str(exc)
-        if "valid ones are" not in problem:
+        if tr("; valid ones are: ") not in problem:
             names = rules.BURST_PLACEHOLDERS if burst else rules.PLACEHOLDERS
             problem += tr("; valid ones are: ") + ", ".join("{" + n + "}" for n in sorted(names))
         raise InvalidInput(tr("That template can't be used: {problem}", problem=problem)) from None

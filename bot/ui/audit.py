@@ -6,7 +6,7 @@ import discord
 
 from bot.domain.audit import AuditEntry
 from bot.domain.text import truncate
-from bot.i18n import tr
+from bot.i18n import N_, tr
 
 _COLOURS = {
     "failed": discord.Colour.red(),
@@ -17,12 +17,88 @@ _COLOURS = {
 }
 
 
+# What each recorded action is called in the mod log (unknown ones show their code).
+ACTION_TITLES: dict[str, str] = {
+    "care.alert": N_("A member may be struggling: alert raised"),
+    "care.claimed": N_("A moderator is reaching out"),
+    "care.support_dm_closed": N_("Support message not sent: DMs closed"),
+    "care.support_sent": N_("Support message sent"),
+    "followup.answered": N_("Follow-up: the original poster answered"),
+    "followup.asked": N_("Follow-up: original poster tagged"),
+    "followup.closed": N_("Follow-up closed"),
+    "followup.unsubscribed_left": N_("Follow-up: subscriber left"),
+    "hold.approved": N_("Held post approved"),
+    "hold.closed_member_left": N_("Hold closed: the member left"),
+    "hold.held": N_("New member's link post held"),
+    "hold.rejected": N_("Held post rejected"),
+    "hold.remove_failed": N_("Held post could not be removed"),
+    "hold.repeated": N_("Held post repeated"),
+    "hold.trusted_and_approved": N_("Member trusted and post approved"),
+    "member.trusted": N_("Member trusted"),
+    "member.untrusted": N_("Member no longer trusted"),
+    "privacy.forgotten": N_("Member forgotten"),
+    "reminder.cancelled": N_("Reminder cancelled"),
+    "reminder.scheduled": N_("Reminder scheduled"),
+    "reminder.snoozed": N_("Reminder moved"),
+    "repost.deleted": N_("Repost deleted"),
+    "repost.edited": N_("Repost edited"),
+    "repost.published": N_("Reposted for a member"),
+    "settings.changed": N_("Settings changed"),
+    "settings.imported": N_("Settings imported"),
+    "template.fallback": N_("A saved template failed: the default was used"),
+    "welcome.catchup_skipped": N_("Late joins not welcomed"),
+    "welcome.failed": N_("Welcome failed"),
+    "welcome.group_added": N_("Support group added"),
+    "welcome.group_edited": N_("Support group changed"),
+    "welcome.group_removed": N_("Support group removed"),
+    "welcome.resent": N_("Welcome sent again"),
+    "welcome.role_has_powers": N_("Support-group role has Steward powers"),
+    "welcome.role_unsafe": N_("Support-group role is unsafe"),
+    "welcome.roles_failed": N_("Support-group roles could not be given"),
+}
+
+# What each detail is called (unknown ones show their key as code).
+DETAIL_LABELS: dict[str, str] = {
+    "alert": N_("Alert"), "channel": N_("Channel"), "check_in_due": N_("Check-in due"),
+    "edited": N_("Edited"), "followup": N_("Follow-up"), "from": N_("From"),
+    "group": N_("Group"), "hold": N_("Hold"), "member_told": N_("Member told"),
+    "mode": N_("Mode"), "part": N_("Part"), "parts": N_("Parts"), "post": N_("Post"),
+    "reason": N_("Reason"), "removed": N_("Removed"), "role": N_("Role"),
+    "source": N_("Source"), "where": N_("Where"), "outcome": N_("Outcome"),
+    "setting": N_("Setting"), "error": N_("Error"), "count": N_("Count"),
+    "reminder": N_("Reminder"), "due": N_("Due"), "days": N_("Days"),
+}
+
+_PLAIN_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:+-/#")
+
+
+def action_title(action: str) -> str:
+    """A recorded action in words (its code when it has no title)."""
+    return tr(ACTION_TITLES[action]) if action in ACTION_TITLES else f"`{action}`"
+
+
+def detail_label(key: str) -> str:
+    """A detail's name in words (its key as code when it has none)."""
+    return tr(DETAIL_LABELS[key]) if key in DETAIL_LABELS else f"`{key}`"
+
+
+def detail_value(value: object) -> str:
+    """A detail's value: yes/no for flags, codes as code, words and mentions as they are."""
+    if isinstance(value, bool):
+        return tr("yes") if value else tr("no")
+    text = str(value)
+    if text and not text.isdigit() and set(text) <= _PLAIN_VALUE:
+        return f"`{text}`"
+    return text
+
+
 def mod_log_embed(entry: AuditEntry) -> discord.Embed:
     """A compact embed: action, who, whom, and the details (ids and jump links only)."""
     colour = next(
         (c for key, c in _COLOURS.items() if key in entry.action), discord.Colour.blurple()
     )
-    embed = discord.Embed(title=entry.action, colour=colour, timestamp=entry.created_at)
+    embed = discord.Embed(title=action_title(entry.action), colour=colour,
+                          timestamp=entry.created_at)
     lines = []
     if entry.actor_id is not None:
         lines.append(tr("**By:** <@{actor_id}>", actor_id=entry.actor_id))
@@ -31,11 +107,11 @@ def mod_log_embed(entry: AuditEntry) -> discord.Embed:
     for key, value in entry.details.items():
         if value is None or value == "" or value == []:
             continue
-        label = key.replace("_", " ").capitalize()
+        label = detail_label(key)
         if isinstance(value, str) and value.startswith(("https://", "http://")):
             lines.append(tr("**{label}:** [jump]({value})", label=label, value=value))
         else:
-            lines.append(f"**{label}:** {value}")
+            lines.append(f"**{label}:** {detail_value(value)}")
     embed.description = "\n".join(lines) or None
     embed.set_footer(text=tr("audit #{id}", id=entry.id))
     return embed
@@ -44,14 +120,15 @@ def mod_log_embed(entry: AuditEntry) -> discord.Embed:
 def audit_line(entry: AuditEntry) -> str:
     """One compact line: when, what, who, whom, links."""
     when = f"<t:{int(entry.created_at.timestamp())}:R>" if entry.created_at else "?"
-    parts = [f"{when} **{entry.action}**"]
+    parts = [f"{when} **{action_title(entry.action)}**"]
     if entry.actor_id is not None:
         parts.append(tr("by <@{actor_id}>", actor_id=entry.actor_id))
     if entry.target_id is not None:
         parts.append(f"→ <@{entry.target_id}>")
-    links = [f"[{key}]({value})" for key, value in entry.details.items()
+    links = [f"[{detail_label(key)}]({value})" for key, value in entry.details.items()
              if isinstance(value, str) and value.startswith("https://")]
-    other = [f"{key}: {truncate(str(value), 60)}" for key, value in entry.details.items()
+    other = [f"{detail_label(key)}: {truncate(detail_value(value), 60)}"
+             for key, value in entry.details.items()
              if not (isinstance(value, str) and value.startswith("https://"))
              and value not in (None, "", [], {})]
     if other:

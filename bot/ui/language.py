@@ -7,12 +7,21 @@ language (`/steward settings language:`, else the server's preferred locale).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.i18n import COMMAND_CONTEXT, SOURCE, negotiate, translator, use_language
+from bot.i18n import (
+    COMMAND_CONTEXT,
+    SOURCE,
+    Translator,
+    negotiate,
+    speaking,
+    translator,
+    use_language,
+)
 
 _NAME_LOCATIONS = {
     app_commands.TranslationContextLocation.command_name,
@@ -42,6 +51,21 @@ def server_language(settings_language: str | None, guild: discord.Guild | None) 
     if settings_language:
         return negotiate(settings_language)
     return negotiate(locale_code(guild.preferred_locale) if guild is not None else None)
+
+
+def language_for(client: object, guild_id: int | None) -> str:
+    """The language of server `guild_id` for `client` (Steward's own choice when it is one)."""
+    chooser = getattr(client, "language_of", None)
+    if callable(chooser):
+        return str(chooser(guild_id))
+    get_guild = getattr(client, "get_guild", None)
+    guild = get_guild(guild_id) if callable(get_guild) and guild_id is not None else None
+    return server_language(None, guild if isinstance(guild, discord.Guild) else None)
+
+
+def speaking_server(client: object, guild_id: int | None) -> AbstractContextManager[Translator]:
+    """Speak server `guild_id`'s language: public posts, moderators' cards, the mod log."""
+    return speaking(language_for(client, guild_id))
 
 
 class CatalogTranslator(app_commands.Translator):

@@ -93,7 +93,7 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
         who.append(tr("**Holds so far:** {parts}", parts=parts))
     where = f"<#{hold.parent_id}>" if hold.is_forum_post and hold.parent_id else (
         f"<#{hold.channel_id}>")
-    who.append(f"**Where:** {where}")
+    who.append(tr("**Where:** {where}", where=where))
     if hold.forum_title is not None:
         who.append(tr("**Forum post title:** {code_span}",
                       code_span=code_span(hold.forum_title, 200)))
@@ -167,7 +167,7 @@ def full_text_embed(hold: Hold) -> discord.Embed:
         return embed
     parts = []
     if hold.forum_title:
-        parts.append(f"**Title:** {code_span(hold.forum_title, 300)}")
+        parts.append(tr("**Title:** {title}", title=code_span(hold.forum_title, 300)))
     body = truncate(hold.content.replace("```", "ˋˋˋ"), FULL_TEXT_LIMIT)
     parts.append(f"```\n{body}\n```" if body else tr("*(no text)*"))
     embed.description = "\n".join(parts)
@@ -354,7 +354,7 @@ class ConfirmPunish(StewardView):
         self.confirm.label = (tr("Yes, time them out") if action == "timeout"
                               else tr("Yes, ban them"))
 
-    @discord.ui.button(label="Yes", style=discord.ButtonStyle.danger)
+    @discord.ui.button(label=N_("Yes"), style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         """Carry it out (moderator and permissions checked again)."""
         moderator = checked_moderator(interaction)
@@ -372,7 +372,7 @@ class ConfirmPunish(StewardView):
         self.stop()
         await reply_ephemeral(interaction, describe(decision))
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=N_("Cancel"), style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         """Do nothing."""
         self.stop()

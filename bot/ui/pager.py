@@ -8,7 +8,7 @@ from typing import Any
 import discord
 
 from bot.errors import NotAdmin
-from bot.i18n import tr
+from bot.i18n import N_, tr
 from bot.interactions import StewardView
 from bot.ui.language import hear
 
@@ -62,13 +62,13 @@ class Pager(StewardView):
         self._sync(has_more)
         await interaction.response.edit_message(embed=embed, view=self)
 
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=N_("Previous"), style=discord.ButtonStyle.secondary)
     async def previous(self, interaction: discord.Interaction,
                        _: discord.ui.Button[Pager]) -> None:
         """One page back."""
         await self._turn(interaction, -1)
 
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=N_("Next"), style=discord.ButtonStyle.secondary)
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Pager]) -> None:
         """One page on."""
         await self._turn(interaction, 1)

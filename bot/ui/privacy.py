@@ -51,15 +51,15 @@ class ConfirmForget(StewardView):
         self.check(interaction)
         return True
 
-    @discord.ui.button(label="Forget everything", style=discord.ButtonStyle.danger)
+    @discord.ui.button(label=N_("Forget everything"), style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction,
                       _: discord.ui.Button[ConfirmForget]) -> None:
         """Do it."""
         self.stop()
-        await interaction.response.edit_message(content="Forgetting…", view=None)
+        await interaction.response.edit_message(content=tr("Forgetting…"), view=None)
         await self.forget(interaction)
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=N_("Cancel"), style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction,
                      _: discord.ui.Button[ConfirmForget]) -> None:
         """Leave everything as it is."""

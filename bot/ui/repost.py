@@ -241,7 +241,7 @@ class ManageView(StewardView):
         hear(interaction)
         return interaction.user.id == self.owner_id
 
-    @discord.ui.button(label="Edit", style=discord.ButtonStyle.primary)
+    @discord.ui.button(label=N_("Edit"), style=discord.ButtonStyle.primary)
     async def edit(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         """Open the edit modal (cached check only; the modal re-checks on submit)."""
         if not may_manage(self.bot, self.service, self.record, interaction.user):
@@ -251,7 +251,7 @@ class ManageView(StewardView):
             words=self.words, room=self.room,
         ))
 
-    @discord.ui.button(label="Delete", style=discord.ButtonStyle.danger)
+    @discord.ui.button(label=N_("Delete"), style=discord.ButtonStyle.danger)
     async def delete(self, interaction: discord.Interaction, _: discord.ui.Button[Any]
                      ) -> None:
         """Ask once more before deleting."""
@@ -282,7 +282,7 @@ class ConfirmDeleteView(StewardView):
         hear(interaction)
         return interaction.user.id == self.owner_id
 
-    @discord.ui.button(label="Yes, delete it", style=discord.ButtonStyle.danger)
+    @discord.ui.button(label=N_("Yes, delete it"), style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]
                       ) -> None:
         """Re-check, then delete every part."""
@@ -295,7 +295,7 @@ class ConfirmDeleteView(StewardView):
         await self.service.delete(record, interaction.user.id)
         await interaction.edit_original_response(content="Deleted.", view=None)
 
-    @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=N_("Keep it"), style=discord.ButtonStyle.secondary)
     async def keep(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         """Leave it as it is."""
         await interaction.response.edit_message(content=tr("Kept as it is."), view=None)

@@ -8,7 +8,7 @@ import discord
 from pydantic import BaseModel
 
 from bot.domain.text import truncate
-from bot.i18n import N_, tr
+from bot.i18n import N_, on_off, tr
 from bot.services.config_io import is_server_field
 from config.guild import GuildConfig
 
@@ -37,7 +37,7 @@ def _show(section: type[BaseModel], name: str, value: Any) -> str:
             return ", ".join(mention.format(v) for v in value)
         return mention.format(value)
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return on_off(value)
     if isinstance(value, str):
         return "`" + truncate(" ".join(value.split()), VALUE_LIMIT).replace("`", "'") + "`"
     return truncate(str(value), VALUE_LIMIT)
@@ -103,7 +103,7 @@ def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
                   "again with them") + (tr(", or with `create_missing: True` to create ")
                   + " and ".join(sorted(can_create)) + tr(" for moderators only")
                   if can_create else "") + "."]
-    lines += ["", "**Check-up:** " + (tr("all clear.") if not problems and not warnings else
+    lines += ["", tr("**Check-up:** ") + (tr("all clear.") if not problems and not warnings else
               tr("{problems} problem(s), {warnings} warning(s): run `/steward doctor` for the "
                  "fixes.", problems=problems, warnings=warnings))]
     lines += ["", tr(INTEGRATIONS_HINT)]

@@ -12,7 +12,7 @@ from bot.adapters.welcome import member_facts
 from bot.domain import welcome as rules
 from bot.domain.welcome_facts import MemberFacts
 from bot.errors import NotFound
-from bot.i18n import N_, tr
+from bot.i18n import N_, custom_or_default, on_off, tr
 from bot.interactions import StewardView, guarded
 from bot.services.welcome import WelcomeService
 from bot.services.welcome_groups import PickerState, PickResult
@@ -228,16 +228,16 @@ def describe_settings(config: GuildConfig) -> str:
     w = config.welcome
     channel = f"<#{w.channel}>" if w.channel else tr("not set (the server's system channel)")
     return "\n".join([
-        f"**Welcomes:** {'on' if w.enabled else 'off'}",
-        f"**Channel:** {channel}",
-        f"**DM:** {'on' if w.dm else 'off'}",
-        f"**Suggestions:** {'on' if w.suggestions else 'off'} "
-        f"(for members who joined in the last {w.suggest_days} days)",
-        f"**Burst:** more than {w.burst_threshold} joins per {w.burst_window_seconds} s "
-        "are greeted together",
-        f"**Screening fallback:** {w.screening_timeout_minutes} min",
-        f"**Template:** {'custom' if w.template else 'default'}; "
-        f"**burst template:** {'custom' if w.burst_template else 'default'}",
+        tr("**Welcomes:** {state}", state=on_off(w.enabled)),
+        tr("**Channel:** {channel}", channel=channel),
+        tr("**DM:** {state}", state=on_off(w.dm)),
+        tr("**Suggestions:** {state} (for members who joined in the last {days} days)",
+           state=on_off(w.suggestions), days=w.suggest_days),
+        tr("**Burst:** more than {threshold} joins per {seconds} s are greeted together",
+           threshold=w.burst_threshold, seconds=w.burst_window_seconds),
+        tr("**Screening fallback:** {minutes} min", minutes=w.screening_timeout_minutes),
+        tr("**Template:** {template}; **burst template:** {burst}",
+           template=custom_or_default(w.template), burst=custom_or_default(w.burst_template)),
     ])
 
 
@@ -245,4 +245,4 @@ def keywords_note(keywords: tuple[str, ...]) -> str:
     """What a group's keywords do, after adding or editing it."""
     if not keywords:
         return tr(" No keywords, so I won't point posts to it.")
-    return " Keywords: " + ", ".join(keywords) + "."
+    return tr(" Keywords: {keywords}.", keywords=", ".join(keywords))

@@ -12,7 +12,7 @@ from bot.adapters.care import CareAdapter
 from bot.domain.care import clean_phrase
 from bot.domain.distress import normalize
 from bot.errors import InvalidInput
-from bot.i18n import tr
+from bot.i18n import on_off, tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, require_admin
 from bot.services.care import CareService
@@ -30,14 +30,16 @@ def describe_settings(care: CareSettings, queue_channel: int | None) -> str:
              tr("<#{queue_channel}> (the link-hold queue)",
                 queue_channel=queue_channel) if queue_channel else
              tr("not set: alerts can't be posted until a care or queue channel is set"))
-    phrases = ", ".join(f"`{p}`" for p in care.extra_phrases) or "none"
+    phrases = ", ".join(f"`{p}`" for p in care.extra_phrases) or tr("none")
     return "\n".join([
-        f"**Distress alerts:** {'on' if care.enabled else 'off'}",
-        f"**Care channel:** {where}",
-        f"**Quiet window:** {care.quiet_hours} hours with no automated replies to the member",
-        f"**Support message:** {'your own' if care.support_template else 'the default'} "
-        "(change it with `support_message`; placeholders: {member} {server} {moderator})",
-        f"**Extra phrases:** {phrases}",
+        tr("**Distress alerts:** {state}", state=on_off(care.enabled)),
+        tr("**Care channel:** {where}", where=where),
+        tr("**Quiet window:** {hours} hours with no automated replies to the member",
+           hours=care.quiet_hours),
+        tr("**Support message:** {which} (change it with `support_message`; placeholders: "
+           "{member} {server} {moderator})",
+           which=tr("your own") if care.support_template else tr("the default")),
+        tr("**Extra phrases:** {phrases}", phrases=phrases),
     ])
 
 
@@ -111,7 +113,7 @@ class CareCommands(commands.Cog):
                 section.support_template = None if text.lower() == RESET else text
 
         new = await self._change(interaction, admin, mutate)
-        await reply_ephemeral(interaction, "Saved.\n" + describe_settings(
+        await reply_ephemeral(interaction, tr("Saved.") + "\n" + describe_settings(
             new.care, new.linkhold.queue_channel))
 
     @phrases.command(name="add", description="Also alert on this phrase (matched as whole words)")

@@ -179,7 +179,7 @@ class Core(commands.Cog):
 
         _, new, _ = await self.bot.guild_settings.update(interaction.guild_id, mutate,
                                                          actor_id=admin.id)
-        await reply_ephemeral(interaction, "Saved.\n" + describe_core(new))
+        await reply_ephemeral(interaction, tr("Saved.") + "\n" + describe_core(new))
 
     # ------------------------------------------------------------------ audit
     @steward.command(name="audit", description="What Steward and the moderators did, newest "

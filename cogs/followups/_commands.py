@@ -17,7 +17,7 @@ from bot.domain import templates
 from bot.domain.durations import DurationError, parse_when
 from bot.domain.followups import ASK_PLACEHOLDERS, CHECKIN_PLACEHOLDERS
 from bot.errors import InvalidInput
-from bot.i18n import tr
+from bot.i18n import custom_or_default, tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
     CANT_SEE_QUESTION,
@@ -199,7 +199,7 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
             await reply_ephemeral(interaction, tr("Nothing is scheduled in this server."))
             return
         lines = [describe_reminder(r) for r in pending]
-        await reply_ephemeral(interaction, "**Scheduled**\n" + "\n".join(lines)
+        await reply_ephemeral(interaction, tr("**Scheduled**") + "\n" + "\n".join(lines)
                               + tr("\nCancel with `/followup cancel id:`, move with "
                                 "`/followup snooze id: when:`."))
 
@@ -299,14 +299,15 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
                                                                actor_id=admin.id)
         f = new.followup
         await reply_ephemeral(interaction, "\n".join([
-            "Saved." if changes else "Follow-up settings:",
-            f"**Time zone:** {new.core.timezone}",
-            f"**Check in after:** {f.default_days} days",
-            f"**Tag wording:** {'custom' if f.ask_template else 'default'}; "
-            f"**check-in wording:** {'custom' if f.checkin_template else 'default'}",
-            "**Automatic check-ins:** "
-            + (", ".join(f"<#{k}> after {v} days" for k, v in f.autocheck_forums.items())
-               or "off"),
+            tr("Saved.") if changes else tr("Follow-up settings:"),
+            tr("**Time zone:** {zone}", zone=f"`{new.core.timezone}`"),
+            tr("**Check in after:** {days} days", days=f.default_days),
+            tr("**Tag wording:** {tag}; **check-in wording:** {checkin}",
+               tag=custom_or_default(f.ask_template),
+               checkin=custom_or_default(f.checkin_template)),
+            tr("**Automatic check-ins:** {forums}", forums=", ".join(
+                tr("<#{forum}> after {days} days", forum=k, days=v)
+                for k, v in f.autocheck_forums.items()) or tr("off")),
         ]))
 
     # --- members

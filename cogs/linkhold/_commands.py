@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.adapters.linkhold import LinkHoldAdapter
 from bot.domain.links import is_valid_domain
 from bot.errors import InvalidInput
-from bot.i18n import tr, trn
+from bot.i18n import on_off, tr, trn
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
     MODERATOR_DEFAULT,
@@ -39,21 +39,22 @@ def describe_settings(settings: LinkHoldSettings) -> str:
         return f"<#{cid}>" if cid else tr("not set")
 
     lines = [
-        f"**Holds:** {'on' if settings.enabled else 'off'}",
+        tr("**Holds:** {state}", state=on_off(settings.enabled)),
         tr("**New for:** {hold_days} days after joining", hold_days=settings.hold_days),
-        tr("**Minimum posts:** {value}", value=settings.min_posts or 'not required'),
+        tr("**Minimum posts:** {value}", value=settings.min_posts or tr("not required")),
         tr("**Minimum account age:** {value}",
            value=trn("{count} day", "{count} days", settings.min_account_age_days,
                      count=settings.min_account_age_days)
            if settings.min_account_age_days else tr("any")),
-        tr("**Tell members by:** {notify}", notify=settings.notify),
+        tr("**Tell members by:** {notify}", notify=f"`{settings.notify}`"),
         tr("**Queue channel:** {channel}", channel=channel(settings.queue_channel)),
         tr("**Notice channel (forum posts):** {channel}", channel=channel(settings.notice_channel)),
         tr("**Exempt roles:** {value}",
-           value=', '.join(f'<@&{r}>' for r in settings.exempt_roles) or 'none'),
+           value=", ".join(f"<@&{r}>" for r in settings.exempt_roles) or tr("none")),
         tr("**Ignored channels:** {value}",
-           value=', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'),
-        f"**Allowlist:** {', '.join(f'`{d}`' for d in settings.allowlist) or 'empty'}",
+           value=", ".join(f"<#{c}>" for c in settings.ignored_channels) or tr("none")),
+        tr("**Allowlist:** {sites}",
+           sites=", ".join(f"`{d}`" for d in settings.allowlist) or tr("empty")),
         tr("**Reminders after:** {review_reminder_hours} hours; **held content kept:** "
            "{retention_days} days after a decision",
            review_reminder_hours=settings.review_reminder_hours,
@@ -282,7 +283,7 @@ class LinkHoldCommands(commands.Cog):
                 section.notice_channel = notice_channel.id
 
         new = await self._change(interaction, admin, mutate)
-        await reply_ephemeral(interaction, "Saved.\n" + describe_settings(new.linkhold))
+        await reply_ephemeral(interaction, tr("Saved.") + "\n" + describe_settings(new.linkhold))
 
     @linkhold.command(name="exempt", description="Never hold links from members with this role")
     @app_commands.describe(role="The role whose members are never held")

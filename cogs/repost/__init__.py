@@ -167,7 +167,7 @@ class Repost(commands.Cog):
                 not interaction.app_permissions.manage_webhooks:
             note = (tr("\nNote: I don't have Manage Webhooks here, so reposts in channels "
                     "without it are posted by Steward instead."))
-        await reply_ephemeral(interaction, "Saved.\n" + describe_settings(new) + note)
+        await reply_ephemeral(interaction, tr("Saved.") + "\n" + describe_settings(new) + note)
 
     # ---------------------------------------------------------------- everyone
 

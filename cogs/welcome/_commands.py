@@ -179,7 +179,7 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         await interaction.response.defer(ephemeral=True, thinking=True)  # audit posts first
         _, new, changes = await self.bot.guild_settings.update(
             interaction.guild_id, mutate, actor_id=actor.id)
-        await reply_ephemeral(interaction, ("Saved.\n" if changes else "")
+        await reply_ephemeral(interaction, (tr("Saved.") + "\n" if changes else "")
                               + describe_settings(new))
 
     # --- the directory (admins)
