@@ -32,8 +32,9 @@ def render_report(findings: Sequence[Finding], *, changed: bool = False) -> disc
     )
     for finding in findings[:MAX_REPORTED]:
         icon = "❌" if finding.severity is Severity.PROBLEM else "⚠️"
-        embed.add_field(name=f"{icon} {finding.code}",
-                        value=f"{finding.message}\n**Fix:** {finding.fix}", inline=False)
+        embed.add_field(name=f"{icon} `{finding.code}`",
+                        value=finding.message + "\n" + tr("**Fix:** {fix}", fix=finding.fix),
+                        inline=False)
     if len(findings) > MAX_REPORTED:
         embed.set_footer(text=tr("and {value} more: run /steward doctor",
                                  value=len(findings) - MAX_REPORTED))

@@ -141,14 +141,15 @@ def describe_decision(hold: Hold) -> str:
     if hold.status == "approving":
         return tr("Being approved by {by}…", by=by)
     if hold.status == "approved":
-        verb = {"edit": tr("Edited and approved"), "trust": tr("Approved and trusted")}.get(
-            hold.decision or "", tr("Approved"))
+        verb = {"edit": tr("Edited and approved by {by}", by=by),
+                "trust": tr("Approved and trusted by {by}", by=by)}.get(
+            hold.decision or "", tr("Approved by {by}", by=by))
         link = tr(" — [see the post]({repost_url})",
                   repost_url=hold.repost_url) if hold.repost_url else ""
-        return f"{verb} by {by}{link}"
-    verb = {"timeout": tr("Rejected and timed out"), "ban": tr("Rejected and banned")}.get(
-        hold.decision or "", tr("Rejected"))
-    return f"{verb} by {by}"
+        return f"{verb}{link}"
+    return {"timeout": tr("Rejected and timed out by {by}", by=by),
+            "ban": tr("Rejected and banned by {by}", by=by)}.get(
+        hold.decision or "", tr("Rejected by {by}", by=by))
 
 
 def forgotten_embed(hold: Hold) -> discord.Embed:
