@@ -63,7 +63,9 @@ async def chapter(story: Story) -> None:
     story.later("Two days later", days=2)
     await sb.post(thread, susan, "Sorry, I've been away. Yes, he was accepted, and his "
                                  "latest scan was clear! Thank you for asking, Anna.")
-    await sb.wait_for_message(thread, lambda m: "replied to the question" in m.content)
+    replied = story.t("{mention} replied to the question you were following: {jump}")
+    marker = replied.split("{mention}")[1].split("{jump}")[0].strip(" ⟦⟧:")
+    await sb.wait_for_message(thread, lambda m: marker in m.content)
     await _quiet(story)
     story.say("Susan answered: the follow-up is closed, and Maria, Anna and Grace are told "
               "once, in the thread, with a link to her reply. The mod log has the whole story, "

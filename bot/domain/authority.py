@@ -36,7 +36,7 @@ class Refusal:
 
 
 def _verb(action: Punishment) -> str:
-    return tr("time out") if action == "timeout" else "ban"
+    return tr("time out") if action == "timeout" else tr("ban")
 
 
 def may_punish(action: Punishment, standing: Standing) -> Refusal | None:

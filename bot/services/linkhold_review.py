@@ -69,9 +69,10 @@ class HoldReview(HoldCore):
                                      "closed. There's nothing to approve or reject.",
                                      member_id=hold.member_id))
         by = f"<@{hold.decided_by}>" if hold.decided_by else tr("another moderator")
-        what = {"approving": tr("is approving"), "approved": tr("already approved"),
-                "rejected": tr("already rejected")}.get(hold.status, tr("already handled"))
-        return AlreadyDecided(tr("{by} {what} this post.", by=by, what=what))
+        said = {"approving": tr("{by} is approving this post.", by=by),
+                "approved": tr("{by} already approved this post.", by=by),
+                "rejected": tr("{by} already rejected this post.", by=by)}
+        return AlreadyDecided(said.get(hold.status, tr("{by} already handled this post.", by=by)))
 
     async def get_for_review(self, guild_id: int, hold_id: int) -> Hold:
         """A hold for showing to a moderator (full text, edit modal)."""
@@ -222,11 +223,14 @@ class HoldReview(HoldCore):
         if outcome == "left":
             note = tr("They already left the server, so I couldn't time them out.")
         elif outcome == "forbidden":
-            note = (tr("The post is rejected, but Discord didn't let me {action} them (their role "
-                       "may be above mine).", action=action))
+            note = (tr("The post is rejected, but Discord didn't let me time them out (their "
+                       "role may be above mine).") if action == "timeout" else
+                    tr("The post is rejected, but Discord didn't let me ban them (their role may "
+                       "be above mine)."))
         elif isinstance(outcome, int):
-            note = tr("The post is rejected, but the {action} failed ({outcome}).",
-                      action=action, outcome=outcome)
+            note = (tr("The post is rejected, but the timeout failed ({outcome}).",
+                       outcome=outcome) if action == "timeout" else
+                    tr("The post is rejected, but the ban failed ({outcome}).", outcome=outcome))
         else:
             await self._audit.record(guild_id, moderator_id, f"member.{action}",
                                      hold.member_id, {"hold": hold.id})

@@ -12,7 +12,7 @@ from bot.db.holds import Hold
 from bot.domain import holds as rules
 from bot.domain.doctor import Finding, Severity
 from bot.domain.text import MESSAGE_LIMIT
-from bot.i18n import tr
+from bot.i18n import tr, trn
 from bot.services.linkhold_core import CatchupPlan, CatchupReport, queue_url
 from bot.services.linkhold_review import HoldReview
 
@@ -210,15 +210,16 @@ class HoldUpkeep(HoldReview):
         if waiting:
             oldest = waiting[0]
             n = len(waiting)
-            noun = tr("held post has") if n == 1 else tr("held posts have")
             where = (tr("Open {queue} and press Approve or Reject on each card", queue=queue)
                      if queue else tr("Approve or Reject each one"))
             findings.append(Finding(
                 "linkhold.waiting", "queue", Severity.WARNING,
-                tr("{n}{value} {noun} waited more than {hours} hours for a moderator (the oldest "
-                   "is hold #{id}, from <t:{int}:R>). The members are still waiting.",
-                   n=n, value='+' if n >= 100 else '', noun=noun, hours=hours, id=oldest.id,
-                   int=int(oldest.created_at.timestamp())),
+                trn("{n}{more} held post has waited more than {hours} hours for a moderator "
+                    "(the oldest is hold #{id}, from <t:{int}:R>). The member is still waiting.",
+                    "{n}{more} held posts have waited more than {hours} hours for a moderator "
+                    "(the oldest is hold #{id}, from <t:{int}:R>). The members are still "
+                    "waiting.", n, n=n, more="+" if n >= 100 else "", hours=hours, id=oldest.id,
+                    int=int(oldest.created_at.timestamp())),
                 tr("{where}; `/linkhold queue` lists them with links.", where=where)
                 + ("" if queue else tr(" To get cards with buttons, an admin can set a queue "
                    "channel with `/linkhold settings queue_channel:#mod-queue`.")),
@@ -262,8 +263,8 @@ class HoldUpkeep(HoldReview):
 
 def reminder_text(guild_id: int, due: list[Hold]) -> str:
     """The reminder listing held posts still waiting (kept under one message)."""
-    noun = tr("post is") if len(due) == 1 else tr("posts are")
-    text = tr("⏰ {len} held {noun} still waiting for review:", len=len(due), noun=noun)
+    text = trn("⏰ {count} held post is still waiting for review:",
+               "⏰ {count} held posts are still waiting for review:", len(due), count=len(due))
     for shown, hold in enumerate(due):
         url = queue_url(guild_id, hold.queue_channel_id, hold.queue_message_id)
         label = tr("[Hold #{id}]({url})",

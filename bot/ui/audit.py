@@ -67,6 +67,8 @@ DETAIL_LABELS: dict[str, str] = {
     "source": N_("Source"), "where": N_("Where"), "outcome": N_("Outcome"),
     "setting": N_("Setting"), "error": N_("Error"), "count": N_("Count"),
     "reminder": N_("Reminder"), "due": N_("Due"), "days": N_("Days"),
+    "queue": N_("Queue card"), "result": N_("Result"), "jump": N_("Post"),
+    "question": N_("Question"), "tag": N_("Tag"), "answer": N_("Answer"),
 }
 
 _PLAIN_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:+-/#")

@@ -202,8 +202,9 @@ def describe(decision: Decision) -> str:
     elif decision.member_told is False:
         text += tr(" I couldn't tell the member: their DMs are closed.")
     if hold.decision in ("timeout", "ban") and decision.note is None:
-        verb = tr("timed out for 7 days") if hold.decision == "timeout" else "banned"
-        text += tr(" <@{member_id}> was {verb}.", member_id=hold.member_id, verb=verb)
+        text += (tr(" <@{member_id}> was timed out for 7 days.", member_id=hold.member_id)
+                 if hold.decision == "timeout"
+                 else tr(" <@{member_id}> was banned.", member_id=hold.member_id))
     if decision.note:
         text += f"\n{decision.note}"
     return text

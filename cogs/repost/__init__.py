@@ -192,10 +192,12 @@ class Repost(commands.Cog):
         room = rules.editable_room(message.content, words)
         view = ManageView(self.bot, self.service, record, message_id=message.id, words=words,
                           room=room, owner_id=interaction.user.id)
-        whose = "your" if interaction.user.id == record.member_id else f"<@{record.member_id}>'s"
+        question = (tr("This is your reposted post. What would you like to do?")
+                    if interaction.user.id == record.member_id else
+                    tr("This is <@{member_id}>'s reposted post. What would you like to do?",
+                       member_id=record.member_id))
         await reply_ephemeral(
-            interaction, tr("This is {whose} reposted post. What would you like to do?",
-                            whose=whose),
+            interaction, question,
             view=view,
         )
 
