@@ -6,6 +6,7 @@ import asyncio
 import logging
 import pkgutil
 import re
+from collections import OrderedDict
 from typing import Any
 
 import discord
@@ -29,6 +30,7 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 PersistentItem = type[discord.ui.DynamicItem[Any]]
+MEMBER_LANGUAGES_KEPT = 50_000
 
 
 def intents() -> discord.Intents:
@@ -110,6 +112,9 @@ class StewardBot(commands.Bot):
         self.ready_once = asyncio.Event()
         self._shutdown: asyncio.Task[None] | None = None
         self._persistent_items: dict[PersistentItem, None] = {}
+        # The Discord language each member last used with Steward, by (guild, member): their
+        # DMs follow it. Only in memory, for the most recent members; /privacy forget drops it.
+        self._member_languages: OrderedDict[tuple[int, int], str] = OrderedDict()
 
     @property
     def db(self) -> Database:
@@ -142,6 +147,7 @@ class StewardBot(commands.Bot):
         report = await migrate(self.db)
         log.info("database at schema version %d", report.after)
         self._services = await build(self, self)
+        self._services.privacy.register("languages", self.forget_language)
         await self.tree.set_translator(CatalogTranslator())
         for name in extension_names():
             await self.load_extension(name)
@@ -173,6 +179,24 @@ class StewardBot(commands.Bot):
         chosen = (self.guild_settings.get(guild.id).core.language
                   if self._services is not None else None)
         return server_language(chosen, guild)
+
+    def remember_language(self, guild_id: int | None, member_id: int, language: str) -> None:
+        """Note the language a member's Discord speaks (seen on their last interaction)."""
+        if guild_id is None:
+            return
+        key = (guild_id, member_id)
+        self._member_languages[key] = language
+        self._member_languages.move_to_end(key)
+        while len(self._member_languages) > MEMBER_LANGUAGES_KEPT:
+            self._member_languages.popitem(last=False)
+
+    def language_for_member(self, guild_id: int, member_id: int) -> str:
+        """A member's language for a DM: what their Discord last told us, else the server's."""
+        return self._member_languages.get((guild_id, member_id)) or self.language_of(guild_id)
+
+    async def forget_language(self, guild_id: int, member_id: int) -> int:
+        """Drop a member's remembered language (/privacy forget); returns entries removed."""
+        return 1 if self._member_languages.pop((guild_id, member_id), None) else 0
 
     def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
         """Every listener of a server's event speaks the server's language (tasks inherit it)."""

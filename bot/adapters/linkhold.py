@@ -39,7 +39,7 @@ from bot.services.linkhold import (
     Someone,
 )
 from bot.services.linkhold_core import Action, Delivery, PunishOutcome, Removal
-from bot.ui.language import speaking_server
+from bot.ui.language import language_for_member, speaking_server
 from bot.ui.linkhold import card_embed, forgotten_embed, hold_controls
 
 log = logging.getLogger(__name__)
@@ -274,6 +274,10 @@ class LinkHoldAdapter:
                         thread_id, guild_id, exc.status, exc.code)
             return "failed"
         return "removed"
+
+    def member_language(self, guild_id: int, member_id: int) -> str:
+        """The language for a DM to this member (theirs when known, else the server's)."""
+        return language_for_member(self._client, guild_id, member_id)
 
     async def send_dm(self, member_id: int, text: str) -> bool:
         """DM a member; False when their DMs are closed (50007) or the DM failed."""

@@ -27,7 +27,7 @@ from bot.db.holds import (
 )
 from bot.domain import holds as rules
 from bot.domain.templates import FALLBACK_ACTION, render_or_default
-from bot.i18n import tr
+from bot.i18n import speaking, tr
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
@@ -174,6 +174,9 @@ class HoldActions(Protocol):
 
     async def rename_thread(self, guild_id: int, thread_id: int, name: str) -> Removal:
         """Rename a thread (a held thread name: its links taken out)."""
+
+    def member_language(self, guild_id: int, member_id: int) -> str:
+        """The language of a DM to this member (theirs when known, else the server's)."""
 
     async def send_dm(self, member_id: int, text: str) -> bool:
         """DM a member; False when their DMs are closed (or the DM failed)."""
@@ -341,8 +344,8 @@ class HoldCore:
         facts = self._known(hold.guild_id, someone.facts) if someone else rules.MemberFacts(
             member_id=hold.member_id, joined_at=None,
             account_created_at=rules.snowflake_time(hold.member_id))
-        when = rules.describe_clearance(
-            rules.clearance(facts, now, rules.HoldPolicy.from_settings(settings)), now)
+        clear = rules.clearance(facts, now, rules.HoldPolicy.from_settings(settings))
+        when = rules.describe_clearance(clear, now)
         in_parent = hold.is_forum_post or hold.kind in rules.THREAD_KINDS
         where = f"<#{hold.parent_id}>" if in_parent and hold.parent_id else (
             f"<#{hold.channel_id}>")
@@ -355,10 +358,13 @@ class HoldCore:
             if name is None:
                 dm_failed = True
             else:
-                values = rules.render_values(name, server, where, when, domains, what)
+                with speaking(self._actions.member_language(hold.guild_id, hold.member_id)):
+                    values = rules.render_values(name, server, where,
+                                                 rules.describe_clearance(clear, now),
+                                                 domains, rules.held_what(hold.kind))
+                    default = tr(rules.DEFAULT_HELD_DM)
                 text = await self.render_saved(hold, "linkhold.held_template",
-                                               settings.held_template, tr(rules.DEFAULT_HELD_DM),
-                                               values)
+                                               settings.held_template, default, values)
                 if await self._actions.send_dm(hold.member_id, text):
                     told.append("dm")
                 else:

@@ -12,7 +12,7 @@ from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain import holds as rules
 from bot.domain.authority import Standing, may_punish
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
-from bot.i18n import tr
+from bot.i18n import speaking, tr
 from bot.services.linkhold_core import (
     Action,
     FileToPublish,
@@ -177,11 +177,13 @@ class HoldReview(HoldCore):
         someone = await self._actions.member(hold.guild_id, hold.member_id)
         if server is None or someone is None or someone.display_name is None:
             return False
-        note = tr("\n\nThe moderator's note: {reason}", reason=reason) if reason else ""
+        with speaking(self._actions.member_language(hold.guild_id, hold.member_id)):
+            note = tr("\n\nThe moderator's note: {reason}", reason=reason) if reason else ""
+            default = tr(rules.DEFAULT_REJECTED_DM)
         values = {"member": someone.display_name, "server": server, "reason": note}
         text = await self.render_saved(hold, "linkhold.rejected_template",
                                        self.settings(hold.guild_id).rejected_template,
-                                       tr(rules.DEFAULT_REJECTED_DM), values)
+                                       default, values)
         if not await self._actions.send_dm(hold.member_id, text):
             log.info("could not DM member %s about rejected hold %s", hold.member_id, hold.id)
             return False

@@ -42,8 +42,13 @@ def reader_language(interaction: discord.Interaction[Any]) -> str:
 
 
 def hear(interaction: discord.Interaction[Any]) -> None:
-    """Answer this interaction (for the rest of its task) in the clicker's language."""
-    use_language(locale_code(interaction.locale))
+    """Answer this interaction (for the rest of its task) in the clicker's language, and let
+    Steward remember it for the member's later DMs."""
+    language = reader_language(interaction)
+    use_language(language)
+    remember = getattr(interaction.client, "remember_language", None)
+    if callable(remember):
+        remember(interaction.guild_id, interaction.user.id, language)
 
 
 def server_language(settings_language: str | None, guild: discord.Guild | None) -> str:
@@ -61,6 +66,14 @@ def language_for(client: object, guild_id: int | None) -> str:
     get_guild = getattr(client, "get_guild", None)
     guild = get_guild(guild_id) if callable(get_guild) and guild_id is not None else None
     return server_language(None, guild if isinstance(guild, discord.Guild) else None)
+
+
+def language_for_member(client: object, guild_id: int, member_id: int) -> str:
+    """The language of a DM to a member: theirs when Steward has seen it, else the server's."""
+    chooser = getattr(client, "language_for_member", None)
+    if callable(chooser):
+        return str(chooser(guild_id, member_id))
+    return language_for(client, guild_id)
 
 
 def speaking_server(client: object, guild_id: int | None) -> AbstractContextManager[Translator]:

@@ -14,7 +14,8 @@ from bot.services.privacy import ForgetReport
 from bot.ui.language import hear
 
 Check = Callable[[discord.Interaction], Any]
-LABELS = {"audit": N_("audit entries anonymized")}
+LABELS = {"audit": N_("audit entries anonymized"),
+          "languages": N_("remembered Discord language")}
 
 
 def describe_forget(report: ForgetReport, user_id: int) -> str:

@@ -55,6 +55,7 @@ class FakeActions:
     punish_outcome: object = "done"
     calls: list[tuple] = field(default_factory=list)
     catchup_plans: list[CatchupPlan] = field(default_factory=list)
+    languages: dict[int, str] = field(default_factory=dict)
 
     def guild_ids(self) -> list[int]:
         return [GUILD, OTHER_GUILD]
@@ -85,6 +86,9 @@ class FakeActions:
     async def rename_thread(self, guild_id, thread_id, name):
         self.calls.append(("rename", thread_id, name))
         return self.removal
+
+    def member_language(self, guild_id, member_id):
+        return self.languages.get(member_id, "en")
 
     async def send_dm(self, member_id, text):
         self.calls.append(("dm", member_id, text))
@@ -245,6 +249,20 @@ async def test_a_new_members_link_is_stored_removed_told_and_queued_in_that_orde
     files = await env.service.holds.attachments(hold.id)
     assert [(f.filename, f.data) for f in files] == [("scan.png", b"\x89PNG-bytes")]
     assert len(await env.actions_of("hold.held")) == 1
+
+
+async def test_the_hold_dm_speaks_the_members_language_and_the_public_notice_the_servers(env):
+    newbie = env.someone(NEWBIE)
+    env.actions.languages[NEWBIE] = "es"  # their Discord was seen in Spanish
+    p = post(NEWBIE, "Nuestra historia: https://youtu.be/abc123")
+    assert await env.service.consider(p, newbie)
+    (dm,) = env.actions.named("dm")
+    assert dm[2].startswith("Hola, member1001. Gracias por publicar en **Hope Together**.")
+    assert "en 3 días" in dm[2] and "mensaje" in dm[2]
+    env.actions.dms_closed.add(NEWBIE)  # the channel notice is public: the server's language
+    assert await env.service.consider(post(NEWBIE, "otra vez https://bit.ly/y"), newbie)
+    (notice,) = [c for c in env.actions.calls if c[0] == "notice"]
+    assert "so I've held it for a moderator to review" in notice[3]
 
 
 async def test_established_members_plain_posts_allowlist_and_exemptions_pass(env):
