@@ -9,18 +9,20 @@ import discord
 
 from bot import messaging
 from bot.db.care import Alert
-from bot.domain.care import language_for
+from bot.domain.care import language_for as detector_language
 from bot.services.care import CarePost, CareService
 from bot.ui.care import alert_controls, alert_embed, forgotten_embed
-from bot.ui.language import speaking_server
+from bot.ui.language import language_for, language_for_member, speaking_server
 
 log = logging.getLogger(__name__)
 
 Postable = discord.TextChannel | discord.Thread
 
 
-def care_post(message: discord.Message) -> CarePost:
-    """A message as the detector sees it: a new forum post carries its title."""
+def care_post(message: discord.Message, language: str | None = None) -> CarePost:
+    """A message as the detector sees it: a new forum post carries its title. `language` is
+    the server's or the member's (Spanish reads the post with both lexicons); without it, the
+    server's preferred locale."""
     guild = message.guild
     assert guild is not None
     channel = message.channel
@@ -29,9 +31,11 @@ def care_post(message: discord.Message) -> CarePost:
             and isinstance(channel.parent, discord.ForumChannel)):
         title = channel.name
     locale = guild.preferred_locale
+    if language is None:
+        language = str(locale.value) if locale is not None else None
     return CarePost(guild_id=guild.id, channel_id=channel.id, message_id=message.id,
                     author_id=message.author.id, text=message.content, title=title,
-                    language=language_for(str(locale.value) if locale is not None else None))
+                    language=detector_language(language))
 
 
 class CareAdapter:
@@ -58,7 +62,11 @@ class CareAdapter:
             return False
         if not message.content and not isinstance(message.channel, discord.Thread):
             return False
-        return await self.service.consider(care_post(message))
+        server = language_for(self._client, guild.id)
+        member = language_for_member(self._client, guild.id, message.author.id)
+        # A Spanish-speaking server, or a member whose Discord speaks Spanish: both lexicons.
+        spanish = next((x for x in (member, server) if x.startswith("es")), server)
+        return await self.service.consider(care_post(message, spanish))
 
     # --- CareActions ----------------------------------------------------------------------------
 

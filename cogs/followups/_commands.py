@@ -300,7 +300,7 @@ class FollowupCog(commands.Cog, name="Follow-ups"):
         f = new.followup
         await reply_ephemeral(interaction, "\n".join([
             tr("Saved.") if changes else tr("Follow-up settings:"),
-            tr("**Time zone:** {zone}", zone=f"`{new.core.timezone}`"),
+            tr("**Time zone:** {zone}", zone="`" + new.core.timezone + "`"),
             tr("**Check in after:** {days} days", days=f.default_days),
             tr("**Tag wording:** {tag}; **check-in wording:** {checkin}",
                tag=custom_or_default(f.ask_template),

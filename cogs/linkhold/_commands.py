@@ -46,7 +46,7 @@ def describe_settings(settings: LinkHoldSettings) -> str:
            value=trn("{count} day", "{count} days", settings.min_account_age_days,
                      count=settings.min_account_age_days)
            if settings.min_account_age_days else tr("any")),
-        tr("**Tell members by:** {notify}", notify=f"`{settings.notify}`"),
+        tr("**Tell members by:** {notify}", notify="`" + settings.notify + "`"),
         tr("**Queue channel:** {channel}", channel=channel(settings.queue_channel)),
         tr("**Notice channel (forum posts):** {channel}", channel=channel(settings.notice_channel)),
         tr("**Exempt roles:** {value}",

@@ -38,7 +38,8 @@ def test_relative_durations(text, expected):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "   ", "soon", "3", "3x", "h", "12h1d", "1d1d", "-5m", "1.5h", "3 days",
+    "text", ["", "   ", "soon", "3", "3x", "h", "12h1d", "1d1d", "-5m", "1.5h", "3 dayz",
+             "tres días",
              "2026-13-01 10:00", "2026-02-30 10:00", "2026-01-06 25:00", "2026-01-06"],
 )
 def test_unreadable_input_lists_the_accepted_forms(text):
@@ -141,3 +142,66 @@ def test_absolute_round_trip(local, tz_name):
         assert "doesn't exist" in str(exc)
         return
     assert when.astimezone(ZoneInfo(tz_name)).replace(tzinfo=None) == local
+
+
+# --- unit words, in English and Spanish ---------------------------------------------------------
+
+_WORDS = {
+    "en": {"w": ("week", "weeks"), "d": ("day", "days"), "h": ("hour", "hours"),
+           "m": ("minute", "minutes")},
+    "es": {"w": ("semana", "semanas"), "d": ("día", "días"), "h": ("hora", "horas"),
+           "m": ("minuto", "minutos")},
+}
+
+
+@given(w=st.integers(0, 50), d=st.integers(0, 300), h=st.integers(0, 500),
+       m=st.integers(0, 5000), language=st.sampled_from(["en", "es"]),
+       spaced=st.booleans(), joiner=st.sampled_from([" ", ", ", " y ", " and "]),
+       upper=st.booleans())
+def test_unit_words_read_like_the_compact_form(w, d, h, m, language, spaced, joiner, upper):
+    amounts = {"w": w, "d": d, "h": h, "m": m}
+    if not any(amounts.values()):
+        m = amounts["m"] = 1
+    parts = [f"{n}{' ' if spaced else ''}{_WORDS[language][u][0 if n == 1 else 1]}"
+             for u, n in amounts.items() if n]
+    text = joiner.join(parts)
+    if upper:
+        text = text.upper()
+    compact = "".join(f"{n}{u}" for u, n in amounts.items() if n)
+    assert parse_duration(text) == parse_duration(compact) == timedelta(
+        weeks=w, days=d, hours=h, minutes=m)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("3 días", timedelta(days=3)), ("2 horas", timedelta(hours=2)),
+    ("1 semana y 2 días", timedelta(days=9)), ("45 minutos", timedelta(minutes=45)),
+    ("3 dias", timedelta(days=3)), ("1 día 12 horas", timedelta(days=1, hours=12)),
+])
+def test_spanish_durations_are_accepted(text, expected):
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["3 días 2 días", "2 horas 3 días", "días", "3 dias extra",
+                                  "tres días", "3 lunas"])
+def test_spanish_words_out_of_order_repeated_or_unknown_are_refused(text):
+    with pytest.raises(DurationError):
+        parse_duration(text)
+
+
+def test_describe_speaks_the_language_being_spoken():
+    from bot.i18n import speaking
+
+    with speaking("es"):
+        assert describe(timedelta(days=3, hours=1)) == "3 días 1 hora"
+        assert describe(timedelta(minutes=1)) == "1 minuto"
+        assert describe(timedelta(seconds=5)) == "menos de un minuto"
+    assert describe(timedelta(days=1, minutes=2)) == "1 day 2 minutes"
+
+
+def test_errors_are_in_the_language_being_spoken():
+    from bot.i18n import speaking
+
+    with speaking("es"), pytest.raises(DurationError) as caught:
+        parse_duration("pronto")
+    assert str(caught.value).startswith("No pude entender `pronto` como una hora. Usa ")
+    assert "`3 días`" in str(caught.value)
