@@ -18,6 +18,7 @@ from sandbox.permissions import ADMINISTRATOR, base_permissions, top_role_positi
 from sandbox.rest import Ctx, Reply, Router
 from sandbox.routes_channels import parse_overwrites
 from sandbox.state import World
+from sandbox.validation import validate_command
 
 router = Router()
 
@@ -65,6 +66,8 @@ def _register(world: World, guild_id: int | None, body: list[dict[str, Any]]
               ) -> list[dict[str, Any]]:
     existing = {(c.name, c.type): c for c in world.command_list(guild_id)}
     out: list[Command] = []
+    for index, raw in enumerate(body):
+        validate_command(raw, index)
     for raw in body:
         data = dict(raw)
         ctype = int(data.get("type") or 1)

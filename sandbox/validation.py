@@ -6,6 +6,7 @@ Each function raises :class:`~sandbox.errors.ApiError` with the code Discord use
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sandbox.errors import (
@@ -242,3 +243,66 @@ __all__ = [
     "validate_modal",
     "validate_webhook_username",
 ]
+
+
+# Discord's locales for name/description localizations (a subset is enough to catch typos).
+DISCORD_LOCALES = frozenset({
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
+    "th", "zh-CN", "ja", "zh-TW", "ko",
+})
+_COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+def _check_names(names: dict[str, Any] | None, field: str, *, chat_input: bool,
+                 limit: int = 32) -> None:
+    for locale, text in (names or {}).items():
+        where = f"{field}.{locale}"
+        if locale not in DISCORD_LOCALES:
+            raise invalid_form_body(where, "LOCALE_INVALID", f"Invalid locale {locale!r}.")
+        if not isinstance(text, str) or not 1 <= len(text) <= limit:
+            raise invalid_form_body(where, "BASE_TYPE_BAD_LENGTH",
+                                    f"Must be between 1 and {limit} in length.")
+        if chat_input and (not _COMMAND_NAME.match(text) or text != text.lower()):
+            raise invalid_form_body(where, "APPLICATION_COMMAND_INVALID_NAME",
+                                    "Command name is invalid")
+
+
+def _check_descriptions(descriptions: dict[str, Any] | None, field: str) -> None:
+    for locale, text in (descriptions or {}).items():
+        if locale not in DISCORD_LOCALES:
+            raise invalid_form_body(f"{field}.{locale}", "LOCALE_INVALID",
+                                    f"Invalid locale {locale!r}.")
+        if not isinstance(text, str) or not 1 <= len(text) <= 100:
+            raise invalid_form_body(f"{field}.{locale}", "BASE_TYPE_BAD_LENGTH",
+                                    "Must be between 1 and 100 in length.")
+
+
+def _validate_options(options: list[dict[str, Any]], prefix: str) -> None:
+    seen: dict[str, set[str]] = {}
+    for i, option in enumerate(options):
+        p = f"{prefix}.{i}"
+        _check_names(option.get("name_localizations"), f"{p}.name_localizations",
+                     chat_input=True)
+        _check_descriptions(option.get("description_localizations"),
+                            f"{p}.description_localizations")
+        for locale, text in (option.get("name_localizations") or {}).items():
+            if text in seen.setdefault(locale, set()):
+                raise invalid_form_body(f"{p}.name_localizations.{locale}",
+                                        "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+                                        "Option name already exists")
+            seen[locale].add(text)
+        for j, choice in enumerate(option.get("choices") or []):
+            _check_names(choice.get("name_localizations"),
+                         f"{p}.choices.{j}.name_localizations", chat_input=False, limit=100)
+        _validate_options(option.get("options") or [], f"{p}.options")
+
+
+def validate_command(data: dict[str, Any], index: int) -> None:
+    """The names, descriptions and their localizations of one registered command."""
+    chat_input = int(data.get("type") or 1) == 1
+    _check_names(data.get("name_localizations"), f"{index}.name_localizations",
+                 chat_input=chat_input)
+    _check_descriptions(data.get("description_localizations"),
+                        f"{index}.description_localizations")
+    _validate_options(data.get("options") or [], f"{index}.options")
