@@ -19,7 +19,7 @@ _COLOURS = {
 
 # What each recorded action is called in the mod log (unknown ones show their code).
 ACTION_TITLES: dict[str, str] = {
-    "care.alert": N_("A member may be struggling: alert raised"),
+    "care.alert": N_("Care alert raised"),
     "care.claimed": N_("A moderator is reaching out"),
     "care.support_dm_closed": N_("Support message not sent: DMs closed"),
     "care.support_sent": N_("Support message sent"),

@@ -34,8 +34,36 @@ async def test_demo_plays_offline_and_tells_the_story(tmp_path):
     assert care.count("[DM to sam] Steward [bot]:") == 1 and "findahelpline.com" in care
     assert "sent by maria" in care
     # The follow-up: the OP is tagged, one check-in fires, then it stands down on the answer.
-    assert "followup.asked" in transcript
+    # The mod log names each step in words (recorded as followup.asked, followup.answered).
+    asked, answered = "Follow-up: original poster tagged", "Follow-up: the original poster answered"
+    assert asked in transcript
     assert transcript.count("This is the only reminder I'll send") == 1
-    assert "followup.answered" in transcript
-    assert transcript.index("followup.asked") < transcript.index("followup.answered")
+    assert answered in transcript
+    assert transcript.index(asked) < transcript.index(answered)
+    assert transcript.rstrip().endswith("built-in sandbox.")
+
+
+async def test_the_demo_plays_in_spanish(tmp_path):
+    """`./dev demo --lang es`: the server and every member's Discord speak Spanish."""
+    out = io.StringIO()
+    await play(out, tmp_path / "demo.sqlite3", "es")
+    transcript = out.getvalue()
+    assert "Traceback" not in transcript and "skipping" not in transcript
+    assert "¡Te damos la bienvenida a Hope Together, @sam!" in transcript
+    assert "[Encuentra tu grupo de apoyo]" in transcript
+    assert "Elige los grupos que quieres seguir" in transcript
+    assert "[DM to sam] Steward [bot]:" in transcript and "lo he retenido" in transcript
+    assert "| Publicación retenida de un miembro nuevo" in transcript
+    assert "[Aprobar]  [Editar y aprobar]  [Rechazar]" in transcript
+    assert "— compartido para @sam por los moderadores" in transcript
+    assert "Yo le escribo" in transcript and "findahelpline.com" in transcript
+    assert "Hola, @susan159 👋" in transcript
+    assert "Es el único recordatorio que enviaré" in transcript
+    assert "Seguimiento: el autor original respondió" in transcript
+    # Nothing Steward says is left in English (member posts and the narration are).
+    steward_lines = [line for block in transcript.split("\n[") if "Steward [bot]:" in block
+                     for line in block.splitlines()[1:]
+                     if line.startswith("    ")]  # the narrator's lines start with "  ~"
+    for english in ("Held post", "Approve", "thank you for posting", "Welcome to", "reminder"):
+        assert not any(english in line for line in steward_lines), english
     assert transcript.rstrip().endswith("built-in sandbox.")
