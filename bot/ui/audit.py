@@ -74,11 +74,6 @@ DETAIL_LABELS: dict[str, str] = {
 _PLAIN_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:+-/#")
 
 
-def action_title(action: str) -> str:
-    """A recorded action in words (its code when it has no title)."""
-    return tr(ACTION_TITLES[action]) if action in ACTION_TITLES else f"`{action}`"
-
-
 def detail_label(key: str) -> str:
     """A detail's name in words (its key as code when it has none)."""
     return tr(DETAIL_LABELS[key]) if key in DETAIL_LABELS else f"`{key}`"
@@ -99,9 +94,10 @@ def mod_log_embed(entry: AuditEntry) -> discord.Embed:
     colour = next(
         (c for key, c in _COLOURS.items() if key in entry.action), discord.Colour.blurple()
     )
-    embed = discord.Embed(title=action_title(entry.action), colour=colour,
-                          timestamp=entry.created_at)
-    lines = []
+    # The title is the action's code (what /steward audit filters on); the first line says
+    # it in words.
+    embed = discord.Embed(title=entry.action, colour=colour, timestamp=entry.created_at)
+    lines = [f"*{tr(ACTION_TITLES[entry.action])}*"] if entry.action in ACTION_TITLES else []
     if entry.actor_id is not None:
         lines.append(tr("**By:** <@{actor_id}>", actor_id=entry.actor_id))
     if entry.target_id is not None:
@@ -122,7 +118,7 @@ def mod_log_embed(entry: AuditEntry) -> discord.Embed:
 def audit_line(entry: AuditEntry) -> str:
     """One compact line: when, what, who, whom, links."""
     when = f"<t:{int(entry.created_at.timestamp())}:R>" if entry.created_at else "?"
-    parts = [f"{when} **{action_title(entry.action)}**"]
+    parts = [f"{when} **{entry.action}**"]
     if entry.actor_id is not None:
         parts.append(tr("by <@{actor_id}>", actor_id=entry.actor_id))
     if entry.target_id is not None:

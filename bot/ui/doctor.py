@@ -32,7 +32,7 @@ def render_report(findings: Sequence[Finding], *, changed: bool = False) -> disc
     )
     for finding in findings[:MAX_REPORTED]:
         icon = "❌" if finding.severity is Severity.PROBLEM else "⚠️"
-        embed.add_field(name=f"{icon} `{finding.code}`",
+        embed.add_field(name=f"{icon} {finding.code}",
                         value=finding.message + "\n" + tr("**Fix:** {fix}", fix=finding.fix),
                         inline=False)
     if len(findings) > MAX_REPORTED:

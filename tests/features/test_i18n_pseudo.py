@@ -68,3 +68,13 @@ async def test_every_visible_string_in_the_demo_comes_from_the_catalog(tmp_path)
             leaks.append(f"{where}: {outside_markers(text)[:160]!r} -> {words[:8]}")
     assert not leaks, "hard-coded strings (outside the catalog):\n" + "\n".join(leaks)
 
+
+
+def test_the_checker_finds_text_outside_the_markers_and_ignores_markup_and_people():
+    people = {"Sam", "my mum's story"}
+    assert unmarked("⟦Hi ⟦Sam⟧⟧ <@123> <#4> <t:5:R> `x.y` https://a.b/c", people) == []
+    assert unmarked("⟦Approved⟧ by <@1>", people) == ["by"]
+    assert unmarked("Hold #3", people) == ["Hold"]
+    assert unmarked("Sam shared my mum's story.", people) == ["shared"]
+    assert unmarked("**hold.approved** ⟦ok⟧", people) == []  # a recorded action's code
+    assert outside_markers("a⟦b⟦c⟧d⟧e") == "ae"
