@@ -28,7 +28,7 @@ _NOISE = [
     re.compile(r"\[[^\]]*\]\(https?://[^)]*\)"),
 ]
 _URL = re.compile(r"https?://[^\s)>]+")
-_CODE = re.compile(r"(?<![\w.])[a-z_]+(?:\.[a-z_]+)+(?![\w.])")  # mod-log actions, finding codes
+_CODE = re.compile(r"(?<![\w./])[a-z_]+(?:\.[a-z_]+)+(?![\w./])")  # mod-log actions, finding codes
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -100,10 +100,11 @@ def outside_markers(text: str) -> str:
 
 def unmarked(text: str, ignore: Iterable[str]) -> list[str]:
     """Words left outside the markers once member-provided text and Discord markup are gone."""
+    text = _CODE.sub(" ", text)  # first: a channel called "welcome" is not "welcome.resent"
     for phrase in sorted(ignore, key=len, reverse=True):
-        if phrase:  # whole words only: a channel called "welcome" is not in "welcome.resent"
-            text = re.sub(rf"(?<![\w.]){re.escape(phrase)}(?![\w.])", " ", text)
-    text = _CODE.sub(" ", _URL.sub(" ", text))
+        if phrase:  # whole words only
+            text = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", text)
+    text = _URL.sub(" ", text)
     rest = outside_markers(text)
     for noise in _NOISE:
         rest = noise.sub(" ", rest)
