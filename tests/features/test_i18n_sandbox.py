@@ -180,9 +180,11 @@ async def test_a_server_set_to_spanish_welcomes_and_logs_in_spanish(env):
             server.queue, lambda m: m.embeds and f"<@{newcomer.id}>" in m.embeds[0]["description"])
         assert card.embeds[0]["title"] == "Publicación retenida de un miembro nuevo"
         logged = await sb.wait_for_message(
-            server.modlog, lambda m: m.embeds
-            and m.embeds[0].get("title") == "Publicación con enlace de un miembro nuevo retenida")
-        assert "**Miembro:**" in logged.embeds[0]["description"]
+            server.modlog, lambda m: m.embeds and m.embeds[0].get("title") == "hold.held"
+            and f"<@{newcomer.id}>" in m.embeds[0]["description"])
+        description = logged.embeds[0]["description"]
+        assert description.startswith("*Publicación con enlace de un miembro nuevo retenida*")
+        assert "**Miembro:**" in description
     finally:
         r = await sb.slash(server.guild, server.owner, "steward settings", language="auto")
         await r.done()
