@@ -44,6 +44,7 @@ from bot.services.linkhold import LinkHoldService, Repositories
 from bot.services.privacy import PrivacyService, load_or_create_key
 from bot.services.repost import RepostService
 from bot.services.scheduler import Scheduler
+from bot.services.scheduler_language import SpeakingScheduler
 from bot.services.welcome import WelcomeService
 from bot.tasks import BackgroundTasks
 from bot.ui.welcome import welcome_view
@@ -119,9 +120,10 @@ async def build(host: Host, client: discord.Client) -> Services:
                            poster=DoctorReportPoster(host))
     external = ExternalChanges(SettingsStampRepository(db), GuildSettingsRepository(db),
                                settings, clock)
-    scheduler = Scheduler(ReminderRepository(db), clock, host.background,
-                          max_per_second=REMINDERS_PER_SECOND, classify=classify_discord_error,
-                          language_of=getattr(host, "language_of", None))
+    scheduler = SpeakingScheduler(ReminderRepository(db), clock, host.background,
+                                  max_per_second=REMINDERS_PER_SECOND,
+                                  classify=classify_discord_error,
+                                  language_of=getattr(host, "language_of", None))
 
     # --- repost
     repost = RepostService(RepostRepository(db), clock, DiscordRepostActions(client),

@@ -73,7 +73,6 @@ from bot.db.reminders import (
     ReminderRepository,
 )
 from bot.domain.followups import Postpone, is_late, lateness, retry_delay
-from bot.i18n import speaking
 from bot.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -200,10 +199,8 @@ class Scheduler:
         record_batch: int = 500,
         max_unrecorded: int = 1000,
         classify: ErrorClassifier = classify_plain,
-        language_of: Callable[[int], str] | None = None,
     ) -> None:
         self.repository = repository
-        self._language_of = language_of  # a server's language: reminders speak it
         self._classify = classify
         self.clock = clock
         self._tasks = tasks
@@ -413,8 +410,7 @@ class Scheduler:
         try:
             if handler is None:
                 raise DeliveryFailed(f"no handler for {reminder.kind!r}")
-            with speaking(self._language_of(reminder.guild_id) if self._language_of else None):
-                done = await handler(delivery)
+            done = await handler(delivery)
         except DeliveryFailed as exc:
             done = Done(FAILED, exc.reason, None, {"notify": exc.notify})
         except asyncio.CancelledError:
