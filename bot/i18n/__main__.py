@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
                 "-l", rest.pop(0)]
     else:
         args = ["compile", "-d", str(LOCALE_DIR), "-D", DOMAIN, "--statistics"]
-    CommandLineInterface().run(["pybabel", *args, *rest])
+    CommandLineInterface().run(["pybabel", *args, *rest])  # type: ignore[no-untyped-call]
     return 0
 
 

@@ -11,6 +11,7 @@ descriptions as plain messages.
 from __future__ import annotations
 
 import ast
+import io
 from collections.abc import Collection, Iterator, Mapping
 from typing import IO, Any
 
@@ -18,7 +19,7 @@ from babel.messages.extract import extract_python
 
 from bot.i18n import COMMAND_CONTEXT
 
-Result = tuple[int, str, Any, list[str]]
+Result = tuple[int, Any, Any, Any]
 
 _COMMAND_FACTORIES = {"command", "Group", "ContextMenu", "context_menu"}
 _SKIPPED_PARAMETERS = {"self", "interaction", "message", "target", "current"}
@@ -28,7 +29,8 @@ def extract_steward(fileobj: IO[bytes], keywords: Mapping[str, Any] | Collection
                     comment_tags: Collection[str], options: Mapping[str, Any]) -> Iterator[Result]:
     """Everything `extract_python` finds, then the file's command names and descriptions."""
     source = fileobj.read()
-    yield from extract_python(_Bytes(source), keywords, comment_tags, options)  # type: ignore[arg-type]
+    yield from extract_python(io.BytesIO(source), keywords, comment_tags,  # type: ignore[arg-type]
+                              options)  # type: ignore[arg-type]
     yield from command_strings(source.decode("utf-8"))
 
 
@@ -102,27 +104,3 @@ def _literal_choices(annotation: ast.expr | None) -> Iterator[Result]:
                 if text is not None:
                     yield node.lineno, "pgettext", (COMMAND_CONTEXT, text), []
 
-
-class _Bytes:
-    """A fresh readable view of bytes already read (extract_python reads lines)."""
-
-    def __init__(self, data: bytes) -> None:
-        import io
-
-        self._io = io.BytesIO(data)
-
-    def readline(self) -> bytes:
-        """One line."""
-        return self._io.readline()
-
-    def read(self, size: int = -1) -> bytes:
-        """Bytes."""
-        return self._io.read(size)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        """Move."""
-        return self._io.seek(offset, whence)
-
-    def tell(self) -> int:
-        """Where."""
-        return self._io.tell()
