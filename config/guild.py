@@ -146,6 +146,9 @@ class WelcomeSettings(Section):
     dm: bool = False
     template: str | None = None
     burst_template: str | None = None
+    # One welcome per language (e.g. {"es": "..."}): used when Steward speaks that language.
+    language_templates: dict[str, str] = Field(default_factory=dict)
+    language_burst_templates: dict[str, str] = Field(default_factory=dict)
     suggestions: bool = True
     suggest_days: int = Field(default=14, ge=0, le=365)
     burst_threshold: int = Field(default=5, ge=1, le=1000)
@@ -160,6 +163,20 @@ class WelcomeSettings(Section):
 
         if value is not None:
             validate_template(value, burst=info.field_name == "burst_template")
+        return value
+
+    @field_validator("language_templates", "language_burst_templates")
+    @classmethod
+    def _valid_language_templates(cls, value: dict[str, str],
+                                  info: ValidationInfo) -> dict[str, str]:
+        from bot.domain.welcome import validate_template
+        from bot.i18n import shipped
+
+        for language, template in value.items():
+            if language not in shipped():
+                raise ValueError(f"unknown language {language!r} "
+                                 f"(Steward speaks {', '.join(shipped())})")
+            validate_template(template, burst=info.field_name == "language_burst_templates")
         return value
 
 

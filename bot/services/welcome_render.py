@@ -8,7 +8,7 @@ from bot.domain import welcome as rules
 from bot.domain.templates import FALLBACK_ACTION, defuse_mass_mentions, render_or_default
 from bot.domain.text import MESSAGE_LIMIT, truncate
 from bot.domain.welcome_facts import GuildFacts, MemberFacts
-from bot.i18n import tr
+from bot.i18n import current_language, tr
 from bot.services.welcome_groups import SupportGroups
 from bot.services.welcome_ports import Audit, Settings
 from config.guild import GuildConfig
@@ -54,7 +54,9 @@ class WelcomeRenderer:
         ordered = mine + [g for g in facts if g not in mine]
         values = self._values(guild, config, ordered)
         default = rules.default_template(link_days=values.link_days, has_groups=bool(facts))
-        text, failed = render_or_default(config.welcome.template, default, rules.member_values(
+        template = (config.welcome.language_templates.get(current_language())
+                    or config.welcome.template)
+        text, failed = render_or_default(template, default, rules.member_values(
             values, member.mention, member.display_name))
         if failed:
             await self._fell_back(guild.id, "welcome.template", member.id, report)
@@ -70,7 +72,9 @@ class WelcomeRenderer:
         facts = (await self._groups.directory(guild.id)).facts
         values = self._values(guild, config, facts)
         default = rules.default_burst_template(link_days=values.link_days)
-        text, failed = render_or_default(config.welcome.burst_template, default,
+        template = (config.welcome.language_burst_templates.get(current_language())
+                    or config.welcome.burst_template)
+        text, failed = render_or_default(template, default,
                                          rules.burst_values(values,
                                                             [f"<@{m}>" for m in member_ids]))
         if failed:

@@ -238,6 +238,10 @@ def describe_settings(config: GuildConfig) -> str:
         tr("**Screening fallback:** {minutes} min", minutes=w.screening_timeout_minutes),
         tr("**Template:** {template}; **burst template:** {burst}",
            template=custom_or_default(w.template), burst=custom_or_default(w.burst_template)),
+        *([tr("**Own welcome in:** {languages}", languages=", ".join(
+            f"`{code}`" for code in sorted({*w.language_templates,
+                                            *w.language_burst_templates})))]
+          if w.language_templates or w.language_burst_templates else []),
     ])
 
 

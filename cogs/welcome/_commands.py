@@ -18,7 +18,7 @@ from discord.ext import commands
 from bot.adapters.welcome import group_channel_id, member_facts, role_facts, suggest
 from bot.app import StewardBot
 from bot.domain.welcome_facts import MemberFacts
-from bot.i18n import tr
+from bot.i18n import shipped, tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import MODERATOR_DEFAULT, is_admin, require_admin, require_moderator
 from bot.routing import PRIORITY_WELCOME
@@ -138,19 +138,36 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         template="Text with {member} {member_name} {server} {member_count} {groups} {rules} "
                  "{link_days}",
         burst_template="Join-burst text with {members} {count} {server} {member_count} "
-                       "{groups} {rules} {link_days}")
+                       "{groups} {rules} {link_days}",
+        language="Only for readers in this language (a template per language)")
+    @app_commands.choices(language=[app_commands.Choice(name=code, value=code)
+                                    for code in shipped()])
     async def message(self, interaction: discord.Interaction, template: str | None = None,
-                      burst_template: str | None = None) -> None:
+                      burst_template: str | None = None,
+                      language: app_commands.Choice[str] | None = None) -> None:
         """Change the templates (admins); invalid placeholders are refused with the list."""
         actor = require_admin(interaction)
         single = _template_value(template, burst=False)
         burst = _template_value(burst_template, burst=True)
 
         def mutate(config: GuildConfig) -> None:
+            w = config.welcome
+            if language is not None:  # that language's own welcome ('default' removes it)
+                for value, given, field in ((single, template, "language_templates"),
+                                            (burst, burst_template,
+                                             "language_burst_templates")):
+                    if given is not None:
+                        chosen = dict(getattr(w, field))
+                        if value is None:
+                            chosen.pop(language.value, None)
+                        else:
+                            chosen[language.value] = value
+                        setattr(w, field, chosen)
+                return
             if template is not None:
-                config.welcome.template = single
+                w.template = single
             if burst_template is not None:
-                config.welcome.burst_template = burst
+                w.burst_template = burst
 
         await self._save(interaction, actor, mutate)
 

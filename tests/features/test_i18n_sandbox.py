@@ -191,6 +191,37 @@ async def test_a_server_set_to_spanish_welcomes_and_logs_in_spanish(env):
     assert env.bot.language_of(server.guild.id) == "en"
 
 
+async def test_a_server_keeps_one_welcome_per_language(env):
+    sb, server = env.sb, env.server
+    r = await sb.slash(server.guild, server.owner, "welcome message",
+                       template="¡Hola, {member}! Bienvenida a {server}.", language="es")
+    await r.done()
+    assert "**Own welcome in:** `es`" in r.content
+    r = await sb.slash(server.guild, server.owner, "welcome message",
+                       template="Hola {nobody}", language="es")
+    await r.done()
+    assert r.content.startswith("That template can't be used")  # checked like any template
+    try:
+        env.clock.advance(minutes=1)
+        english = await sb.join(server.guild, fresh("en"))
+        welcome = await sb.wait_for_message(server.welcome,
+                                            lambda m: f"<@{english.id}>" in m.content)
+        assert welcome.content.startswith(f"Welcome to {server.guild.name}, <@{english.id}>!")
+        r = await sb.slash(server.guild, server.owner, "steward settings", language="es")
+        await r.done()
+        env.clock.advance(minutes=1)
+        spanish = await sb.join(server.guild, fresh())
+        welcome = await sb.wait_for_message(server.welcome,
+                                            lambda m: f"<@{spanish.id}>" in m.content)
+        assert welcome.content == f"¡Hola, <@{spanish.id}>! Bienvenida a {server.guild.name}."
+    finally:
+        for command, options in (("steward settings", {"language": "auto"}),
+                                 ("welcome message", {"template": "default", "language": "es"})):
+            r = await sb.slash(server.guild, server.owner, command, **options)
+            await r.done()
+    assert env.bot.guild_settings.get(server.guild.id).welcome.language_templates == {}
+
+
 async def test_the_server_language_defaults_to_its_preferred_locale(env):
     sb, server = env.sb, env.server
     other = sb.add_guild("Esperanza", "dueña", locale="es-ES")
