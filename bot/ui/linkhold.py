@@ -55,6 +55,13 @@ _BUTTONS: dict[str, tuple[str, discord.ButtonStyle, int]] = {
     "ban": (N_("Ban"), discord.ButtonStyle.danger, 1),
 }
 
+# "Holds so far" on a card: how the member's holds ended, by status.
+_HISTORY: dict[str, str] = {
+    "pending": N_("{count} waiting"), "approving": N_("{count} being approved"),
+    "approved": N_("{count} approved"), "rejected": N_("{count} rejected"),
+    CLOSED_LEFT: N_("{count} closed when they left"),
+}
+
 TELL_YES = "yes"
 TELL_NO = "no"
 
@@ -89,7 +96,8 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
     who.append(tr("**Account created:** <t:{int}:R>", int=int(account.timestamp())))
     earlier = {k: v for k, v in card.history.items() if v}
     if sum(earlier.values()) - 1 > 0:
-        parts = ", ".join(f"{n} {status}" for status, n in sorted(earlier.items()))
+        parts = ", ".join(tr(_HISTORY[status], count=n) if status in _HISTORY
+                          else f"{n} `{status}`" for status, n in sorted(earlier.items()))
         who.append(tr("**Holds so far:** {parts}", parts=parts))
     where = f"<#{hold.parent_id}>" if hold.is_forum_post and hold.parent_id else (
         f"<#{hold.channel_id}>")

@@ -136,5 +136,8 @@ def describe_core(config: GuildConfig) -> str:
                                                                              "Messages)")
     log_channel = (f"<#{config.core.mod_log_channel}>" if config.core.mod_log_channel
                    else tr("not set"))
-    return tr("**Moderator roles:** {roles}\n**Mod log:** {log_channel}",
-              roles=roles, log_channel=log_channel)
+    language = (f"`{config.core.language}`" if config.core.language
+                else tr("the server's primary language"))
+    return (tr("**Moderator roles:** {roles}\n**Mod log:** {log_channel}",
+               roles=roles, log_channel=log_channel)
+            + "\n" + tr("**Language:** {language}", language=language))
