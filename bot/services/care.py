@@ -21,7 +21,7 @@ from bot.domain import care as rules
 from bot.domain.distress import assess
 from bot.domain.templates import render
 from bot.errors import AlreadyDecided, InvalidInput, NotFound
-from bot.i18n import tr
+from bot.i18n import speaking, tr
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
 
@@ -182,15 +182,19 @@ class CareService:
         }, limit=SUPPORT_MAX)
 
     async def support_draft(self, guild_id: int, alert_id: int, moderator_id: int,
-                            moderator_name: str) -> str:
-        """The text to pre-fill, after checking the message may still be sent."""
+                            moderator_name: str, language: str | None = None) -> str:
+        """The text to pre-fill, after checking the message may still be sent; the default
+        wording is in `language` (the member's, when the caller knows it)."""
         alert = await self.alert(guild_id, alert_id)
         self._may_send(alert, moderator_id)
-        return self.support_text(guild_id, alert, moderator_name)
+        with speaking(language):
+            return self.support_text(guild_id, alert, moderator_name)
 
     async def send_support(self, guild_id: int, alert_id: int, moderator_id: int,
-                           moderator_name: str, text: str) -> SupportResult:
-        """Send the reviewed support message by DM, once; it says which moderator sent it."""
+                           moderator_name: str, text: str,
+                           language: str | None = None) -> SupportResult:
+        """Send the reviewed support message by DM, once; it says which moderator sent it
+        (in `language`, the member's when the caller knows it)."""
         body = text.strip()
         if not body:
             raise InvalidInput(tr("The message is empty, so I didn't send anything."))
@@ -200,10 +204,11 @@ class CareService:
             self._may_send(await self.alert(guild_id, alert_id), moderator_id)
             raise AlreadyDecided(tr("Another moderator is sending the support message right now."))
         await self.repository.claim(alert.id, moderator_id, self.clock.now())
-        server = self.actions.guild_name(guild_id) or tr("the server")
-        signed = (tr("{item}\n\n— sent by {moderator_name}, a moderator of {server}, through "
-                     "Steward",
-                     item=body[:SUPPORT_MAX], moderator_name=moderator_name, server=server))
+        with speaking(language):
+            server = self.actions.guild_name(guild_id) or tr("the server")
+            signed = (tr("{item}\n\n— sent by {moderator_name}, a moderator of {server}, "
+                         "through Steward",
+                         item=body[:SUPPORT_MAX], moderator_name=moderator_name, server=server))
         try:
             delivered = await self.actions.send_dm(alert.member_id, signed)
         except BaseException:

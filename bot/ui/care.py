@@ -19,6 +19,7 @@ from bot.i18n import N_, tr
 from bot.interactions import StewardModal, guarded
 from bot.messaging import reply_ephemeral
 from bot.ui.access import checked_moderator, services
+from bot.ui.language import language_for_member
 
 Action = Literal["claim", "support"]
 
@@ -113,9 +114,11 @@ class CareButton(
         moderator = checked_moderator(interaction)
         service = services(interaction).care
         guild_id = moderator.guild.id
-        if self.action == "support":
-            draft = await service.support_draft(guild_id, self.alert_id, moderator.id,
-                                                moderator.display_name)
+        if self.action == "support":  # the member reads it: in their language
+            member_id = (await service.alert(guild_id, self.alert_id)).member_id
+            draft = await service.support_draft(
+                guild_id, self.alert_id, moderator.id, moderator.display_name,
+                language_for_member(interaction.client, guild_id, member_id))
             await interaction.response.send_modal(SupportModal(self.alert_id, draft))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -147,9 +150,12 @@ class SupportModal(StewardModal):
         """Check the moderator again, then send it."""
         moderator = checked_moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await services(interaction).care.send_support(
+        care = services(interaction).care
+        member_id = (await care.alert(moderator.guild.id, self.alert_id)).member_id
+        result = await care.send_support(
             moderator.guild.id, self.alert_id, moderator.id, moderator.display_name,
-            self.text.value)
+            self.text.value,
+            language_for_member(interaction.client, moderator.guild.id, member_id))
         member = f"<@{result.alert.member_id}>"
         if result.delivered:
             text = tr("Sent to {member} by DM, signed with your name.", member=member)

@@ -157,6 +157,30 @@ async def test_a_moderator_with_a_spanish_client_decides_in_spanish_the_member_i
         server.mod.user.locale = "en-US"
 
 
+async def test_a_spanish_speakers_distress_is_read_in_spanish_and_the_support_dm_speaks_it(env):
+    sb, server = env.sb, env.server
+    member = await sb.join(server.guild, fresh())
+    member.user.locale = "es-ES"
+    r = await sb.slash(server.guild, member, "preferences")  # Steward now knows their language
+    await r.done()
+    await sb.post(server.general, member, "Ya no puedo más, quiero morirme.")
+    card = await sb.wait_for_message(
+        server.queue, lambda m: m.embeds and m.embeds[0].get("title") == "A member may be "
+        "struggling" and f"<@{member.id}>" in m.embeds[0]["description"])
+    opened = await sb.click(card, "Send support message", by=server.mod)
+    await opened.responded()
+    assert opened.modal is not None and opened.modal.title == "Send a support message"
+    (field,) = opened.modal.inputs()
+    assert field["value"].startswith(f"Hola, <@{member.id}>. Soy parte del equipo de moderación")
+    sent = await sb.submit_modal(opened.modal, by=server.mod,
+                                 values={field["custom_id"]: field["value"]})
+    await sent.done()
+    assert sent.content.startswith("Sent to")  # the moderator's own language
+    (dm,) = sb.dms(member)
+    assert dm.content.endswith(f"— enviado por {server.mod.user.username}, del equipo de "
+                               f"moderación de {server.guild.name}, a través de Steward")
+
+
 # --- a server set to Spanish ---------------------------------------------------------------------
 
 
