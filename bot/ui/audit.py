@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import discord
 
 from bot.domain.audit import AuditEntry
@@ -84,9 +86,22 @@ def detail_value(value: object) -> str:
     if isinstance(value, bool):
         return tr("yes") if value else tr("no")
     text = str(value)
+    when = _moment(text)
+    if when is not None:  # Discord writes it in each reader's language and time zone
+        return f"<t:{int(when.timestamp())}:f>"
     if text and not text.isdigit() and set(text) <= _PLAIN_VALUE:
         return f"`{text}`"
     return text
+
+
+def _moment(text: str) -> datetime | None:
+    if len(text) < 16 or not text[:4].isdigit() or text[4] != "-" or "T" not in text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
 
 
 def mod_log_embed(entry: AuditEntry) -> discord.Embed:

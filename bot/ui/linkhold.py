@@ -17,7 +17,7 @@ import discord
 from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain.holds import code_span, snowflake_time
 from bot.domain.text import truncate
-from bot.i18n import N_, tr
+from bot.i18n import N_, current, tr
 from bot.interactions import StewardModal, StewardView, guarded
 from bot.messaging import reply_ephemeral
 from bot.permissions import (
@@ -70,11 +70,12 @@ TELL_NO = "no"
 
 
 def _size(n: int) -> str:
+    number = current().number  # 1,5 MB in Spanish
     if n < 1024:
-        return f"{n} B"
+        return f"{number(n)} B"
     if n < 1024 * 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
+        return f"{number(round(n / 1024))} KB"
+    return f"{number(round(n / (1024 * 1024), 1))} MB"
 
 
 def _code_block(text: str, limit: int) -> str:

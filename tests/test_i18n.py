@@ -165,3 +165,22 @@ def test_numbers_dates_and_durations_are_written_the_local_way():
     assert "15:30" in spanish.datetime(when) and "3:30" in english.datetime(when)
     assert english.duration(timedelta(days=3)) == "3 days"
     assert spanish.duration(timedelta(days=3)) == "3 días"
+
+
+def test_mod_log_details_show_moments_as_discord_timestamps_and_flags_in_words():
+    from bot.ui.audit import detail_value
+
+    assert detail_value("2026-04-14T15:00+00:00") == "<t:1776178800:f>"
+    assert detail_value("2026-04-14") == "`2026-04-14`"
+    assert detail_value("hold:1") == "`hold:1`" and detail_value(12) == "12"
+    assert detail_value("the member left the server") == "the member left the server"
+    with speaking("es"):
+        assert detail_value(True) == "sí" and detail_value(False) == "no"
+
+
+def test_attachment_sizes_are_written_the_local_way():
+    from bot.ui.linkhold import _size
+
+    assert _size(1536 * 1024) == "1.5 MB" and _size(2048) == "2 KB" and _size(12) == "12 B"
+    with speaking("es"):
+        assert _size(1536 * 1024) == "1,5 MB"
