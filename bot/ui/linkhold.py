@@ -97,8 +97,7 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
     who.append(tr("**Account created:** <t:{int}:R>", int=int(account.timestamp())))
     earlier = {k: v for k, v in card.history.items() if v}
     if sum(earlier.values()) - 1 > 0:
-        parts = ", ".join(tr(_HISTORY[status], count=n) if status in _HISTORY
-                          else f"{n} `{status}`" for status, n in sorted(earlier.items()))
+        parts = describe_history(earlier)
         who.append(tr("**Holds so far:** {parts}", parts=parts))
     where = f"<#{hold.parent_id}>" if hold.is_forum_post and hold.parent_id else (
         f"<#{hold.channel_id}>")
@@ -140,6 +139,12 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
         embed.add_field(name=tr("Decision"), value=describe_decision(hold), inline=False)
     embed.set_footer(text=tr("Hold #{id}", id=hold.id))
     return embed
+
+
+def describe_history(history: dict[str, int]) -> str:
+    """How a member's holds ended, in words: "2 approved, 1 rejected"."""
+    return ", ".join(tr(_HISTORY[status], count=n) if status in _HISTORY else f"{n} `{status}`"
+                     for status, n in sorted(history.items()) if n)
 
 
 def describe_decision(hold: Hold) -> str:

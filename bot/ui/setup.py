@@ -43,6 +43,18 @@ def _show(section: type[BaseModel], name: str, value: Any) -> str:
     return truncate(str(value), VALUE_LIMIT)
 
 
+# What each settings page is about (the sections of config.guild.GuildConfig).
+SECTION_DESCRIPTIONS: dict[str, str] = {
+    "core": N_("Who moderates, where the bot reports, and the server's time zone and language."),
+    "linkhold": N_("New-member link holds."),
+    "repost": N_("Reposting on a member's behalf."),
+    "followup": N_("Follow-ups that tag the original poster."),
+    "welcome": N_("Welcomes and support-group suggestions."),
+    "care": N_("Distress comes first: no automated reply to a member in distress; moderators "
+               "alerted."),
+}
+
+
 def settings_pages(config: GuildConfig) -> list[discord.Embed]:
     """One embed per settings section: every setting, its value, and its default."""
     pages = []
@@ -61,7 +73,8 @@ def settings_pages(config: GuildConfig) -> list[discord.Embed]:
                 lines.append(tr("**{name}:** {show} *(default: {show2})*",
                                 name=name, show=_show(kind, name, value),
                                                       show2=_show(kind, name, default)))
-        doc = (kind.__doc__ or "").strip()
+        doc = (tr(SECTION_DESCRIPTIONS[section_name]) if section_name in SECTION_DESCRIPTIONS
+               else "")
         embed = discord.Embed(title=tr("Settings: {section_name}",
                                        section_name=section_name), description=doc + "\n\n"
                               + "\n".join(lines), colour=discord.Colour.blurple())

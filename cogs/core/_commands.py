@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.adapters.setup import create_staff_channels
 from bot.app import StewardBot
 from bot.domain.doctor import MODERATORS_CANT_SEE, Severity
-from bot.i18n import shipped, tr
+from bot.i18n import shipped, tr, trn
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, refuse_power_role, require_admin
 from bot.services.config_io import export_toml
@@ -196,8 +196,10 @@ class Core(commands.Cog):
         assert guild_id is not None
         since = self.bot.clock.now() - timedelta(days=days) if days else None
         filters = ", ".join(part for part in (
-            f"member {member.id}" if member else "", f"action {action}" if action else "",
-            f"last {days} days" if days else "") if part)
+            tr("member {member}", member=f"<@{member.id}>") if member else "",
+            tr("action {action}", action=f"`{action}`") if action else "",
+            trn("last {days} day", "last {days} days", days, days=days) if days else "")
+            if part)
         audit = self.bot.audit
 
         async def page(number: int) -> tuple[discord.Embed, bool]:

@@ -25,6 +25,7 @@ from bot.permissions import (
     require_moderator,
 )
 from bot.services.linkhold import LinkHoldService
+from bot.ui.linkhold import describe_history
 from config.guild import GuildConfig, LinkHoldSettings
 
 if TYPE_CHECKING:
@@ -225,8 +226,7 @@ class LinkHoldCommands(commands.Cog):
                        mention=member.mention, join='; '.join(status.reasons),
                        clearance=status.clearance))
         if status.history:
-            text += tr("\nHolds so far: ") + ", ".join(
-                f"{n} {s}" for s, n in sorted(status.history.items()))
+            text += tr("\nHolds so far: ") + describe_history(status.history)
         await self._reply(interaction, text)
 
     # --- admins (checked at run time) -----------------------------------------------------------

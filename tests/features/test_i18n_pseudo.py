@@ -78,3 +78,91 @@ def test_the_checker_finds_text_outside_the_markers_and_ignores_markup_and_peopl
     assert unmarked("Sam shared my mum's story.", people) == ["shared"]
     assert unmarked("**hold.approved** ⟦ok⟧", people) == []  # a recorded action's code
     assert outside_markers("a⟦b⟦c⟧d⟧e") == "ae"
+
+
+# --- a tour of the commands, replies, errors and forms the demo doesn't reach ----------------
+
+
+async def test_a_tour_of_commands_buttons_and_errors_in_the_pseudo_locale(steward):
+    sb, server, bot = steward.sb, steward.server, steward.bot
+    guild, owner, mod = server.guild, server.owner, server.mod
+    for private in (server.modlog, server.queue):
+        sb.set_overwrite(private, sb.bot_role(guild), allow=["view_channel"])
+    await bot.guild_settings.update(guild.id, lambda c: setattr(c.core, "language", PSEUDO))
+    for person in (owner, mod, server.member):
+        person.user.locale = PSEUDO
+    sb.world.default_locale = PSEUDO
+    sb.reset()
+
+    async def run(user, command, **options):
+        result = await sb.slash(guild, user, command, **options)
+        await result.done()
+        return result
+
+    async def pages(result):
+        while result.message and any(b.get("label") == "⟦Next⟧" and not b.get("disabled")
+                                     for b in result.message.buttons()):
+            result = await sb.click(result.message, "⟦Next⟧", by=owner)
+            await result.done()
+
+    await run(owner, "steward setup")
+    await pages(await run(owner, "steward settings"))
+    await run(owner, "steward settings", mod_log=server.modlog)
+    await run(owner, "steward doctor")
+    await run(owner, "steward audit", days=7)
+    await run(owner, "linkhold settings", hold_days=3)
+    await run(owner, "linkhold allow", domain="cancer.gov")
+    await run(owner, "linkhold allow", domain="not a site")
+    await run(owner, "linkhold allowlist")
+    await run(owner, "linkhold disallow", domain="cancer.gov")
+    await run(owner, "welcome settings", options={"channel": server.welcome})
+    await run(owner, "welcome group add", name="Grief", options={"channel": server.forum},
+              keywords="grief, loss")
+    await run(owner, "welcome message", template="Hi {nobody}")
+    await run(owner, "welcome preview")
+    await run(owner, "care settings", quiet_hours=12)
+    await run(owner, "care phrases add", phrase="ready to give up")
+    await run(owner, "repost settings")
+    await run(owner, "followup settings", timezone="Europe/Madrid")
+    await run(server.member, "linkhold queue")  # not a moderator: an error
+    await run(server.member, "preferences", followup_pings="off")
+    await run(server.member, "groups")
+
+    newbie = await sb.join(guild, "pseudo-newbie")
+    await sb.post(server.general, newbie, "Buy pills at https://pills4u.shop now")
+    card = await sb.wait_for_message(
+        server.queue, lambda m: m.embeds and f"<@{newbie.id}>" in m.embeds[0]["description"])
+    await run(mod, "linkhold queue")
+    await run(mod, "linkhold status", member=newbie)
+    full = await sb.click(card, "⟦Full text⟧", by=mod)
+    await full.done()
+    ban = await sb.click(card, "⟦Ban⟧", by=mod)
+    await ban.done()
+    cancel = await sb.click(ban.message, "⟦Cancel⟧", by=mod)
+    await cancel.done()
+    reject = await sb.click(card, "⟦Reject⟧", by=mod)
+    await reject.responded()
+    done = await sb.submit_modal(reject.modal, by=mod,
+                                 values={"⟦Reason (optional)⟧": "Selling pills"},
+                                 selects={"⟦Tell the member?⟧": ["yes"]})
+    await done.done()
+    other = await sb.join(guild, "pseudo-other")
+    await sb.post(server.general, other, "see https://bit.ly/x")
+    second = await sb.wait_for_message(
+        server.queue, lambda m: m.embeds and f"<@{other.id}>" in m.embeds[0]["description"])
+    trust = await sb.click(second, "⟦Trust member⟧", by=mod)
+    await trust.done()
+    await run(server.member, "preferences", followup_pings="on")
+    await run(mod, "followup remind", member=server.member, when="2 horas", note="scan?")
+    await run(mod, "followup remind", member=server.member, when="yesterday")
+    listed = await run(mod, "followup list")
+    assert listed.content
+    await sb.idle()
+
+    # What people typed, and setting values shown as they are (a time zone's name).
+    people = _provided_by_people(sb) | {"Selling pills", "scan?", "UTC"}
+    texts = list(visible_texts(sb))
+    assert len(texts) > 40
+    leaks = [f"{where}: {outside_markers(text)[:160]!r} -> {words[:8]}"
+             for where, text in texts if (words := unmarked(text, people))]
+    assert not leaks, "hard-coded strings (outside the catalog):\n" + "\n".join(leaks)

@@ -27,7 +27,7 @@ _NOISE = [
     re.compile(r"https?://\S+"),
     re.compile(r"\[[^\]]*\]\(https?://[^)]*\)"),
 ]
-_URL = re.compile(r"https?://[^\s)>]+")
+_URL = re.compile(r"https?://[^\s)>`]+")
 _CODE = re.compile(r"(?<![\w./])[a-z_]+(?:\.[a-z_]+)+(?![\w./])")  # mod-log actions, finding codes
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
