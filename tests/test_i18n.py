@@ -184,3 +184,12 @@ def test_attachment_sizes_are_written_the_local_way():
     assert _size(1536 * 1024) == "1.5 MB" and _size(2048) == "2 KB" and _size(12) == "12 B"
     with speaking("es"):
         assert _size(1536 * 1024) == "1,5 MB"
+
+
+def test_a_recorded_setting_change_is_shown_in_the_readers_words():
+    from bot.ui.audit import detail_value
+
+    with speaking("es"):
+        assert detail_value("True → False") == "sí → no"
+        assert detail_value("None → 3") == "— → 3"
+        assert detail_value("UTC → Europe/Madrid") == "`UTC` → `Europe/Madrid`"

@@ -73,6 +73,7 @@ DETAIL_LABELS: dict[str, str] = {
     "question": N_("Question"), "tag": N_("Tag"), "answer": N_("Answer"),
 }
 
+_LITERALS: dict[str, object] = {"True": True, "False": False}
 _PLAIN_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:+-/#")
 
 
@@ -86,6 +87,10 @@ def detail_value(value: object) -> str:
     if isinstance(value, bool):
         return tr("yes") if value else tr("no")
     text = str(value)
+    if " → " in text:  # a setting's change, recorded as "old → new"
+        return " → ".join(detail_value(_LITERALS.get(part, part)) for part in text.split(" → "))
+    if text == "None":
+        return "—"
     when = _moment(text)
     if when is not None:  # Discord writes it in each reader's language and time zone
         return f"<t:{int(when.timestamp())}:f>"

@@ -166,3 +166,70 @@ async def test_a_tour_of_commands_buttons_and_errors_in_the_pseudo_locale(stewar
     leaks = [f"{where}: {outside_markers(text)[:160]!r} -> {words[:8]}"
              for where, text in texts if (words := unmarked(text, people))]
     assert not leaks, "hard-coded strings (outside the catalog):\n" + "\n".join(leaks)
+
+
+async def test_a_second_tour_of_moderator_and_member_paths_in_the_pseudo_locale(steward):
+    sb, server, bot = steward.sb, steward.server, steward.bot
+    guild, owner, mod, anna = server.guild, server.owner, server.mod, server.member
+    for private in (server.modlog, server.queue):
+        sb.set_overwrite(private, sb.bot_role(guild), allow=["view_channel"])
+    await bot.guild_settings.update(guild.id, lambda c: setattr(c.core, "language", PSEUDO))
+    sb.world.default_locale = PSEUDO
+    for person in (owner, mod, anna):
+        person.user.locale = PSEUDO
+    role = sb.add_role(guild, "Volunteers")
+    await sb.wait_for(lambda: bot.get_guild(guild.id).get_role(role.id) is not None)
+    sb.reset()
+
+    async def run(user, command, **options):
+        result = await sb.slash(guild, user, command, **options)
+        await result.done()
+        return result
+
+    newbie = await sb.join(guild, "pseudo-second")
+    await sb.idle()
+    await run(mod, "welcome resend", member=newbie)
+    await run(owner, "welcome suggestions", state="off")
+    await run(owner, "welcome group add", name="Carers", options={"channel": server.general})
+    await run(owner, "welcome group edit", name="Carers", description="For carers")
+    await run(owner, "welcome group remove", name="Carers")
+    await run(owner, "linkhold exempt", role=role)
+    await run(owner, "linkhold unexempt", role=role)
+    await run(owner, "linkhold ignore", options={"channel": server.rules})
+    await run(owner, "linkhold unignore", options={"channel": server.rules})
+    await run(mod, "linkhold trust", member=newbie)
+    await run(mod, "linkhold untrust", member=newbie)
+    await run(owner, "steward config export")
+    await run(owner, "care phrases remove", phrase="not one of them")
+
+    await sb.post(server.general, newbie, "Our story https://youtu.be/ourstory")
+    card = await sb.wait_for_message(
+        server.queue, lambda m: m.embeds and f"<@{newbie.id}>" in m.embeds[0]["description"])
+    edit = await sb.click(card, "⟦Edit & approve⟧", by=mod)
+    await edit.responded()
+    done = await sb.submit_modal(edit.modal, by=mod, values={
+        "⟦The post as it will be shared⟧": "Our story https://youtu.be/ourstory"})
+    await done.done()
+    await sb.idle()
+
+    question = await sb.post(server.general, anna, "How did the scan go, everyone?")
+    await run(mod, "followup ask", question=question.jump_url, op=newbie)
+    listed = await run(mod, "followup list")
+    ids = [int(x) for x in re.findall(r"#(\d+)", listed.content or "")]
+    if ids:
+        await run(mod, "followup snooze", id=ids[0], when="3 días")
+        await run(mod, "followup cancel", id=ids[0])
+    await run(mod, "followup cancel", id=99999)
+    await run(mod, "followup ask", question="not a link")
+    forget = await run(owner, "privacy forget", member=newbie)
+    if forget.message is not None and forget.message.buttons():
+        confirmed = await sb.click(forget.message, "⟦Forget everything⟧", by=owner)
+        await confirmed.done()
+    await sb.idle()
+
+    people = _provided_by_people(sb) | {"UTC"}
+    texts = list(visible_texts(sb))
+    assert len(texts) > 30
+    leaks = [f"{where}: {outside_markers(text)[:160]!r} -> {words[:8]}"
+             for where, text in texts if (words := unmarked(text, people))]
+    assert not leaks, "hard-coded strings (outside the catalog):\n" + "\n".join(leaks)
