@@ -193,3 +193,14 @@ def test_a_recorded_setting_change_is_shown_in_the_readers_words():
         assert detail_value("True → False") == "sí → no"
         assert detail_value("None → 3") == "— → 3"
         assert detail_value("UTC → Europe/Madrid") == "`UTC` → `Europe/Madrid`"
+
+
+def test_recorded_words_read_in_the_readers_language_when_they_are_stewards_own():
+    from bot.ui.audit import detail_value
+
+    with speaking("es"):
+        assert detail_value("the original poster answered") == "el autor original respondió"
+        assert detail_value("Selling fake pills") == "Selling fake pills"  # a moderator's words
+    with speaking(PSEUDO):
+        assert detail_value("the original poster answered") == "⟦the original poster answered⟧"
+        assert detail_value("Selling fake pills") == "Selling fake pills"

@@ -104,6 +104,13 @@ class Translator:
             return _pseudo(fill(singular if n == 1 else plural, values))
         return fill(self._catalog.ngettext(singular, plural, n), values)
 
+    def known(self, text: str, /) -> str:
+        """`text` translated when it is one of the catalog's messages (recorded text, such as
+        a reason in the audit log), else as it is."""
+        if self.language == PSEUDO:
+            return _pseudo(text) if text in _template_messages() else text
+        return self._catalog.gettext(text)
+
     def pgettext(self, context: str, message: str, /) -> str:
         """`message` in `context` (e.g. a command name), untranslated when missing."""
         if self.language == PSEUDO:
@@ -185,6 +192,15 @@ def custom_or_default(custom: object) -> str:
 def N_(message: str, /) -> str:  # noqa: N802  # gettext's conventional name
     """Mark a constant for extraction; translate it with `tr` where it is shown."""
     return message
+
+
+@cache
+def _template_messages() -> frozenset[str]:
+    path = LOCALE_DIR / f"{DOMAIN}.pot"
+    if not path.exists():
+        return frozenset()
+    with path.open("rb") as pot:
+        return frozenset(m.id for m in read_po(pot) if isinstance(m.id, str) and m.id)
 
 
 def _pseudo(text: str) -> str:

@@ -12,7 +12,7 @@ from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain import holds as rules
 from bot.domain.authority import Standing, may_punish
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
-from bot.i18n import speaking, tr
+from bot.i18n import N_, speaking, tr
 from bot.services.linkhold_core import (
     Action,
     FileToPublish,
@@ -283,7 +283,7 @@ class HoldReview(HoldCore):
             await self._count_decision(hold, "member_left")
             await self._audit.record(
                 guild_id, None, "hold.closed_member_left", member_id,
-                {"hold": hold.id, "reason": "the member left the server",
+                {"hold": hold.id, "reason": N_("the member left the server"),
                  "queue": queue_url(guild_id, hold.queue_channel_id,
                                     hold.queue_message_id)},
             )

@@ -8,7 +8,7 @@ import discord
 
 from bot.domain.audit import AuditEntry
 from bot.domain.text import truncate
-from bot.i18n import N_, tr
+from bot.i18n import N_, current, tr
 
 _COLOURS = {
     "failed": discord.Colour.red(),
@@ -96,7 +96,7 @@ def detail_value(value: object) -> str:
         return f"<t:{int(when.timestamp())}:f>"
     if text and not text.isdigit() and set(text) <= _PLAIN_VALUE:
         return f"`{text}`"
-    return text
+    return current().known(text)  # a reason recorded in Steward's words reads in the reader's
 
 
 def _moment(text: str) -> datetime | None:
