@@ -30,13 +30,16 @@ PersistentItem = type[discord.ui.DynamicItem[Any]]
 
 
 def intents() -> discord.Intents:
-    """Guilds, guild messages, message content, members and DMs; nothing else."""
+    """Guilds, guild messages, message content, members, DMs and AutoMod; nothing else."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.guild_messages = True
     wanted.message_content = True
     wanted.members = True
     wanted.dm_messages = True
+    # Steward's own AutoMod rule: its changes (re-create if deleted) and its blocks (holds).
+    wanted.auto_moderation_configuration = True
+    wanted.auto_moderation_execution = True
     return wanted
 
 

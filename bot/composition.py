@@ -12,6 +12,7 @@ from typing import Protocol
 
 import discord
 
+from bot.adapters.automod import AutomodAdapter
 from bot.adapters.care import CareAdapter
 from bot.adapters.doctor import DiscordGuildReader, DoctorReportPoster
 from bot.adapters.followups import FollowupAdapter
@@ -29,12 +30,14 @@ from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
 from bot.db.holds import HoldRepository
+from bot.db.promotions import PromotionRepository
 from bot.db.reminders import ReminderRepository
 from bot.db.reposts import RepostRepository
 from bot.db.settings_stamps import SettingsStampRepository
 from bot.db.welcome import WelcomeRepository
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
+from bot.services.automod import AutomodService
 from bot.services.care import CareService
 from bot.services.config_io import ExternalChanges
 from bot.services.doctor import DoctorService
@@ -72,6 +75,8 @@ class Services:
     welcome: WelcomeService
     care: CareService
     care_adapter: CareAdapter
+    automod: AutomodService
+    automod_adapter: AutomodAdapter
 
 
 class Host(Protocol):
@@ -141,6 +146,13 @@ async def build(host: Host, client: discord.Client) -> Services:
                             before=linkhold.forget_member)
     doctor.add_probe("linkhold", linkhold.probe)  # held posts waiting, holds stuck part-way
 
+    # --- AutoMod and the trusted role (issue 14): blocks become holds, promotions scheduled
+    automod_adapter = AutomodAdapter(client, settings, linkhold_discord)
+    automod = AutomodService(PromotionRepository(db), settings, clock, automod_adapter,
+                             scheduler, linkhold, audit=audit)
+    automod_adapter.serve(automod)
+    doctor.add_probe("automod", automod.probe)  # trusted role can't be given, rule refused
+
     # --- repost, once link-hold exists: members' edits of a repost follow the hold policy
     repost.link_gate = linkhold.would_hold
 
@@ -181,5 +193,5 @@ async def build(host: Host, client: discord.Client) -> Services:
         external=external, scheduler=scheduler, repost=repost, linkhold=linkhold,
         linkhold_discord=linkhold_discord, followups=followups,
         followups_adapter=followups_adapter, welcome=welcome, care=care,
-        care_adapter=care_adapter,
+        care_adapter=care_adapter, automod=automod, automod_adapter=automod_adapter,
     )

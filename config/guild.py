@@ -72,6 +72,10 @@ class LinkHoldSettings(Section):
     notice_channel: int | None = server_field()
     exempt_roles: list[int] = server_field(default_factory=list)
     ignored_channels: list[int] = server_field(default_factory=list)
+    # Issue 14: given to members once they pass the hold period; Steward's AutoMod rule
+    # (`automod`, needs Manage Server) exempts it and blocks everyone else's links.
+    trusted_role: int | None = server_field()
+    automod: bool = False
 
     @field_validator("held_template", "notice_template", "approved_template",
                      "rejected_template")

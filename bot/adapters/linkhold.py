@@ -11,7 +11,7 @@ sent, so an established member's message never reaches the service. The facts ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 import discord
@@ -59,6 +59,8 @@ class LinkHoldAdapter:
         self._settings = settings
         self._clock = clock
         self._service: LinkHoldService | None = None
+        # Alert messages of AutoMod blocks read after downtime (bot.adapters.automod).
+        self.on_alert: Callable[[discord.Message], Awaitable[bool]] | None = None
 
     def serve(self, service: LinkHoldService) -> None:
         """Hand messages to `service` (built after this adapter, which it uses)."""
@@ -423,6 +425,11 @@ class LinkHoldAdapter:
                         fetched += 1
                         messages += 1
                         self.service.saw(guild.id, message.id)
+                        if (message.type == discord.MessageType.auto_moderation_action
+                                and self.on_alert is not None):
+                            if await self.on_alert(message):  # a block while Steward was away
+                                held += 1
+                            continue
                         user: discord.abc.User | None = message.author
                         app = message.author.bot or message.webhook_id is not None
                         if app:  # only a user-installed app's post for a member counts

@@ -44,6 +44,8 @@ class HoldSettings(FastPathSettings, Protocol):
     def exempt_roles(self) -> Iterable[int]: ...
     @property
     def ignored_channels(self) -> Iterable[int]: ...
+    @property
+    def trusted_role(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class HoldPolicy:
     allowlist: tuple[str, ...] = ()
     exempt_roles: frozenset[int] = frozenset()
     ignored_channels: frozenset[int] = frozenset()
+    trusted_role: int | None = None  # given when a member passes the hold period
 
     @classmethod
     def from_settings(cls, settings: HoldSettings) -> HoldPolicy:
@@ -84,6 +87,7 @@ class HoldPolicy:
             allowlist=tuple(settings.allowlist),
             exempt_roles=frozenset(settings.exempt_roles),
             ignored_channels=frozenset(settings.ignored_channels),
+            trusted_role=settings.trusted_role,
         )
 
 
@@ -132,7 +136,8 @@ def exemption(facts: MemberFacts, policy: HoldPolicy) -> Exemption | None:
         return "moderator"
     if facts.role_ids & policy.exempt_roles:
         return "exempt role"
-    if facts.trusted:
+    if facts.trusted or (policy.trusted_role is not None
+                         and policy.trusted_role in facts.role_ids):
         return "trusted"
     return None
 
@@ -281,6 +286,7 @@ HELD_WHAT: dict[str, str] = {
     "app_post": "message sent through an app",
     "thread_name": "new thread's name",
     "thread_rename": "thread's new title",
+    "automod": "post",
 }
 
 
@@ -313,6 +319,14 @@ DEFAULT_HELD_DM = (
     "and keep the community safe; it isn't about you or what you wrote.\n\n"
     "You'll be able to post links yourself {when}. Until then a moderator will review your "
     "post and may post it for you. You don't need to do anything."
+)
+
+# A post Discord's AutoMod blocked: the member already saw the block message (why), so the DM
+# only says what happens next. Not configurable (`held_template` repeats the why).
+DEFAULT_BLOCKED_DM = (
+    "Hi {member}, about the post you tried to share in {channel} on **{server}**: I've saved "
+    "its text for a moderator, who may post it for you. Files can't be saved, so please keep "
+    "them. You'll be able to post links yourself {when}. You don't need to do anything."
 )
 
 DEFAULT_HELD_NOTICE = (

@@ -30,6 +30,7 @@ from bot.domain.templates import FALLBACK_ACTION, render_or_default
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.linkhold_blocks import TrustHooks
 from bot.services.repost_ports import RepostRequest, StoredAttachment
 from bot.tasks import BackgroundTasks
 from config.guild import LinkHoldSettings
@@ -38,14 +39,16 @@ log = logging.getLogger(__name__)
 
 # thread_name: a text-channel thread a new member created; thread_rename: a thread (a forum
 # post) renamed by its owner to carry a link. Both are held by renaming the thread.
+# automod: a post Discord's AutoMod blocked (it never existed; nothing to remove).
 Kind = Literal["message", "edit", "forum_post", "forward", "poll", "app_post", "thread_name",
-               "thread_rename"]
+               "thread_rename", "automod"]
 Removal = Literal["removed", "gone", "failed"]
 Action = Literal["timeout", "ban"]
 # How a timeout/ban went: done, the member already left, Discord refused (403), or an HTTP
 # status for any other failure.
 PunishOutcome = Literal["done", "left", "forbidden"] | int
 Delivery = Literal["sent", "nowhere", "failed"]
+AUTOMOD = "automod"
 
 
 # --- facts (built by the Discord adapter, one builder per kind) --------------------------------
@@ -210,6 +213,7 @@ class HoldActions(Protocol):
 Checkpoint = Callable[[], Awaitable[None]]
 
 
+
 @dataclass(frozen=True, slots=True)
 class Repositories:
     """The link-hold repositories (built by the composition root)."""
@@ -264,6 +268,7 @@ class HoldCore:
         self._notices: dict[int, int] = {}  # notice message id -> channel id, deleted later
         self._hint_shown: set[int] = set()
         self._started = False
+        self.trust_hooks: TrustHooks | None = None  # the trusted role (bot.services.automod)
 
     def settings(self, guild_id: int) -> LinkHoldSettings:
         """A guild's link-hold settings (cached)."""
@@ -280,6 +285,12 @@ class HoldCore:
         key = (guild_id, member_id)
         self._counts[key] = self._counts.get(key, 0) + 1
         await self._repos.counts.add(guild_id, member_id, self._clock.now())
+        if self.trust_hooks is not None:
+            await self.trust_hooks.counted(guild_id, member_id)
+
+    def accepted_posts(self, guild_id: int, member_id: int) -> int:
+        """Accepted posts counted for this member (for `min_posts`)."""
+        return self._counts.get((guild_id, member_id), 0)
 
     # --- the holding steps ------------------------------------------------------------------
 
@@ -321,7 +332,10 @@ class HoldCore:
     async def take_down(self, guild_id: int, channel_id: int, message_id: int, kind: str,
                         content: str, link_texts: Sequence[str]) -> Removal:
         """Take a held post out of sight: delete the message (a forum starter: its thread), or
-        for a held thread name, rename the thread without its links (its posts stay)."""
+        for a held thread name, rename the thread without its links (its posts stay). A post
+        AutoMod blocked was never created: nothing to take down."""
+        if kind == AUTOMOD:
+            return "gone"
         if kind in rules.THREAD_KINDS:
             return await self._actions.rename_thread(
                 guild_id, channel_id, rules.without_links(content, link_texts))
@@ -349,6 +363,14 @@ class HoldCore:
         domains = [link.domain for link in hold.links]
         told: list[str] = []
         dm_failed = False
+        if hold.kind == AUTOMOD:  # they saw AutoMod's message in the channel: a DM at most
+            name = someone.display_name if someone else None
+            values = rules.render_values(name or "there", server, where, when, domains, what)
+            if name is not None and await self._actions.send_dm(
+                    hold.member_id, rules.DEFAULT_BLOCKED_DM.format(**values)):
+                return "dm"
+            log.info("could not DM member %s about blocked post %s", hold.member_id, hold.id)
+            return "none"
         if settings.notify in ("dm", "both"):
             name = someone.display_name if someone else None
             if name is None:

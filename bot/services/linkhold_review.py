@@ -240,6 +240,8 @@ class HoldReview(HoldCore):
         added = await self._repos.trust.trust(guild_id, member_id, by, self._clock.now())
         if added:
             await self._audit.record(guild_id, by, "member.trusted", member_id)
+        if self.trust_hooks is not None:
+            await self.trust_hooks.trusted(guild_id, member_id, by)
         return added
 
     async def untrust(self, guild_id: int, member_id: int, by: int | None) -> bool:
@@ -248,6 +250,8 @@ class HoldReview(HoldCore):
         removed = await self._repos.trust.untrust(guild_id, member_id)
         if removed:
             await self._audit.record(guild_id, by, "member.untrusted", member_id)
+        if self.trust_hooks is not None and by is not None:  # not when forgetting them
+            await self.trust_hooks.untrusted(guild_id, member_id, by)
         return removed
 
     async def status(self, guild_id: int, someone: Someone) -> MemberStatus:

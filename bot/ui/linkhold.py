@@ -42,7 +42,12 @@ _TITLES: dict[str, str] = {
     "app_post": "Held app message sent by a new member",
     "thread_name": "Held thread name from a new member",
     "thread_rename": "Held thread title from a new member",
+    "automod": "Post from a new member blocked by AutoMod",
 }
+
+AUTOMOD_NOTE = ("Discord's AutoMod blocked this post before anyone saw it. Attachments are not "
+                "delivered with a blocked post: only the text is here. Approving posts the "
+                "text under the member's name.")
 
 _BUTTONS: dict[str, tuple[str, discord.ButtonStyle, int]] = {
     "approve": ("Approve", discord.ButtonStyle.success, 0),
@@ -115,6 +120,8 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
         if lines:
             embed.add_field(name="Links (not clickable)",
                             value=truncate("\n".join(lines), 1024), inline=False)
+        if hold.kind == "automod":
+            embed.add_field(name="Blocked by AutoMod", value=AUTOMOD_NOTE, inline=False)
         if card.files:
             described = [
                 f"{code_span(f.filename, 80)} ({_size(f.size)})"

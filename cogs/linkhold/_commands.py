@@ -50,6 +50,9 @@ def describe_settings(settings: LinkHoldSettings) -> str:
         f"**Ignored channels:** "
         f"{', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'}",
         f"**Allowlist:** {', '.join(f'`{d}`' for d in settings.allowlist) or 'empty'}",
+        f"**Trusted role** (given after the hold period): "
+        f"{f'<@&{settings.trusted_role}>' if settings.trusted_role else 'not set'}; "
+        f"**AutoMod blocks new members' links:** {'on' if settings.automod else 'off'}",
         f"**Reminders after:** {settings.review_reminder_hours} hours; "
         f"**held content kept:** {settings.retention_days} days after a decision",
     ]
@@ -76,6 +79,8 @@ class LinkHoldCommands(commands.Cog):
         self.bot = bot
         self.service = service
         self.adapter = adapter
+        self.automod = bot.services.automod
+        self.automod_discord = bot.services.automod_adapter
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -224,6 +229,7 @@ class LinkHoldCommands(commands.Cog):
         queue_channel="Where held posts go for review",
         notify="How to tell members their post was held",
         notice_channel="Where to tell members about held forum posts if their DMs are closed",
+        trusted_role="Given to members once they pass the hold period (AutoMod exempts it)",
     )
     async def settings(
         self,
@@ -234,6 +240,7 @@ class LinkHoldCommands(commands.Cog):
         queue_channel: discord.TextChannel | None = None,
         notify: Literal["dm", "channel", "both"] | None = None,
         notice_channel: discord.TextChannel | None = None,
+        trusted_role: discord.Role | None = None,
     ) -> None:
         """Change the settings (or show them when no option is given)."""
         admin = require_admin(interaction)
@@ -245,8 +252,15 @@ class LinkHoldCommands(commands.Cog):
                     raise InvalidInput(
                         f"I can't post in {chosen.mention}: I need View Channel, Send Messages "
                         "and Embed Links there. Nothing was changed.")
+        if trusted_role is not None:
+            await refuse_power_role(self.bot, guild.id, trusted_role)
+            if trusted_role >= guild.me.top_role:
+                raise InvalidInput(
+                    f"{trusted_role.mention} is above my highest role, so I couldn't give it. "
+                    "Drag the Steward role above it (Server Settings → Roles), then try again. "
+                    "Nothing was changed.")
         options = (hold_days, min_posts, min_account_age_days, queue_channel, notify,
-                   notice_channel)
+                   notice_channel, trusted_role)
         if all(o is None for o in options):
             await self._reply(interaction, describe_settings(
                 self.bot.guild_settings.get(guild.id).linkhold))
@@ -266,6 +280,8 @@ class LinkHoldCommands(commands.Cog):
                 section.notify = notify
             if notice_channel is not None:
                 section.notice_channel = notice_channel.id
+            if trusted_role is not None:
+                section.trusted_role = trusted_role.id
 
         new = await self._change(interaction, admin, mutate)
         await reply_ephemeral(interaction, "Saved.\n" + describe_settings(new.linkhold))
@@ -332,3 +348,45 @@ class LinkHoldCommands(commands.Cog):
         await self._change(interaction, admin, mutate)
         await self._reply(interaction, f"New members' links in {channel.mention} are checked "
                                        "again.")
+
+    @linkhold.command(name="automod",
+                      description="Let Discord's AutoMod block new members' links (admins)")
+    @app_commands.describe(state="on: Steward keeps one AutoMod rule; off: it removes it")
+    async def automod_switch(self, interaction: discord.Interaction,
+                             state: Literal["on", "off"]) -> None:
+        """Turn Steward's AutoMod rule on or off (admins)."""
+        admin = require_admin(interaction)
+        guild = admin.guild
+        wanted = state == "on"
+
+        def mutate(config: GuildConfig) -> None:
+            config.linkhold.automod = wanted
+
+        _, _, changes = await self.bot.guild_settings.update(guild.id, mutate,
+                                                             actor_id=admin.id)
+        outcome = (self.automod.state(guild.id).sync if changes
+                   else await self.automod.sync_rule(guild.id))
+        await reply_ephemeral(interaction, describe_automod(
+            outcome, self.automod.state(guild.id).truncated,
+            self.bot.guild_settings.get(guild.id).linkhold))
+
+
+def describe_automod(outcome: str | None, truncated: list[str],
+                     settings: LinkHoldSettings) -> str:
+    """The reply to `/linkhold automod`: what happened, why it matters, what next."""
+    if outcome in ("created", "updated", "unchanged"):
+        text = ("AutoMod now blocks new members' links before anyone sees them, and each "
+                "block becomes a held post in the queue.")
+        if settings.trusted_role is None:
+            text += (" No trusted role is set yet, so AutoMod blocks everyone without a "
+                     "moderator or exempt role: set one with `/linkhold settings trusted_role:`.")
+        return "\n".join([text, *truncated])
+    if outcome in ("deleted", "off"):
+        return ("AutoMod is off for links: Steward's rule is removed, and Steward holds new "
+                "members' links itself as before.")
+    if outcome == "forbidden":
+        return ("I need the Manage Server permission to keep an AutoMod rule. Until then I "
+                "hold new members' links myself. Server Settings → Roles → Steward → allow "
+                "Manage Server, then run this again.")
+    return ("Discord didn't accept the AutoMod rule right now, so I hold new members' links "
+            "myself. `/steward doctor` shows why.")
