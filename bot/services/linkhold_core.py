@@ -268,6 +268,7 @@ class HoldCore:
         self._notices: dict[int, int] = {}  # notice message id -> channel id, deleted later
         self._hint_shown: set[int] = set()
         self._started = False
+        self._completing: set[int] = set()  # holds whose steps run right now
         self.trust_hooks: TrustHooks | None = None  # the trusted role (bot.services.automod)
 
     def settings(self, guild_id: int) -> LinkHoldSettings:
@@ -295,7 +296,20 @@ class HoldCore:
     # --- the holding steps ------------------------------------------------------------------
 
     async def complete(self, hold: Hold, someone: Someone | None = None) -> Hold:
-        """Run the remaining holding steps of `hold` (remove, tell, queue) in order."""
+        """Run the remaining holding steps of `hold` (remove, tell, queue) in order.
+
+        Once per hold at a time: the startup's `resume_unfinished` can find a hold that a live
+        event is still completing (the member would be told twice).
+        """
+        if hold.id in self._completing:
+            return hold
+        self._completing.add(hold.id)
+        try:
+            return await self._complete(hold, someone)
+        finally:
+            self._completing.discard(hold.id)
+
+    async def _complete(self, hold: Hold, someone: Someone | None) -> Hold:
         step = STEPS.index(hold.step)
         removal = hold.removal
         if step <= STEPS.index(STEP_STORED):
