@@ -13,6 +13,7 @@ from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
 from bot.db.holds import HeldLink, HoldRepository, NewAttachment, NewHold
 from bot.db.privacy import PrivacyRepository
+from bot.db.promotions import PromotionRepository
 from bot.db.reminders import NewReminder, ReminderRepository
 from bot.db.reposts import RepostRepository
 from bot.db.welcome import WelcomeRepository
@@ -48,6 +49,9 @@ async def seed_member(db, member: int, n: int = 0) -> None:
     await holds.reject(hold.id, MOD, "reject", "spam", at)
     await TrustRepository(db).trust(GUILD, member, MOD, at)
     await PostCountRepository(db).add(GUILD, member, at, 2)
+    promotions = PromotionRepository(db)
+    await promotions.remember(GUILD, member, at)
+    await promotions.set_due(GUILD, member, at + timedelta(days=3))
     care = CareRepository(db)
     alert = await care.create(guild_id=GUILD, member_id=member, channel_id=CHANNEL,
                               message_id=message + 4, matched=("can't go on",), now=at,
