@@ -123,6 +123,8 @@ async def test_one_rule_within_discords_limits_and_the_foreign_rule_untouched(en
     meta = rule["trigger_metadata"]
     assert 1 <= len(meta["regex_patterns"]) <= 10
     assert all(len(p) <= 260 for p in meta["regex_patterns"])
+    # What Steward sent stays in the syntax Rust's regex (Discord) and Python's re share.
+    assert all(rule_domain.foreign_syntax(p) == [] for p in meta["regex_patterns"])
     assert len(meta["allow_list"]) <= 100
     assert len(rule["exempt_roles"]) <= 20 and len(rule["exempt_channels"]) <= 50
     assert str(env.trusted.id) in rule["exempt_roles"]
