@@ -11,6 +11,7 @@ of a block that happened while Steward was offline (read by the link-hold catch-
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -210,6 +211,14 @@ class AutomodAdapter:
         except discord.HTTPException as exc:
             return exc.status
         return "done"
+
+    def cached_joins(self, guild_id: int, role_id: int) -> list[tuple[int, datetime]]:
+        """(member id, join date) of cached members without the role (no request)."""
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            return []
+        return [(m.id, m.joined_at) for m in guild.members
+                if not m.bot and m.joined_at is not None and m.get_role(role_id) is None]
 
     def role_check(self, guild_id: int, role_id: int | None) -> RoleCheck | None:
         """The trusted role and Steward's rights in the server."""

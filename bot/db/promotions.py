@@ -43,6 +43,16 @@ class PromotionRepository:
         )
         return changed == 1
 
+    async def remember_many(self, guild_id: int,
+                            joins: list[tuple[int, datetime]]) -> None:
+        """`remember` for a batch of (member id, join date), in one transaction."""
+        await self._db.executemany(
+            "INSERT INTO member_promotions (guild_id, member_id, joined_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id, member_id) DO UPDATE SET joined_at = excluded.joined_at, "
+            "due_at = NULL, promoted_at = NULL "
+            "WHERE member_promotions.joined_at <> excluded.joined_at",
+            [(guild_id, member_id, to_db_time(joined)) for member_id, joined in joins])
+
     async def get(self, guild_id: int, member_id: int) -> Waiting | None:
         """A member still waiting (None: unknown or already promoted)."""
         row = await self._db.fetchone(

@@ -123,6 +123,10 @@ class AutomodPort(Protocol):
     def role_check(self, guild_id: int, role_id: int | None) -> RoleCheck | None:
         """The trusted role and Steward's rights (None: not in the server)."""
 
+    def cached_joins(self, guild_id: int, role_id: int) -> list[tuple[int, datetime]]:
+        """(member id, join date) of cached members (not bots) without `role_id`; no request
+        is made (discord.py's own cache)."""
+
 
 @dataclass(slots=True)
 class GuildState:
@@ -235,7 +239,11 @@ class AutomodService:
             log.exception("could not sync the AutoMod rule of guild %s", guild_id)
         if new.linkhold.trusted_role != old.linkhold.trusted_role \
                 or new.linkhold.hold_days != old.linkhold.hold_days:
-            await self.reconcile([guild_id])
+            try:
+                await self.seed_from_cache(guild_id)
+                await self.reconcile([guild_id])
+            except Exception:
+                log.exception("could not plan the promotions of guild %s", guild_id)
 
     async def rule_deleted(self, guild_id: int, rule_id: int) -> None:
         """Someone deleted a rule: Steward's own comes back while `automod` is on."""
@@ -334,8 +342,11 @@ class AutomodService:
             log.warning("could not change the trusted role in guild %s: %s", guild_id, outcome)
 
     async def _plan(self, guild_id: int, member_id: int, joined_at: datetime,
-                    scheduled: datetime | None, role_ids: frozenset[int]) -> None:
-        """Promote now, schedule the promotion, or wait for posts."""
+                    scheduled: datetime | None, role_ids: frozenset[int], *,
+                    at_once: bool = True) -> None:
+        """Promote now, schedule the promotion, or wait for posts. `at_once` False: a
+        promotion due now goes through the scheduler too (paced: a startup or a new trusted
+        role can make thousands due at once)."""
         settings = self._settings.get(guild_id).linkhold
         role = settings.trusted_role
         if role is None:
@@ -350,9 +361,12 @@ class AutomodService:
             rules.HoldPolicy.from_settings(settings), now)
         if due is None:
             await self.promotions.set_due(guild_id, member_id, None)
-        elif due <= now:
+        elif due <= now and at_once:
             await self.promote(guild_id, member_id)
+        elif due <= now and scheduled is not None and scheduled <= now:
+            return  # already queued on the scheduler
         elif due != scheduled:
+            due = max(due, now)
             await self._scheduler.schedule(NewReminder(
                 guild_id=guild_id, kind=PROMOTE_KIND, channel_id=0, member_id=member_id,
                 due_at=due, note="trusted role"))
@@ -396,12 +410,25 @@ class AutomodService:
                 cached = self._port.member(waiting.guild_id, waiting.member_id)
                 try:
                     await self._plan(waiting.guild_id, waiting.member_id, waiting.joined_at,
-                                     waiting.due_at, cached.role_ids if cached else frozenset())
+                                     waiting.due_at, cached.role_ids if cached else frozenset(),
+                                     at_once=False)
                 except Exception:
                     log.exception("could not plan the promotion of member %s",
                                   waiting.member_id)
             after = (batch[-1].guild_id, batch[-1].member_id)
             await asyncio.sleep(0)  # let the gateway breathe between batches
+
+    async def seed_from_cache(self, guild_id: int) -> int:
+        """Store the join dates of cached members who lack the trusted role (members who
+        joined before it was set, or while Steward was away), a batch at a time."""
+        role = self._settings.get(guild_id).linkhold.trusted_role
+        if role is None or not self._settings.get(guild_id).linkhold.enabled:
+            return 0
+        joins = self._port.cached_joins(guild_id, role)
+        for start in range(0, len(joins), self._batch):
+            await self.promotions.remember_many(guild_id, joins[start:start + self._batch])
+            await asyncio.sleep(0)
+        return len(joins)
 
     async def start(self) -> None:
         """Once connected: keep each server's rule, then reconcile promotions."""
@@ -411,6 +438,10 @@ class AutomodService:
                     await self.sync_rule(guild_id)
                 except Exception:
                     log.exception("could not sync the AutoMod rule of guild %s", guild_id)
+            try:
+                await self.seed_from_cache(guild_id)
+            except Exception:
+                log.exception("could not read the members of guild %s", guild_id)
         await self.reconcile()
 
     # --- the doctor -------------------------------------------------------------------------

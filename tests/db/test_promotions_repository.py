@@ -40,3 +40,13 @@ async def test_waiting_members_come_in_bounded_batches_in_key_order(db):
         after = (batch[-1].guild_id, batch[-1].member_id)
     assert seen == [(GUILD, MEMBER), (GUILD, MEMBER + 2), (GUILD + 1, MEMBER),
                     (GUILD + 1, MEMBER + 1), (GUILD + 1, MEMBER + 2)]
+
+
+async def test_remember_many_stores_a_batch_and_keeps_promoted_rows(db):
+    repo = PromotionRepository(db)
+    await repo.remember(GUILD, MEMBER, NOW)
+    await repo.promoted(GUILD, MEMBER, NOW)
+    await repo.remember_many(GUILD, [(MEMBER, NOW), (MEMBER + 1, NOW - timedelta(days=9))])
+    assert await repo.get(GUILD, MEMBER) is None  # same join date: still promoted
+    other = await repo.get(GUILD, MEMBER + 1)
+    assert other is not None and other.joined_at == NOW - timedelta(days=9)

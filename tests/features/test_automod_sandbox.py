@@ -211,6 +211,13 @@ async def test_a_blocked_post_becomes_a_hold_and_is_approved_under_the_members_n
     assert len(await env.bot.services.linkhold.pending(env.guild.id)) == 0
 
 
+async def test_members_from_before_the_trusted_role_get_it_without_a_member_request(env):
+    # The moderator joined 30 days ago, before the trusted role was set: promoted from the
+    # member cache discord.py already has (Steward reads no member list for it).
+    await env.sb.wait_for(lambda: env.trusted.id in env.guild.members[env.moderator.id].roles,
+                          message="the earlier member was not promoted")
+
+
 async def test_trusted_and_veteran_members_are_not_blocked(env):
     posted = await env.sb.try_post(env.general, env.veteran, "read https://example.org/x")
     assert not isinstance(posted, Blocked) and not posted.deleted

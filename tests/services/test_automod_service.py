@@ -119,6 +119,10 @@ class FakePort:
                          bot_top_position=5, manage_roles=self.can_manage_roles,
                          manage_guild=self.can_manage_guild)
 
+    def cached_joins(self, guild_id, role_id):
+        return [(m, joined) for m, joined in self.joined.items()
+                if role_id not in self.roles.get(m, ())]
+
     def named(self, kind):
         return [c for c in self.calls if c[0] == kind]
 
@@ -372,12 +376,33 @@ async def test_startup_reconciles_stored_join_dates_in_batches(env):
     env.port.roles[members[0]] = {TRUSTED}  # given by hand meanwhile
     fresh = await build(env.db, env.clock, env.port, batch=2)
     assert await fresh.automod.reconcile() == 5
+    await fresh.idle()  # due now: given through the paced scheduler
     given = {c[1] for c in env.port.named("add_role")}
     assert given == {members[3], members[4]}  # joined 3 and 4 days ago
     pending = {r.member_id for r in
                await env.scheduler.repository.with_status(["pending"], limit=50)}
     assert pending == {members[1], members[2]}
     assert await fresh.automod.promotions.get(GUILD, members[0]) is None
+    await fresh.scheduler.stop()
+
+
+async def test_members_from_before_the_trusted_role_are_promoted_from_the_cache(env):
+    await env.set(trusted_role=None)
+    veterans = [NEWBIE + i for i in range(5)]
+    for member in veterans:
+        env.port.joined[member] = NOW - timedelta(days=100)
+    env.port.joined[NEWBIE + 9] = NOW  # joined just now
+    env.port.roles[veterans[0]] = {TRUSTED}
+    await env.set(trusted_role=TRUSTED)  # seeds from the cache, then plans
+    await env.idle()
+    assert {c[1] for c in env.port.named("add_role")} == set(veterans[1:])
+    [later] = await env.scheduler.repository.pending_for_member(GUILD, NEWBIE + 9)
+    assert later.due_at == NOW + timedelta(days=3)
+    env.port.calls.clear()
+    fresh = await build(env.db, env.clock, env.port)  # a restart: nothing given twice
+    await fresh.automod.start()
+    await fresh.idle()
+    assert not env.port.named("add_role")
     await fresh.scheduler.stop()
 
 
