@@ -44,11 +44,12 @@ PERMISSIONS: tuple[NeededPermission, ...] = (
     NeededPermission("manage_threads", "Manage Threads", "forums",
                      "remove held forum posts and post one check-in into an archived thread"),
     NeededPermission("manage_roles", "Manage Roles", "server (support-group roles)",
-                     "give and remove the support-group roles members pick"),
+                     "give and remove the support-group roles members pick, and the trusted "
+                     "role"),
     NeededPermission("manage_channels", "Manage Channels", "server (setup only)",
                      "create the queue and mod-log channels during /steward setup"),
     NeededPermission("manage_guild", "Manage Server", "server",
-                     "read Membership Screening and AutoMod settings"),
+                     "read Membership Screening and keep Steward's AutoMod rule"),
 )
 
 

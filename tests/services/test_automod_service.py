@@ -189,6 +189,7 @@ async def env(tmp_path):
     yield e
     await e.scheduler.stop()
     await e.tasks.drain(0.1)
+    await db.close()
 
 
 FOREIGN = {"id": "42", "name": "No slurs", "creator_id": "1", "event_type": 1,
@@ -245,6 +246,7 @@ async def test_a_restart_finds_its_rule_and_removes_leftover_duplicates(env):
     await fresh.automod.start()
     assert [r["id"] for r in env.port.owned()] == [rule["id"]]
     await fresh.scheduler.stop()
+    await fresh.tasks.drain(0.1)
 
 
 async def test_turning_automod_off_deletes_only_its_own_rule(env):
@@ -266,6 +268,8 @@ async def test_without_manage_server_the_doctor_explains_and_nothing_breaks(env)
     env.port.refuse, env.port.can_manage_guild = 400, True
     assert await env.automod.sync_rule(GUILD) == "refused"
     assert any(f.code == "automod.refused" for f in await env.automod.probe(GUILD))
+    env.port.refuse = 500  # Discord down: nothing stored, the next change tries again
+    assert await env.automod.sync_rule(GUILD) == "failed"
     env.port.refuse = None
     assert await env.automod.sync_rule(GUILD) == "created"
     assert not any(f.code == "automod.refused" for f in await env.automod.probe(GUILD))
@@ -321,6 +325,7 @@ async def test_a_promotion_survives_a_restart(env):
     await fresh.idle()
     assert env.port.named("add_role") == [("add_role", NEWBIE, TRUSTED)]
     await fresh.scheduler.stop()
+    await fresh.tasks.drain(0.1)
 
 
 async def test_min_posts_waits_for_the_post_that_reaches_the_count(env):
@@ -384,6 +389,7 @@ async def test_startup_reconciles_stored_join_dates_in_batches(env):
     assert pending == {members[1], members[2]}
     assert await fresh.automod.promotions.get(GUILD, members[0]) is None
     await fresh.scheduler.stop()
+    await fresh.tasks.drain(0.1)
 
 
 async def test_members_from_before_the_trusted_role_are_promoted_from_the_cache(env):
@@ -404,6 +410,7 @@ async def test_members_from_before_the_trusted_role_are_promoted_from_the_cache(
     await fresh.idle()
     assert not env.port.named("add_role")
     await fresh.scheduler.stop()
+    await fresh.tasks.drain(0.1)
 
 
 async def test_trust_and_untrust_give_and_take_the_role(env):
