@@ -62,7 +62,13 @@ class AutomodAdapter:
         service = self.service
         guild_id = execution.guild_id
         if not service.is_ours(guild_id, rule_id=execution.rule_id):
-            return False
+            # Right after a start the rule may not be known yet: look once.
+            if (service.state(guild_id).rule_id is not None
+                    or not self._settings.get(guild_id).linkhold.automod):
+                return False
+            await service.sync_rule(guild_id)
+            if not service.is_ours(guild_id, rule_id=execution.rule_id):
+                return False
         kind = execution.action.type
         alert = execution.alert_system_message_id
         if kind == discord.AutoModRuleActionType.block_message:

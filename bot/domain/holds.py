@@ -325,8 +325,9 @@ DEFAULT_HELD_DM = (
 # only says what happens next. Not configurable (`held_template` repeats the why).
 DEFAULT_BLOCKED_DM = (
     "Hi {member}, about the post you tried to share in {channel} on **{server}**: I've saved "
-    "its text for a moderator, who may post it for you. Files can't be saved, so please keep "
-    "them. You'll be able to post links yourself {when}. You don't need to do anything."
+    "its text for a moderator, who may post it for you. Pictures and files can't be kept with "
+    "a blocked post, so please keep your own copies. You'll be able to post links yourself "
+    "{when}. You don't need to do anything."
 )
 
 DEFAULT_HELD_NOTICE = (

@@ -157,6 +157,7 @@ class AutomodService:
         self._state: dict[int, GuildState] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._synthetic = 0
+        self.ready = asyncio.Event()  # set once start() has synced rules and promotions
         scheduler.register(PROMOTE_KIND, self._on_promotion)
         settings.on_change(self._settings_changed)
         linkhold.trust_hooks = self
@@ -212,6 +213,10 @@ class AutomodService:
             if keep is None:
                 made = await self._port.create_rule(guild_id, payload)
                 state.rule_id = int(made["id"])
+                # A create retried after a lost answer (5xx) can leave a twin: look once.
+                for twin in await self._port.list_rules(guild_id):
+                    if rule_domain.is_owned(twin, me) and int(twin["id"]) != state.rule_id:
+                        await self._port.delete_rule(guild_id, int(twin["id"]))
                 log.info("created Steward's AutoMod rule %s in guild %s", made["id"], guild_id)
                 return "created"
             state.rule_id = int(keep["id"])
@@ -443,6 +448,7 @@ class AutomodService:
             except Exception:
                 log.exception("could not read the members of guild %s", guild_id)
         await self.reconcile()
+        self.ready.set()
 
     # --- the doctor -------------------------------------------------------------------------
 

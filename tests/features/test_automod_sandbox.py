@@ -52,6 +52,8 @@ class Env(StewardHarness):
     async def _started(self, bot: StewardBot) -> None:
         await self.sb.wait_for(lambda: bot.services.linkhold.started,
                                message="link holds never started")
+        await self.sb.wait_for(lambda: bot.services.automod.ready.is_set(),
+                               message="AutoMod never started")
         await self.sb.idle()
 
     def rules(self) -> list[dict]:
@@ -176,6 +178,18 @@ async def test_a_deleted_rule_comes_back_and_a_restart_never_duplicates_it(env):
     await env.restart()
     assert len(env.owned()) == 1
     assert len(sb.requests_matching(RULES)) == 1  # the re-creation; none at the restart
+    assert int(env.foreign["id"]) in env.guild.automod_rules
+
+
+async def test_a_create_answered_with_500_after_it_took_effect_leaves_one_rule(env):
+    sb = env.sb
+    for rule in env.owned():
+        del env.guild.automod_rules[int(rule["id"])]
+    # Discord made the rule, then the answer was lost: discord.py retries the POST.
+    sb.fail(RULES, 500, after_effect=True)
+    assert await env.bot.services.automod.sync_rule(env.guild.id) == "created"
+    assert len(sb.requests_matching(RULES)) == 2
+    assert len(env.owned()) == 1
     assert int(env.foreign["id"]) in env.guild.automod_rules
 
 
