@@ -462,3 +462,19 @@ async def test_blocks_are_recognised_by_rule_id_or_rule_name(env):
     assert not env.automod.is_ours(GUILD, rule_id=42, rule_name="No slurs")
     a, b = env.automod.synthetic_key(), env.automod.synthetic_key()
     assert a != b
+
+
+def test_trusted_role_and_automod_travel_with_config_export_and_import():
+    from bot.services.config_io import export_toml, plan_import
+    from config.guild import GuildConfig
+
+    config = GuildConfig()
+    config.linkhold.trusted_role = 700_000_000_000_000_009
+    config.linkhold.automod = True
+    text = export_toml(config, GUILD)
+    policy = text[text.index("\n[policy."):text.index("\n[server]")]
+    assert "automod = true" in policy and "700000000000000009" not in policy
+    assert plan_import(text, GuildConfig(), GUILD).new == config
+    # Into another server: the policy (automod) comes, the role id (server part) does not.
+    other = plan_import(text, GuildConfig(), GUILD + 1).new
+    assert other.linkhold.automod and other.linkhold.trusted_role is None
