@@ -368,6 +368,26 @@ class LinkHoldAdapter:
                 return "sent"
         return "nowhere"
 
+    async def ping_reviewers(self, guild_id: int, channel_id: int, card_message_id: int,
+                             role_id: int, text: str) -> int | None:
+        """Reply to a queue card pinging exactly `role_id` (never @everyone, users or the
+        card's author); None when it could not be sent."""
+        if role_id == guild_id:
+            return None
+        channel = self._client.get_partial_messageable(channel_id, guild_id=guild_id)
+        mentions = discord.AllowedMentions(everyone=False, users=False,
+                                           roles=[discord.Object(role_id)], replied_user=False)
+        reference = discord.MessageReference(message_id=card_message_id, channel_id=channel_id,
+                                             guild_id=guild_id, fail_if_not_exists=False)
+        try:
+            sent = await messaging.send(channel, text, allowed_mentions=mentions,
+                                        reference=reference)
+        except discord.HTTPException as exc:
+            log.warning("could not ping the reviewers in channel %s: %s %s", channel_id,
+                        exc.status, exc.code)
+            return None
+        return sent.id
+
     async def punish(self, guild_id: int, member_id: int, action: Action, until: datetime,
                      reason: str) -> PunishOutcome:
         """Time a member out until `until`, or ban them (deleting their last day of messages)."""

@@ -48,7 +48,7 @@ _BUTTONS: dict[str, tuple[str, discord.ButtonStyle, int]] = {
     "approve": ("Approve", discord.ButtonStyle.success, 0),
     "edit": ("Edit & approve", discord.ButtonStyle.primary, 0),
     "reject": ("Reject", discord.ButtonStyle.secondary, 0),
-    "trust": ("Trust member", discord.ButtonStyle.primary, 0),
+    "trust": ("Approve & trust", discord.ButtonStyle.primary, 0),
     "full": ("Full text", discord.ButtonStyle.secondary, 1),
     "timeout": ("Timeout", discord.ButtonStyle.danger, 1),
     "ban": ("Ban", discord.ButtonStyle.danger, 1),
@@ -190,9 +190,10 @@ def describe(decision: Decision) -> str:
         return text
     text = f"Rejected hold #{hold.id}."
     if decision.member_told is True:
-        text += " I told the member by DM."
+        text += " I told the member by DM and gave them back their words."
     elif decision.member_told is False:
-        text += " I couldn't tell the member: their DMs are closed."
+        text += (" I couldn't tell the member: their DMs are closed, so they don't know yet "
+                 "and didn't get their words back.")
     if hold.decision in ("timeout", "ban") and decision.note is None:
         verb = "timed out for 7 days" if hold.decision == "timeout" else "banned"
         text += f" <@{hold.member_id}> was {verb}."
@@ -318,8 +319,11 @@ class RejectModal(StewardModal):
         )
         self.tell: discord.ui.Select[RejectModal] = discord.ui.Select(
             options=[
-                discord.SelectOption(label="No, don't tell them", value=TELL_NO, default=True),
-                discord.SelectOption(label="Yes, DM them (with the reason)", value=TELL_YES),
+                discord.SelectOption(
+                    label="Yes, tell them kindly and DM their words back", value=TELL_YES,
+                    description="With your reason and where to ask a moderator",
+                    default=True),
+                discord.SelectOption(label="No, don't tell them", value=TELL_NO),
             ],
             required=False, min_values=0, max_values=1,
         )
@@ -332,7 +336,7 @@ class RejectModal(StewardModal):
         await interaction.response.defer(ephemeral=True, thinking=True)
         decision = await _service(interaction).reject(
             moderator.guild.id, self.hold_id, moderator.id,
-            reason=self.reason.value, tell_member=TELL_YES in self.tell.values,
+            reason=self.reason.value, tell_member=TELL_NO not in self.tell.values,
         )
         await reply_ephemeral(interaction, describe(decision))
 
