@@ -217,7 +217,8 @@ async def edit_message(ctx: Ctx) -> Any:
         if set(payload) - {"flags"}:
             raise errors.ApiError(403, 50005, "Cannot edit a message authored by another user")
         world.require(chan, "manage_messages")
-    validate_message(payload, file_count=len(ctx.uploads), edit=True)
+    validate_message(payload, file_count=len(ctx.uploads), edit=True,
+                     current_flags=msg.flags, current_text=bool(msg.content or msg.embeds))
     await world.edit(msg, payload, ctx.uploads)
     ctx.answered.append(msg)
     return wire.message(world, msg)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import discord
 
@@ -39,7 +40,15 @@ from bot.services.linkhold import (
     Someone,
 )
 from bot.services.linkhold_core import Action, Delivery, PunishOutcome, Removal
-from bot.ui.linkhold import card_embed, forgotten_embed, hold_controls
+from bot.ui.linkhold import (
+    card_embed,
+    card_layout,
+    forgotten_embed,
+    forgotten_layout,
+    hold_controls,
+    preview_files,
+    previewed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -316,14 +325,15 @@ class LinkHoldAdapter:
         return member.joined_at if member is not None else None
 
     async def post_card(self, channel_id: int, card: QueueCard) -> int | None:
-        """Post a queue card; returns its message id (None: the channel is unusable)."""
+        """Post a queue card (Components V2, held images uploaded behind a spoiler); returns
+        its message id (None: the channel is unusable)."""
         channel = self._client.get_channel(channel_id)
         if not isinstance(channel, Postable):
             return None
-        embed = card_embed(card, self._joined(card.hold))
         try:
-            sent = await messaging.send(channel, embeds=[embed],
-                                        view=hold_controls(card.hold, card.active))
+            sent = await channel.send(view=card_layout(card, self._joined(card.hold)),
+                                      files=preview_files(card),
+                                      allowed_mentions=messaging.NOBODY)
         except discord.HTTPException as exc:
             log.warning("could not post hold %s to the queue channel %s: %s",
                         card.hold.id, channel.id, exc.code)
@@ -331,29 +341,51 @@ class LinkHoldAdapter:
         return sent.id
 
     async def edit_card(self, card: QueueCard) -> None:
-        """Re-render a posted queue card."""
+        """Re-render a posted queue card (its images stay while it previews them; a purged
+        card drops them). A card from before Components V2 that Discord won't convert is
+        re-rendered as the embed it was."""
         hold = card.hold
         assert hold.queue_channel_id is not None and hold.queue_message_id is not None
         channel = self._client.get_partial_messageable(hold.queue_channel_id,
                                                        guild_id=hold.guild_id)
+        message = channel.get_partial_message(hold.queue_message_id)
+        joined = self._joined(hold)
+        extra: dict[str, Any] = {} if previewed(card) else {"attachments": []}
         try:
-            await channel.get_partial_message(hold.queue_message_id).edit(
-                embed=card_embed(card, self._joined(hold)),
-                view=hold_controls(hold, card.active))
+            await message.edit(content=None, embeds=[], view=card_layout(card, joined),
+                               **extra)
         except discord.HTTPException as exc:
-            log.warning("could not update the queue message of hold %s: %s", hold.id, exc.code)
+            if exc.status != 400:
+                log.warning("could not update the queue message of hold %s: %s", hold.id,
+                            exc.code)
+                return
+            try:
+                await message.edit(embed=card_embed(card, joined),
+                                   view=hold_controls(hold, card.active))
+            except discord.HTTPException as again:
+                log.warning("could not update the queue message of hold %s: %s", hold.id,
+                            again.code)
 
     async def blank_card(self, hold: Hold) -> None:
-        """Replace a forgotten member's queue card with a note, without buttons."""
+        """Replace a forgotten member's queue card with a note: no buttons, no images."""
         assert hold.queue_channel_id is not None and hold.queue_message_id is not None
         channel = self._client.get_partial_messageable(hold.queue_channel_id,
                                                        guild_id=hold.guild_id)
+        message = channel.get_partial_message(hold.queue_message_id)
         try:
             # No buttons: the hold itself is deleted next.
-            await channel.get_partial_message(hold.queue_message_id).edit(
-                embed=forgotten_embed(hold), view=None)
+            await message.edit(content=None, embeds=[], view=forgotten_layout(hold),
+                               attachments=[])
         except discord.HTTPException as exc:
-            log.warning("could not blank the queue message of hold %s: %s", hold.id, exc.code)
+            if exc.status != 400:
+                log.warning("could not blank the queue message of hold %s: %s", hold.id,
+                            exc.code)
+                return
+            try:
+                await message.edit(embed=forgotten_embed(hold), view=None, attachments=[])
+            except discord.HTTPException as again:
+                log.warning("could not blank the queue message of hold %s: %s", hold.id,
+                            again.code)
 
     async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
         """Post `text` (pinging nobody) in the first of these channels that exists."""

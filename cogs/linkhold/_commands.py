@@ -46,6 +46,13 @@ def describe_settings(settings: LinkHoldSettings) -> str:
         f"**Tell members by:** {settings.notify}",
         f"**Queue channel:** {channel(settings.queue_channel)}",
         f"**Notice channel (forum posts):** {channel(settings.notice_channel)}",
+        f"**Notice stays:** {settings.notice_seconds} seconds (when DMs are closed)",
+        f"**Members ask about rejections in:** {channel(settings.contact_channel)}",
+        "**Reviewer ping:** "
+        + (f"after {settings.queue_ping_minutes} minutes, "
+           + (f"<@&{settings.reviewer_role}>" if settings.reviewer_role
+              else "the first moderator role")
+           if settings.queue_ping_minutes else "off"),
         f"**Exempt roles:** {', '.join(f'<@&{r}>' for r in settings.exempt_roles) or 'none'}",
         f"**Ignored channels:** "
         f"{', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'}",
@@ -224,6 +231,10 @@ class LinkHoldCommands(commands.Cog):
         queue_channel="Where held posts go for review",
         notify="How to tell members their post was held",
         notice_channel="Where to tell members about held forum posts if their DMs are closed",
+        contact_channel="Where members can ask a moderator about a rejected post",
+        reviewer_role="The role pinged once when a held post waits (default: first mod role)",
+        queue_ping_minutes="Ping the reviewer role after a post waits this long (0: never)",
+        notice_seconds="How long the in-channel notice stays when DMs are closed (10-3600)",
     )
     async def settings(
         self,
@@ -234,6 +245,10 @@ class LinkHoldCommands(commands.Cog):
         queue_channel: discord.TextChannel | None = None,
         notify: Literal["dm", "channel", "both"] | None = None,
         notice_channel: discord.TextChannel | None = None,
+        contact_channel: discord.TextChannel | None = None,
+        reviewer_role: discord.Role | None = None,
+        queue_ping_minutes: app_commands.Range[int, 0, 10080] | None = None,
+        notice_seconds: app_commands.Range[int, 10, 3600] | None = None,
     ) -> None:
         """Change the settings (or show them when no option is given)."""
         admin = require_admin(interaction)
@@ -245,8 +260,11 @@ class LinkHoldCommands(commands.Cog):
                     raise InvalidInput(
                         f"I can't post in {chosen.mention}: I need View Channel, Send Messages "
                         "and Embed Links there. Nothing was changed.")
+        if reviewer_role is not None and reviewer_role.is_default():
+            raise InvalidInput("I never ping @everyone. Pick a role for your reviewers.")
         options = (hold_days, min_posts, min_account_age_days, queue_channel, notify,
-                   notice_channel)
+                   notice_channel, contact_channel, reviewer_role, queue_ping_minutes,
+                   notice_seconds)
         if all(o is None for o in options):
             await self._reply(interaction, describe_settings(
                 self.bot.guild_settings.get(guild.id).linkhold))
@@ -266,6 +284,14 @@ class LinkHoldCommands(commands.Cog):
                 section.notify = notify
             if notice_channel is not None:
                 section.notice_channel = notice_channel.id
+            if contact_channel is not None:
+                section.contact_channel = contact_channel.id
+            if reviewer_role is not None:
+                section.reviewer_role = reviewer_role.id
+            if queue_ping_minutes is not None:
+                section.queue_ping_minutes = queue_ping_minutes
+            if notice_seconds is not None:
+                section.notice_seconds = notice_seconds
 
         new = await self._change(interaction, admin, mutate)
         await reply_ephemeral(interaction, "Saved.\n" + describe_settings(new.linkhold))
