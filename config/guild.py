@@ -73,7 +73,7 @@ class LinkHoldSettings(Section):
     queue_channel: int | None = server_field()
     notice_channel: int | None = server_field()
     contact_channel: int | None = server_field()  # where members may ask about a rejection
-    reviewer_role: int | None = server_field()  # pinged once when a hold waits (else none)
+    reviewer_role: int | None = server_field()  # pinged once when a hold waits (unset: none)
     exempt_roles: list[int] = server_field(default_factory=list)
     ignored_channels: list[int] = server_field(default_factory=list)
 

@@ -342,50 +342,38 @@ class LinkHoldAdapter:
 
     async def edit_card(self, card: QueueCard) -> None:
         """Re-render a posted queue card (its images stay while it previews them; a purged
-        card drops them). A card from before Components V2 that Discord won't convert is
-        re-rendered as the embed it was."""
+        card drops them)."""
         hold = card.hold
-        assert hold.queue_channel_id is not None and hold.queue_message_id is not None
-        channel = self._client.get_partial_messageable(hold.queue_channel_id,
-                                                       guild_id=hold.guild_id)
-        message = channel.get_partial_message(hold.queue_message_id)
         joined = self._joined(hold)
-        extra: dict[str, Any] = {} if previewed(card) else {"attachments": []}
-        try:
-            await message.edit(content=None, embeds=[], view=card_layout(card, joined),
-                               **extra)
-        except discord.HTTPException as exc:
-            if exc.status != 400:
-                log.warning("could not update the queue message of hold %s: %s", hold.id,
-                            exc.code)
-                return
-            try:
-                await message.edit(embed=card_embed(card, joined),
-                                   view=hold_controls(hold, card.active))
-            except discord.HTTPException as again:
-                log.warning("could not update the queue message of hold %s: %s", hold.id,
-                            again.code)
+        keep = {} if previewed(card) else {"attachments": []}
+        await self._edit_card(hold, card_layout(card, joined), keep, "update",
+                              embed=card_embed(card, joined),
+                              view=hold_controls(hold, card.active))
 
     async def blank_card(self, hold: Hold) -> None:
-        """Replace a forgotten member's queue card with a note: no buttons, no images."""
+        """Replace a forgotten member's queue card with a note: no buttons, no images (the
+        hold itself is deleted next)."""
+        await self._edit_card(hold, forgotten_layout(hold), {"attachments": []}, "blank",
+                              embed=forgotten_embed(hold), view=None, attachments=[])
+
+    async def _edit_card(self, hold: Hold, layout: discord.ui.LayoutView,
+                         extra: dict[str, Any], what: str, **legacy: Any) -> None:
+        """Edit a card into `layout`; a card from before Components V2 that Discord won't
+        convert (400) is edited as the embed it was (`legacy`)."""
         assert hold.queue_channel_id is not None and hold.queue_message_id is not None
-        channel = self._client.get_partial_messageable(hold.queue_channel_id,
-                                                       guild_id=hold.guild_id)
-        message = channel.get_partial_message(hold.queue_message_id)
+        message = self._client.get_partial_messageable(
+            hold.queue_channel_id, guild_id=hold.guild_id).get_partial_message(
+            hold.queue_message_id)
         try:
-            # No buttons: the hold itself is deleted next.
-            await message.edit(content=None, embeds=[], view=forgotten_layout(hold),
-                               attachments=[])
-        except discord.HTTPException as exc:
-            if exc.status != 400:
-                log.warning("could not blank the queue message of hold %s: %s", hold.id,
-                            exc.code)
-                return
             try:
-                await message.edit(embed=forgotten_embed(hold), view=None, attachments=[])
-            except discord.HTTPException as again:
-                log.warning("could not blank the queue message of hold %s: %s", hold.id,
-                            again.code)
+                await message.edit(content=None, embeds=[], view=layout, **extra)
+            except discord.HTTPException as exc:
+                if exc.status != 400:
+                    raise
+                await message.edit(**legacy)
+        except discord.HTTPException as exc:
+            log.warning("could not %s the queue message of hold %s: %s", what, hold.id,
+                        exc.code)
 
     async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
         """Post `text` (pinging nobody) in the first of these channels that exists."""

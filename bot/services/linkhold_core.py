@@ -25,15 +25,14 @@ from bot.db.holds import (
     Hold,
     HoldRepository,
 )
-from bot.db.reminders import NewReminder
 from bot.domain import holds as rules
 from bot.domain.templates import FALLBACK_ACTION, render_or_default
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.linkhold_ping import PingActions, ReviewerPing
 from bot.services.repost_ports import RepostRequest, StoredAttachment
-from bot.services.scheduler import Delivery as ScheduledDelivery
-from bot.services.scheduler import Done, RetryLater, Scheduler
+from bot.services.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
 from config.guild import LinkHoldSettings
 
@@ -49,7 +48,6 @@ Action = Literal["timeout", "ban"]
 # status for any other failure.
 PunishOutcome = Literal["done", "left", "forbidden"] | int
 Delivery = Literal["sent", "nowhere", "failed"]
-PING_KIND = "hold_ping"  # the scheduler's item for a hold's one reviewer ping
 
 
 # --- facts (built by the Discord adapter, one builder per kind) --------------------------------
@@ -152,7 +150,7 @@ class Publisher(Protocol):
     async def __call__(self, request: PublishRequest) -> Published: ...
 
 
-class HoldActions(Protocol):
+class HoldActions(PingActions, Protocol):
     """What the service needs done on Discord (implemented by `bot.adapters.linkhold`)."""
 
     def guild_ids(self) -> list[int]:
@@ -200,10 +198,6 @@ class HoldActions(Protocol):
     async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
         """Post `text` in the first of these channels that exists."""
 
-    async def ping_reviewers(self, guild_id: int, channel_id: int, card_message_id: int,
-                             role_id: int, text: str) -> int | None:
-        """Reply to a queue card pinging exactly `role_id` (nothing else); the reply's id, or
-        None when it could not be sent."""
 
     async def punish(self, guild_id: int, member_id: int, action: Action, until: datetime,
                      reason: str) -> PunishOutcome:
@@ -274,10 +268,9 @@ class HoldCore:
         self._notices: dict[int, int] = {}  # notice message id -> channel id, deleted later
         self._hint_shown: set[int] = set()
         self._started = False
-        # The durable timer of the one reviewer ping per hold (survives restarts).
-        self._scheduler = scheduler
-        if scheduler is not None:
-            scheduler.register(PING_KIND, self._on_ping_due)
+        # The one reviewer ping per waiting hold, on the durable scheduler.
+        self.pinger = (None if scheduler is None else
+                       ReviewerPing(self.holds, self.settings, clock, actions, scheduler))
 
     def settings(self, guild_id: int) -> LinkHoldSettings:
         """A guild's link-hold settings (cached)."""
@@ -467,60 +460,11 @@ class HoldCore:
         if hold.queue_channel_id is not None and hold.queue_message_id is not None:
             await self._actions.edit_card(await self.card(hold))
 
-    # --- the reviewer ping: once per hold, queue_ping_minutes after it was held -------------
+    # --- the reviewer ping (bot.services.linkhold_ping) ---------------------------------
 
     async def _schedule_ping(self, hold: Hold, channel_id: int) -> None:
-        """Arm the hold's reviewer ping (before the hold is marked queued: a crash in between
-        queues it again, and the ping's claim keeps it to one)."""
-        minutes = self.settings(hold.guild_id).queue_ping_minutes
-        if self._scheduler is None or minutes <= 0:
-            return
-        await self._scheduler.schedule(NewReminder(
-            guild_id=hold.guild_id, kind=PING_KIND, channel_id=channel_id,
-            due_at=hold.created_at + timedelta(minutes=minutes), member_id=hold.member_id,
-            note=f"hold:{hold.id}"))
-
-    def reviewer_role(self, guild_id: int) -> int | None:
-        """The role a waiting hold pings: `reviewer_role`, else the first moderator role."""
-        role = self.settings(guild_id).reviewer_role
-        if role is None:
-            roles = self._guild_settings.get(guild_id).core.moderator_roles
-            role = roles[0] if roles else None
-        return role
-
-    async def _on_ping_due(self, delivery: ScheduledDelivery) -> Done:
-        """Ping the reviewer role on a hold's card, unless it was decided, pinged or turned
-        off meanwhile (the scheduler's handler for `PING_KIND`)."""
-        reminder = delivery.reminder
-        note = reminder.note or ""
-        if not note.startswith("hold:") or not note[5:].isdigit():
-            return Done.closed("no_hold")
-        hold = await self.holds.get(int(note[5:]))
-        if hold is None:
-            return Done.closed("forgotten")
-        settings = self.settings(hold.guild_id)
-        role = self.reviewer_role(hold.guild_id)
-        if hold.status != "pending":
-            return Done.stood_down("decided")
-        if settings.queue_ping_minutes <= 0:
-            return Done.stood_down("turned_off")
-        if role is None or role == hold.guild_id:  # no role set; never @everyone
-            return Done.stood_down("no_reviewer_role")
-        if hold.queue_channel_id is None or hold.queue_message_id is None:
-            return Done.stood_down("no_card")
-        if not await self.holds.claim_ping(hold.id, self._clock.now()):
-            return Done.stood_down("already_pinged")
-        await delivery.sending()
-        waited = rules.describe_waited(self._clock.now() - hold.created_at)
-        text = (f"<@&{role}> a held post from <@{hold.member_id}> has waited {waited} for "
-                f"review (hold #{hold.id}). Could someone take a look?")
-        sent = await self._actions.ping_reviewers(hold.guild_id, hold.queue_channel_id,
-                                                  hold.queue_message_id, role, text)
-        if sent is None:
-            await self.holds.release_ping(hold.id)  # not sent: the retry may ping
-            raise RetryLater("the reviewer ping could not be sent")
-        log.info("pinged the reviewer role of guild %s about hold %s", hold.guild_id, hold.id)
-        return Done.sent(sent)
+        if self.pinger is not None:
+            await self.pinger.arm(hold, channel_id)
 
     # --- metrics ------------------------------------------------------------------------------
 

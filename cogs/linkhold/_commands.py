@@ -49,10 +49,9 @@ def describe_settings(settings: LinkHoldSettings) -> str:
         f"**Notice stays:** {settings.notice_seconds} seconds (when DMs are closed)",
         f"**Members ask about rejections in:** {channel(settings.contact_channel)}",
         "**Reviewer ping:** "
-        + (f"after {settings.queue_ping_minutes} minutes, "
-           + (f"<@&{settings.reviewer_role}>" if settings.reviewer_role
-              else "the first moderator role")
-           if settings.queue_ping_minutes else "off"),
+        + (f"<@&{settings.reviewer_role}> after {settings.queue_ping_minutes} minutes"
+           if settings.queue_ping_minutes and settings.reviewer_role
+           else "off (set a reviewer role and minutes)"),
         f"**Exempt roles:** {', '.join(f'<@&{r}>' for r in settings.exempt_roles) or 'none'}",
         f"**Ignored channels:** "
         f"{', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'}",
@@ -232,7 +231,7 @@ class LinkHoldCommands(commands.Cog):
         notify="How to tell members their post was held",
         notice_channel="Where to tell members about held forum posts if their DMs are closed",
         contact_channel="Where members can ask a moderator about a rejected post",
-        reviewer_role="The role pinged once when a held post waits (default: first mod role)",
+        reviewer_role="The role pinged once when a held post waits (unset: no ping)",
         queue_ping_minutes="Ping the reviewer role after a post waits this long (0: never)",
         notice_seconds="How long the in-channel notice stays when DMs are closed (10-3600)",
     )

@@ -1137,7 +1137,7 @@ async def reviewers(env):
     r = await env.sb.slash(env.guild, env.admin, "linkhold settings",
                            reviewer_role=env.volunteer_role)
     await r.done()
-    assert "Saved" in r.content and "after 60 minutes" in r.content, r.content
+    assert "Saved" in r.content and f"<@&{env.volunteer_role.id}> after 60 minutes" in r.content
     yield env.volunteer_role
     await env.bot.guild_settings.update(
         env.guild.id, lambda c: setattr(c.linkhold, "reviewer_role", None))
@@ -1172,7 +1172,7 @@ async def test_no_ping_for_a_decided_hold_or_when_turned_off(env, reviewers):
     await r.done()
     r = await sb.slash(env.guild, env.admin, "linkhold settings", queue_ping_minutes=0)
     await r.done()
-    assert "**Reviewer ping:** off" in r.content
+    assert "**Reviewer ping:** off" in r.content, r.content
     try:
         later = await env.newcomer()
         off, _ = await held(env, await sb.post(env.general, later, "see pills4less.shop/b"))
@@ -1226,3 +1226,35 @@ async def test_the_v2_card_keeps_its_buttons_and_images_after_a_restart_and_a_de
     assert updated.flags & (1 << 15) and not updated.content and not updated.embeds
     assert len(updated.gallery) == 1 and len(updated.attachments) == 1  # still previewed
     assert {c["label"]: c.get("disabled", False) for c in updated.buttons()}["Approve"]
+
+
+@pytest.mark.parametrize("discord_converts", [True, False], ids=["converted", "kept_embed"])
+async def test_a_card_posted_before_components_v2_is_still_updated(env, discord_converts):
+    """A card from an older Steward is an embed message: a decision turns it into the new
+    card, or, where Discord refuses to convert it (400), updates it as an embed."""
+    import discord
+
+    from bot.ui.linkhold import card_embed, hold_controls
+
+    sb = env.sb
+    newbie = await env.newcomer()
+    hold, new_card = await held(env, await sb.post(env.general, newbie, "see legacy.shop/x"))
+    old = await env.bot.get_channel(env.queue.id).send(
+        embed=card_embed(await env.service.card(hold)), view=hold_controls(hold, True),
+        allowed_mentions=discord.AllowedMentions.none())
+    await env.repo.mark_queued(hold.id, env.queue.id, old.id)
+    if not discord_converts:
+        sb.fail("PATCH /channels/{channel_id}/messages/{message_id}", status=400, times=1,
+                channel=env.queue)
+    r = await sb.click(sb.message(old.id), "Approve", by=env.moderator)
+    await r.done()
+    assert "Approved hold" in r.texts[-1]
+    legacy = await sb.wait_for(lambda: sb.message(old.id).edited_at and sb.message(old.id))
+    if discord_converts:
+        assert legacy.flags & (1 << 15) and not legacy.embeds
+        assert "**Decision:** Approved by" in legacy.display_text
+    else:
+        assert not legacy.flags & (1 << 15)
+        fields = {f["name"]: f["value"] for f in legacy.embeds[0]["fields"]}
+        assert fields["Decision"].startswith("Approved by")
+    assert {c["label"]: c.get("disabled", False) for c in legacy.buttons()}["Approve"]

@@ -19,7 +19,7 @@ from bot.db.reminders import NewReminder, ReminderRepository
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold import LinkHoldService, Repositories
-from bot.services.linkhold_core import PING_KIND
+from bot.services.linkhold_ping import PING_KIND
 from bot.services.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
 from tests.services.test_linkhold_service import (
@@ -238,24 +238,23 @@ async def test_no_ping_when_turned_off_or_no_role(world):
     assert env.actions.named("ping") == []
 
 
-async def test_the_ping_falls_back_to_the_first_moderator_role_never_everyone(world):
+async def test_no_role_set_means_no_ping_and_everyone_is_never_pinged(world):
     env = world.env
 
     def configure(c):
         c.linkhold.reviewer_role = None
-        c.core.moderator_roles = [555, 556]
+        c.core.moderator_roles = [555, 556]  # moderator roles are not pinged by default
 
     await env.settings.update(GUILD, configure)
     await hold_one(env)
     world.clock.advance(minutes=61)
     await world.idle()
-    (ping,) = env.actions.named("ping")
-    assert ping[3] == 555
+    assert env.actions.named("ping") == []
     await env.settings.update(GUILD, lambda c: setattr(c.linkhold, "reviewer_role", GUILD))
     await hold_one(env, "y tinyurl.com/y", member=NEWBIE + 2)
     world.clock.advance(minutes=61)
     await world.idle()
-    assert len(env.actions.named("ping")) == 1  # the @everyone role (id = guild id) never
+    assert env.actions.named("ping") == []  # the @everyone role (id = guild id): never
 
 
 async def test_a_failed_ping_is_retried_and_sent_once(world):
