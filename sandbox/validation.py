@@ -167,6 +167,20 @@ def _validate_v2_node(comp: dict[str, Any], p: str, allowed: set[int]) -> None:
             _validate_v2_node(child, f"{p}.components.{j}", V2_IN_CONTAINER)
 
 
+def validate_attachment_refs(components: list[dict[str, Any]], names: Any) -> None:
+    """Every ``attachment://name`` a V2 layout shows must be a file of the message."""
+    for comp in iter_components(components):
+        media = [i.get("media") or {} for i in comp.get("items") or []]
+        if comp.get("type") in (11, 13):
+            media.append(comp.get("media") or comp.get("file") or {})
+        for item in media:
+            url = str(item.get("url") or "")
+            if url.startswith("attachment://") and url[13:] not in names:
+                raise invalid_form_body(
+                    "components", "UNFURLED_MEDIA_ITEM_ATTACHMENT_NOT_FOUND",
+                    f"Attachment {url[13:]!r} is not an attachment of this message")
+
+
 def validate_v2_layout(components: list[dict[str, Any]]) -> None:
     """A Components V2 message: allowed types and nesting (no container in a container, a
     section needs an accessory), <= 40 components in all, 1-10 gallery items, <= 4,000
@@ -234,6 +248,7 @@ def validate_message(
     edit: bool = False,
     current_flags: int = 0,
     current_text: bool = False,
+    attachment_names: Any = None,
 ) -> None:
     """Validate a message create/edit body (content, embeds, components, mentions).
 
@@ -263,6 +278,8 @@ def validate_message(
             "The 'content' and 'embeds' fields cannot be used when using the "
             "IS_COMPONENTS_V2 flag",
         )
+    if v2 and attachment_names is not None and "components" in payload:
+        validate_attachment_refs(components, attachment_names)
     if (edit and current_flags & MessageFlags.IS_COMPONENTS_V2 and "flags" in payload
             and not int(payload["flags"] or 0) & MessageFlags.IS_COMPONENTS_V2):
         raise invalid_form_body("flags", "MESSAGE_CANNOT_REMOVE_COMPONENTS_V2_FLAG",
@@ -362,6 +379,7 @@ __all__ = [
     "validate_embeds",
     "validate_message",
     "validate_modal",
+    "validate_attachment_refs",
     "validate_v2_layout",
     "validate_webhook_username",
 ]

@@ -325,15 +325,17 @@ class LinkHoldAdapter:
         return member.joined_at if member is not None else None
 
     async def post_card(self, channel_id: int, card: QueueCard) -> int | None:
-        """Post a queue card (Components V2, held images uploaded behind a spoiler); returns
-        its message id (None: the channel is unusable)."""
+        """Post a queue card (Components V2; held images uploaded behind a spoiler when
+        Steward may Attach Files there); returns its message id (None: channel unusable)."""
         channel = self._client.get_channel(channel_id)
         if not isinstance(channel, Postable):
             return None
+        joined = self._joined(card.hold)
+        files = preview_files(card) if channel.permissions_for(channel.guild.me).attach_files \
+            else []
         try:
-            sent = await channel.send(view=card_layout(card, self._joined(card.hold)),
-                                      files=preview_files(card),
-                                      allowed_mentions=messaging.NOBODY)
+            sent = await channel.send(view=card_layout(card, joined, preview=bool(files)),
+                                      files=files, allowed_mentions=messaging.NOBODY)
         except discord.HTTPException as exc:
             log.warning("could not post hold %s to the queue channel %s: %s",
                         card.hold.id, channel.id, exc.code)
@@ -342,38 +344,41 @@ class LinkHoldAdapter:
 
     async def edit_card(self, card: QueueCard) -> None:
         """Re-render a posted queue card (its images stay while it previews them; a purged
-        card drops them)."""
-        hold = card.hold
-        joined = self._joined(hold)
-        keep = {} if previewed(card) else {"attachments": []}
+        card drops them; a card posted without them is edited without them on a 400)."""
+        hold, joined = card.hold, self._joined(card.hold)
+        keep: dict[str, Any] = {} if previewed(card) else {"attachments": []}
+        plain = card_layout(card, joined, preview=False)
         await self._edit_card(hold, card_layout(card, joined), keep, "update",
-                              embed=card_embed(card, joined),
-                              view=hold_controls(hold, card.active))
+                              fallbacks=[({"view": plain, "content": None, "embeds": [],
+                                           "attachments": []}),
+                                         {"embed": card_embed(card, joined),
+                                          "view": hold_controls(hold, card.active)}])
 
     async def blank_card(self, hold: Hold) -> None:
         """Replace a forgotten member's queue card with a note: no buttons, no images (the
         hold itself is deleted next)."""
         await self._edit_card(hold, forgotten_layout(hold), {"attachments": []}, "blank",
-                              embed=forgotten_embed(hold), view=None, attachments=[])
+                              fallbacks=[{"embed": forgotten_embed(hold), "view": None,
+                                          "attachments": []}])
 
     async def _edit_card(self, hold: Hold, layout: discord.ui.LayoutView,
-                         extra: dict[str, Any], what: str, **legacy: Any) -> None:
-        """Edit a card into `layout`; a card from before Components V2 that Discord won't
-        convert (400) is edited as the embed it was (`legacy`)."""
+                         extra: dict[str, Any], what: str,
+                         fallbacks: Sequence[dict[str, Any]]) -> None:
+        """Edit a card into `layout`; on a 400 try each fallback in turn (a card without its
+        previews; a card from before Components V2 that Discord won't convert: an embed)."""
         assert hold.queue_channel_id is not None and hold.queue_message_id is not None
         message = self._client.get_partial_messageable(
             hold.queue_channel_id, guild_id=hold.guild_id).get_partial_message(
             hold.queue_message_id)
-        try:
+        for attempt in [{"content": None, "embeds": [], "view": layout, **extra}, *fallbacks]:
             try:
-                await message.edit(content=None, embeds=[], view=layout, **extra)
+                await message.edit(**attempt)
+                return
             except discord.HTTPException as exc:
-                if exc.status != 400:
-                    raise
-                await message.edit(**legacy)
-        except discord.HTTPException as exc:
-            log.warning("could not %s the queue message of hold %s: %s", what, hold.id,
-                        exc.code)
+                if exc.status != 400 or attempt is fallbacks[-1]:
+                    log.warning("could not %s the queue message of hold %s: %s", what,
+                                hold.id, exc.code)
+                    return
 
     async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
         """Post `text` (pinging nobody) in the first of these channels that exists."""

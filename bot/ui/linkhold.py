@@ -183,15 +183,17 @@ def preview_files(card: QueueCard) -> list[discord.File]:
                          description=truncate(f.filename, 1024)) for f in previewed(card)]
 
 
-def card_layout(card: QueueCard, joined_at: datetime | None = None) -> discord.ui.LayoutView:
+def card_layout(card: QueueCard, joined_at: datetime | None = None, *, preview: bool = True
+                ) -> discord.ui.LayoutView:
     """The queue card (Components V2): who and where, the words, links as code, held images
-    previewed behind a spoiler, other files named, then the buttons."""
+    previewed behind a spoiler (`preview`: uploaded with the card), other files named, then
+    the buttons."""
     hold = card.hold
     view = discord.ui.LayoutView(timeout=None)
     box = discord.ui.Container(accent_colour=_colour(hold))
     heading = f"### {_TITLES.get(hold.kind, _TITLES['message'])}"
     box.add_item(discord.ui.TextDisplay(heading + "\n" + "\n".join(_who(card, joined_at))))
-    images = previewed(card)
+    images = previewed(card) if preview else []
     if _purged(hold):
         box.add_item(discord.ui.TextDisplay(
             "**Post**\n*Content removed after the retention period.*"))

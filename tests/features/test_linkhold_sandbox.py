@@ -1244,7 +1244,8 @@ async def test_a_card_posted_before_components_v2_is_still_updated(env, discord_
         allowed_mentions=discord.AllowedMentions.none())
     await env.repo.mark_queued(hold.id, env.queue.id, old.id)
     if not discord_converts:
-        sb.fail("PATCH /channels/{channel_id}/messages/{message_id}", status=400, times=1,
+        # Both Components V2 edits (with previews, then without) are refused.
+        sb.fail("PATCH /channels/{channel_id}/messages/{message_id}", status=400, times=2,
                 channel=env.queue)
     r = await sb.click(sb.message(old.id), "Approve", by=env.moderator)
     await r.done()
@@ -1258,3 +1259,21 @@ async def test_a_card_posted_before_components_v2_is_still_updated(env, discord_
         fields = {f["name"]: f["value"] for f in legacy.embeds[0]["fields"]}
         assert fields["Decision"].startswith("Approved by")
     assert {c["label"]: c.get("disabled", False) for c in legacy.buttons()}["Approve"]
+
+
+async def test_without_attach_files_the_card_names_images_and_still_updates(env):
+    sb = env.sb
+    sb.deny(env.queue, "attach_files")
+    try:
+        newbie = await env.newcomer()
+        msg = await sb.post(env.general, newbie, "our photos imgur.com/a/y",
+                            attachments=[("ward.png", b"png-bytes", "image/png")])
+        hold, card = await held(env, msg)
+        assert card.gallery == [] and card.attachments == []
+        assert "ward.png" in card.display_text and "behind a spoiler" not in card.display_text
+        r = await sb.click(card, "Approve", by=env.moderator)
+        await r.done()
+        await sb.wait_for(lambda: "**Decision:** Approved by" in sb.message(card.id).display_text,
+                          message="the card was not updated")
+    finally:
+        sb.allow(env.queue, "attach_files")

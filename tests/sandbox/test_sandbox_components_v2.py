@@ -132,3 +132,15 @@ def test_the_fullest_queue_card_is_a_valid_v2_message():
     validate_message(payload, file_count=len(preview_files(card)))
     assert len(previewed(card)) == 10  # the gallery's limit; the rest are named
     validate_v2_layout(forgotten_layout(card.hold).to_components())
+
+
+def test_a_gallery_may_only_show_the_messages_own_files():
+    layout = {"flags": V2, "components": [gallery(2)]}
+    validate_message(layout, file_count=2, attachment_names={"p0.png", "p1.png"})
+    code, body = code_and_key(validate_message, layout, file_count=1,
+                              attachment_names={"p0.png"})
+    assert code == 50035 and "ATTACHMENT_NOT_FOUND" in body
+    # An edit that drops the files can't keep showing them.
+    code, _ = code_and_key(validate_message, {**layout, "attachments": []}, edit=True,
+                           current_flags=V2, attachment_names=set())
+    assert code == 50035
