@@ -190,7 +190,8 @@ def card_layout(card: QueueCard, joined_at: datetime | None = None, *, preview: 
     the buttons."""
     hold = card.hold
     view = discord.ui.LayoutView(timeout=None)
-    box = discord.ui.Container(accent_colour=_colour(hold))
+    box: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(
+        accent_colour=_colour(hold))
     heading = f"### {_TITLES.get(hold.kind, _TITLES['message'])}"
     box.add_item(discord.ui.TextDisplay(heading + "\n" + "\n".join(_who(card, joined_at))))
     images = previewed(card) if preview else []
@@ -204,7 +205,7 @@ def card_layout(card: QueueCard, joined_at: datetime | None = None, *, preview: 
             box.add_item(discord.ui.TextDisplay(
                 "**Links (not clickable)**\n" + truncate(_link_lines(hold), 1000)))
         if images:
-            gallery = discord.ui.MediaGallery()
+            gallery: discord.ui.MediaGallery[discord.ui.LayoutView] = discord.ui.MediaGallery()
             for f in images:
                 gallery.add_item(media=f"attachment://{preview_name(f)}", spoiler=True,
                                  description=truncate(f.filename, 1024))
