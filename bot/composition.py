@@ -139,6 +139,7 @@ async def build(host: Host, client: discord.Client) -> Services:
                      HighWaterRepository(db)),
         settings, clock, linkhold_discord, repost.publish,
         audit=audit, background=host.background, metrics=metrics, checkpoint=db.checkpoint,
+        scheduler=scheduler,  # the one reviewer ping per waiting hold
     )
     linkhold_discord.serve(linkhold)
     # /privacy forget and the retention job (then a WAL checkpoint)

@@ -33,8 +33,9 @@ PERMISSIONS: tuple[NeededPermission, ...] = (
                      "repost and tag original posters inside forum posts"),
     NeededPermission("embed_links", "Embed Links", "queue and mod-log channels",
                      "show held posts and audit entries as embeds"),
-    NeededPermission("attach_files", "Attach Files", "member channels",
-                     "re-upload a held post's pictures when it is approved"),
+    NeededPermission("attach_files", "Attach Files", "member channels, queue channel",
+                     "re-upload a held post's pictures when it is approved; preview them "
+                     "(spoilered) on the queue card"),
     NeededPermission("read_message_history", "Read Message History", "every channel it works in",
                      "catch up after downtime and see whether an original poster answered"),
     NeededPermission("manage_messages", "Manage Messages", "member channels",

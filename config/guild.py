@@ -67,9 +67,13 @@ class LinkHoldSettings(Section):
     held_template: str | None = None  # the DM; names: member server channel when domains
     notice_template: str | None = None  # the in-channel notice when DMs are closed (same names)
     approved_template: str | None = None  # the one approval notice; names: member channel link
-    rejected_template: str | None = None  # the rejection DM; names: member server reason
+    rejected_template: str | None = None  # the rejection DM; names: member server reason ask
+    notice_seconds: int = Field(default=120, ge=10, le=3600)  # the channel notice stays this long
+    queue_ping_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)  # 0: no reviewer ping
     queue_channel: int | None = server_field()
     notice_channel: int | None = server_field()
+    contact_channel: int | None = server_field()  # where members may ask about a rejection
+    reviewer_role: int | None = server_field()  # pinged once when a hold waits (unset: none)
     exempt_roles: list[int] = server_field(default_factory=list)
     ignored_channels: list[int] = server_field(default_factory=list)
     # Issue 14: given to members once they pass the hold period; Steward's AutoMod rule

@@ -99,6 +99,7 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         self._floor = 0
         self._request_floor = 0
         self._ping_floor = 0
+        self._pingable_roles: set[int] = set()
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> Sandbox:

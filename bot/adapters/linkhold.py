@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import discord
 
@@ -39,7 +40,15 @@ from bot.services.linkhold import (
     Someone,
 )
 from bot.services.linkhold_core import Action, Delivery, PunishOutcome, Removal
-from bot.ui.linkhold import card_embed, forgotten_embed, hold_controls
+from bot.ui.linkhold import (
+    card_embed,
+    card_layout,
+    forgotten_embed,
+    forgotten_layout,
+    hold_controls,
+    preview_files,
+    previewed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -318,14 +327,17 @@ class LinkHoldAdapter:
         return member.joined_at if member is not None else None
 
     async def post_card(self, channel_id: int, card: QueueCard) -> int | None:
-        """Post a queue card; returns its message id (None: the channel is unusable)."""
+        """Post a queue card (Components V2; held images uploaded behind a spoiler when
+        Steward may Attach Files there); returns its message id (None: channel unusable)."""
         channel = self._client.get_channel(channel_id)
         if not isinstance(channel, Postable):
             return None
-        embed = card_embed(card, self._joined(card.hold))
+        joined = self._joined(card.hold)
+        files = preview_files(card) if channel.permissions_for(channel.guild.me).attach_files \
+            else []
         try:
-            sent = await messaging.send(channel, embeds=[embed],
-                                        view=hold_controls(card.hold, card.active))
+            sent = await channel.send(view=card_layout(card, joined, preview=bool(files)),
+                                      files=files, allowed_mentions=messaging.NOBODY)
         except discord.HTTPException as exc:
             log.warning("could not post hold %s to the queue channel %s: %s",
                         card.hold.id, channel.id, exc.code)
@@ -333,29 +345,42 @@ class LinkHoldAdapter:
         return sent.id
 
     async def edit_card(self, card: QueueCard) -> None:
-        """Re-render a posted queue card."""
-        hold = card.hold
-        assert hold.queue_channel_id is not None and hold.queue_message_id is not None
-        channel = self._client.get_partial_messageable(hold.queue_channel_id,
-                                                       guild_id=hold.guild_id)
-        try:
-            await channel.get_partial_message(hold.queue_message_id).edit(
-                embed=card_embed(card, self._joined(hold)),
-                view=hold_controls(hold, card.active))
-        except discord.HTTPException as exc:
-            log.warning("could not update the queue message of hold %s: %s", hold.id, exc.code)
+        """Re-render a posted queue card (its images stay while it previews them; a purged
+        card drops them; a card posted without them is edited without them on a 400)."""
+        hold, joined = card.hold, self._joined(card.hold)
+        keep: dict[str, Any] = {} if previewed(card) else {"attachments": []}
+        plain = card_layout(card, joined, preview=False)
+        await self._edit_card(hold, card_layout(card, joined), keep, "update",
+                              fallbacks=[({"view": plain, "content": None, "embeds": [],
+                                           "attachments": []}),
+                                         {"embed": card_embed(card, joined),
+                                          "view": hold_controls(hold, card.active)}])
 
     async def blank_card(self, hold: Hold) -> None:
-        """Replace a forgotten member's queue card with a note, without buttons."""
+        """Replace a forgotten member's queue card with a note: no buttons, no images (the
+        hold itself is deleted next)."""
+        await self._edit_card(hold, forgotten_layout(hold), {"attachments": []}, "blank",
+                              fallbacks=[{"embed": forgotten_embed(hold), "view": None,
+                                          "attachments": []}])
+
+    async def _edit_card(self, hold: Hold, layout: discord.ui.LayoutView,
+                         extra: dict[str, Any], what: str,
+                         fallbacks: Sequence[dict[str, Any]]) -> None:
+        """Edit a card into `layout`; on a 400 try each fallback in turn (a card without its
+        previews; a card from before Components V2 that Discord won't convert: an embed)."""
         assert hold.queue_channel_id is not None and hold.queue_message_id is not None
-        channel = self._client.get_partial_messageable(hold.queue_channel_id,
-                                                       guild_id=hold.guild_id)
-        try:
-            # No buttons: the hold itself is deleted next.
-            await channel.get_partial_message(hold.queue_message_id).edit(
-                embed=forgotten_embed(hold), view=None)
-        except discord.HTTPException as exc:
-            log.warning("could not blank the queue message of hold %s: %s", hold.id, exc.code)
+        message = self._client.get_partial_messageable(
+            hold.queue_channel_id, guild_id=hold.guild_id).get_partial_message(
+            hold.queue_message_id)
+        for attempt in [{"content": None, "embeds": [], "view": layout, **extra}, *fallbacks]:
+            try:
+                await message.edit(**attempt)
+                return
+            except discord.HTTPException as exc:
+                if exc.status != 400 or attempt is fallbacks[-1]:
+                    log.warning("could not %s the queue message of hold %s: %s", what,
+                                hold.id, exc.code)
+                    return
 
     async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
         """Post `text` (pinging nobody) in the first of these channels that exists."""
@@ -369,6 +394,26 @@ class LinkHoldAdapter:
                     return "failed"
                 return "sent"
         return "nowhere"
+
+    async def ping_reviewers(self, guild_id: int, channel_id: int, card_message_id: int,
+                             role_id: int, text: str) -> int | None:
+        """Reply to a queue card pinging exactly `role_id` (never @everyone, users or the
+        card's author); None when it could not be sent."""
+        if role_id == guild_id:
+            return None
+        channel = self._client.get_partial_messageable(channel_id, guild_id=guild_id)
+        mentions = discord.AllowedMentions(everyone=False, users=False,
+                                           roles=[discord.Object(role_id)], replied_user=False)
+        reference = discord.MessageReference(message_id=card_message_id, channel_id=channel_id,
+                                             guild_id=guild_id, fail_if_not_exists=False)
+        try:
+            sent = await messaging.send(channel, text, allowed_mentions=mentions,
+                                        reference=reference)
+        except discord.HTTPException as exc:
+            log.warning("could not ping the reviewers in channel %s: %s %s", channel_id,
+                        exc.status, exc.code)
+            return None
+        return sent.id
 
     async def punish(self, guild_id: int, member_id: int, action: Action, until: datetime,
                      reason: str) -> PunishOutcome:

@@ -140,7 +140,15 @@ class Story:
             for field in embed.get("fields", []):
                 value = self._render_mentions(str(field.get("value", ""))).replace("\n", " / ")
                 lines.append(f"    | {field.get('name')}: {value}")
+        for line in self._render_mentions(message.display_text).splitlines():
+            if line.strip():  # a Components V2 message (the queue card)
+                lines.append(f"    | {line.removeprefix('### ').removeprefix('-# ')}")
+        for item in message.gallery:
+            hidden = " (behind a spoiler)" if item.get("spoiler") else ""
+            lines.append(f"    | [image preview{hidden}: {item.get('description') or 'image'}]")
         for attachment in message.attachments:
+            if any(attachment.filename in str(i.get("media")) for i in message.gallery):
+                continue
             lines.append(f"    (attachment: {attachment.filename})")
         buttons = [b.get("label") for b in message.buttons() if b.get("label")]
         if buttons:

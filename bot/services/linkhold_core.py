@@ -31,7 +31,9 @@ from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold_blocks import TrustHooks
+from bot.services.linkhold_ping import PingActions, ReviewerPing
 from bot.services.repost_ports import RepostRequest, StoredAttachment
+from bot.services.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
 from config.guild import LinkHoldSettings
 
@@ -151,7 +153,7 @@ class Publisher(Protocol):
     async def __call__(self, request: PublishRequest) -> Published: ...
 
 
-class HoldActions(Protocol):
+class HoldActions(PingActions, Protocol):
     """What the service needs done on Discord (implemented by `bot.adapters.linkhold`)."""
 
     def guild_ids(self) -> list[int]:
@@ -198,6 +200,7 @@ class HoldActions(Protocol):
 
     async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
         """Post `text` in the first of these channels that exists."""
+
 
     async def punish(self, guild_id: int, member_id: int, action: Action, until: datetime,
                      reason: str) -> PunishOutcome:
@@ -248,6 +251,7 @@ class HoldCore:
         checkpoint: Checkpoint | None = None,
         download_timeout: float = 5.0,
         catchup: CatchupLimits | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.holds = repositories.holds
         self._repos = repositories
@@ -270,6 +274,9 @@ class HoldCore:
         self._started = False
         self._completing: set[int] = set()  # holds whose steps run right now
         self.trust_hooks: TrustHooks | None = None  # the trusted role (bot.services.automod)
+        # The one reviewer ping per waiting hold, on the durable scheduler.
+        self.pinger = (None if scheduler is None else
+                       ReviewerPing(self.holds, self.settings, clock, actions, scheduler))
 
     def settings(self, guild_id: int) -> LinkHoldSettings:
         """A guild's link-hold settings (cached)."""
@@ -333,6 +340,8 @@ class HoldCore:
             current = await self.holds.get(hold.id)
             assert current is not None
             channel_id, message_id = await self._post_card(current)
+            if channel_id is not None and message_id is not None:
+                await self._schedule_ping(current, channel_id)
             await self.holds.mark_queued(hold.id, channel_id, message_id)
             await self._audit.record(
                 hold.guild_id, None, "hold.held", hold.member_id,
@@ -375,6 +384,8 @@ class HoldCore:
             f"<#{hold.channel_id}>")
         what = rules.held_what(hold.kind)
         domains = [link.domain for link in hold.links]
+        eta = await self.decision_eta(hold.guild_id)
+        lasts = timedelta(seconds=settings.notice_seconds)
         told: list[str] = []
         dm_failed = False
         if hold.kind == AUTOMOD:  # they saw AutoMod's message in the channel: a DM at most
@@ -390,7 +401,8 @@ class HoldCore:
             if name is None:
                 dm_failed = True
             else:
-                values = rules.render_values(name, server, where, when, domains, what)
+                values = rules.render_values(name, server, where, when, domains, what,
+                                             eta=eta, lasts=lasts)
                 text = await self.render_saved(hold, "linkhold.held_template",
                                                settings.held_template, rules.DEFAULT_HELD_DM,
                                                values)
@@ -401,13 +413,20 @@ class HoldCore:
                     log.info("could not DM member %s about hold %s", hold.member_id, hold.id)
         if settings.notify in ("channel", "both") or dm_failed:
             values = rules.render_values(f"<@{hold.member_id}>", server, where, when, domains,
-                                         what)
+                                         what, eta=eta, lasts=lasts)
             text = await self.render_saved(hold, "linkhold.notice_template",
                                            settings.notice_template, rules.DEFAULT_HELD_NOTICE,
                                            values)
             if await self._post_notice(hold, settings, text):
                 told.append("channel")
         return "+".join(told) or "none"
+
+    async def decision_eta(self, guild_id: int) -> str | None:
+        """How long a decision usually takes in this server ("usually within 3 hours"), from
+        its recent decisions; None without enough of them."""
+        since = self._clock.now() - rules.ETA_WINDOW
+        return rules.decision_eta(await self.holds.recent_waits(guild_id, since,
+                                                                rules.ETA_SAMPLE))
 
     async def render_saved(self, hold: Hold, setting: str, custom: str | None, default: str,
                            values: dict[str, str]) -> str:
@@ -436,7 +455,8 @@ class HoldCore:
         self._notices[message_id] = channel_id
         self._background.spawn(
             self._delete_notice_later(channel_id, message_id,
-                                      self._clock.now() + rules.NOTICE_DELETE_AFTER),
+                                      self._clock.now()
+                                      + timedelta(seconds=settings.notice_seconds)),
             name=f"linkhold-notice-{message_id}", daemon=True,
         )
         return True
@@ -475,6 +495,12 @@ class HoldCore:
         """Re-render a hold's queue message (after a decision, a repeat or a purge)."""
         if hold.queue_channel_id is not None and hold.queue_message_id is not None:
             await self._actions.edit_card(await self.card(hold))
+
+    # --- the reviewer ping (bot.services.linkhold_ping) ---------------------------------
+
+    async def _schedule_ping(self, hold: Hold, channel_id: int) -> None:
+        if self.pinger is not None:
+            await self.pinger.arm(hold, channel_id)
 
     # --- metrics ------------------------------------------------------------------------------
 

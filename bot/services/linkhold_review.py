@@ -11,6 +11,7 @@ from bot import failpoints
 from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain import holds as rules
 from bot.domain.authority import Standing, may_punish
+from bot.domain.text import MESSAGE_LIMIT
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
 from bot.services.linkhold_core import (
     Action,
@@ -146,10 +147,11 @@ class HoldReview(HoldCore):
         moderator_id: int,
         *,
         reason: str | None = None,
-        tell_member: bool = False,
+        tell_member: bool = True,
         decision: str = "reject",
     ) -> Decision:
-        """Reject a held post; the member is told (by DM, with the reason) only if asked."""
+        """Reject a held post. Unless the moderator unticked it, the member is told kindly by
+        DM (with the reason and where to ask) and gets their own words back."""
         hold = await self._hold_for(guild_id, hold_id)
         reason = (reason or "").strip() or None
         if not await self.holds.reject(hold_id, moderator_id, decision, reason,
@@ -174,14 +176,27 @@ class HoldReview(HoldCore):
         someone = await self._actions.member(hold.guild_id, hold.member_id)
         if server is None or someone is None or someone.display_name is None:
             return False
+        settings = self.settings(hold.guild_id)
         note = f"\n\nThe moderator's note: {reason}" if reason else ""
-        values = {"member": someone.display_name, "server": server, "reason": note}
+        values = {"member": someone.display_name, "server": server, "reason": note,
+                  "ask": rules.ask_phrase(settings.contact_channel)}
         text = await self.render_saved(hold, "linkhold.rejected_template",
-                                       self.settings(hold.guild_id).rejected_template,
+                                       settings.rejected_template,
                                        rules.DEFAULT_REJECTED_DM, values)
-        if not await self._actions.send_dm(hold.member_id, text):
+        words = rules.words_back(hold.content, hold.forum_title)
+        messages = [text]
+        if words:
+            first = f"{text}\n\n{rules.WORDS_BACK_INTRO}\n{words[0]}"
+            messages = ([first, *words[1:]] if len(first) <= MESSAGE_LIMIT
+                        else [text, rules.WORDS_BACK_INTRO + "\n" + words[0], *words[1:]])
+        if not await self._actions.send_dm(hold.member_id, messages[0]):
             log.info("could not DM member %s about rejected hold %s", hold.member_id, hold.id)
             return False
+        for more in messages[1:]:
+            if not await self._actions.send_dm(hold.member_id, more):
+                log.info("could not DM member %s the rest of rejected hold %s",
+                         hold.member_id, hold.id)
+                break
         return True
 
     async def punish(
@@ -211,7 +226,9 @@ class HoldReview(HoldCore):
             if refusal.blocked_by == "steward":
                 raise BotMissingPermissions(refusal.message)
             raise NotModerator(refusal.message)
-        result = await self.reject(guild_id, hold_id, moderator_id, decision=action)
+        # A scam's author gets no kind note and no copy of the scam back.
+        result = await self.reject(guild_id, hold_id, moderator_id, decision=action,
+                                   tell_member=False)
         reason = f"Steward: scam link post (hold #{hold.id}), by moderator {moderator_id}"
         outcome = await self._actions.punish(guild_id, hold.member_id, action,
                                              self._clock.now() + TIMEOUT_DURATION, reason)

@@ -8,13 +8,14 @@ keep working after a restart. Every click and every modal submit checks the mode
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime
 from typing import Any, Literal
 
 import discord
 
-from bot.db.holds import CLOSED_LEFT, Hold
+from bot.db.holds import CLOSED_LEFT, HeldAttachment, Hold
 from bot.domain.holds import code_span, snowflake_time
 from bot.domain.text import truncate
 from bot.interactions import StewardModal, StewardView, guarded
@@ -53,7 +54,7 @@ _BUTTONS: dict[str, tuple[str, discord.ButtonStyle, int]] = {
     "approve": ("Approve", discord.ButtonStyle.success, 0),
     "edit": ("Edit & approve", discord.ButtonStyle.primary, 0),
     "reject": ("Reject", discord.ButtonStyle.secondary, 0),
-    "trust": ("Trust member", discord.ButtonStyle.primary, 0),
+    "trust": ("Approve & trust", discord.ButtonStyle.primary, 0),
     "full": ("Full text", discord.ButtonStyle.secondary, 1),
     "timeout": ("Timeout", discord.ButtonStyle.danger, 1),
     "ban": ("Ban", discord.ButtonStyle.danger, 1),
@@ -79,13 +80,14 @@ def _code_block(text: str, limit: int) -> str:
     return f"```\n{body}\n```" if body else "*(no text)*"
 
 
-def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Embed:
-    """The queue embed for a hold: who, where, the words, links shown as code."""
+def _colour(hold: Hold) -> discord.Colour:
+    return {"approved": discord.Colour.green(), "rejected": discord.Colour.dark_red(),
+            CLOSED_LEFT: discord.Colour.light_grey()}.get(hold.status, discord.Colour.orange())
+
+
+def _who(card: QueueCard, joined_at: datetime | None) -> list[str]:
+    """The card's lines about the member, where, and how it went so far."""
     hold = card.hold
-    colour = {"approved": discord.Colour.green(), "rejected": discord.Colour.dark_red(),
-              CLOSED_LEFT: discord.Colour.light_grey()}.get(hold.status, discord.Colour.orange())
-    embed = discord.Embed(title=_TITLES.get(hold.kind, _TITLES["message"]), colour=colour,
-                          timestamp=hold.created_at)
     who = [f"**Member:** <@{hold.member_id}> (`{hold.member_id}`)"]
     if joined_at is not None:
         who.append(f"**Joined:** <t:{int(joined_at.timestamp())}:R>")
@@ -109,31 +111,150 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
             "dm+channel": "by DM and in the channel", "none": "not told"}
     if hold.member_told:
         who.append(f"**Member told:** {told.get(hold.member_told, hold.member_told)}")
-    embed.description = "\n".join(who)
-    if hold.purged_at is not None or hold.content is None:
+    return who
+
+
+def _purged(hold: Hold) -> bool:
+    return hold.purged_at is not None or hold.content is None
+
+
+def _link_lines(hold: Hold) -> str:
+    return "\n".join(f"{code_span(x.url, 150)} — {code_span(x.domain, 60)}" for x in hold.links)
+
+
+def _file_line(f: HeldAttachment) -> str:
+    return (f"{code_span(f.filename, 80)} ({_size(f.size)})"
+            + (f" — not kept: {f.not_kept_reason}" if f.not_kept_reason else ""))
+
+
+def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Embed:
+    """The queue embed of a hold (cards posted before the Components V2 card, which can't
+    always be turned into one)."""
+    hold = card.hold
+    embed = discord.Embed(title=_TITLES.get(hold.kind, _TITLES["message"]),
+                          colour=_colour(hold), timestamp=hold.created_at)
+    embed.description = "\n".join(_who(card, joined_at))
+    if _purged(hold):
         embed.add_field(name="Post", value="*Content removed after the retention period.*",
                         inline=False)
     else:
-        embed.add_field(name="Post", value=_code_block(hold.content, CARD_CONTENT_LIMIT),
+        embed.add_field(name="Post", value=_code_block(hold.content or "", CARD_CONTENT_LIMIT),
                         inline=False)
-        lines = [f"{code_span(x.url, 150)} — {code_span(x.domain, 60)}" for x in hold.links]
-        if lines:
+        if hold.links:
             embed.add_field(name="Links (not clickable)",
-                            value=truncate("\n".join(lines), 1024), inline=False)
+                            value=truncate(_link_lines(hold), 1024), inline=False)
         if hold.kind == "automod":
             embed.add_field(name="Blocked by AutoMod", value=AUTOMOD_NOTE, inline=False)
         if card.files:
-            described = [
-                f"{code_span(f.filename, 80)} ({_size(f.size)})"
-                + (f" — not kept: {f.not_kept_reason}" if f.not_kept_reason else "")
-                for f in card.files
-            ]
-            embed.add_field(name="Attachments", value=truncate("\n".join(described), 1024),
+            embed.add_field(name="Attachments",
+                            value=truncate("\n".join(_file_line(f) for f in card.files), 1024),
                             inline=False)
     if hold.status in ("approved", "rejected", "approving", CLOSED_LEFT):
         embed.add_field(name="Decision", value=describe_decision(hold), inline=False)
     embed.set_footer(text=f"Hold #{hold.id}")
     return embed
+
+
+# Images Discord shows in a media gallery; the preview keeps a message under the upload limit.
+PREVIEW_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif",
+                 "image/webp": "webp"}
+PREVIEW_MAX_FILES = 10
+PREVIEW_MAX_BYTES = 8 * 1024 * 1024
+TEXT_BUDGET = 4000  # Discord: all text displays of a message together
+
+
+def preview_name(f: HeldAttachment) -> str:
+    """A held image's name on the card (plain, so `attachment://` can't be confused)."""
+    return f"SPOILER_hold{f.hold_id}_{f.position}.{PREVIEW_TYPES[f.content_type or '']}"
+
+
+def previewed(card: QueueCard) -> list[HeldAttachment]:
+    """The held images the card shows (spoilered), within Discord's gallery and size limits."""
+    if _purged(card.hold):
+        return []
+    shown: list[HeldAttachment] = []
+    total = 0
+    for f in card.files:
+        if f.data is None or (f.content_type or "") not in PREVIEW_TYPES:
+            continue
+        if len(shown) == PREVIEW_MAX_FILES or total + len(f.data) > PREVIEW_MAX_BYTES:
+            break
+        shown.append(f)
+        total += len(f.data)
+    return shown
+
+
+def preview_files(card: QueueCard) -> list[discord.File]:
+    """The held images to upload with a new card (the gallery points at them)."""
+    return [discord.File(io.BytesIO(f.data or b""), filename=preview_name(f),
+                         description=truncate(f.filename, 1024)) for f in previewed(card)]
+
+
+def card_layout(card: QueueCard, joined_at: datetime | None = None, *, preview: bool = True
+                ) -> discord.ui.LayoutView:
+    """The queue card (Components V2): who and where, the words, links as code, held images
+    previewed behind a spoiler (`preview`: uploaded with the card), other files named, then
+    the buttons."""
+    hold = card.hold
+    view = discord.ui.LayoutView(timeout=None)
+    box: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(
+        accent_colour=_colour(hold))
+    heading = f"### {_TITLES.get(hold.kind, _TITLES['message'])}"
+    box.add_item(discord.ui.TextDisplay(heading + "\n" + "\n".join(_who(card, joined_at))))
+    images = previewed(card) if preview else []
+    if _purged(hold):
+        box.add_item(discord.ui.TextDisplay(
+            "**Post**\n*Content removed after the retention period.*"))
+    else:
+        box.add_item(discord.ui.TextDisplay(
+            "**Post**\n" + _code_block(hold.content or "", CARD_CONTENT_LIMIT)))
+        if hold.links:
+            box.add_item(discord.ui.TextDisplay(
+                "**Links (not clickable)**\n" + truncate(_link_lines(hold), 1000)))
+        if images:
+            gallery: discord.ui.MediaGallery[discord.ui.LayoutView] = discord.ui.MediaGallery()
+            for f in images:
+                gallery.add_item(media=f"attachment://{preview_name(f)}", spoiler=True,
+                                 description=truncate(f.filename, 1024))
+            box.add_item(gallery)
+        others = [f for f in card.files if f not in images]
+        if others or images:
+            lines = [_file_line(f) + (" — shown above, behind a spoiler" if f in images else "")
+                     for f in card.files]
+            box.add_item(discord.ui.TextDisplay(
+                "**Attachments**\n" + truncate("\n".join(lines), 600)))
+        if hold.kind == "automod":
+            box.add_item(discord.ui.TextDisplay("**Blocked by AutoMod**\n" + AUTOMOD_NOTE))
+    if hold.status in ("approved", "rejected", "approving", CLOSED_LEFT):
+        box.add_item(discord.ui.TextDisplay(f"**Decision:** {describe_decision(hold)}"))
+    box.add_item(discord.ui.Separator())
+    for row in _button_rows(hold, card.active):
+        box.add_item(row)
+    box.add_item(discord.ui.TextDisplay(
+        f"-# Hold #{hold.id} · held <t:{int(hold.created_at.timestamp())}:f>"))
+    view.add_item(box)
+    return view
+
+
+def _button_rows(hold: Hold, active: bool) -> list[discord.ui.ActionRow[discord.ui.LayoutView]]:
+    rows: list[discord.ui.ActionRow[discord.ui.LayoutView]] = []
+    for actions in (("approve", "edit", "reject", "trust"), ("full", "timeout", "ban")):
+        row: discord.ui.ActionRow[discord.ui.LayoutView] = discord.ui.ActionRow()
+        for action in actions:
+            enabled = active or (action == "full" and hold.content is not None)
+            row.add_item(HoldButton(hold.id, action, disabled=not enabled))  # type: ignore[arg-type]
+        rows.append(row)
+    return rows
+
+
+def forgotten_layout(hold: Hold) -> discord.ui.LayoutView:
+    """What a forgotten member's queue card becomes (no buttons, no images)."""
+    view = discord.ui.LayoutView(timeout=None)
+    view.add_item(discord.ui.Container(
+        discord.ui.TextDisplay(f"### Hold #{hold.id}\nThis member asked to be forgotten, so "
+                               "what they posted was deleted."),
+        accent_colour=discord.Colour.light_grey()))
+    return view
 
 
 def describe_decision(hold: Hold) -> str:
@@ -197,9 +318,10 @@ def describe(decision: Decision) -> str:
         return text
     text = f"Rejected hold #{hold.id}."
     if decision.member_told is True:
-        text += " I told the member by DM."
+        text += " I told the member by DM and gave them back their words."
     elif decision.member_told is False:
-        text += " I couldn't tell the member: their DMs are closed."
+        text += (" I couldn't tell the member: their DMs are closed, so they don't know yet "
+                 "and didn't get their words back.")
     if hold.decision in ("timeout", "ban") and decision.note is None:
         verb = "timed out for 7 days" if hold.decision == "timeout" else "banned"
         text += f" <@{hold.member_id}> was {verb}."
@@ -325,8 +447,11 @@ class RejectModal(StewardModal):
         )
         self.tell: discord.ui.Select[RejectModal] = discord.ui.Select(
             options=[
-                discord.SelectOption(label="No, don't tell them", value=TELL_NO, default=True),
-                discord.SelectOption(label="Yes, DM them (with the reason)", value=TELL_YES),
+                discord.SelectOption(
+                    label="Yes, tell them kindly and DM their words back", value=TELL_YES,
+                    description="With your reason and where to ask a moderator",
+                    default=True),
+                discord.SelectOption(label="No, don't tell them", value=TELL_NO),
             ],
             required=False, min_values=0, max_values=1,
         )
@@ -339,7 +464,7 @@ class RejectModal(StewardModal):
         await interaction.response.defer(ephemeral=True, thinking=True)
         decision = await _service(interaction).reject(
             moderator.guild.id, self.hold_id, moderator.id,
-            reason=self.reason.value, tell_member=TELL_YES in self.tell.values,
+            reason=self.reason.value, tell_member=TELL_NO not in self.tell.values,
         )
         await reply_ephemeral(interaction, describe(decision))
 

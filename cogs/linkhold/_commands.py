@@ -46,6 +46,12 @@ def describe_settings(settings: LinkHoldSettings) -> str:
         f"**Tell members by:** {settings.notify}",
         f"**Queue channel:** {channel(settings.queue_channel)}",
         f"**Notice channel (forum posts):** {channel(settings.notice_channel)}",
+        f"**Notice stays:** {settings.notice_seconds} seconds (when DMs are closed)",
+        f"**Members ask about rejections in:** {channel(settings.contact_channel)}",
+        "**Reviewer ping:** "
+        + (f"<@&{settings.reviewer_role}> after {settings.queue_ping_minutes} minutes"
+           if settings.queue_ping_minutes and settings.reviewer_role
+           else "off (set a reviewer role and minutes)"),
         f"**Exempt roles:** {', '.join(f'<@&{r}>' for r in settings.exempt_roles) or 'none'}",
         f"**Ignored channels:** "
         f"{', '.join(f'<#{c}>' for c in settings.ignored_channels) or 'none'}",
@@ -230,6 +236,10 @@ class LinkHoldCommands(commands.Cog):
         notify="How to tell members their post was held",
         notice_channel="Where to tell members about held forum posts if their DMs are closed",
         trusted_role="Given to members once they pass the hold period (AutoMod exempts it)",
+        contact_channel="Where members can ask a moderator about a rejected post",
+        reviewer_role="The role pinged once when a held post waits (unset: no ping)",
+        queue_ping_minutes="Ping the reviewer role after a post waits this long (0: never)",
+        notice_seconds="How long the in-channel notice stays when DMs are closed (10-3600)",
     )
     async def settings(
         self,
@@ -241,6 +251,10 @@ class LinkHoldCommands(commands.Cog):
         notify: Literal["dm", "channel", "both"] | None = None,
         notice_channel: discord.TextChannel | None = None,
         trusted_role: discord.Role | None = None,
+        contact_channel: discord.TextChannel | None = None,
+        reviewer_role: discord.Role | None = None,
+        queue_ping_minutes: app_commands.Range[int, 0, 10080] | None = None,
+        notice_seconds: app_commands.Range[int, 10, 3600] | None = None,
     ) -> None:
         """Change the settings (or show them when no option is given)."""
         admin = require_admin(interaction)
@@ -259,8 +273,11 @@ class LinkHoldCommands(commands.Cog):
                     f"{trusted_role.mention} is above my highest role, so I couldn't give it. "
                     "Drag the Steward role above it (Server Settings → Roles), then try again. "
                     "Nothing was changed.")
+        if reviewer_role is not None and reviewer_role.is_default():
+            raise InvalidInput("I never ping @everyone. Pick a role for your reviewers.")
         options = (hold_days, min_posts, min_account_age_days, queue_channel, notify,
-                   notice_channel, trusted_role)
+                   notice_channel, trusted_role, contact_channel, reviewer_role,
+                   queue_ping_minutes, notice_seconds)
         if all(o is None for o in options):
             await self._reply(interaction, describe_settings(
                 self.bot.guild_settings.get(guild.id).linkhold))
@@ -282,6 +299,14 @@ class LinkHoldCommands(commands.Cog):
                 section.notice_channel = notice_channel.id
             if trusted_role is not None:
                 section.trusted_role = trusted_role.id
+            if contact_channel is not None:
+                section.contact_channel = contact_channel.id
+            if reviewer_role is not None:
+                section.reviewer_role = reviewer_role.id
+            if queue_ping_minutes is not None:
+                section.queue_ping_minutes = queue_ping_minutes
+            if notice_seconds is not None:
+                section.notice_seconds = notice_seconds
 
         new = await self._change(interaction, admin, mutate)
         await reply_ephemeral(interaction, "Saved.\n" + describe_settings(new.linkhold))

@@ -48,20 +48,19 @@ async def held_and_queued(steward, message):
 
     hold = await eventually(queued)
     card = await steward.sb.wait_for(lambda: next(
-        (m for m in steward.sb.messages(steward.server.queue) for e in m.embeds
-         if (e.get("footer") or {}).get("text") == f"Hold #{hold.id}"), None))
+        (m for m in steward.sb.messages(steward.server.queue)
+         if f"Hold #{hold.id} ·" in m.display_text), None))
     return hold, card
 
 
 def buttons(message) -> dict[str, bool]:
     """label -> enabled."""
-    return {c["label"]: not c.get("disabled", False) for row in message.components
-            for c in row["components"]}
+    return {c["label"]: not c.get("disabled", False) for c in message.buttons()}
 
 
 def decision(message) -> str:
-    fields = {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
-    return fields.get("Decision", "")
+    return next((line.removeprefix("**Decision:** ") for line in
+                 message.display_text.splitlines() if line.startswith("**Decision:**")), "")
 
 
 def modlog_titles(steward) -> list[str]:
@@ -106,7 +105,7 @@ async def test_an_uncached_member_who_leaves_has_the_hold_closed_and_nothing_to_
     assert decision(updated) == ("Closed: the member left the server, so there is nothing "
                                  "to decide.")
     enabled = buttons(updated)
-    assert not any(enabled[k] for k in ("Approve", "Edit & approve", "Reject", "Trust member",
+    assert not any(enabled[k] for k in ("Approve", "Edit & approve", "Reject", "Approve & trust",
                                         "Timeout", "Ban"))
     assert enabled["Full text"]
     # Their modals are submitted after the member left: told kindly, nothing is published.
@@ -148,8 +147,8 @@ async def test_a_closed_holds_content_is_purged_after_retention_days(steward):
     purged = await service.holds.get(hold.id)
     assert purged.content is None and purged.links == () and purged.status == CLOSED_LEFT
     assert await service.holds.attachments(hold.id) == []
-    await sb.wait_for(lambda: "Content removed" in str(sb.message(card.id).embeds[0]))
-    assert "blogspot.com" not in str(sb.message(card.id).embeds[0])
+    await sb.wait_for(lambda: "Content removed" in sb.message(card.id).display_text)
+    assert "blogspot.com" not in str(sb.message(card.id).components)
 
 
 async def test_a_member_who_left_while_steward_was_down_has_the_hold_closed_at_startup(steward):
