@@ -111,9 +111,8 @@ async def _queued(repo, hold_id):
 
 def card_of(env: Env, hold_id: int):
     for msg in env.sb.messages(env.queue):
-        for embed in msg.embeds:
-            if (embed.get("footer") or {}).get("text") == f"Hold #{hold_id}":
-                return msg
+        if f"Hold #{hold_id} ·" in msg.display_text:  # the Components V2 card
+            return msg
     return None
 
 
@@ -207,8 +206,8 @@ async def test_a_blocked_post_becomes_a_hold_and_is_approved_under_the_members_n
     hold = await hold_of(env, alert.id)
     assert hold.kind == "automod" and hold.member_told == "dm"
     card = card_of(env, hold.id)
-    fields = {f["name"]: f["value"] for f in card.embeds[0]["fields"]}
-    assert "Attachments are not delivered" in fields["Blocked by AutoMod"]
+    assert "**Blocked by AutoMod**" in card.display_text
+    assert "Attachments are not delivered" in card.display_text
     dms = sb.dms(newbie)
     assert len(dms) == 1, [(m.content[:60], m.author.id) for m in dms]
     [dm] = dms
