@@ -336,6 +336,28 @@ def test_normalize_position_map() -> None:
     assert n.to_original(k, k + 3) == (text.index("now"), text.index("now") + 3)
 
 
+def test_normalize_position_map_composes_both_passes_exactly() -> None:
+    # invisible characters removed first, then disguises undone over what is left: each
+    # output character maps to exactly what it came from, replacements to their whole span
+    text = "a\u200b\u200bb[.]c\u200bom %2E x"
+    n = normalize(text)
+    assert n.text == "ab.com . x"
+    spans = [text[slice(*n.to_original(i, i + 1))] for i in range(len(n.text))]
+    assert spans == ["a", "b", "[.]", "c", "o", "m", " ", "%2E", " ", "x"]
+    assert n.to_original(0, 6) == (0, text.index(" "))
+    assert n.marks == ((4, 7, "strong"), (12, 15, "strong"))
+
+
+def test_normalize_many_edits_map_like_few() -> None:
+    # the batched map answers the same for edit 1 and edit 5,000
+    text = "x[.]" * 5000 + "x"
+    n = normalize(text)
+    assert n.text == "x." * 5000 + "x"
+    assert n.to_original(1, 2) == (1, 4)
+    assert n.to_original(9998, 10000) == (19996, 20000)
+    assert len(n.marks) == 5000
+
+
 def test_normalize_marks_strength() -> None:
     assert {m[2] for m in normalize("x[.]com").marks} == {"strong"}
     assert {m[2] for m in normalize("x dot com").marks} == {"weak_word"}

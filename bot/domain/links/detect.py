@@ -220,55 +220,66 @@ def _evaluate(
     return found
 
 
-def _match_at_anchor(text: str, rev: str, i: int, ascii: bool) -> re.Match[str] | None:
-    """The candidate whose token holds the anchor at i (widest start first)."""
-    n = len(text)
-    cand = _CANDIDATE_ASCII_RE if ascii else _CANDIDATE_RE
-    back = (_BACK_WIDE_ASCII_RE if ascii else _BACK_WIDE_RE).match(rev, n - i)
-    start = i - (back.end() - back.start()) if back is not None else i
-    m = cand.match(text, start)
-    if m is not None and m.end() > i:
-        return m
-    back = (_BACK_LABEL_ASCII_RE if ascii else _BACK_LABEL_RE).match(rev, n - i)
-    start2 = i - (back.end() - back.start()) if back is not None else i
-    if start2 == start or (start2 >= 2 and text[start2 - 1] == "." and text[start2 - 2].isalnum()):
-        return None  # same attempt, or the middle of a host that was already refused
-    m = cand.match(text, start2)
-    return m if m is not None and m.end() > i else None
-
-
 def _scan(norm: Normalized, out: list[Link]) -> None:
     text = norm.text
     orig = norm.original
-    st = norm.starts
-    en = norm.ends
+    to_original = norm.to_original
+    n = len(text)
     rev = ""
-    ascii = text.isascii()
+    # ASCII text (most messages) uses the regexes without the combining-mark classes
+    if text.isascii():
+        cand = _CANDIDATE_ASCII_RE.match
+        back_wide = _BACK_WIDE_ASCII_RE.match
+        back_label = _BACK_LABEL_ASCII_RE.match
+    else:
+        cand = _CANDIDATE_RE.match
+        back_wide = _BACK_WIDE_RE.match
+        back_label = _BACK_LABEL_RE.match
+    anchor = _ANCHOR_RE.search
     pos = 0
-    for am in _ANCHOR_RE.finditer(text):
+    am = anchor(text)
+    while am is not None:
         i = am.start()
-        if i < pos:
-            continue
-        if text[i] == "@" and text.find(".", i, i + 260) == -1:
-            continue  # no host with a dot follows: "a@b" is no address ("a@" * 50k is fast)
-        if text.startswith(".gg/", i) and (
+        am = None
+        c = text[i]
+        if c == "@":
+            if text.find(".", i, i + 260) == -1:
+                am = anchor(text, i + 1)
+                continue  # no host with a dot follows: "a@b" is no address ("a@" * 50k is fast)
+        elif c == "." and text.startswith(".gg/", i) and (
             i == 0 or text[i - 1] not in "@." and not text[i - 1].isalnum()
         ):
             cm = _INVITE_CODE_RE.match(text, i + 4)
             if cm is not None:
-                o_s, o_e = norm.to_original(i, cm.end())
+                o_s, o_e = to_original(i, cm.end())
                 url = f"https://discord.gg/{cm.group()}"
                 out.append(Link(orig[o_s:o_e], url, "discord.gg", o_s, o_e, "discord.gg"))
                 pos = cm.end()
+            am = anchor(text, max(pos, i + 1))
             continue
         if not rev:
             rev = text[::-1]
-        m = _match_at_anchor(text, rev, i, ascii)
+        # the candidate whose token holds the anchor at i (widest start first)
+        back = back_wide(rev, n - i)
+        start = i - (back.end() - back.start()) if back is not None else i
+        m = cand(text, start)
+        if m is None or m.end() <= i:
+            back = back_label(rev, n - i)
+            start2 = i - (back.end() - back.start()) if back is not None else i
+            if start2 == start or (
+                start2 >= 2 and text[start2 - 1] == "." and text[start2 - 2].isalnum()
+            ):
+                m = None  # same attempt, or the middle of a host that was already refused
+            else:
+                m = cand(text, start2)
+                if m is not None and m.end() <= i:
+                    m = None
         if m is None or m.start() < pos:
+            am = anchor(text, max(pos, i + 1))
             continue  # nothing here, or it would overlap the previous link
         a = m.start()
         end = m.end()
-        path = m.group("path") or ""
+        mailto, scheme, userinfo, local, host, port, path = m.groups("")
         if path:
             if text.startswith("://", end):
                 tail = _TRAILING_SCHEME_RE.search(path, max(0, len(path) - 17))
@@ -278,16 +289,13 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
             stripped = _strip_trailing(path)
             end -= len(path) - len(stripped)
             path = stripped
-        if st is None or en is None:
-            o_s, o_e = a, end
-        else:
-            o_s, o_e = st[a], en[end - 1]
-        scheme, userinfo, local, host, port = m.group("scheme", "userinfo", "local", "host", "port")
-        groups = (scheme or m.group("mailto"), userinfo, local, host, port)
+        o_s, o_e = to_original(a, end)
+        groups = (scheme or mailto or None, userinfo or None, local or None, host, port or None)
         result = _evaluate(norm, groups, path, o_s, o_e)
         if result is not None:
             out.append(Link(orig[o_s:o_e], result[1], result[0], o_s, o_e, result[2]))
         pos = end if end > i else i + 1
+        am = anchor(text, pos)
 
 
 def find_links(text: str) -> list[Link]:
