@@ -21,6 +21,8 @@ from bot.domain.links.disguises import (
 )
 from bot.domain.links.hosts import H_DOTLESS, H_IP, H_OTHER, host_info
 from bot.domain.links.tables import (
+    APP_SCHEMES,
+    DOSE_UNITS,
     DOT_STOPWORDS,
     NUMBERING_WORDS,
     PROSE_NOUNS,
@@ -85,7 +87,6 @@ _QUERY_RE = re.compile(r"\?[\w\-.~%]+=")
 _FRAG_RE = re.compile(r"#[^\W_]")
 _WORD_BEFORE_RE = re.compile(r"\W{0,3}+([^\W_]{1,40}+)")  # run on reversed text
 _WORD_AFTER_RE = re.compile(r"[ \t]+([^\W_]+)")
-_LAN_RE = re.compile(r"(?:10|127|0|192\.168|169\.254|172\.(?:1[6-9]|2\d|3[01]))\.")
 _MAX_MARK = 64  # no normalize edit spans more original characters than this
 _NO_MARKS: frozenset[str] = frozenset()
 
@@ -143,13 +144,25 @@ def _dot_word_rejected(norm: Normalized, a: int, b: int) -> bool:
     return after is not None and after.group(1).lower() in PROSE_NOUNS
 
 
-def _bare_ip_ok(norm: Normalized, host: str, a: int) -> bool:
-    """A dotted quad with nothing around it: an address, unless it reads as a number."""
-    if all(len(octet) == 1 for octet in host.split(".")):
-        return False  # "1.2.3.4": a section or version number
-    if _LAN_RE.match(host):
-        return False  # "router at 192.168.1.1": a home network, nobody's link
-    return _word_before(norm.original, a) not in NUMBERING_WORDS
+def _bare_ip_ok(norm: Normalized, host: str, a: int, b: int) -> bool:
+    """A dotted quad with nothing around it: an address, unless it reads as a number.
+
+    Home-network addresses count ("router at 192.168.1.1": a new member posting one is
+    posting a link). A section or version number reads the same, so a quad is not a link
+    after a numbering word ("version 4.1.0.2", "step 3.2.1.1") or before a unit ("2.2.2.2
+    mg"), nor when it starts with 0 ("0.1.2.3": no address anyone opens). Single digits
+    throughout ("1.2.3.4") read as numbering unless all four are the same digit, as public
+    resolvers are written ("8.8.8.8", "1.1.1.1").
+    """
+    octets = host.split(".")
+    if octets[0] == "0":
+        return False
+    if all(len(octet) == 1 for octet in octets) and len(set(octets)) > 1:
+        return False
+    if _word_before(norm.original, a) in NUMBERING_WORDS:
+        return False
+    after = _WORD_AFTER_RE.match(norm.original, b)
+    return after is None or after.group(1).lower() not in DOSE_UNITS
 
 
 def _evaluate(
@@ -158,8 +171,12 @@ def _evaluate(
     path: str,
     a: int,
     b: int,
+    wraps: bool = False,
 ) -> tuple[str, str, str] | None:
-    """Decide whether a candidate is a link; return (domain, url, host) or None."""
+    """Decide whether a candidate is a link; return (domain, url, host) or None.
+
+    ``wraps``: the path stopped before an embedded ``scheme://`` (a redirect wrapper).
+    """
     # userinfo ("https://allowed.org@evil.com") is never the host: it is dropped here
     scheme, _userinfo, local, host, port_g = groups
     port = port_g or ""
@@ -188,13 +205,18 @@ def _evaluate(
         has_path = False
     has_path = has_path or bool(port)
     if info.kind == H_IP:
-        if low_scheme is None and not has_path and local is None and not _bare_ip_ok(norm, host, a):
+        bare = low_scheme is None and not has_path and local is None
+        if bare and not _bare_ip_ok(norm, host, a, b):
             return None
         return info.domain, f"{low_scheme or 'http://'}{host}{port}{path}", host
     if info.kind in (H_DOTLESS, H_OTHER):
-        # any host after a web scheme: the client makes "https://x.local/" clickable
-        if low_scheme is None or low_scheme.split(":", 1)[0] not in WEB_SCHEMES:
+        # any host after a web scheme: the client makes "https://x.local/" clickable; an
+        # app scheme opens the app there ("tg://resolve?domain=x", "steam://openurl/...")
+        if low_scheme is None:
             return None
+        bare_scheme = low_scheme.split(":", 1)[0]
+        if bare_scheme not in WEB_SCHEMES and (bare_scheme not in APP_SCHEMES or wraps):
+            return None  # "steam://openurl/https://x.com": the wrapped URL is the link
         return info.domain, f"{low_scheme}{ascii_host}{port}{path}", ascii_host
     if local is not None:
         return info.domain, f"mailto:{local}@{ascii_host}", ascii_host
@@ -280,18 +302,20 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
         a = m.start()
         end = m.end()
         mailto, scheme, userinfo, local, host, port, path = m.groups("")
+        wraps = False
         if path:
             if text.startswith("://", end):
                 tail = _TRAILING_SCHEME_RE.search(path, max(0, len(path) - 17))
                 if tail is not None:
                     end -= len(path) - tail.start()
                     path = path[: tail.start()]
+                    wraps = True
             stripped = _strip_trailing(path)
             end -= len(path) - len(stripped)
             path = stripped
         o_s, o_e = to_original(a, end)
         groups = (scheme or mailto or None, userinfo or None, local or None, host, port or None)
-        result = _evaluate(norm, groups, path, o_s, o_e)
+        result = _evaluate(norm, groups, path, o_s, o_e, wraps)
         if result is not None:
             out.append(Link(orig[o_s:o_e], result[1], result[0], o_s, o_e, result[2]))
         pos = end if end > i else i + 1

@@ -172,7 +172,10 @@ _ESC_RE = re.compile(r"\\(?=[./:@_])")
 # and "https://evil.com\\.ok.org" are evil.com.
 _SPECIAL_URL_RE = re.compile(r"(?<![^\W_])([a-zA-Z]{2,5}+):[^\s]*+")
 _PCT_RE = re.compile(r"%(?:2[dDeEfF]|3[0-9aA]|4[0-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA])")
-_WORD_DOT_RE = re.compile(r"[ \t]{1,3}+(dot|d0t|punto)[ \t]{1,3}+", re.IGNORECASE)
+# "dot" spelled with spaces inside ("d o t", "d 0 t") is a disguise nobody writes in prose
+_WORD_DOT_RE = re.compile(
+    r"[ \t]{1,3}+(dot|d0t|punto|d[ \t][o0][ \t]t)[ \t]{1,3}+", re.IGNORECASE
+)
 _GLUED_DOT_RE = re.compile(
     r"(?<![^\W_])[a-z0-9][a-z0-9\-]{1,62}(d[o0]t)([a-z]{2,6}+)(?=/[^\W_])", re.IGNORECASE
 )
@@ -221,7 +224,8 @@ def _dot_word_edits(t: str, edits: list[Edit]) -> None:
     for m in _WORD_DOT_RE.finditer(t):
         a, b = m.span()
         if _label_before(t, a) and _label_at(t, b):
-            strong = m.group(1).lower() == "d0t"
+            word = m.group(1).lower()
+            strong = word == "d0t" or len(word) == 5  # "d0t", "d o t", "d 0 t"
             edits.append((a, b, ".", STRONG if strong else WEAK_WORD))
     for m in _GLUED_DOT_RE.finditer(t):
         if m.group(2).lower() in GLUED_TLDS:
@@ -351,7 +355,7 @@ def _collect_edits(t: str) -> list[Edit]:
         _scheme_edits(t, edits)
     if ("[" in t or "(" in t or "{" in t or "<" in t) and _BRACKET_RE.search(t) is not None:
         _bracket_edits(t, edits)
-    if "dot" in low or "d0t" in low or "punto" in low:
+    if "dot" in low or "d0t" in low or "punto" in low or "d o" in low or "d 0" in low:
         _dot_word_edits(t, edits)
     if "/" in t:
         if ". " in t:
