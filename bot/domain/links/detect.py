@@ -313,12 +313,19 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
             stripped = _strip_trailing(path)
             end -= len(path) - len(stripped)
             path = stripped
+        pos = end if end > i else i + 1
+        if not (scheme or mailto):
+            # without a scheme only a name on a real TLD or an IPv4 address can count
+            # (what _evaluate decides first; "x.y" * 25k is refused here cheaply)
+            info = host_info(host) if host[0] != "[" else None
+            if info is None or info.kind == H_DOTLESS or info.kind == H_OTHER:
+                am = anchor(text, pos)
+                continue
         o_s, o_e = to_original(a, end)
         groups = (scheme or mailto or None, userinfo or None, local or None, host, port or None)
         result = _evaluate(norm, groups, path, o_s, o_e, wraps)
         if result is not None:
             out.append(Link(orig[o_s:o_e], result[1], result[0], o_s, o_e, result[2]))
-        pos = end if end > i else i + 1
         am = anchor(text, pos)
 
 
