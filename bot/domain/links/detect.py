@@ -93,6 +93,8 @@ _NO_MARKS: frozenset[str] = frozenset()
 
 def _strip_trailing(s: str) -> str:
     """Drop trailing punctuation and unbalanced closing parentheses from a path."""
+    if s[-1] not in _TRAIL_PUNCT and s[-1] != ")":
+        return s
     opens = s.count("(")
     closes = s.count(")")
     end = len(s)
