@@ -259,16 +259,20 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
         cand = _CANDIDATE_RE.match
         back_wide = _BACK_WIDE_RE.match
         back_label = _BACK_LABEL_RE.match
-    anchor = _ANCHOR_RE.search
+    # Anchors in order; after a long candidate the search restarts past it instead of
+    # stepping over every anchor inside it ("a." * 50k is one candidate).
+    finditer = _ANCHOR_RE.finditer
+    anchors = finditer(text)
     pos = 0
-    am = anchor(text)
-    while am is not None:
+    while (am := next(anchors, None)) is not None:
         i = am.start()
-        am = None
+        if i < pos:
+            if pos - i > 32:
+                anchors = finditer(text, pos)
+            continue
         c = text[i]
         if c == "@":
             if text.find(".", i, i + 260) == -1:
-                am = anchor(text, i + 1)
                 continue  # no host with a dot follows: "a@b" is no address ("a@" * 50k is fast)
         elif c == "." and text.startswith(".gg/", i) and (
             i == 0 or text[i - 1] not in "@." and not text[i - 1].isalnum()
@@ -279,7 +283,6 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
                 url = f"https://discord.gg/{cm.group()}"
                 out.append(Link(orig[o_s:o_e], url, "discord.gg", o_s, o_e, "discord.gg"))
                 pos = cm.end()
-            am = anchor(text, max(pos, i + 1))
             continue
         if not rev:
             rev = text[::-1]
@@ -299,7 +302,6 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
                 if m is not None and m.end() <= i:
                     m = None
         if m is None or m.start() < pos:
-            am = anchor(text, max(pos, i + 1))
             continue  # nothing here, or it would overlap the previous link
         a = m.start()
         end = m.end()
@@ -321,14 +323,12 @@ def _scan(norm: Normalized, out: list[Link]) -> None:
             # (what _evaluate decides first; "x.y" * 25k is refused here cheaply)
             info = host_info(host) if host[0] != "[" else None
             if info is None or info.kind == H_DOTLESS or info.kind == H_OTHER:
-                am = anchor(text, pos)
                 continue
         o_s, o_e = to_original(a, end)
         groups = (scheme or mailto or None, userinfo or None, local or None, host, port or None)
         result = _evaluate(norm, groups, path, o_s, o_e, wraps)
         if result is not None:
             out.append(Link(orig[o_s:o_e], result[1], result[0], o_s, o_e, result[2]))
-        am = anchor(text, pos)
 
 
 def find_links(text: str) -> list[Link]:
