@@ -6,6 +6,7 @@ import bisect
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.domain.links.disguises import (
@@ -247,88 +248,96 @@ def _evaluate(
 def _scan(norm: Normalized, out: list[Link]) -> None:
     text = norm.text
     orig = norm.original
-    to_original = norm.to_original
+    pmap = norm.pos  # None: the text was not rewritten, positions are the original's
     n = len(text)
     rev = ""
-    # ASCII text (most messages) uses the regexes without the combining-mark classes
-    if text.isascii():
-        cand = _CANDIDATE_ASCII_RE.match
-        back_wide = _BACK_WIDE_ASCII_RE.match
-        back_label = _BACK_LABEL_ASCII_RE.match
-    else:
-        cand = _CANDIDATE_RE.match
-        back_wide = _BACK_WIDE_RE.match
-        back_label = _BACK_LABEL_RE.match
+    cand = back_wide = back_label = _CANDIDATE_ASCII_RE.match  # chosen at the first anchor
     # Anchors in order; after a long candidate the search restarts past it instead of
     # stepping over every anchor inside it ("a." * 50k is one candidate).
     finditer = _ANCHOR_RE.finditer
-    anchors = finditer(text)
+    anchors: Iterator[re.Match[str]] | None = finditer(text)
     pos = 0
-    while (am := next(anchors, None)) is not None:
-        i = am.start()
-        if i < pos:
-            if pos - i > 32:
-                anchors = finditer(text, pos)
-            continue
-        c = text[i]
-        if c == "@":
-            if text.find(".", i, i + 260) == -1:
-                continue  # no host with a dot follows: "a@b" is no address ("a@" * 50k is fast)
-        elif c == "." and text.startswith(".gg/", i) and (
-            i == 0 or text[i - 1] not in "@." and not text[i - 1].isalnum()
-        ):
-            cm = _INVITE_CODE_RE.match(text, i + 4)
-            if cm is not None:
-                o_s, o_e = to_original(i, cm.end())
-                url = f"https://discord.gg/{cm.group()}"
-                out.append(Link(orig[o_s:o_e], url, "discord.gg", o_s, o_e, "discord.gg"))
-                pos = cm.end()
-            continue
-        if not rev:
-            rev = text[::-1]
-        # the candidate whose token holds the anchor at i (widest start first)
-        back = back_wide(rev, n - i)
-        start = i - (back.end() - back.start()) if back is not None else i
-        m = cand(text, start)
-        if m is None or m.end() <= i:
-            back = back_label(rev, n - i)
-            start2 = i - (back.end() - back.start()) if back is not None else i
-            if start2 == start or (
-                start2 >= 2 and text[start2 - 1] == "." and text[start2 - 2].isalnum()
-            ):
-                m = None  # same attempt, or the middle of a host that was already refused
-            else:
-                m = cand(text, start2)
-                if m is not None and m.end() <= i:
-                    m = None
-        if m is None or m.start() < pos:
-            continue  # nothing here, or it would overlap the previous link
-        a = m.start()
-        end = m.end()
-        mailto, scheme, userinfo, local, host, port, path = m.groups("")
-        wraps = False
-        if path:
-            if text.startswith("://", end):
-                tail = _TRAILING_SCHEME_RE.search(path, max(0, len(path) - 17))
-                if tail is not None:
-                    end -= len(path) - tail.start()
-                    path = path[: tail.start()]
-                    wraps = True
-            stripped = _strip_trailing(path)
-            end -= len(path) - len(stripped)
-            path = stripped
-        pos = end if end > i else i + 1
-        if not (scheme or mailto):
-            # without a scheme only a name on a real TLD or an IPv4 address can count
-            # (what _evaluate decides first; "x.y" * 25k is refused here cheaply)
-            info = host_info(host) if host[0] != "[" else None
-            if info is None or info.kind == H_DOTLESS or info.kind == H_OTHER:
+    while anchors is not None:
+        restart = -1
+        for am in anchors:
+            i = am.start()
+            if i < pos:
+                if pos - i > 32:
+                    restart = pos
+                    break
                 continue
-        o_s, o_e = to_original(a, end)
-        groups = (scheme or mailto or None, userinfo or None, local or None, host, port or None)
-        result = _evaluate(norm, groups, path, o_s, o_e, wraps)
-        if result is not None:
-            out.append(Link(orig[o_s:o_e], result[1], result[0], o_s, o_e, result[2]))
+            c = text[i]
+            if c == "@":
+                if text.find(".", i, i + 260) == -1:
+                    continue  # no host with a dot follows: "a@b" is no address ("a@" * 50k is fast)
+            elif c == "." and text.startswith(".gg/", i) and (
+                i == 0 or text[i - 1] not in "@." and not text[i - 1].isalnum()
+            ):
+                cm = _INVITE_CODE_RE.match(text, i + 4)
+                if cm is not None:
+                    o_s, o_e = norm.to_original(i, cm.end())
+                    url = f"https://discord.gg/{cm.group()}"
+                    out.append(Link(orig[o_s:o_e], url, "discord.gg", o_s, o_e, "discord.gg"))
+                    pos = cm.end()
+                continue
+            if not rev:
+                rev = text[::-1]
+                # ASCII text (most messages): the regexes without the combining-mark classes
+                if text.isascii():
+                    cand = _CANDIDATE_ASCII_RE.match
+                    back_wide = _BACK_WIDE_ASCII_RE.match
+                    back_label = _BACK_LABEL_ASCII_RE.match
+                else:
+                    cand = _CANDIDATE_RE.match
+                    back_wide = _BACK_WIDE_RE.match
+                    back_label = _BACK_LABEL_RE.match
+            # the candidate whose token holds the anchor at i (widest start first)
+            back = back_wide(rev, n - i)
+            start = i - (back.end() - back.start()) if back is not None else i
+            m = cand(text, start)
+            if m is None or m.end() <= i:
+                back = back_label(rev, n - i)
+                start2 = i - (back.end() - back.start()) if back is not None else i
+                if start2 == start or (
+                    start2 >= 2 and text[start2 - 1] == "." and text[start2 - 2].isalnum()
+                ):
+                    m = None  # same attempt, or the middle of a host that was already refused
+                else:
+                    m = cand(text, start2)
+                    if m is not None and m.end() <= i:
+                        m = None
+            if m is None or m.start() < pos:
+                continue  # nothing here, or it would overlap the previous link
+            a = m.start()
+            end = m.end()
+            mailto, scheme, userinfo, local, host, port, path = m.groups("")
+            wraps = False
+            if path:
+                if text.startswith("://", end):
+                    tail = _TRAILING_SCHEME_RE.search(path, max(0, len(path) - 17))
+                    if tail is not None:
+                        end -= len(path) - tail.start()
+                        path = path[: tail.start()]
+                        wraps = True
+                stripped = _strip_trailing(path)
+                end -= len(path) - len(stripped)
+                path = stripped
+            pos = end if end > i else i + 1
+            if not (scheme or mailto):
+                # without a scheme only a name on a real TLD or an IPv4 address can count
+                # (what _evaluate decides first; "x.y" * 25k is refused here cheaply)
+                info = host_info(host) if host[0] != "[" else None
+                if info is None or info.kind == H_DOTLESS or info.kind == H_OTHER:
+                    continue
+            if pmap is None:
+                o_s, o_e = a, end
+            else:
+                o_s, o_e = pmap.start(a), pmap.end(end - 1)
+            groups = (scheme or mailto or None, userinfo or None, local or None, host, port or None)
+            result = _evaluate(norm, groups, path, o_s, o_e, wraps)
+            if result is not None:
+                out.append(Link(orig[o_s:o_e], result[1], result[0], o_s, o_e, result[2]))
+        anchors = finditer(text, restart) if restart >= 0 else None
 
 
 def find_links(text: str) -> list[Link]:

@@ -124,8 +124,9 @@ MARK = f"[{BMP_MARKS}]|[{SMP_MARKS}]"
 # Invisible characters removed by normalize (format controls, joiners, selectors).
 _INVISIBLE_RE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001d173-\U0001d17a\U000e0000-\U000e007f]++"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
 )
+_INVISIBLE_RUN_RE = re.compile(_INVISIBLE_RE.pattern + "+")  # the search above stays fast
 
 
 def _build_fold_table() -> dict[int, str]:
@@ -174,7 +175,7 @@ _SPECIAL_URL_RE = re.compile(r"(?<![^\W_])([a-zA-Z]{2,5}+):[^\s]*+")
 _PCT_RE = re.compile(r"%(?:2[dDeEfF]|3[0-9aA]|4[0-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA])")
 # "dot" spelled with spaces inside ("d o t", "d 0 t") is a disguise nobody writes in prose
 _WORD_DOT_RE = re.compile(
-    r"[ \t]{1,3}+(dot|d0t|punto|d[ \t][o0][ \t]t)[ \t]{1,3}+", re.IGNORECASE
+    r"[ \t]{1,3}+(dot|d0t|punto|d [o0] t)[ \t]{1,3}+", re.IGNORECASE
 )
 _GLUED_DOT_RE = re.compile(
     r"(?<![^\W_])[a-z0-9][a-z0-9\-]{1,62}(d[o0]t)([a-z]{2,6}+)(?=/[^\W_])", re.IGNORECASE
@@ -284,13 +285,10 @@ def _context_edits(
     t: str, rx: re.Pattern[str], rep: str, kind: str | None, edits: list[Edit]
 ) -> None:
     n = len(t)
-    edits.extend(
-        [
-            (a, b, rep, kind)
-            for a, b in map(re.Match.span, rx.finditer(t))
-            if a > 0 and b < n and t[a - 1].isalnum() and t[b].isalnum()
-        ]
-    )
+    for m in rx.finditer(t):
+        a, b = m.span()
+        if a > 0 and b < n and t[a - 1].isalnum() and t[b].isalnum():
+            edits.append((a, b, rep, kind))
 
 
 def _spaced_dot_edits(t: str, edits: list[Edit]) -> None:
@@ -355,7 +353,7 @@ def _collect_edits(t: str) -> list[Edit]:
         _scheme_edits(t, edits)
     if ("[" in t or "(" in t or "{" in t or "<" in t) and _BRACKET_RE.search(t) is not None:
         _bracket_edits(t, edits)
-    if "dot" in low or "d0t" in low or "punto" in low or "d o" in low or "d 0" in low:
+    if "dot" in low or "d0t" in low or "punto" in low or " t " in low:  # " t ": "d o t"
         _dot_word_edits(t, edits)
     if "/" in t:
         if ". " in t:
@@ -420,7 +418,7 @@ def normalize(text: str) -> Normalized:
     if not text.isascii():
         if _INVISIBLE_RE.search(cur) is not None:
             # a run of invisible characters is one deletion
-            spans = map(re.Match.span, _INVISIBLE_RE.finditer(cur))
+            spans = map(re.Match.span, _INVISIBLE_RUN_RE.finditer(cur))
             dels: list[Edit] = [(a, b, "", None) for a, b in spans]
             cur, pos, _ = _apply(cur, dels, None)
         if _FOLD_RE.search(cur) is not None:
