@@ -157,11 +157,10 @@ def _bare_ip_ok(norm: Normalized, host: str, a: int, b: int) -> bool:
     throughout ("1.2.3.4") read as numbering unless all four are the same digit, as public
     resolvers are written ("8.8.8.8", "1.1.1.1").
     """
-    octets = host.split(".")
-    if octets[0] == "0":
+    if host[0] == "0":  # a valid octet starting with 0 is 0 itself
         return False
-    if all(len(octet) == 1 for octet in octets) and len(set(octets)) > 1:
-        return False
+    if len(host) == 7 and not host[0] == host[2] == host[4] == host[6]:
+        return False  # seven characters: four single digits, not all the same
     if _word_before(norm.original, a) in NUMBERING_WORDS:
         return False
     after = _WORD_AFTER_RE.match(norm.original, b)
