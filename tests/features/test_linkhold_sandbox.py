@@ -643,14 +643,24 @@ async def test_a_thread_named_with_a_link_while_steward_was_down_is_held_at_star
     await sb.wait_for_request(PATCH_CHANNEL, channel_id=thread.id)
     assert thread.name == "Free help at (link held) 0" and not thread.deleted
     assert "new thread's name" in sb.dms(newbie)[-1].content
-    assert len(sb.requests_matching("GET /guilds/{guild_id}/threads/active",
-                                    guild_id=env.guild.id)) == 1
+
+
+async def test_a_downtime_thread_rename_that_meets_a_429_is_retried_once(env):
+    sb = env.sb
+    newbie = sb.add_member(env.guild, fresh(), joined_at=env.clock.now())
+    sb.fail(PATCH_CHANNEL, status=429, times=1)
+    (thread,) = await _threads_made_while_down(env, newbie)
+    hold = await eventually(lambda: env.repo.by_message(env.guild.id, thread.id))
+    await eventually(lambda: _queued(env, hold.id))
+    await sb.wait_for(lambda: thread.name == "Free help at (link held) 0",
+                      message="the thread was never renamed")
+    await sb.idle()
+    assert len(sb.requests_matching(PATCH_CHANNEL, channel_id=thread.id)) == 2  # 429, then ok
+    assert len(sb.dms(newbie)) == 1
 
 
 async def test_an_established_members_thread_from_the_downtime_keeps_its_name(env):
     sb = env.sb
-    # the thread list is refused: Steward falls back to the threads Discord sent on connect
-    sb.fail("GET /guilds/{guild_id}/threads/active", status=403, guild_id=env.guild.id)
     newbie = sb.add_member(env.guild, fresh(), joined_at=env.clock.now())
     theirs, newbies = await _threads_made_while_down(env, env.regular, newbie)
     await eventually(lambda: env.repo.by_message(env.guild.id, newbies.id))
