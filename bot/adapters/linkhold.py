@@ -449,6 +449,7 @@ class LinkHoldAdapter:
             if after is None:
                 continue
             me = guild.me
+            held += await self._catch_up_thread_names(guild, after)
             members: dict[int, discord.Member | None] = {}
             readable: list[Postable] = [*guild.text_channels, *guild.threads]
             candidates = [c for c in readable if (c.last_message_id or 0) > after
@@ -502,3 +503,22 @@ class LinkHoldAdapter:
                         limits.request_budget)
         return CatchupReport(channels, messages, held, limits.request_budget - budget,
                              out_of_budget)
+
+    async def _catch_up_thread_names(self, guild: discord.Guild, after: int) -> int:
+        """Check the names of text-channel threads created after the mark (while Steward was
+        away) like new threads; returns how many were held.
+
+        The threads are the ones Discord sent on connect (every active thread Steward can see,
+        the same list as GET /guilds/{id}/threads/active), so this costs no request of the
+        budget. Forum posts' titles are checked with their starter messages by the history
+        scan. A rename made while away can't be told from an older name, so only new threads
+        are checked."""
+        held = 0
+        for thread in list(guild.threads):
+            created = thread.created_at or discord.utils.snowflake_time(thread.id)
+            if (thread.owner_id is None or isinstance(thread.parent, discord.ForumChannel)
+                    or rules.snowflake_at(created) <= after):
+                continue
+            if await self._consider_thread(thread, renamed=False):
+                held += 1
+        return held

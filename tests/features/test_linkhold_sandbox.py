@@ -662,6 +662,58 @@ async def test_links_posted_while_steward_was_down_are_held_at_startup(env):
     assert not sb.requests_matching("GET /channels/{channel_id}/messages", channel=env.queue)
 
 
+async def _threads_made_while_down(env, *owners):
+    """Stop Steward, let each owner start a thread named with a link, then start it again."""
+    sb = env.sb
+    await sb.post(env.general, env.regular, "marking the place before the downtime")
+    await sb.idle()
+    await env.stop()
+    env.clock.advance(minutes=10)
+    threads = [await sb.create_thread(env.general, owner, f"Free help at cure-cancer-now.biz {i}")
+               for i, owner in enumerate(owners)]
+    await env.start()
+    return threads
+
+
+async def test_a_thread_named_with_a_link_while_steward_was_down_is_held_at_startup(env):
+    sb = env.sb
+    newbie = sb.add_member(env.guild, fresh(), joined_at=env.clock.now())
+    (thread,) = await _threads_made_while_down(env, newbie)
+    hold = await eventually(lambda: env.repo.by_message(env.guild.id, thread.id))
+    assert hold.kind == "thread_name" and hold.member_id == newbie.id
+    assert hold.content == "Free help at cure-cancer-now.biz 0"
+    await eventually(lambda: _queued(env, hold.id))
+    await sb.wait_for_request(PATCH_CHANNEL, channel_id=thread.id)
+    assert thread.name == "Free help at (link held) 0" and not thread.deleted
+    assert "new thread's name" in sb.dms(newbie)[-1].content
+
+
+async def test_a_downtime_thread_rename_that_meets_a_429_is_retried_once(env):
+    sb = env.sb
+    newbie = sb.add_member(env.guild, fresh(), joined_at=env.clock.now())
+    sb.fail(PATCH_CHANNEL, status=429, times=1)
+    (thread,) = await _threads_made_while_down(env, newbie)
+    hold = await eventually(lambda: env.repo.by_message(env.guild.id, thread.id))
+    await eventually(lambda: _queued(env, hold.id))
+    await sb.wait_for(lambda: thread.name == "Free help at (link held) 0",
+                      message="the thread was never renamed")
+    await sb.idle()
+    assert len(sb.requests_matching(PATCH_CHANNEL, channel_id=thread.id)) == 2  # 429, then ok
+    assert len(sb.dms(newbie)) == 1
+
+
+async def test_an_established_members_thread_from_the_downtime_keeps_its_name(env):
+    sb = env.sb
+    newbie = sb.add_member(env.guild, fresh(), joined_at=env.clock.now())
+    theirs, newbies = await _threads_made_while_down(env, env.regular, newbie)
+    await eventually(lambda: env.repo.by_message(env.guild.id, newbies.id))
+    await sb.wait_for_request(PATCH_CHANNEL, channel_id=newbies.id)
+    await sb.idle()
+    assert theirs.name == "Free help at cure-cancer-now.biz 0"
+    assert await env.repo.by_message(env.guild.id, theirs.id) is None
+    assert not sb.requests_matching(PATCH_CHANNEL, channel_id=theirs.id)
+
+
 # --- Discord failures, upkeep, odds and ends -------------------------------------------------
 
 
