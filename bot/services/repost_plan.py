@@ -42,6 +42,8 @@ class PublishPlan:
     webhook_id: int | None = None
     # saved templates that failed to render (the default was used): the mod log says so
     template_fallbacks: list[str] = dataclasses.field(default_factory=list)
+    # moderators marked the member do-not-tag (care): no ping, no notice, no thread invite
+    do_not_tag: bool = False
 
     @property
     def landed_channel(self) -> int:

@@ -659,3 +659,29 @@ async def test_templates_that_fail_at_send_time_use_the_defaults_and_say_so(worl
     assert fallbacks == [
         (None, MEMBER, {"setting": "repost.attribution", "result": result.jump_url}),
         (None, MEMBER, {"setting": "linkhold.approved_template", "result": result.jump_url})]
+
+
+# ------------------------------------------------------------------------------ do-not-tag
+
+
+async def test_a_member_marked_do_not_tag_is_reposted_without_a_ping_or_a_notice(world):
+    marked = {MEMBER}
+
+    async def do_not_tag(guild_id: int, member_id: int) -> bool:
+        return member_id in marked
+
+    world.service.do_not_tag = do_not_tag
+    result = await world.service.publish(request(ping_member=True, destination_id=THREAD))
+    (part,) = world.discord.live()
+    assert part.part.ping_member_id is None
+    assert world.discord.dms == [] and world.discord.channel_notices == []
+    assert world.discord.added_to_thread == []  # no thread invite (it notifies them)
+    assert result.member_notified == "none"
+    (details,) = world.audit.of("repost.published")
+    assert "never to tag" in details["notes"] and details["member_told"] == "not told"
+    # Unmarked, the same kind of repost pings and tells them again.
+    marked.clear()
+    await world.service.publish(request(ping_member=True, destination_id=THREAD,
+                                        source="hold:2"))
+    assert world.discord.live()[-1].part.ping_member_id == MEMBER
+    assert len(world.discord.dms) == 1
