@@ -366,8 +366,10 @@ class RepostService:
                 plan.files)
         if plan.notes:
             details["notes"] = "; ".join(dict.fromkeys(plan.notes))
+        # An approved held post has one mod-log entry, the approval (it links the post).
         await self.audit.record(request.guild_id, request.moderator_id,
-                                "repost.published", request.member_id, details)
+                                "repost.published", request.member_id, details,
+                                post=not request.source.startswith("hold:"))
         for setting in dict.fromkeys(plan.template_fallbacks):
             await self.audit.record(request.guild_id, None, FALLBACK_ACTION, request.member_id,
                                     {"setting": setting, "result": link})

@@ -232,8 +232,8 @@ class Auditor(Protocol):
 
     async def record(self, guild_id: int, actor_id: int | None, action: str,
                      target_id: int | None = None, details: dict[str, Any] | None = None,
-                     ) -> Any:
-        """Append an entry."""
+                     *, post: bool = True) -> Any:
+        """Append an entry (`post=False`: the audit table only, not the mod log)."""
         ...
 
 

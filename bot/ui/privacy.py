@@ -12,14 +12,25 @@ from bot.interactions import StewardView
 from bot.services.privacy import ForgetReport
 
 Check = Callable[[discord.Interaction], Any]
-LABELS = {"audit": "audit entries anonymized"}
+# feature -> what its records are, in words (counts are records deleted or anonymized)
+LABELS = {
+    "repost": "records of posts shared for them",
+    "linkhold": "held posts and link-hold records",
+    "followups": "follow-ups, reminders and preferences",
+    "welcome": "welcome records and group suggestions",
+    "care": "care alerts and do-not-tag marks",
+    "audit": "audit entries (their name replaced)",
+}
 
 
 def describe_forget(report: ForgetReport, user_id: int) -> str:
     """What was removed, per feature, in plain words."""
     lines = [f"Done. Steward no longer holds anything about <@{user_id}> in this server."]
-    for name, count in report.removed.items():
-        lines.append(f"• {LABELS.get(name, name + ': rows removed')}: {count}")
+    found = {name: count for name, count in report.removed.items() if count}
+    for name, count in found.items():
+        lines.append(f"• {LABELS.get(name, name).capitalize()}: {count}")
+    if not found and not report.failed:
+        lines.append("There was nothing stored about them.")
     if report.failed:
         lines[0] = "Partly done: some data could not be removed yet."
         lines.append("Could not finish: " + ", ".join(report.failed) + ". Try again in a "

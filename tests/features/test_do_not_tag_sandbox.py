@@ -61,7 +61,8 @@ async def test_in_memoriam_closes_the_open_followup_quietly_and_nobody_is_tagged
     # The mod log has the one decision; the follow-up's closure stays in the audit table.
     texts = modlog_texts(env)
     assert sum("in memoriam" in t for t in texts) == 1, texts
-    assert not any("followup.closed" in t for t in texts), texts
+    assert not any("Follow-up closed" in t or "Reminder cancelled" in t for t in texts), texts
+    assert sum(t.startswith("Member marked do-not-tag") for t in texts) == 1, texts
     entries = await env.bot.audit.repository.recent(env.guild.id, target_id=op.id, limit=20)
     actions = [e.action for e in entries]
     assert "care.quiet_added" in actions and "followup.closed" in actions

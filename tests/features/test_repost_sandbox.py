@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from bot.clock import FakeClock
 from bot.db.audit import AuditEntry
+from bot.domain.audit import title_of
 from bot.services.repost import RepostRequest, RepostService
 from sandbox import Sandbox
 from sandbox.world import StewardHarness
@@ -148,7 +149,7 @@ async def test_moderator_reposts_in_the_members_name(env):
     assert entry.actor_id == env.moderator.id and entry.target_id == env.anna.id
     assert entry.details["result"] == posted.jump_url and entry.details["mode"] == "webhook"
     log_post = await sb.wait_for_message(env.mod_log)
-    assert "repost.published" in log_post.embeds[0]["title"]
+    assert log_post.embeds[0]["title"] == title_of("repost.published")
     # "About this repost" and the lookup the follow-up feature uses.
     record = await env.service.find_by_message(posted.id)
     assert record is not None and record.member_id == env.anna.id

@@ -193,11 +193,13 @@ class FakeDiscord:
 class Audit:
     def __init__(self) -> None:
         self.entries: list[tuple[int | None, str, int | None, dict[str, Any]]] = []
+        self.posted: list[bool] = []  # whether each entry went to the mod log too
 
     async def record(self, guild_id: int, actor_id: int | None, action: str,
-                     target_id: int | None = None, details: dict[str, Any] | None = None
-                     ) -> None:
+                     target_id: int | None = None, details: dict[str, Any] | None = None,
+                     *, post: bool = True) -> None:
         self.entries.append((actor_id, action, target_id, details or {}))
+        self.posted.append(post)
 
     def of(self, action: str) -> list[dict[str, Any]]:
         return [d for _, a, _, d in self.entries if a == action]
