@@ -330,9 +330,13 @@ class RepostService:
             plan.notes.append("member not told: they are not in the server")
             return "none"
         member_id = plan.request.member_id
+        made_post = plan.target.is_forum and plan.target.thread_id == channel_id
+        place = rules.place_for_member(
+            channel_id, forum_id=plan.destination.channel_id if made_post else None,
+            title=plan.target.forum_title if made_post else None)
         text, failed = rules.render_notice(plan.request.notice,
                                            member_mention=f"<@{member_id}>",
-                                           channel_mention=f"<#{channel_id}>", link=link)
+                                           channel_mention=place, link=link)
         if failed:  # a hold's approval notice is linkhold's setting; otherwise the request's
             plan.template_fallbacks.append("linkhold.approved_template"
                                            if plan.request.source.startswith("hold:")

@@ -394,11 +394,13 @@ async def test_bot_mode_retries_with_the_same_nonce(world):
 
 
 async def test_webhook_mode_posts_in_the_members_name(world):
-    result = await world.service.publish(request(intro="Please allow me to post this:"))
+    result = await world.service.publish(request(intro="Anna asked us to share this."))
     (posted,) = world.discord.live()
     assert result.mode == "webhook" and posted.by == "webhook"
     assert posted.username == "Anna (caregiver)"
-    assert posted.text.startswith("_Note from the moderators: Please allow me to post this:_")
+    # The note is the moderators', about the member: not in her voice under her name.
+    assert posted.text.startswith(
+        f"-# 🛡️ The moderators, about this post by <@{MEMBER}>: Anna asked us to share this.")
     assert posted.text.endswith(ATTRIBUTION)
     record = await world.service.find_by_message(posted.id)
     assert record is not None and record.webhook_id == HOOK
@@ -514,8 +516,10 @@ async def test_bot_forum_post_in_parts_goes_into_the_new_thread(world):
     assert result.channel_id == starter.id
 
 
-def test_forum_title_falls_back_to_the_first_sentence_or_the_name():
-    assert forum_title(None, "\nFirst line. Second.\nMore", "Anna") == "First line."
+def test_forum_title_falls_back_to_a_neutral_title_never_their_first_sentence():
+    assert forum_title(None, "\nMy cancer came back. Second.\nMore", "Anna") == (
+        "Shared for Anna")
+    assert forum_title(" Our  journey ", "words", "Anna") == "Our journey"
     assert forum_title("  ", "", "Anna") == "Shared for Anna"
     assert forum_title(None, "", None) == "Shared for a member"
     assert len(forum_title("x" * 300, "", None)) == 100
