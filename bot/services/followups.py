@@ -370,6 +370,13 @@ class FollowupService:
             return False, followup
         return await self.repository.subscribe(followup_id, user_id, self.clock.now()), followup
 
+    async def unsubscribe(self, followup_id: int, user_id: int, guild_id: int) -> bool:
+        """"Notify me when they reply" pressed again: off the list; False if not on it."""
+        followup = await self.repository.get(followup_id)
+        if followup is None or followup.guild_id != guild_id:
+            raise NotFound("I couldn't find that follow-up any more.")
+        return await self.repository.unsubscribe(followup_id, user_id)
+
     # ------------------------------------------------------------ answers, departures
 
     async def check_answer(self, seen: SeenMessage) -> None:
