@@ -442,6 +442,27 @@ class RepostService:
              "parts": len(record.message_ids)},
         )
 
+    async def published_for(self, guild_id: int, member_id: int) -> list[RepostRecord]:
+        """The posts Steward published under a member's name here, newest first."""
+        return await self.repository.published_for(guild_id, member_id)
+
+    async def delete_for_member(self, guild_id: int, member_id: int,
+                                actor_id: int) -> tuple[int, int]:
+        """Delete every post published for a member (`/privacy forget`); (deleted, failed)."""
+        deleted = failed = 0
+        for record in await self.repository.published_for(guild_id, member_id):
+            try:
+                await self.delete(record, actor_id)
+            except NotFound:
+                continue  # deleted meanwhile
+            except Exception as exc:  # one post that won't go must not stop the others
+                log.warning("could not delete repost %s for forget: %s", record.id,
+                            type(exc).__name__)
+                failed += 1
+            else:
+                deleted += 1
+        return deleted, failed
+
     @staticmethod
     def may_manage(record: RepostRecord, user_id: int, *, is_moderator: bool) -> bool:
         """The member named in the repost, or a moderator."""

@@ -87,6 +87,7 @@ class FakeDiscord:
     added_to_thread: list[tuple[int, int]] = field(default_factory=list)
     edits: list[tuple[int, str]] = field(default_factory=list)
     deleted_posts: list[int] = field(default_factory=list)
+    refuse_delete: set[int] = field(default_factory=set)  # repost ids whose delete fails
     history_reads: int = 0
     next_id: int = 5_000
 
@@ -187,6 +188,8 @@ class FakeDiscord:
         return sent.channel_id
 
     async def delete_post(self, record: RepostRecord) -> None:
+        if record.id in self.refuse_delete:
+            raise Refused("500")
         self.deleted_posts.append(record.id)
 
 
@@ -691,3 +694,19 @@ async def test_a_member_marked_do_not_tag_is_reposted_without_a_ping_or_a_notice
                                         source="hold:2"))
     assert world.discord.live()[-1].part.ping_member_id == MEMBER
     assert len(world.discord.dms) == 1
+
+
+async def test_forget_can_delete_every_post_published_for_a_member(world):
+    first = await world.service.publish(request())
+    second = await world.service.publish(request(source="hold:2"))
+    other = await world.service.publish(request(member_id=MEMBER + 1, source="hold:3"))
+    listed = await world.service.published_for(GUILD, MEMBER)
+    assert [r.id for r in listed] == [second.repost_id, first.repost_id]  # newest first
+    world.discord.refuse_delete.add(first.repost_id)
+    assert await world.service.delete_for_member(GUILD, MEMBER, MODERATOR) == (1, 1)
+    assert world.discord.deleted_posts == [second.repost_id]
+    assert [r.id for r in await world.service.published_for(GUILD, MEMBER + 1)] == [
+        other.repost_id]
+    assert len(world.audit.of("repost.deleted")) == 1
+    assert await world.service.delete_for_member(GUILD, MEMBER, MODERATOR) == (0, 0)
+
