@@ -167,6 +167,7 @@ _VALUE_WORDS: Mapping[str, Mapping[str, str]] = {
                 "failed": "no: I couldn't remove it"},
     "mode": {"webhook": "in the member's name", "bot": "by Steward"},
     "kind": {"checkin": "check-in", "remind": "reminder", "autocheck": "automatic check-in"},
+    "source": {"manual": "words sent to the moderators another way"},
 }
 _HIDE_WHEN_FALSE = frozenset({"edited"})
 _TIMES = frozenset({"check_in_due", "due"})  # stored as ISO text: shown as Discord timestamps
@@ -197,6 +198,8 @@ def plain_value(key: str, value: Any) -> str:
         except ValueError:
             return value
         return f"<t:{int(when.timestamp())}:f>"
+    if key == "source" and isinstance(value, str) and value.startswith("hold:"):
+        return f"held post #{value.partition(':')[2]}"
     if isinstance(value, str):
         return _VALUE_WORDS.get(key, {}).get(value, value)
     if isinstance(value, int) and key in ("hold", "alert", "followup", "reminder"):

@@ -43,6 +43,8 @@ def test_details_have_labels_and_values_in_words_not_codes():
     assert detail_lines({"edited": True, "removed": "failed"}) == [
         "**Edited before approval:** yes", "**Post removed:** no: I couldn't remove it"]
     assert detail_lines({"due": "not a date"}) == ["**Due:** not a date"]
+    assert detail_lines({"source": "hold:4", "kind": "autocheck"}) == [
+        "**From:** held post #4", "**Kind:** automatic check-in"]
 
 
 def test_routing_welcomes_off_by_default_and_problems_always_go():
