@@ -169,6 +169,8 @@ _VALUE_WORDS: Mapping[str, Mapping[str, str]] = {
     "kind": {"checkin": "check-in", "remind": "reminder", "autocheck": "automatic check-in"},
     "source": {"manual": "words sent to the moderators another way"},
 }
+_SETTING_WORDS: Mapping[str, str] = {"None": "not set", "True": "on", "False": "off",
+                                     "[]": "none"}
 _HIDE_WHEN_FALSE = frozenset({"edited"})
 _TIMES = frozenset({"check_in_due", "due"})  # stored as ISO text: shown as Discord timestamps
 
@@ -181,7 +183,9 @@ def detail_lines(details: Mapping[str, Any]) -> list[str]:
             continue
         if key in _HIDE_WHEN_FALSE and value is False:
             continue
-        label = _LABELS.get(key) or key.replace("_", " ").capitalize()
+        # A setting's name is kept as written in the guide (`core.timezone`).
+        label = _LABELS.get(key) or (f"`{key}`" if "." in key
+                                     else key.replace("_", " ").capitalize())
         lines.append(f"**{label}:** {plain_value(key, value)}")
     return lines
 
@@ -200,6 +204,11 @@ def plain_value(key: str, value: Any) -> str:
         return f"<t:{int(when.timestamp())}:f>"
     if key == "source" and isinstance(value, str) and value.startswith("hold:"):
         return f"held post #{value.partition(':')[2]}"
+    if isinstance(value, str) and " → " in value:  # a setting's "old → new"
+        channel = key.endswith("_channel")
+        return " → ".join(f"<#{part}>" if channel and part.isdigit()
+                          else _SETTING_WORDS.get(part, part)
+                          for part in value.split(" → ", 1))
     if isinstance(value, str):
         return _VALUE_WORDS.get(key, {}).get(value, value)
     if isinstance(value, int) and key in ("hold", "alert", "followup", "reminder"):

@@ -43,6 +43,9 @@ def test_details_have_labels_and_values_in_words_not_codes():
     assert detail_lines({"edited": True, "removed": "failed"}) == [
         "**Edited before approval:** yes", "**Post removed:** no: I couldn't remove it"]
     assert detail_lines({"due": "not a date"}) == ["**Due:** not a date"]
+    assert detail_lines({"core.mod_log_channel": "None → 55", "care.enabled": "True → False"}
+                        ) == ["**`core.mod_log_channel`:** not set → <#55>",
+                              "**`care.enabled`:** on → off"]
     assert detail_lines({"source": "hold:4", "kind": "autocheck"}) == [
         "**From:** held post #4", "**Kind:** automatic check-in"]
 
