@@ -320,7 +320,8 @@ class WelcomeService:
             return []
         present: list[int] = []
         for member_id in member_ids:
-            if self._discord.has_member(guild_id, member_id):
+            if (self._discord.has_member(guild_id, member_id)
+                    and not await self._do_not_tag(guild_id, member_id)):  # marked meanwhile
                 present.append(member_id)
             else:
                 await self.repository.remove_pending(guild_id, member_id)

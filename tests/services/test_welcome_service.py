@@ -534,6 +534,19 @@ async def test_a_burst_is_coalesced_pinging_only_those_still_here_without_dms(wo
     assert world.metrics.counts == {"welcomes:sent": 5 + 23}
 
 
+async def test_a_member_marked_while_waiting_in_a_burst_is_left_out_of_it(world):
+    world.clock.advance(minutes=5)
+    members = [await world.join() for _ in range(8)]
+    marked = members[6]
+    world.marked.add(marked.id)  # moderators marked them before the batch was sent
+    world.clock.advance(seconds=10)
+    await world.idle()
+    pinged = [i for p in world.discord.posts for i in p.ping]
+    assert marked.id not in pinged and members[7].id in pinged
+    assert not await greeted(world, marked)
+    assert await world.service.repository.pending(GUILD, marked.id) is None
+
+
 async def test_a_join_saved_after_its_batch_was_flushed_is_still_greeted(world):
     world.clock.advance(minutes=5)
     members = [await world.join() for _ in range(7)]
