@@ -24,7 +24,7 @@ from bot.adapters.welcome import DiscordWelcome
 from bot.clock import Clock
 from bot.db import Database
 from bot.db.audit import AuditRepository
-from bot.db.care import CareRepository
+from bot.db.care import CareRepository, DoNotTagRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
@@ -159,8 +159,10 @@ async def build(host: Host, client: discord.Client) -> Services:
 
     # --- care (before followups: a member in a quiet window gets no automated ping)
     care_adapter = CareAdapter(client)
-    care = CareService(CareRepository(db), settings, clock, care_adapter, audit=audit)
+    care = CareService(CareRepository(db), settings, clock, care_adapter, audit=audit,
+                       marks=DoNotTagRepository(db), opt_outs=privacy)
     care_adapter.serve(care)
+    repost.do_not_tag = care.do_not_tag  # a marked member's repost pings and tells nobody
     # /privacy forget (their cards blanked, alerts deleted); purged after link-hold retention
     privacy.register_tables("care", purge=care.purge_expired, before=care.forget_member)
 
@@ -169,7 +171,8 @@ async def build(host: Host, client: discord.Client) -> Services:
     followups = FollowupService(FollowupRepository(db), scheduler, clock,
                                 discord=followups_adapter, settings=settings, audit=audit,
                                 opt_outs=privacy, metrics=metrics, tasks=host.background,
-                                quiet_until=care.quiet_until)
+                                quiet_until=care.quiet_until, do_not_tag=care.do_not_tag)
+    care.on_mark(followups.member_marked)  # their open follow-ups close quietly
     # /privacy forget; "no pings" is kept as a hashed opt-out
     privacy.register_tables("followups", opt_outs=privacy.followup_opt_outs)
     doctor.add_probe("followups", followups.probe)  # reminders failing or stuck overdue
@@ -180,7 +183,8 @@ async def build(host: Host, client: discord.Client) -> Services:
     # The shared scheduler is welcome's timer too (screening fallbacks, burst windows).
     # Care's quiet window: no group suggestion (or other automated message) to a quiet member.
     welcome = WelcomeService(WelcomeRepository(db), welcome_discord, settings, audit, metrics,
-                             scheduler, clock, quiet_until=care.quiet_until)
+                             scheduler, clock, quiet_until=care.quiet_until,
+                             do_not_tag=care.do_not_tag)
     privacy.register_tables("welcome")  # welcome records, pending joins, suggestions
 
     async def group_roles(guild_id: int) -> list[tuple[str, int]]:

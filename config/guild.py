@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from bot.domain.audit import DEFAULT_MOD_LOG_EVENTS, EVENT_FAMILIES
 from bot.domain.holds import TEMPLATE_NAMES
 from bot.domain.templates import validate
 
@@ -37,6 +38,17 @@ class CoreSettings(Section):
     mod_log_channel: int | None = server_field()
     rules_channel: int | None = server_field()
     timezone: str = "UTC"
+    # Which events the mod log shows (bot.domain.audit.EVENT_FAMILIES); problems always go.
+    mod_log_events: list[str] = Field(default_factory=lambda: list(DEFAULT_MOD_LOG_EVENTS))
+
+    @field_validator("mod_log_events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in EVENT_FAMILIES]
+        if unknown:
+            raise ValueError(f"unknown mod-log events {unknown} (known: "
+                             f"{', '.join(EVENT_FAMILIES)})")
+        return list(dict.fromkeys(value))
 
     @field_validator("timezone")
     @classmethod

@@ -122,6 +122,7 @@ FEATURE_TABLES: dict[str, tuple[PersonalColumns, ...]] = {
     ),
     "care": (
         PersonalColumns("care_alerts", about=("member_id",), by=("claimed_by", "support_by")),
+        PersonalColumns("do_not_tag", about=("member_id",), by=("marked_by",)),
     ),
 }
 

@@ -226,6 +226,19 @@ class RepostRepository:
                 out.append(record)
         return out
 
+    async def published_for(self, guild_id: int, member_id: int,
+                            limit: int = 100) -> list[RepostRecord]:
+        """The live reposts of a member's words in a guild, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM reposts WHERE guild_id = ? AND member_id = ? "
+            "AND status = 'published' ORDER BY id DESC LIMIT ?", (guild_id, member_id, limit))
+        out = []
+        for row in rows:
+            record = await self._load(row)
+            if record is not None:
+                out.append(record)
+        return out
+
     async def forget_member(self, guild_id: int, member_id: int) -> int:
         """Delete the records naming a member (privacy erasure); returns how many."""
         return await self._db.execute(

@@ -53,6 +53,7 @@ class CloseReason(StrEnum):
     CANCELLED = "cancelled"
     NO_ACCESS = "no_access"
     EXPIRED = "expired"
+    DO_NOT_TAG = "do_not_tag"
 
 
 REASON_TEXT: Mapping[str, str] = {
@@ -64,6 +65,7 @@ REASON_TEXT: Mapping[str, str] = {
     CloseReason.CANCELLED: "a moderator cancelled it",
     CloseReason.NO_ACCESS: "I can no longer post there",
     CloseReason.EXPIRED: "it was open for too long",
+    CloseReason.DO_NOT_TAG: "moderators asked me never to tag this member",
 }
 
 

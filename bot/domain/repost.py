@@ -238,11 +238,11 @@ def frame(
     """The header and footer of a repost in `mode` (attribution already rendered)."""
     head_lines: list[str] = []
     if intro and intro.strip():
+        # The moderators' own words, about the member: never in the member's voice, even
+        # when the post shows the member's name and picture (webhook mode).
         note = " ".join(intro.split())
-        head_lines.append(
-            f"_{truncate(note, 300)}_" if mode == "bot"
-            else f"_Note from the moderators: {truncate(note, 300)}_"
-        )
+        head_lines.append(f"-# 🛡️ The moderators, about this post by {member_mention}: "
+                          f"{truncate(note, 300)}")
     if mode == "bot":
         head_lines.append(f"**Shared on behalf of {member_mention}:**")
     if reply_to_url:
@@ -386,3 +386,22 @@ def about(
     lines.append("The words are the member's own. They, or a moderator, can edit or delete "
                  "this copy with *Manage my reposted post*.")
     return "\n".join(lines)
+
+
+SHORT_TITLE_MAX = 40
+
+
+def place_for_member(channel_id: int, *, forum_id: int | None = None,
+                     title: str | None = None) -> str:
+    """Where a repost landed, as a member's DM names it: a new forum post by a short quoted
+    title and its forum ("“Shared for Anna” in #stories"), never by its full title alone."""
+    if forum_id is None or not title:
+        return f"<#{channel_id}>"
+    return f"“{truncate(' '.join(title.split()), SHORT_TITLE_MAX)}” in <#{forum_id}>"
+
+
+def neutral_title(display_name: str | None) -> str:
+    """A forum post title for a member's words that gives nothing of them away."""
+    name = " ".join((display_name or "").split())
+    return truncate(f"Shared for {name}" if name else "Shared for a member", 100)
+

@@ -11,12 +11,22 @@ never DMs a member on its own. No words of the post are stored or logged: the ca
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.db.care import DM_CLOSED, SENT, Alert, CareRepository
+from bot.db.care import (
+    DM_CLOSED,
+    IN_MEMORIAM,
+    QUIET_REASONS,
+    SENT,
+    Alert,
+    CareRepository,
+    DoNotTagRepository,
+    QuietMark,
+)
 from bot.domain import care as rules
 from bot.domain.distress import assess
 from bot.domain.templates import render
@@ -27,6 +37,34 @@ from bot.services.guild_settings import GuildSettingsService
 log = logging.getLogger(__name__)
 
 SUPPORT_MAX = 1800
+
+# `/privacy forget` removes the do-not-tag row with the member's other rows; a hashed opt-out
+# under this scope keeps Steward quiet towards them afterwards (like "no follow-up pings").
+DO_NOT_TAG_SCOPE = "do_not_tag"
+
+QUIET_REASON_TEXT = {
+    IN_MEMORIAM: "in memoriam",
+    "asked": "they asked for quiet",
+}
+
+# Told when a member is marked (followups close what would tag them); returns how many.
+MarkListener = Callable[[int, int], Awaitable[int]]
+
+
+class OptOuts(Protocol):
+    """Hashed opt-outs that outlive `/privacy forget` (bot.services.privacy)."""
+
+    async def remember_opt_out(self, guild_id: int, user_id: int, scope: str) -> None:
+        """Keep a hashed opt-out."""
+        ...
+
+    async def withdraw_opt_out(self, guild_id: int, user_id: int, scope: str) -> bool:
+        """Drop it; False if there was none."""
+        ...
+
+    async def has_opted_out(self, guild_id: int, user_id: int, scope: str) -> bool:
+        """Whether the hashed opt-out is kept."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +124,13 @@ class CareService:
     """Distress alerts, claims, support messages and quiet windows."""
 
     def __init__(self, repository: CareRepository, settings: GuildSettingsService,
-                 clock: Clock, actions: CareActions, *, audit: AuditService) -> None:
+                 clock: Clock, actions: CareActions, *, audit: AuditService,
+                 marks: DoNotTagRepository | None = None, opt_outs: OptOuts | None = None
+                 ) -> None:
         self.repository = repository
+        self.marks = marks
+        self.opt_outs = opt_outs
+        self._mark_listeners: list[MarkListener] = []
         self.settings = settings
         self.clock = clock
         self.actions = actions
@@ -137,6 +180,58 @@ class CareService:
     async def quiet_until(self, guild_id: int, member_id: int) -> datetime | None:
         """When the member's quiet window ends (None: not quiet): no automated reply before."""
         return await self.repository.quiet_until(guild_id, member_id, self.clock.now())
+
+    # --- do-not-tag ----------------------------------------------------------------------------
+
+    async def do_not_tag(self, guild_id: int, member_id: int) -> bool:
+        """Whether Steward must never tag, remind, suggest groups to or welcome the member.
+
+        The one question every feature asks before pinging or DMing a member (the port
+        `DoNotTag` of followups, welcome and repost)."""
+        if self.marks is not None and await self.marks.is_marked(guild_id, member_id):
+            return True
+        return self.opt_outs is not None and await self.opt_outs.has_opted_out(
+            guild_id, member_id, DO_NOT_TAG_SCOPE)
+
+    def on_mark(self, listener: MarkListener) -> None:
+        """Call `listener(guild_id, member_id)` when a member is marked (closes their items)."""
+        self._mark_listeners.append(listener)
+
+    def _require_marks(self) -> DoNotTagRepository:
+        if self.marks is None:
+            raise InvalidInput("Do-not-tag marks aren't available on this bot.")
+        return self.marks
+
+    async def mark_quiet(self, guild_id: int, member_id: int, reason: str,
+                         moderator_id: int) -> tuple[bool, int]:
+        """Mark a member do-not-tag (audited); (newly marked, follow-up items closed)."""
+        if reason not in QUIET_REASONS:
+            raise InvalidInput("Pick a reason: in memoriam, or they asked for quiet.")
+        marks = self._require_marks()
+        new = await marks.mark(guild_id, member_id, reason, moderator_id, self.clock.now())
+        closed = 0
+        for listener in self._mark_listeners:
+            closed += await listener(guild_id, member_id)
+        await self.audit.record(guild_id, moderator_id,
+                                "care.quiet_added" if new else "care.quiet_changed",
+                                member_id, {"reason": QUIET_REASON_TEXT[reason],
+                                            "follow_ups_closed": closed or None})
+        return new, closed
+
+    async def unmark_quiet(self, guild_id: int, member_id: int, moderator_id: int) -> QuietMark:
+        """Take the mark away (audited); NotFound when the member wasn't marked."""
+        removed = await self._require_marks().unmark(guild_id, member_id)
+        withdrawn = self.opt_outs is not None and await self.opt_outs.withdraw_opt_out(
+            guild_id, member_id, DO_NOT_TAG_SCOPE)
+        if removed is None and not withdrawn:
+            raise NotFound(f"<@{member_id}> isn't marked do-not-tag.")
+        await self.audit.record(guild_id, moderator_id, "care.quiet_removed", member_id, {
+            "reason": QUIET_REASON_TEXT[removed.reason] if removed else None})
+        return removed or QuietMark(guild_id, member_id, "asked", None, self.clock.now())
+
+    async def quiet_marks(self, guild_id: int) -> list[QuietMark]:
+        """The guild's marked members, newest first."""
+        return await self._require_marks().in_guild(guild_id)
 
     # --- moderators ---------------------------------------------------------------------------
 
@@ -217,7 +312,12 @@ class CareService:
     # --- privacy ------------------------------------------------------------------------------
 
     async def forget_member(self, guild_id: int, member_id: int) -> int:
-        """`/privacy forget`, before their rows go: blank the member's cards; returns how many."""
+        """`/privacy forget`, before their rows go: blank the member's cards; returns how many.
+
+        A do-not-tag mark goes with their rows; a hashed opt-out keeps Steward quiet."""
+        if (self.marks is not None and self.opt_outs is not None
+                and await self.marks.is_marked(guild_id, member_id)):
+            await self.opt_outs.remember_opt_out(guild_id, member_id, DO_NOT_TAG_SCOPE)
         blanked = 0
         for alert in await self.repository.for_member(guild_id, member_id):
             if alert.card_message_id is not None:

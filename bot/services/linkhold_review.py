@@ -126,14 +126,16 @@ class HoldReview(HoldCore):
             raise
         await self.holds.finish_approval(hold_id, result.jump_url, self._clock.now())
         await self._count_decision(hold, "approved")
-        if trust:
-            await self.trust(guild_id, hold.member_id, moderator_id)
+        if trust:  # one mod-log entry for the decision: "approved, member trusted"
+            await self.trust(guild_id, hold.member_id, moderator_id, post=False)
         elif settings.min_posts:
             await self.count_post(guild_id, hold.member_id)
+        told = {"dm": "by DM", "channel": "in the channel (DMs closed)"}.get(
+            result.member_notified, "no")
         await self._audit.record(
             guild_id, moderator_id, "hold.trusted_and_approved" if trust else "hold.approved",
             hold.member_id, {"hold": hold.id, "edited": content is not None,
-                             "jump": result.jump_url},
+                             "member_told": told, "result": result.jump_url},
         )
         done = await self.holds.get(hold_id)
         assert done is not None
@@ -251,12 +253,13 @@ class HoldReview(HoldCore):
         """True when a moderator trusted this member here."""
         return (guild_id, member_id) in self._trusted
 
-    async def trust(self, guild_id: int, member_id: int, by: int | None) -> bool:
+    async def trust(self, guild_id: int, member_id: int, by: int | None, *,
+                    post: bool = True) -> bool:
         """Never hold this member's links again here; False if already trusted."""
         self._trusted.add((guild_id, member_id))
         added = await self._repos.trust.trust(guild_id, member_id, by, self._clock.now())
         if added:
-            await self._audit.record(guild_id, by, "member.trusted", member_id)
+            await self._audit.record(guild_id, by, "member.trusted", member_id, post=post)
         if self.trust_hooks is not None:
             await self.trust_hooks.trusted(guild_id, member_id, by)
         return added

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.domain.doctor import Finding, Severity
+from bot.domain.text import plural
 
 MAX_REPORTED = 15
 
@@ -21,7 +22,8 @@ def render_report(findings: Sequence[Finding], *, changed: bool = False) -> disc
             colour=discord.Colour.green(),
         )
     problems = sum(1 for f in findings if f.severity is Severity.PROBLEM)
-    title = f"Steward doctor: {problems} problem(s), {len(findings) - problems} warning(s)"
+    title = (f"Steward doctor: {plural(problems, 'problem')}, "
+             f"{plural(len(findings) - problems, 'warning')}")
     embed = discord.Embed(
         title=title,
         colour=discord.Colour.red() if problems else discord.Colour.gold(),

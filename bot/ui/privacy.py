@@ -2,42 +2,93 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import discord
 
+from bot.domain.text import plural
 from bot.errors import NotAdmin
 from bot.interactions import StewardView
 from bot.services.privacy import ForgetReport
 
 Check = Callable[[discord.Interaction], Any]
-LABELS = {"audit": "audit entries anonymized"}
+# feature -> what its records are, in words (counts are records deleted or anonymized)
+LABELS = {
+    "repost": "records of posts shared for them",
+    "linkhold": "held posts and link-hold records",
+    "followups": "follow-ups, reminders and preferences",
+    "welcome": "welcome records and group suggestions",
+    "care": "care alerts and do-not-tag marks",
+    "audit": "audit entries (their name replaced)",
+}
 
 
-def describe_forget(report: ForgetReport, user_id: int) -> str:
+def describe_forget(report: ForgetReport, user_id: int,
+                    shared: tuple[int, int] | None = None) -> str:
     """What was removed, per feature, in plain words."""
     lines = [f"Done. Steward no longer holds anything about <@{user_id}> in this server."]
-    for name, count in report.removed.items():
-        lines.append(f"• {LABELS.get(name, name + ': rows removed')}: {count}")
+    found = {name: count for name, count in report.removed.items() if count}
+    for name, count in found.items():
+        lines.append(f"• {LABELS.get(name, name).capitalize()}: {count}")
+    if not found and not report.failed:
+        lines.append("There was nothing stored about them.")
     if report.failed:
         lines[0] = "Partly done: some data could not be removed yet."
         lines.append("Could not finish: " + ", ".join(report.failed) + ". Try again in a "
                      "minute; if it keeps failing, the logs say why.")
+    if shared is not None:
+        deleted, failed = shared
+        lines.append(f"• Posts shared under their name: {deleted} deleted" + (
+            f", {failed} could not be deleted (remove them by hand)" if failed else ""))
     lines.append("Opt-outs they chose are kept only as an unreadable fingerprint, so they "
                  "stay respected.")
     return "\n".join(lines)
 
 
+SHARED_LISTED = 10
+DELETE_SHARED_LABEL = "Delete their shared posts, then forget"
+
+
+def describe_shared(posts: Sequence[tuple[str, datetime]]) -> str:
+    """The posts Steward published under the member's name: links and dates, a few."""
+    if not posts:
+        return ""
+    lines = [f"Steward also published {plural(len(posts), 'post')} under their name (their "
+             "words, shared by moderators). Once they are forgotten, nobody can manage those "
+             "copies through Steward any more, so you can delete them now:"]
+    lines += [f"• {link} (<t:{int(when.timestamp())}:d>)"
+              for link, when in posts[:SHARED_LISTED]]
+    if len(posts) > SHARED_LISTED:
+        lines.append(f"• and {len(posts) - SHARED_LISTED} more")
+    lines.append(f"**{DELETE_SHARED_LABEL}** removes them; **Forget everything** leaves them "
+                 "where they are.")
+    return "\n".join(lines)
+
+
 class ConfirmForget(StewardView):
-    """"Forget everything" / "Cancel" for the moderator who asked."""
+    """"Forget everything" / "Cancel" for the moderator who asked, and, when Steward published
+    posts under the member's name, "Delete their shared posts, then forget"."""
 
     def __init__(self, owner_id: int, check: Check,
-                 forget: Callable[[discord.Interaction], Awaitable[None]]) -> None:
+                 forget: Callable[[discord.Interaction, bool], Awaitable[None]], *,
+                 shared_posts: int = 0) -> None:
         super().__init__(timeout=300)
         self.owner_id = owner_id
         self.check = check
         self.forget = forget
+        if shared_posts:
+            button: discord.ui.Button[ConfirmForget] = discord.ui.Button(
+                label=DELETE_SHARED_LABEL, style=discord.ButtonStyle.danger, row=1)
+            button.callback = self._delete_shared  # type: ignore[method-assign]
+            self.add_item(button)
+
+    async def _delete_shared(self, interaction: discord.Interaction) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Deleting their shared posts and "
+                                                "forgetting…", view=None)
+        await self.forget(interaction, True)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the moderator who asked, and only while still a moderator."""
@@ -52,7 +103,7 @@ class ConfirmForget(StewardView):
         """Do it."""
         self.stop()
         await interaction.response.edit_message(content="Forgetting…", view=None)
-        await self.forget(interaction)
+        await self.forget(interaction, False)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.domain.repost import neutral_title
 from bot.errors import InvalidInput, StewardError
 from bot.interactions import StewardModal, StewardView
 from bot.messaging import reply_ephemeral
@@ -25,7 +26,7 @@ NOT_YOURS = "Only the member this was shared for, or a moderator, can change it.
 
 CONTENT_MAX = 4000
 INTRO_MAX = 200
-INTRO_PLACEHOLDER = "Please allow me to post this for you:"
+INTRO_PLACEHOLDER = "e.g. Anna asked us to share this for her while she is in hospital."
 DESTINATION_TYPES = [
     discord.ChannelType.text,
     discord.ChannelType.news,
@@ -79,6 +80,7 @@ class RepostModal(StewardModal, title="Repost for a member"):
         source_url: str | None = None,
         attachments: Sequence[discord.Attachment] = (),
         reply_to_url: str | None = None,
+        member_name: str | None = None,
     ) -> None:
         super().__init__(timeout=15 * 60)
         self.bot = bot
@@ -113,18 +115,21 @@ class RepostModal(StewardModal, title="Repost for a member"):
         )
         self.add_item(discord.ui.Label(text="Their words (edit if needed)",
                                        component=self.content))
-        self.add_item(discord.ui.Label(text="Intro line (optional)",
-                                       description="Shown above their words",
+        self.add_item(discord.ui.Label(text="Your note as moderators (optional)",
+                                       description="Shown above their words as the "
+                                                   "moderators' note, not theirs",
                                        component=self.intro))
         self.add_item(discord.ui.Label(text="Post it in", component=self.destination))
         self.add_item(discord.ui.Label(text="Ping the member in the post?",
                                        component=self.ping))
+        # A neutral title to start from: the first line of a story can name a diagnosis.
         self.title_input: discord.ui.TextInput[RepostModal] = discord.ui.TextInput(
             style=discord.TextStyle.short, required=False, max_length=100,
-            placeholder="e.g. Our journey so far",
+            default=neutral_title(member_name),
         )
         self.add_item(discord.ui.Label(text="Forum post title (forums only)",
-                                       description="Default: the first line of their words",
+                                       description="Change it if they'd like a title; avoid "
+                                                   "health details",
                                        component=self.title_input))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]

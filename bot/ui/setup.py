@@ -7,7 +7,7 @@ from typing import Any
 import discord
 from pydantic import BaseModel
 
-from bot.domain.text import truncate
+from bot.domain.text import plural, truncate
 from bot.services.config_io import is_server_field
 from config.guild import GuildConfig
 
@@ -100,7 +100,8 @@ def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
                   + " and ".join(sorted(can_create)) + " for moderators only"
                   if can_create else "") + "."]
     lines += ["", "**Check-up:** " + ("all clear." if not problems and not warnings else
-              f"{problems} problem(s), {warnings} warning(s): run `/steward doctor` for the "
+              f"{plural(problems, 'problem')}, {plural(warnings, 'warning')}: run "
+              "`/steward doctor` for the "
               "fixes.")]
     lines += ["", INTEGRATIONS_HINT]
     return discord.Embed(title="Steward setup", description="\n".join(lines),

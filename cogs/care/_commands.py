@@ -13,14 +13,19 @@ from bot.domain.care import clean_phrase
 from bot.domain.distress import normalize
 from bot.errors import InvalidInput
 from bot.messaging import reply_ephemeral
-from bot.permissions import ADMIN_DEFAULT, require_admin
-from bot.services.care import CareService
+from bot.permissions import ADMIN_DEFAULT, require_admin, require_moderator
+from bot.services.care import QUIET_REASON_TEXT, CareService
 from config.guild import CareSettings, GuildConfig
 
 if TYPE_CHECKING:
     from bot.app import StewardBot
 
 RESET = "default"
+
+QUIET_CHOICES = [
+    app_commands.Choice(name="In memoriam (they have died)", value="in_memoriam"),
+    app_commands.Choice(name="They asked for quiet", value="asked"),
+]
 
 
 def describe_settings(care: CareSettings, queue_channel: int | None) -> str:
@@ -47,6 +52,9 @@ class CareCommands(commands.Cog):
         default_permissions=ADMIN_DEFAULT)
     phrases = app_commands.Group(name="phrases", description="Extra phrases that raise an alert",
                                  parent=care)
+    quiet = app_commands.Group(
+        name="quiet", parent=care,
+        description="Members Steward never tags, reminds, welcomes or suggests groups to")
 
     def __init__(self, bot: StewardBot, service: CareService, adapter: CareAdapter) -> None:
         self.bot = bot
@@ -144,3 +152,57 @@ class CareCommands(commands.Cog):
 
         await self._change(interaction, admin, mutate)
         await reply_ephemeral(interaction, f"`{phrase[:100]}` no longer raises an alert.")
+
+    @quiet.command(name="add", description="Never tag, remind, welcome or suggest groups to "
+                                          "this member")
+    @app_commands.describe(member="The member (they may have left the server)",
+                           reason="Why: shown to moderators only")
+    @app_commands.choices(reason=QUIET_CHOICES)
+    async def quiet_add(self, interaction: discord.Interaction, member: discord.User,
+                        reason: app_commands.Choice[str]) -> None:
+        """Mark a member do-not-tag; their open follow-ups close quietly."""
+        moderator = require_moderator(interaction, self.bot.guild_settings.get(
+            interaction.guild_id or 0).core)
+        if member.bot:
+            raise InvalidInput("That's a bot; I never tag bots anyway.")
+        new, closed = await self.service.mark_quiet(moderator.guild.id, member.id,
+                                                    reason.value, moderator.id)
+        closed_text = (f" I closed {closed} follow-up {'item' if closed == 1 else 'items'} "
+                       "that would have tagged them, without a check-in." if closed else "")
+        if new:
+            text = (f"I won't tag, remind, welcome or suggest groups to {member.mention} "
+                    f"any more ({QUIET_REASON_TEXT[reason.value]}).{closed_text} "
+                    "Undo it with `/care quiet remove`.")
+        else:
+            text = (f"{member.mention} was already marked; the reason is now "
+                    f"{QUIET_REASON_TEXT[reason.value]}.{closed_text}")
+        await reply_ephemeral(interaction, text)
+
+    @quiet.command(name="remove", description="Let Steward tag this member again")
+    @app_commands.describe(member="A member marked with /care quiet add")
+    async def quiet_remove(self, interaction: discord.Interaction,
+                           member: discord.User) -> None:
+        """Take the mark away."""
+        moderator = require_moderator(interaction, self.bot.guild_settings.get(
+            interaction.guild_id or 0).core)
+        await self.service.unmark_quiet(moderator.guild.id, member.id, moderator.id)
+        await reply_ephemeral(interaction, f"Steward may tag {member.mention} again. Follow-ups "
+                              "I closed stay closed.")
+
+    @quiet.command(name="list", description="Members Steward leaves be")
+    async def quiet_list(self, interaction: discord.Interaction) -> None:
+        """The marked members, newest first."""
+        moderator = require_moderator(interaction, self.bot.guild_settings.get(
+            interaction.guild_id or 0).core)
+        marks = await self.service.quiet_marks(moderator.guild.id)
+        if not marks:
+            await reply_ephemeral(interaction, "Nobody is marked. Mark someone with "
+                                  "`/care quiet add`.")
+            return
+        lines = [f"<@{m.member_id}>: {QUIET_REASON_TEXT.get(m.reason, m.reason)}, "
+                 f"<t:{int(m.marked_at.timestamp())}:D>"
+                 + (f" by <@{m.marked_by}>" if m.marked_by and m.marked_by > 0 else "")
+                 for m in marks]
+        await reply_ephemeral(interaction, "**Steward leaves these members be:**\n"
+                              + "\n".join(lines))
+

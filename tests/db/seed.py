@@ -6,7 +6,7 @@ Ids are real-sized snowflakes (past 32 bits) so a narrow column type would show.
 from datetime import UTC, datetime, timedelta
 
 from bot.db.audit import AuditRepository
-from bot.db.care import CareRepository
+from bot.db.care import CareRepository, DoNotTagRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
@@ -58,6 +58,7 @@ async def seed_member(db, member: int, n: int = 0) -> None:
                               quiet_until=at + timedelta(hours=24))
     assert alert is not None
     await care.claim(alert.id, MOD, at)
+    await DoNotTagRepository(db).mark(GUILD, member, "asked", MOD, at)
     followups = FollowupRepository(db)
     followup = await followups.create(guild_id=GUILD, channel_id=CHANNEL, in_thread=True,
                                       question_message_id=message + 2, op_id=member,

@@ -13,6 +13,7 @@ import pytest_asyncio
 from bot.app import StewardBot
 from bot.clock import FakeClock
 from bot.db.holds import HoldRepository
+from bot.domain.audit import title_of
 from bot.services.linkhold import LinkHoldService
 from sandbox import Sandbox
 from sandbox.world import StewardHarness
@@ -173,8 +174,8 @@ async def test_a_new_members_link_is_stored_removed_explained_and_queued_in_that
                       "Timeout", "Ban"]
     assert sb.mentions_pinged(card) == set()
     # The mod log got the audit entry.
-    await sb.wait_for(lambda: any(e.get("title") == "hold.held" for m in sb.messages(env.mod_log)
-                                  for e in m.embeds))
+    await sb.wait_for(lambda: any(e.get("title") == title_of("hold.held")
+                                  for m in sb.messages(env.mod_log) for e in m.embeds))
 
 
 async def test_established_members_and_plain_posts_pass(env):
@@ -365,7 +366,7 @@ async def test_missing_manage_messages_keeps_the_hold_and_alerts_moderators(env)
         assert hold.removal == "failed" and not msg.deleted
         assert hold.member_told == "none" and sb.dms(newbie) == []
         assert "could not remove" in card.display_text
-        await sb.wait_for(lambda: any(e.get("title") == "hold.remove_failed"
+        await sb.wait_for(lambda: any(e.get("title") == title_of("hold.remove_failed")
                                       for m in sb.messages(env.mod_log) for e in m.embeds))
     finally:
         sb.allow(env.general, "manage_messages")
@@ -414,7 +415,7 @@ async def test_approve_publishes_once_tells_the_member_once_and_updates_the_card
     assert f"<@{env.moderator.id}>" in decision and "see the post" in decision
     buttons = {c["label"]: c.get("disabled", False) for c in updated.buttons()}
     assert buttons["Approve"] and buttons["Reject"] and not buttons["Full text"]
-    await sb.wait_for(lambda: any(e.get("title") == "hold.approved"
+    await sb.wait_for(lambda: any(e.get("title") == title_of("hold.approved")
                                   for m in sb.messages(env.mod_log) for e in m.embeds))
 
 

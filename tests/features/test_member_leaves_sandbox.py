@@ -12,6 +12,7 @@ from itertools import count
 import pytest
 
 from bot.db.holds import CLOSED_LEFT
+from bot.domain.audit import title_of
 from bot.services.followups import FollowupService
 from bot.services.linkhold import LinkHoldService
 from tests.waits import eventually as _eventually
@@ -124,7 +125,7 @@ async def test_an_uncached_member_who_leaves_has_the_hold_closed_and_nothing_to_
     entries = await audit_actions(steward, newbie.id)
     [entry] = [e for e in entries if e.action == "hold.closed_member_left"]
     assert entry.details["hold"] == hold.id and entry.details["queue"].endswith(str(card.id))
-    await sb.wait_for(lambda: "hold.closed_member_left" in modlog_titles(steward))
+    await sb.wait_for(lambda: title_of("hold.closed_member_left") in modlog_titles(steward))
     # No longer in the queue or in moderators' reminders.
     assert hold.id not in [h.id for h in await linkhold(steward).pending(s.guild.id)]
 
@@ -227,7 +228,7 @@ async def test_a_member_who_leaves_is_never_tagged_even_across_a_restart(steward
     assert checkin.id in closed[0].details["cancelled"]
     assert len(cancelled) == 1 and cancelled[0].details["reminder"] == reminder_id
     assert cancelled[0].details["reason"] == "the member has left the server"
-    await sb.wait_for(lambda: {"followup.closed", "reminder.cancelled"}
+    await sb.wait_for(lambda: {title_of("followup.closed"), title_of("reminder.cancelled")}
                       <= set(modlog_titles(steward)))
     assert thread.id not in service.watched
 
@@ -280,7 +281,7 @@ async def test_a_subscriber_who_leaves_is_not_pinged_when_the_op_answers(steward
         other = await service.repository.for_tag(other_tag.id)
         assert goes.id not in await service.repository.subscriber_ids(other.id)
         assert other.status == "open"  # the OP is still here: their follow-ups stay open
-    await sb.wait_for(lambda: "followup.unsubscribed_left" in modlog_titles(steward))
+    await sb.wait_for(lambda: title_of("followup.unsubscribed_left") in modlog_titles(steward))
 
     # A restart between the leave and the answer changes nothing.
     await steward.restart()

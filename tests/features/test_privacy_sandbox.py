@@ -89,6 +89,8 @@ async def seed(env, server, person: int, other: int, moderator: int) -> None:
                      "matched, created_at, quiet_until, claimed_by, support_by) "
                      "VALUES (?, ?, ?, ?, 'want to die', ?, ?, ?, ?)",
                      g, member, server.general.id, next(MESSAGE_IDS), now, now, decider, decider)
+        await insert("INSERT INTO do_not_tag (guild_id, member_id, reason, marked_by, marked_at) "
+                     "VALUES (?, ?, 'asked', ?, ?)", g, member, decider, now)
     await insert("INSERT INTO member_post_counts (guild_id, member_id, accepted, updated_at) "
                  "VALUES (?, ?, 1, ?)", g, person, now)
     await insert("INSERT INTO followup_prefs (guild_id, user_id, pings, notify_dm, updated_at) "
@@ -133,7 +135,7 @@ async def test_forget_removes_every_trace_from_every_table(env):
     click = await sb.click(r.message, "Forget everything", by=server.admin)
     await click.done()
     report = r.message.content
-    assert report.startswith("Done.") and "audit entries anonymized" in report
+    assert report.startswith("Done.") and "Audit entries (their name replaced)" in report
 
     assert scan_database(env.db_path, person.id) == []
     with sqlite3.connect(env.db_path) as conn:

@@ -15,7 +15,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.db import Database, migrate
 from bot.db.audit import AuditRepository
-from bot.db.care import Alert, CareRepository
+from bot.db.care import Alert, CareRepository, DoNotTagRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.reminders import ReminderRepository
@@ -121,14 +121,16 @@ async def world(tmp_path):
     audit = AuditService(AuditRepository(db), clock)
     privacy = PrivacyService(db, clock, b"k" * 32)
     actions = FakeCare()
-    care = CareService(CareRepository(db), settings, clock, actions, audit=audit)
+    care = CareService(CareRepository(db), settings, clock, actions, audit=audit,
+                       marks=DoNotTagRepository(db), opt_outs=privacy)
     privacy.register_tables("care", purge=care.purge_expired, before=care.forget_member)
     scheduler = Scheduler(ReminderRepository(db), clock, tasks)
     discord = FakeDiscord()
     followups = FollowupService(FollowupRepository(db), scheduler, clock, discord=discord,
                                 settings=settings, audit=audit, opt_outs=privacy,
                                 metrics=Metrics(enabled=False), tasks=tasks,
-                                quiet_until=care.quiet_until)
+                                quiet_until=care.quiet_until, do_not_tag=care.do_not_tag)
+    care.on_mark(followups.member_marked)
     await followups.load()
     await followups.start()
     w = World(care, actions, followups, discord, clock, scheduler, settings, audit, privacy)
@@ -353,3 +355,84 @@ async def test_a_support_dm_that_fails_unexpectedly_can_be_tried_again(world):
     assert (await w.care.send_support(GUILD, alert.id, MOD, "Maria", "Thinking of you.")
             ).delivered
     assert len(w.actions.dms) == 1
+
+
+# --- do-not-tag (in memoriam, or they asked for quiet) ------------------------------------------
+
+
+async def test_marking_a_member_closes_their_followups_quietly_and_is_audited(world):
+    w = world
+    posted: list[str] = []
+
+    async def mod_log(entry):
+        posted.append(entry.action)
+
+    w.audit.set_mod_log_sink(mod_log)
+    followup = (await w.followups.ask(asker_id=MOD, question=question(),
+                                      op_facts=owned_by())).followup
+    now = w.clock.now()
+    await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=OP,
+                             place=Place(GENERAL), due=now + timedelta(days=2), note=None)
+    await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=HELPER,
+                             place=Place(GENERAL), due=now + timedelta(days=2), note=None)
+    posted.clear()
+    new, closed = await w.care.mark_quiet(GUILD, OP, "in_memoriam", MOD)
+    assert new and closed == 2  # the follow-up and the reminder
+    assert (await w.followups.repository.get(followup.id)).status == "closed"
+    # One mod-log entry: the mark; the closures are in the audit table only.
+    assert posted == ["care.quiet_added"]
+    actions = await w.actions_logged()
+    assert "followup.closed" in actions and "reminder.cancelled" in actions
+    await w.advance(days=10)
+    assert w.discord.tags(OP) == [] and len(w.discord.tags(HELPER)) == 1
+    with pytest.raises(InvalidInput, match="never to tag"):
+        await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=OP,
+                                 place=Place(GENERAL), due=w.clock.now() + timedelta(hours=1),
+                                 note=None)
+    with pytest.raises(InvalidInput, match="Pick a reason"):
+        await w.care.mark_quiet(GUILD, READER, "bored", MOD)
+    assert not await w.care.do_not_tag(GUILD, READER)
+
+
+async def test_a_mark_made_behind_the_listeners_back_still_stops_every_delivery(world):
+    """Items scheduled before the mark (or by another process) stand down when due."""
+    w = world
+    followup = (await w.followups.ask(asker_id=MOD, question=question(),
+                                      op_facts=owned_by())).followup
+    w.discord.places[83] = Place(83, is_thread=True)
+    await w.followups.schedule_autocheck(ForumPost(GUILD, 83, forum_id=90, author_id=OP), 5)
+    w.discord.message(83, HELPER)
+    await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=OP,
+                             place=Place(GENERAL), due=w.clock.now() + timedelta(days=1),
+                             note=None)
+    assert await w.care.marks.mark(GUILD, OP, "asked", MOD, w.clock.now())
+    await w.advance(days=8)
+    assert w.discord.tags(OP) == []
+    stored = await w.followups.repository.get(followup.id)
+    assert stored.status == "closed" and stored.reason == "do_not_tag"
+    # A new forum post of theirs gets no automatic check-in scheduled at all.
+    await w.followups.schedule_autocheck(ForumPost(GUILD, 84, forum_id=90, author_id=OP), 5)
+    assert await w.followups.reminders.autochecks_for(84) == []
+
+
+async def test_unmark_list_and_forget_keep_the_wish_without_the_row(world):
+    w = world
+    with pytest.raises(NotFound, match="isn't marked"):
+        await w.care.unmark_quiet(GUILD, OP, MOD)
+    await w.care.mark_quiet(GUILD, OP, "asked", MOD)
+    w.clock.advance(minutes=1)
+    await w.care.mark_quiet(GUILD, READER, "in_memoriam", MOD2)
+    assert [m.member_id for m in await w.care.quiet_marks(GUILD)] == [READER, OP]
+    new, _ = await w.care.mark_quiet(GUILD, OP, "in_memoriam", MOD)
+    assert not new and (await w.care.marks.get(GUILD, OP)).reason == "in_memoriam"
+    # Forgotten: the row goes (with who marked them), a hashed opt-out keeps the quiet.
+    await w.privacy.forget(GUILD, OP)
+    assert await w.care.marks.get(GUILD, OP) is None
+    assert await w.care.do_not_tag(GUILD, OP)
+    await w.care.unmark_quiet(GUILD, OP, MOD)
+    assert not await w.care.do_not_tag(GUILD, OP)
+    # A forgotten moderator's marks stay, under their pseudonym.
+    await w.privacy.forget(GUILD, MOD2)
+    assert (await w.care.marks.get(GUILD, READER)).marked_by == w.privacy.pseudonym(GUILD, MOD2)
+    assert (await w.actions_logged()).count("care.quiet_removed") == 1
+
