@@ -83,6 +83,7 @@ _TITLES: Mapping[str, tuple[str, str]] = {
     "hold.closed_member_left": ("Held post closed: member left", ""),
     "member.trusted": ("Member trusted", "Trusted by"),
     "member.untrusted": ("Member no longer trusted", "By"),
+    "member.promoted": ("Trusted role given after the hold period", ""),
     "member.timeout": ("Member timed out", "Timed out by"),
     "member.ban": ("Member banned", "Banned by"),
     "repost.published": ("Post shared for a member", "Shared by"),
