@@ -264,6 +264,8 @@ class HoldCore:
         self._notices: dict[int, int] = {}  # notice message id -> channel id, deleted later
         self._hint_shown: set[int] = set()
         self._started = False
+        # Sharded processes: the servers this one owns (its upkeep touches only theirs).
+        self.owns: Callable[[int], bool] = lambda guild_id: True
 
     def settings(self, guild_id: int) -> LinkHoldSettings:
         """A guild's link-hold settings (cached)."""
