@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import discord
 import pytest
@@ -92,3 +93,21 @@ def _text(i: int):
 
     return handle_message_parameters(content=f"note {i}",
                                      allowed_mentions=discord.AllowedMentions.none())
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["run", "--shards", "0-3"], "--shards and --shard-count go together"),
+    (["run", "--shard-count", "8"], "--shards and --shard-count go together"),
+    (["run", "--shards", "6-9", "--shard-count", "8"], "shard 8 is not below the shard count"),
+    (["run", "--shards", "3-1", "--shard-count", "8"], "from low to high"),
+    (["run", "--shards", "x", "--shard-count", "8"], "not a shard number"),
+])
+def test_steward_run_refuses_a_bad_shard_range_in_one_line(monkeypatch, capsys, argv, says):
+    from bot.cli import main
+
+    monkeypatch.chdir(Path(__file__).parent)  # no .env here
+    monkeypatch.setenv("DISCORD_TOKEN", "not-used")
+    monkeypatch.setenv("DISCORD_API_BASE", "http://127.0.0.1:9/api/v10")  # never dialled
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err and "not-used" not in err
