@@ -343,6 +343,14 @@ class ReminderRepository:
                 "WHERE status = 'sending'", (now_ms,))
         return running, sending
 
+    async def release(self, now: datetime) -> int:
+        """At a clean stop: this process's claimed rows never started go back to pending
+        (only sharded processes stamp claims; others recover everything at start)."""
+        return await self._db.execute(
+            "UPDATE reminders SET status = 'pending', claimed_by = NULL, claimed_until = NULL, "
+            "updated_at = ? WHERE status = 'running' AND claimed_by = ?",
+            (to_db_time(now), self.claims.token))
+
     async def cancel(self, reminder_id: int, now: datetime, *, guild_id: int | None = None,
                      reason: str = "cancelled") -> bool:
         """pending -> cancelled (note purged); False if not pending (or another guild's)."""

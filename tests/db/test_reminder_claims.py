@@ -166,3 +166,19 @@ async def test_one_repost_record_and_one_group_per_name_however_many_race(db, ta
         assert any(isinstance(o, DuplicateGroup) for o in outcomes)
     finally:
         await second.close()
+
+
+async def test_a_clean_stop_hands_back_only_its_own_unstarted_claims(db):
+    clock = FakeClock()
+    stopping = ReminderRepository(db, claims((0,), token="stopping"))
+    other = ReminderRepository(db, claims((1,), token="other"))
+    await add(stopping, EVEN, 3, clock)
+    await add(other, ODD, 2, clock)
+    mine = await stopping.claim_due(clock.now(), 10)
+    await other.claim_due(clock.now(), 10)
+    assert await stopping.mark_sending(mine[0].id, clock.now(), attempts=mine[0].attempts)
+    assert await stopping.release(clock.now()) == 2  # the 'sending' one waits for recovery
+    heir = ReminderRepository(db, claims((0,), token="heir"))
+    assert len(await heir.claim_due(clock.now(), 10)) == 2  # no lease to wait for
+    assert await db.fetchval(
+        "SELECT COUNT(*) FROM reminders WHERE status = 'running' AND claimed_by = 'other'") == 2
