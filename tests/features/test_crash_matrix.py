@@ -222,8 +222,9 @@ async def steward_migrate(database: Path, **failpoint: str) -> tuple[int, str]:
 def schema(database: Path) -> tuple[int, list[str]]:
     with sqlite3.connect(database) as conn:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        tables = [str(r[0]) for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = [str(r[0]) for r in conn.execute(  # and indexes: a migration may add only those
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') "
+            "AND name NOT LIKE 'sqlite_autoindex%'")]
     return version, tables
 
 
@@ -241,7 +242,7 @@ async def test_a_migration_interrupted_is_applied_once_on_the_next_run(tmp_path,
     # The interrupted migration left no trace; the ones before it are committed.
     version, tables = schema(database)
     assert version == interrupted.version - 1
-    created = re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)",
+    created = re.findall(r"CREATE (?:TABLE|(?:UNIQUE )?INDEX) (?:IF NOT EXISTS )?(\w+)",
                          interrupted.path.read_text(), flags=re.IGNORECASE)
     assert created and not set(created) & set(tables)
     assert integrity(database) == "ok"
