@@ -1,5 +1,15 @@
 # Steward: slim image, non-root, dependencies from uv.lock.
-FROM python:3.11-slim AS base
+# BASE_IMAGE: any Debian-like image with Python 3.11 and pip (`./dev image-check` builds a
+# stand-in from Debian packages).
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE} AS base
+
+# Build-time only (not kept in the image): a CA bundle mounted by the build for TLS, and
+# permission to pip-install uv into a distribution's own Python (PEP 668).
+ARG SSL_CERT_FILE
+ARG PIP_CERT
+ARG UV_NATIVE_TLS
+ARG PIP_BREAK_SYSTEM_PACKAGES
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -16,6 +26,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY bot ./bot
 COPY cogs ./cogs
 COPY config ./config
+COPY sandbox ./sandbox
 COPY migrations ./migrations
 RUN uv sync --frozen --no-dev \
     && mkdir -p /app/data && chown steward:steward /app/data

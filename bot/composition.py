@@ -8,6 +8,7 @@ constructs a repository or a service, and nothing depends on the order extension
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 import discord
@@ -31,10 +32,11 @@ from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
 from bot.db.holds import HoldRepository
 from bot.db.promotions import PromotionRepository
-from bot.db.reminders import ReminderRepository
+from bot.db.reminders import Claims, ReminderRepository
 from bot.db.reposts import RepostRepository
 from bot.db.settings_stamps import SettingsStampRepository
 from bot.db.welcome import WelcomeRepository
+from bot.domain.shards import Shards
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.automod import AutomodService
@@ -98,6 +100,10 @@ class Host(Protocol):
     def background(self) -> BackgroundTasks:
         """Background work."""
 
+    @property
+    def ownership(self) -> Shards:
+        """The shards (servers) this process owns."""
+
     def get_guild(self, id: int, /) -> discord.Guild | None:
         """A cached guild."""
 
@@ -118,14 +124,21 @@ async def build(host: Host, client: discord.Client) -> Services:
     await settings.load_all()
     audit.set_mod_log_sink(ModLogPoster(host, settings).post)
     metrics = Metrics(enabled=host.settings.metrics_port is not None)
-    privacy = PrivacyService(db, clock, load_or_create_key(db.path))
+    privacy = PrivacyService(db, clock, load_or_create_key(db.path,
+                                                            key_file=host.settings.key_file))
     doctor = DoctorService(DoctorRepository(db), settings, clock,
                            reader=DiscordGuildReader(host),
                            poster=DoctorReportPoster(host))
     external = ExternalChanges(SettingsStampRepository(db), GuildSettingsRepository(db),
                                settings, clock)
-    scheduler = Scheduler(ReminderRepository(db), clock, host.background,
-                          max_per_second=REMINDERS_PER_SECOND, classify=classify_discord_error)
+    # Sharded: only the owned servers' reminders, claimed with a lease; the pace is this
+    # process's share of the REST budget (bot.ratelimit).
+    shards = host.ownership
+    claims = Claims(shards, timedelta(seconds=host.settings.claim_lease_seconds))
+    budget = host.settings.rest_budget or shards.rest_budget()
+    scheduler = Scheduler(ReminderRepository(db, claims), clock, host.background,
+                          max_per_second=max(1.0, REMINDERS_PER_SECOND * budget / 50),
+                          classify=classify_discord_error)
 
     # --- repost
     repost = RepostService(RepostRepository(db), clock, DiscordRepostActions(client),
@@ -142,6 +155,7 @@ async def build(host: Host, client: discord.Client) -> Services:
         scheduler=scheduler,  # the one reviewer ping per waiting hold
     )
     linkhold_discord.serve(linkhold)
+    linkhold.owns = shards.owns  # sharded: upkeep (review reminders, purges) of its servers
     # /privacy forget and the retention job (then a WAL checkpoint)
     privacy.register_tables("linkhold", purge=linkhold.purge_expired,
                             before=linkhold.forget_member)

@@ -93,20 +93,21 @@ class RepostRepository:
         part_count: int,
         now: datetime,
     ) -> tuple[RepostRecord, bool]:
-        """The pending record for `key` (created now: True) or the existing live one (False)."""
+        """The pending record for `key` (created now: True) or the existing live one (False).
+
+        One INSERT ... ON CONFLICT DO NOTHING: of two requests racing (two processes, two
+        clicks), exactly one creates the record.
+        """
         async with self._db.transaction() as tx:
-            existing = await tx.fetchone(
-                "SELECT id FROM reposts WHERE guild_id = ? AND idem_key = ?", (guild_id, key)
+            rows = await tx.fetchall(
+                "INSERT INTO reposts (guild_id, member_id, moderator_id, destination_id, "
+                "mode, source, idem_key, status, head_len, tail_len, part_count, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) "
+                "ON CONFLICT (guild_id, idem_key) DO NOTHING RETURNING id",
+                (guild_id, member_id, moderator_id, destination_id, mode, source, key,
+                 head_len, tail_len, part_count, to_db_time(now)),
             )
-            created = existing is None
-            if created:
-                await tx.insert(
-                    "INSERT INTO reposts (guild_id, member_id, moderator_id, destination_id, "
-                    "mode, source, idem_key, status, head_len, tail_len, part_count, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                    (guild_id, member_id, moderator_id, destination_id, mode, source, key,
-                     head_len, tail_len, part_count, to_db_time(now)),
-                )
+        created = bool(rows)
         record = await self.by_key(guild_id, key)
         assert record is not None
         return record, created
@@ -160,17 +161,11 @@ class RepostRepository:
 
     async def add_message(self, repost_id: int, position: int, message_id: int) -> None:
         """Remember that part `position` was posted as `message_id` (idempotent)."""
-        async with self._db.transaction() as tx:
-            existing = await tx.fetchone(
-                "SELECT message_id FROM repost_messages WHERE repost_id = ? AND position = ?",
-                (repost_id, position),
-            )
-            if existing is None:
-                await tx.execute(
-                    "INSERT INTO repost_messages (repost_id, position, message_id) "
-                    "VALUES (?, ?, ?)",
-                    (repost_id, position, message_id),
-                )
+        await self._db.execute(
+            "INSERT INTO repost_messages (repost_id, position, message_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (repost_id, position) DO NOTHING",
+            (repost_id, position, message_id),
+        )
 
     async def remove_messages_from(self, repost_id: int, position: int) -> None:
         """Forget parts at `position` and after (deleted when an edit needed fewer parts)."""

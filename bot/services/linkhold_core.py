@@ -277,6 +277,8 @@ class HoldCore:
         # The one reviewer ping per waiting hold, on the durable scheduler.
         self.pinger = (None if scheduler is None else
                        ReviewerPing(self.holds, self.settings, clock, actions, scheduler))
+        # Sharded processes: the servers this one owns (its upkeep touches only theirs).
+        self.owns: Callable[[int], bool] = lambda guild_id: True
 
     def settings(self, guild_id: int) -> LinkHoldSettings:
         """A guild's link-hold settings (cached)."""
