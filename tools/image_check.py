@@ -190,7 +190,9 @@ def build_standin(mirror: str | None, rebuild: bool) -> str:
 
 
 def build_image(base: str, no_cache: bool) -> str:
-    cmd = podman("build", "--pull=never", *(["--no-cache"] if no_cache else []),
+    # The stand-in exists only locally; a named base is pulled when podman lacks it.
+    pull = "--pull=never" if base == STANDIN else "--pull=missing"
+    cmd = podman("build", pull, *(["--no-cache"] if no_cache else []),
                  "-t", IMAGE, "-f", str(ROOT / "Dockerfile"), "--build-arg", f"BASE_IMAGE={base}")
     bundle = ca_bundle()
     if bundle:
