@@ -10,6 +10,10 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
+from tools.image_check import CheckFailed, apt_mirror
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -119,3 +123,21 @@ def test_the_parser_sees_a_missing_package_and_a_root_user():
     parsed = instructions(text)
     assert [keyword for keyword, _ in parsed] == ["ARG", "FROM", "COPY", "USER"]
     assert parsed[-1] == ("USER", "root")
+
+
+def test_the_image_check_takes_the_debian_mirror_from_apt_sources(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    with pytest.raises(CheckFailed, match="no apt source"):
+        apt_mirror(tmp_path)
+    (tmp_path / "sources.list.d" / "other.sources").write_text(
+        "Types: deb\nURIs: https://example.invalid/node\nSuites: nodistro\nComponents: main\n")
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\n# a comment: with a colon\nURIs: http://mirror.invalid/debian\n"
+        "Suites: bookworm bookworm-updates\nComponents: main\n\n"
+        "Types: deb\nURIs: http://mirror.invalid/debian-security\n"
+        "Suites: bookworm-security\nComponents: main\n")
+    assert apt_mirror(tmp_path) == "http://mirror.invalid/debian"
+    (tmp_path / "sources.list").write_text(
+        "# deb http://commented.invalid/debian bookworm main\n"
+        "deb [arch=amd64] http://list.invalid/debian bookworm main contrib\n")
+    assert apt_mirror(tmp_path) == "http://list.invalid/debian"  # sources.list is read first

@@ -123,10 +123,9 @@ def ensure_tools() -> None:
         run(install)
 
 
-def apt_mirror() -> str:
+def apt_mirror(apt: Path = Path("/etc/apt")) -> str:
     """The Debian mirror this machine's apt uses for the suite's main component."""
     candidates: list[str] = []
-    apt = Path("/etc/apt")
     for path in [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*"))]:
         if not path.is_file():
             continue
@@ -167,6 +166,11 @@ def image_exists(name: str) -> bool:
     return run(["podman", "image", "exists", name], check=False).returncode == 0
 
 
+def image_id(name: str) -> str | None:
+    found = run(["podman", "image", "inspect", "--format", "{{.Id}}", name], check=False)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
 def build_standin(mirror: str | None, rebuild: bool) -> str:
     """Make (or reuse) the Debian stand-in for python:3.11-slim; returns what happened."""
     if image_exists(STANDIN) and not rebuild:
@@ -200,7 +204,10 @@ def build_image(base: str, no_cache: bool) -> str:
         for arg in ("SSL_CERT_FILE", "PIP_CERT"):
             cmd += ["--build-arg", f"{arg}=/etc/ssl/certs/ca-certificates.crt"]
         cmd += ["--build-arg", "UV_NATIVE_TLS=1"]
+    before = image_id(IMAGE)
     run([*cmd, str(ROOT)])
+    if before and before != image_id(IMAGE):  # the previous build, now untagged
+        run(["podman", "rmi", before], check=False)
     size = run(["podman", "image", "inspect", "--format", "{{.Size}}", IMAGE]).stdout.strip()
     mib = f", {int(size) / 2**20:.0f} MiB" if size.isdigit() else ""
     return f"{IMAGE} on {base}{mib}"
