@@ -162,8 +162,10 @@ class RepostRepository:
     async def add_message(self, repost_id: int, position: int, message_id: int) -> None:
         """Remember that part `position` was posted as `message_id` (idempotent)."""
         await self._db.execute(
+            # No conflict target: two processes racing may collide on either unique key
+            # ((repost_id, position) or message_id); both mean "already recorded".
             "INSERT INTO repost_messages (repost_id, position, message_id) VALUES (?, ?, ?) "
-            "ON CONFLICT (repost_id, position) DO NOTHING",
+            "ON CONFLICT DO NOTHING",
             (repost_id, position, message_id),
         )
 
