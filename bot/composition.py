@@ -161,6 +161,10 @@ async def build(host: Host, client: discord.Client) -> Services:
     care_adapter = CareAdapter(client)
     care = CareService(CareRepository(db), settings, clock, care_adapter, audit=audit)
     care_adapter.serve(care)
+    # A held post that reads as distress: no automated notice, one care alert linking to its
+    # queue card (the link gate consumed the message, so it asks care itself).
+    linkhold.care = care
+    care.held_card = linkhold.card_url
     # /privacy forget (their cards blanked, alerts deleted); purged after link-hold retention
     privacy.register_tables("care", purge=care.purge_expired, before=care.forget_member)
 

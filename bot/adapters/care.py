@@ -59,6 +59,13 @@ class CareAdapter:
             return False
         return await self.service.consider(care_post(message))
 
+    async def on_edit(self, message: discord.Message) -> bool:
+        """Edit-router handler: an edit that makes a post read as distress alerts like a post
+        (once per post: an edit of a post that already has an alert only keeps it quiet)."""
+        if message.edited_at is None:
+            return False  # embed unfurls and other non-edits
+        return await self.on_message(message)
+
     # --- CareActions ----------------------------------------------------------------------------
 
     def guild_name(self, guild_id: int) -> str | None:

@@ -18,11 +18,14 @@ class Care(CareCommands):
     async def cog_load(self) -> None:
         """Take the message route and register the persistent buttons."""
         self.bot.router.add("care", self.adapter.on_message, priority=PRIORITY_CARE)
+        # An edit that adds distress ("I can't go on") alerts like a post.
+        self.bot.edit_router.add("care", self.adapter.on_edit, priority=PRIORITY_CARE)
         self.bot.add_dynamic_items(CareButton)
 
     async def cog_unload(self) -> None:
         """Give the route and the buttons back."""
         self.bot.router.remove("care")
+        self.bot.edit_router.remove("care")
         self.bot.remove_dynamic_items(CareButton)
 
 

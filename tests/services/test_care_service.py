@@ -206,8 +206,11 @@ def test_phrases_and_languages_are_checked():
         "ready to give up", "no way out"]
     with pytest.raises(ValueError, match="3 to 100"):
         clean_phrases(["ok"])
-    assert language_for("es-ES") == "es" and language_for("en-US") == "en"
-    assert language_for(None) == "en"
+    assert language_for("es-ES") == "es" and language_for("es-419") == "es"
+    # Unknown (no locale, Discord's default en-US, no lexicon for it): both lexicons.
+    assert language_for(None) == "es" and language_for("en-US") == "es"
+    assert language_for("fr") == "es"
+    assert language_for("en-GB") == "en"
     assert "findahelpline.com" in DEFAULT_SUPPORT_TEMPLATE
     assert not any(ch.isdigit() for ch in DEFAULT_SUPPORT_TEMPLATE)  # no phone numbers
 
@@ -235,8 +238,8 @@ async def test_the_support_message_is_reviewed_then_sent_once_signed(world):
     await w.care.consider(post())
     alert = await alerted(w)
     draft = await w.care.support_draft(GUILD, alert.id, MOD, "Maria")
-    assert f"<@{OP}>" in draft and "Hope Together" in draft
-    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft + " Edited.")
+    assert f"<@{OP}>" in draft.text and "Hope Together" in draft.text and not draft.fallback
+    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft.text + " Edited.")
     assert result.delivered
     [(member, text)] = w.actions.dms
     assert member == OP and "Edited." in text and "sent by Maria" in text
@@ -248,6 +251,23 @@ async def test_the_support_message_is_reviewed_then_sent_once_signed(world):
         await w.care.support_draft(GUILD, alert.id, MOD2, "Sam")
     assert len(w.actions.dms) == 1
     assert "care.support_sent" in await w.actions_logged()
+
+
+async def test_a_broken_saved_support_message_falls_back_to_the_default_and_says_so(world):
+    """A template that slipped past validation (an older version, a hand-edited database)."""
+    w = world
+    config = w.settings.get(GUILD)
+    config.care = config.care.model_copy(update={"support_template": "Hi {name}, {oops"})
+    await w.care.consider(post())
+    alert = await alerted(w)
+    draft = await w.care.support_draft(GUILD, alert.id, MOD, "Maria")
+    assert draft.fallback
+    assert draft.text.startswith(f"Hi <@{OP}>, I'm one of the moderators of Hope Together")
+    entries = await w.audit.repository.recent(GUILD, limit=10)
+    [fallback] = [e for e in entries if e.action == "template.fallback"]
+    assert fallback.details == {"setting": "care.support_template", "alert": alert.id}
+    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft.text)
+    assert result.delivered and len(w.actions.dms) == 1
 
 
 async def test_someone_elses_claim_or_closed_dms_stop_the_support_message(world):
