@@ -239,6 +239,12 @@ async def test_a_new_members_distress_post_with_a_link_is_held_and_alerts_once_n
     r = await sb.click(card, "I'll reach out", by=server.moderator)
     await r.done()
     assert f"/{env.queue.id}/{hold.queue_message_id}" in r.texts[-1], r.texts
+    # A moderator approves it: the member is told (a person decided), plainly, without cheer.
+    r = await sb.click(queue_card(env, hold), "Approve", by=server.moderator)
+    await r.done()
+    [dm] = await sb.wait_for(lambda: sb.dms(newbie) or None, message="no approval notice")
+    assert dm.content.startswith("A moderator shared your post in")
+    assert "Good news" not in dm.content
 
 
 async def test_a_quiet_member_gets_no_held_post_notice_and_no_second_alert(env):
