@@ -115,11 +115,11 @@ class CareService:
         self.audit = audit
         self.held_card: HeldCard | None = None
 
-    async def _shown(self, alert: Alert) -> Alert:
+    async def _shown(self, alert: Alert, held_url: str | None = None) -> Alert:
         """The alert as the card shows it: a held post links to its queue card."""
-        if self.held_card is None:
-            return alert
-        url = await self.held_card(alert.guild_id, alert.message_id)
+        url = held_url
+        if url is None and self.held_card is not None:
+            url = await self.held_card(alert.guild_id, alert.message_id)
         return alert if url is None else replace(alert, held_url=url)
 
     # --- detection ----------------------------------------------------------------------------
@@ -158,12 +158,12 @@ class CareService:
             return HELD_BACK_QUIET
         return None
 
-    async def alert_held(self, hold: Hold) -> None:
-        """The link gate held this post (its queue card is up): alert if it reads as distress.
-        """
-        await self.consider(self.held_post(hold))
+    async def alert_held(self, hold: Hold, card_url: str | None) -> None:
+        """The link gate held this post (its queue card, if any, is `card_url`): alert if it
+        reads as distress."""
+        await self.consider(self.held_post(hold), held_url=card_url)
 
-    async def consider(self, post: CarePost) -> bool:
+    async def consider(self, post: CarePost, *, held_url: str | None = None) -> bool:
         """Alert on a post that reads as distress; True when it does (consume the message).
 
         A post the link gate held comes here from the gate itself (after its queue card is
@@ -192,7 +192,7 @@ class CareService:
             log.warning("care alert %s: guild %s has no care or queue channel", alert.id,
                         post.guild_id)
         else:
-            alert = await self._shown(alert)
+            alert = await self._shown(alert, held_url)
             card_id = await self.actions.post_alert(channel_id, alert)
             if card_id is not None:
                 await self.repository.set_card(alert.id, channel_id, card_id)

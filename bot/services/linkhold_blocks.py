@@ -48,6 +48,7 @@ class CareGate(Protocol):
         "quiet": they are in a quiet window), None when they may be told."""
         ...
 
-    async def alert_held(self, hold: Hold) -> None:
-        """Raise the care alert for a held post (once per post) when it reads as distress."""
+    async def alert_held(self, hold: Hold, card_url: str | None) -> None:
+        """Raise the care alert for a held post (once per post) when it reads as distress;
+        it links to the queue card `card_url` (the post is gone from the channel)."""
         ...

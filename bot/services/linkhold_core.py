@@ -348,14 +348,16 @@ class HoldCore:
             channel_id, message_id = await self._post_card(current)
             if channel_id is not None and message_id is not None:
                 await self._schedule_ping(current, channel_id)
-            await self.holds.mark_queued(hold.id, channel_id, message_id)
             if self.care is not None:
-                # After the card exists: the alert links to it (the post left the channel).
+                # After the card exists (the alert links to it: the post left the channel)
+                # and before the step is marked done, so a crash between them is resumed.
                 # The gate consumed the message, so the care route never sees it.
                 try:
-                    await self.care.alert_held(current)
+                    await self.care.alert_held(
+                        current, queue_url(hold.guild_id, channel_id, message_id))
                 except Exception:
                     log.exception("could not raise the care alert for hold %s", hold.id)
+            await self.holds.mark_queued(hold.id, channel_id, message_id)
             await self._audit.record(
                 hold.guild_id, None, "hold.held", hold.member_id,
                 {"hold": hold.id, "channel": f"<#{hold.channel_id}>", "removed": removal,
