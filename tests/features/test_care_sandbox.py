@@ -317,3 +317,37 @@ async def test_a_spanish_crisis_post_alerts_where_the_servers_language_is_unknow
     card = await card_for(env, member)
     assert "Why:" in card.embeds[0]["description"]
     assert sb.dms(member) == []
+
+
+async def test_a_new_member_editing_in_a_link_and_distress_gets_one_alert_at_the_queue_card(env):
+    sb, server = env.sb, env.main
+    newbie = await sb.join(server.guild, "late-editor")
+    await sb.idle()
+    msg = await sb.post(server.general, newbie, "Results day tomorrow.")
+    await sb.idle(quiet=0.2)
+    sb.reset()
+    # One edit that both the link gate and care care about: the gate holds it first, then
+    # care alerts once, linking to the queue card.
+    await sb.edit(msg, "Results day. I want to end it all. https://forum.example/thread")
+    hold = await queued_hold(env, msg.id)
+    card = await card_for(env, newbie)
+    await sb.idle(quiet=0.2)
+    assert msg.deleted and hold.kind == "edit" and hold.member_told == "care"
+    assert sb.dms(newbie) == []
+    assert len(cards(env, newbie.id)) == 1
+    assert f"/{env.queue.id}/{hold.queue_message_id})" in card.embeds[0]["description"]
+
+
+async def test_a_new_members_forum_post_with_a_distress_title_and_a_link_alerts_once(env):
+    sb, server = env.sb, env.main
+    newbie = await sb.join(server.guild, "forum-newbie")
+    await sb.idle()
+    sb.reset()
+    thread, starter = await sb.forum_post(server.forum, newbie, "Saying goodbye to everyone",
+                                          "My blog: https://blog.example/last")
+    hold = await queued_hold(env, starter.id)
+    card = await card_for(env, newbie)
+    await sb.idle(quiet=0.2)
+    assert hold.member_told == "care" and sb.dms(newbie) == []
+    assert len(cards(env, newbie.id)) == 1
+    assert f"/{env.queue.id}/{hold.queue_message_id})" in card.embeds[0]["description"]
