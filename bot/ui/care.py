@@ -27,6 +27,8 @@ _BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
 }
 
 TITLE = "A member may be struggling"
+FALLBACK_NOTE = ("Note: the server's own support message has a mistake in it, so this is "
+                 "Steward's default. An admin can fix it with `/care settings support_message`.")
 
 
 def alert_embed(alert: Alert) -> discord.Embed:
@@ -135,6 +137,8 @@ class SupportModal(StewardModal):
         super().__init__(title="Send a support message", timeout=900)
         self.alert_id = alert_id
         self.fallback = fallback  # the server's template failed: this is Steward's default
+        if fallback:
+            self.add_item(discord.ui.TextDisplay(FALLBACK_NOTE))
         self.text: discord.ui.TextInput[SupportModal] = discord.ui.TextInput(
             label="Message (sent by DM, signed with your name)",
             style=discord.TextStyle.paragraph, default=truncate(draft, 1800),
@@ -157,7 +161,5 @@ class SupportModal(StewardModal):
                     "way, for example a gentle reply in the channel or a message from a "
                     "moderator they know.")
         if self.fallback:
-            text += ("\nNote: the server's own support message has a mistake in it, so the "
-                     "form started from Steward's default. An admin can fix it with "
-                     "`/care settings support_message`.")
+            text += "\n" + FALLBACK_NOTE
         await reply_ephemeral(interaction, text)

@@ -281,6 +281,9 @@ async def test_a_broken_support_template_never_blocks_the_support_message(env):
         assert r.modal is not None, r.texts
         (field,) = r.modal.inputs()
         assert field["value"].startswith(f"Hi <@{member.id}>, I'm one of the moderators")
+        # The moderator is told before they review it, and again once it is sent.
+        [note] = [c for c in r.modal.components if c.get("type") == 10]
+        assert "Steward's default" in note["content"]
         s = await sb.submit_modal(r.modal, by=server.moderator, values={})
         await s.done()
     finally:
