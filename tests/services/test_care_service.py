@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,6 +18,7 @@ from bot.db.audit import AuditRepository
 from bot.db.care import Alert, CareRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
+from bot.db.holds import Hold
 from bot.db.reminders import ReminderRepository
 from bot.domain.care import DEFAULT_SUPPORT_TEMPLATE, clean_phrases, language_for
 from bot.errors import AlreadyDecided, InvalidInput, NotFound
@@ -373,3 +374,44 @@ async def test_a_support_dm_that_fails_unexpectedly_can_be_tried_again(world):
     assert (await w.care.send_support(GUILD, alert.id, MOD, "Maria", "Thinking of you.")
             ).delivered
     assert len(w.actions.dms) == 1
+
+
+# --- the link gate asks care (bot.services.linkhold_core.HoldCore.care) --------------------------
+
+
+def a_hold(text: str, *, member: int = OP, message_id: int = 9_500,
+           title: str | None = None) -> Hold:
+    return Hold(id=1, guild_id=GUILD, channel_id=GENERAL, parent_id=None, message_id=message_id,
+                member_id=member, kind="message", content=text, forum_title=title,
+                forum_tag_ids=(), reply_to_url=None, links=(), dup_key="k", repeat_count=1,
+                step="removed", removal="deleted", member_told=None, status="pending",
+                queue_channel_id=None, queue_message_id=None, decided_by=None,
+                decided_at=None, decision=None, reason=None, repost_url=None,
+                reminded_at=None, created_at=datetime.now(UTC), purged_at=None)
+
+
+async def test_the_link_gate_holds_back_its_notice_for_distress_and_for_quiet_members(world):
+    w = world
+    assert await w.care.hold_back(a_hold("See https://clinic.example")) is None
+    assert await w.care.hold_back(a_hold("I can't go on. https://x.example")) == "care"
+    assert await w.care.hold_back(a_hold("https://x.example", title="no point anymore")) == (
+        "care")
+    assert await w.care.hold_back(a_hold("Ya no puedo más https://x.example")) == "care"
+    assert w.actions.cards == {}  # asking raises nothing
+    # The alert for a held post links to its queue card, once.
+    card = "https://discord.com/channels/1/70/123"
+    await w.care.alert_held(a_hold("I can't go on. https://x.example"), card)
+    await w.care.alert_held(a_hold("I can't go on. https://x.example"), card)
+    [shown] = w.actions.cards.values()
+    assert shown.held_url == card and shown.link == card
+    # Its author is now quiet: their next held post gets no notice either, others' do.
+    assert await w.care.hold_back(a_hold("https://clinic.example", message_id=2)) == "quiet"
+    assert await w.care.hold_back(a_hold("https://clinic.example", member=READER)) is None
+    await w.advance(hours=25)
+    assert await w.care.hold_back(a_hold("https://clinic.example", message_id=3)) is None
+
+    def off(config):
+        config.care.enabled = False
+
+    await w.settings.update(GUILD, off)
+    assert await w.care.hold_back(a_hold("I can't go on. https://x.example")) is None
