@@ -21,6 +21,7 @@ from bot.db.care import DM_CLOSED, SENT, Alert, CareRepository
 from bot.db.holds import Hold
 from bot.domain import care as rules
 from bot.domain.distress import assess
+from bot.domain.holds import THREAD_KINDS
 from bot.domain.templates import FALLBACK_ACTION, render_or_default
 from bot.errors import AlreadyDecided, InvalidInput, NotFound
 from bot.services.audit import AuditService
@@ -136,7 +137,15 @@ class CareService:
 
     @staticmethod
     def held_post(hold: Hold) -> CarePost:
-        """A post the link gate held (or AutoMod blocked), as the detector sees it."""
+        """A post the link gate held (or AutoMod blocked), as the detector sees it.
+
+        A held thread name is keyed by its thread (as care's own rename check keys it), so a
+        title is one alert whichever of the two sees it first.
+        """
+        if hold.kind in THREAD_KINDS:
+            return CarePost(guild_id=hold.guild_id, channel_id=hold.channel_id,
+                            message_id=hold.channel_id, author_id=hold.member_id, text="",
+                            title=hold.content or "")
         return CarePost(guild_id=hold.guild_id, channel_id=hold.channel_id,
                         message_id=hold.message_id, author_id=hold.member_id,
                         text=hold.content or "", title=hold.forum_title)

@@ -354,3 +354,40 @@ async def test_a_new_members_forum_post_with_a_distress_title_and_a_link_alerts_
     assert hold.member_told == "care" and sb.dms(newbie) == []
     assert len(cards(env, newbie.id)) == 1
     assert f"/{env.queue.id}/{hold.queue_message_id})" in card.embeds[0]["description"]
+
+
+async def test_a_forum_post_renamed_to_distress_alerts_once(env):
+    sb, server = env.sb, env.main
+    member = await sb.join(server.guild, "renamer")
+    thread, starter = await sb.forum_post(server.forum, member, "Week 3 of chemo",
+                                          "An update for everyone.")
+    await sb.idle(quiet=0.2)
+    assert cards(env, member.id) == []
+    await sb.rename(thread, "Week 3. I can't go on")
+    card = await card_for(env, member)
+    assert f"/{thread.id}/{starter.id})" in card.embeds[0]["description"]
+    await sb.rename(thread, "Week 3. I can't go on any more")
+    await sb.idle(quiet=0.2)
+    assert len(cards(env, member.id)) == 1
+    assert sb.dms(member) == []
+
+
+async def test_a_new_members_rename_with_a_link_and_distress_is_held_quietly_and_alerts_once(env):
+    sb, server = env.sb, env.main
+    newbie = await sb.join(server.guild, "renaming-newbie")
+    thread, _ = await sb.forum_post(server.forum, newbie, "Scan results", "Waiting.")
+    await sb.idle(quiet=0.2)
+    sb.reset()
+    await sb.rename(thread, "I can't go on https://blog.example/last")
+    await card_for(env, newbie)
+    repo = env.bot.services.linkhold.holds
+
+    async def rename_hold():
+        held = [h for h in await repo.pending(server.id) if h.member_id == newbie.id]
+        return held[0] if held and held[0].step == "queued" else None
+
+    hold = await eventually(rename_hold)
+    await sb.idle(quiet=0.2)
+    assert hold.kind == "thread_rename" and hold.member_told == "care"
+    assert sb.dms(newbie) == []
+    assert len(cards(env, newbie.id)) == 1
