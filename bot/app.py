@@ -98,6 +98,9 @@ class StewardBot(commands.Bot):
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.router = MessageRouter()
+        # Edits of guild messages (raw, so uncached messages count), in the same fixed order:
+        # the link gate first, then care (a held edit is answered by the gate's care hook).
+        self.edit_router = MessageRouter()
         self.background = BackgroundTasks()
         self._services: Services | None = None
         self._database = database
@@ -163,6 +166,12 @@ class StewardBot(commands.Bot):
     async def on_message(self, message: discord.Message) -> None:
         """The single MESSAGE_CREATE entry point (see bot.routing)."""
         await self.router.dispatch(message)
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """The single MESSAGE_UPDATE entry point: an edit that changed the words is routed."""
+        if payload.guild_id is None or "content" not in payload.data:
+            return
+        await self.edit_router.dispatch(payload.message)
 
     def add_dynamic_items(self, *items: PersistentItem) -> None:
         """Register persistent buttons (and remember them for `persistent_items()`)."""

@@ -177,6 +177,10 @@ async def build(host: Host, client: discord.Client) -> Services:
                        marks=DoNotTagRepository(db), opt_outs=privacy)
     care_adapter.serve(care)
     repost.do_not_tag = care.do_not_tag  # a marked member's repost pings and tells nobody
+    # A held post that reads as distress: no automated notice, one care alert linking to its
+    # queue card (the link gate consumed the message, so it asks care itself).
+    linkhold.care = care
+    care.held_card = linkhold.card_url
     # /privacy forget (their cards blanked, alerts deleted); purged after link-hold retention
     privacy.register_tables("care", purge=care.purge_expired, before=care.forget_member)
 

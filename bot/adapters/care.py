@@ -59,6 +59,29 @@ class CareAdapter:
             return False
         return await self.service.consider(care_post(message))
 
+    async def on_thread_rename(self, thread: discord.Thread) -> bool:
+        """A thread (a forum post) renamed: a title that reads as distress alerts, keyed by
+        the thread (once per thread; the link gate's hold of the same rename shares the key).
+        """
+        guild = thread.guild
+        owner_id = thread.owner_id
+        me = self._client.user
+        if (owner_id is None or (me is not None and owner_id == me.id)
+                or not self.service.enabled(guild.id)):
+            return False
+        locale = guild.preferred_locale
+        return await self.service.consider(CarePost(
+            guild_id=guild.id, channel_id=thread.id, message_id=thread.id, author_id=owner_id,
+            text="", title=thread.name,
+            language=language_for(str(locale.value) if locale is not None else None)))
+
+    async def on_edit(self, message: discord.Message) -> bool:
+        """Edit-router handler: an edit that makes a post read as distress alerts like a post
+        (once per post: an edit of a post that already has an alert only keeps it quiet)."""
+        if message.edited_at is None:
+            return False  # embed unfurls and other non-edits
+        return await self.on_message(message)
+
     # --- CareActions ----------------------------------------------------------------------------
 
     def guild_name(self, guild_id: int) -> str | None:

@@ -37,12 +37,19 @@ class Alert:
     support_status: str | None = None
     support_by: int | None = None
     support_at: datetime | None = None
+    # Not stored: the queue card of a post the link gate held (filled in by the service).
+    held_url: str | None = None
 
     @property
     def jump_url(self) -> str:
         """The link to the post."""
         return (f"https://discord.com/channels/{self.guild_id}/{self.channel_id}/"
                 f"{self.message_id}")
+
+    @property
+    def link(self) -> str:
+        """Where a moderator can read the post: its held-post queue card, else the post."""
+        return self.held_url or self.jump_url
 
     @property
     def support_sent(self) -> bool:

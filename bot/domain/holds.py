@@ -341,6 +341,13 @@ DEFAULT_APPROVED_NOTICE = (
     "Good news: a moderator approved your post and shared it for you in {channel}: {link}"
 )
 
+# The approval notice of a post that read as distress, or of a member in a care quiet window:
+# a moderator decided to share it, so the member is told, plainly (no cheer, no server template).
+PLAIN_APPROVED_NOTICE = "A moderator shared your post in {channel}: {link}"
+
+# Why a held post's member got no automated notice (bot.services.care decides).
+CARE_TOLD = frozenset({"care", "quiet"})
+
 DEFAULT_REJECTED_DM = (
     "Hi {member}, a moderator looked at the post I held in **{server}** and decided not to "
     "share it.{reason}\n\nIf you have questions or think this was a mistake, {ask}"

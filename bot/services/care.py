@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -27,9 +27,11 @@ from bot.db.care import (
     DoNotTagRepository,
     QuietMark,
 )
+from bot.db.holds import Hold
 from bot.domain import care as rules
 from bot.domain.distress import assess
-from bot.domain.templates import render
+from bot.domain.holds import THREAD_KINDS
+from bot.domain.templates import FALLBACK_ACTION, render_or_default
 from bot.errors import AlreadyDecided, InvalidInput, NotFound
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
@@ -77,7 +79,7 @@ class CarePost:
     author_id: int
     text: str
     title: str | None = None
-    language: str = "en"
+    language: str = "es"  # unknown: both lexicons (bot.domain.care.language_for)
 
 
 class CareActions(Protocol):
@@ -102,6 +104,25 @@ class CareActions(Protocol):
     def guild_name(self, guild_id: int) -> str | None:
         """The server's name."""
         ...
+
+
+# The queue card of a post the link gate held, by (guild id, message id); None when the post
+# was not held. bot.composition passes `LinkHoldService.card_url`: the held post is gone from
+# the channel, so the alert links to where a moderator can read it.
+HeldCard = Callable[[int, int], Awaitable[str | None]]
+
+# Why the link gate sent the member nothing automated about a held post (`hold_back`).
+HELD_BACK_DISTRESS = "care"
+HELD_BACK_QUIET = "quiet"
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """The support message a moderator reviews; `fallback`: the server's template failed,
+    so this is Steward's default."""
+
+    text: str
+    fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +156,14 @@ class CareService:
         self.clock = clock
         self.actions = actions
         self.audit = audit
+        self.held_card: HeldCard | None = None
+
+    async def _shown(self, alert: Alert, held_url: str | None = None) -> Alert:
+        """The alert as the card shows it: a held post links to its queue card."""
+        url = held_url
+        if url is None and self.held_card is not None:
+            url = await self.held_card(alert.guild_id, alert.message_id)
+        return alert if url is None else replace(alert, held_url=url)
 
     # --- detection ----------------------------------------------------------------------------
 
@@ -142,21 +171,67 @@ class CareService:
         """Whether care is on in the guild (cached settings: cheap on the hot path)."""
         return self.settings.get(guild_id).care.enabled
 
-    async def consider(self, post: CarePost) -> bool:
-        """Alert on a post that reads as distress; True when it does (consume the message)."""
+    def _assess(self, post: CarePost) -> tuple[str, ...]:
+        """The phrases that make the post read as distress (empty: it doesn't)."""
+        care = self.settings.get(post.guild_id).care
+        text = post.text if post.title is None else f"{post.title}.\n{post.text}"
+        return assess(text, extra_phrases=care.extra_phrases, language=post.language).matched
+
+    @staticmethod
+    def held_post(hold: Hold) -> CarePost:
+        """A post the link gate held (or AutoMod blocked), as the detector sees it.
+
+        A held thread name is keyed by its thread (as care's own rename check keys it), so a
+        title is one alert whichever of the two sees it first.
+        """
+        if hold.kind in THREAD_KINDS:
+            return CarePost(guild_id=hold.guild_id, channel_id=hold.channel_id,
+                            message_id=hold.channel_id, author_id=hold.member_id, text="",
+                            title=hold.content or "")
+        return CarePost(guild_id=hold.guild_id, channel_id=hold.channel_id,
+                        message_id=hold.message_id, author_id=hold.member_id,
+                        text=hold.content or "", title=hold.forum_title)
+
+    async def hold_back(self, hold: Hold) -> str | None:
+        """Should the link gate send the author nothing automated about their held post?
+
+        `HELD_BACK_DISTRESS` when the post reads as distress (a person answers it, not
+        Steward), `HELD_BACK_QUIET` when the author is in a quiet window, None otherwise.
+        Pure over the post and the stored windows, so a hold resumed after a restart gets the
+        same answer.
+        """
+        post = self.held_post(hold)
+        if not self.enabled(post.guild_id):
+            return None
+        if self._assess(post):
+            return HELD_BACK_DISTRESS
+        if await self.quiet_until(post.guild_id, post.author_id) is not None:
+            return HELD_BACK_QUIET
+        return None
+
+    async def alert_held(self, hold: Hold, card_url: str | None) -> None:
+        """The link gate held this post (its queue card, if any, is `card_url`): alert if it
+        reads as distress."""
+        await self.consider(self.held_post(hold), held_url=card_url)
+
+    async def consider(self, post: CarePost, *, held_url: str | None = None) -> bool:
+        """Alert on a post that reads as distress; True when it does (consume the message).
+
+        A post the link gate held comes here from the gate itself (after its queue card is
+        posted), so one post has one alert whichever way it came.
+        """
         config = self.settings.get(post.guild_id)
         care = config.care
         if not care.enabled:
             return False
-        text = post.text if post.title is None else f"{post.title}.\n{post.text}"
-        verdict = assess(text, extra_phrases=care.extra_phrases, language=post.language)
-        if not verdict.is_distress:
+        matched = self._assess(post)
+        if not matched:
             return False
         now = self.clock.now()
         quiet_until = rules.quiet_end(now, care.quiet_hours)
         alert = await self.repository.create(
             guild_id=post.guild_id, member_id=post.author_id, channel_id=post.channel_id,
-            message_id=post.message_id, matched=verdict.matched, now=now,
+            message_id=post.message_id, matched=matched, now=now,
             quiet_until=quiet_until)
         if alert is None:  # seen before (a catch-up, a retry): one alert per post
             await self.repository.extend_quiet(post.guild_id, post.message_id, quiet_until)
@@ -168,11 +243,12 @@ class CareService:
             log.warning("care alert %s: guild %s has no care or queue channel", alert.id,
                         post.guild_id)
         else:
+            alert = await self._shown(alert, held_url)
             card_id = await self.actions.post_alert(channel_id, alert)
             if card_id is not None:
                 await self.repository.set_card(alert.id, channel_id, card_id)
         await self.audit.record(post.guild_id, None, "care.alert", post.author_id,
-                                {"alert": alert.id, "jump": alert.jump_url})
+                                {"alert": alert.id, "jump": alert.link})
         return True
 
     # --- quiet windows ------------------------------------------------------------------------
@@ -241,7 +317,7 @@ class CareService:
         if alert is None or alert.guild_id != guild_id:
             raise NotFound("I can't find that alert any more (the member may have asked to "
                            "be forgotten, or it was cleared after the retention period).")
-        return alert
+        return await self._shown(alert)
 
     async def claim(self, guild_id: int, alert_id: int, moderator_id: int) -> Claim:
         """"I'll reach out": the first moderator has it; the others are told who."""
@@ -253,7 +329,7 @@ class CareService:
         alert = await self.alert(guild_id, alert_id)
         await self.actions.edit_alert(alert)
         await self.audit.record(guild_id, moderator_id, "care.claimed", alert.member_id,
-                                {"alert": alert.id, "jump": alert.jump_url})
+                                {"alert": alert.id, "jump": alert.link})
         return Claim(alert, True)
 
     def _may_send(self, alert: Alert, moderator_id: int) -> None:
@@ -264,22 +340,32 @@ class CareService:
             raise AlreadyDecided(f"<@{alert.claimed_by}> is reaching out to this member, so "
                                  "I won't send a second message. Talk to them first.")
 
-    def support_text(self, guild_id: int, alert: Alert, moderator_name: str) -> str:
-        """The server's support message for this member, for the moderator to review."""
-        template = self.settings.get(guild_id).care.support_template or (
-            rules.DEFAULT_SUPPORT_TEMPLATE)
-        return render(template, {
-            "member": f"<@{alert.member_id}>",
-            "server": self.actions.guild_name(guild_id) or "our server",
-            "moderator": moderator_name,
-        }, limit=SUPPORT_MAX)
+    def support_text(self, guild_id: int, alert: Alert, moderator_name: str) -> Draft:
+        """The server's support message for this member, for the moderator to review.
+
+        A saved template that no longer renders (an older version, a hand-edited database)
+        never stops a moderator from sending support: Steward's default is used instead and
+        `fallback` says so.
+        """
+        text, failed = render_or_default(
+            self.settings.get(guild_id).care.support_template, rules.DEFAULT_SUPPORT_TEMPLATE,
+            {"member": f"<@{alert.member_id}>",
+             "server": self.actions.guild_name(guild_id) or "our server",
+             "moderator": moderator_name}, limit=SUPPORT_MAX)
+        return Draft(text, failed)
 
     async def support_draft(self, guild_id: int, alert_id: int, moderator_id: int,
-                            moderator_name: str) -> str:
+                            moderator_name: str) -> Draft:
         """The text to pre-fill, after checking the message may still be sent."""
         alert = await self.alert(guild_id, alert_id)
         self._may_send(alert, moderator_id)
-        return self.support_text(guild_id, alert, moderator_name)
+        draft = self.support_text(guild_id, alert, moderator_name)
+        if draft.fallback:
+            log.warning("saved care.support_template no longer renders in guild %s; "
+                        "used the default", guild_id)
+            await self.audit.record(guild_id, None, FALLBACK_ACTION, alert.member_id,
+                                    {"setting": "care.support_template", "alert": alert.id})
+        return draft
 
     async def send_support(self, guild_id: int, alert_id: int, moderator_id: int,
                            moderator_name: str, text: str) -> SupportResult:
@@ -306,7 +392,7 @@ class CareService:
         await self.actions.edit_alert(alert)
         await self.audit.record(guild_id, moderator_id,
                                 "care.support_sent" if delivered else "care.support_dm_closed",
-                                alert.member_id, {"alert": alert.id, "jump": alert.jump_url})
+                                alert.member_id, {"alert": alert.id, "jump": alert.link})
         return SupportResult(alert, delivered)
 
     # --- privacy ------------------------------------------------------------------------------

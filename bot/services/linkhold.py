@@ -36,6 +36,7 @@ from bot.services.linkhold_core import (
     QueueCard,
     Repositories,
     Someone,
+    queue_url,
 )
 from bot.services.linkhold_review import Decision, MemberStatus
 from bot.services.linkhold_upkeep import HoldUpkeep
@@ -184,6 +185,13 @@ class LinkHoldService(HoldUpkeep):
         return await self.complete(hold, author)
 
     # --- reading for commands -----------------------------------------------------------------
+
+    async def card_url(self, guild_id: int, message_id: int) -> str | None:
+        """The queue card of the post `message_id` if it was held (care alerts link to it)."""
+        hold = await self.holds.by_message(guild_id, message_id)
+        if hold is None:
+            return None
+        return queue_url(guild_id, hold.queue_channel_id, hold.queue_message_id)
 
     async def pending(self, guild_id: int, limit: int = 25) -> list[Hold]:
         """Pending holds of a guild, oldest first."""

@@ -1,10 +1,14 @@
 """Link holds and Discord's AutoMod (issue 14): the facts of a blocked post, and the hooks that
-let the trusted role follow trust and post counts (`bot.services.automod` implements them)."""
+let the trusted role follow trust and post counts (`bot.services.automod` implements them) and
+care answer a held post that reads as distress (`bot.services.care` implements `CareGate`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.db.holds import Hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +37,18 @@ class TrustHooks(Protocol):
     async def untrusted(self, guild_id: int, member_id: int, by: int | None) -> None: ...
 
     async def counted(self, guild_id: int, member_id: int) -> None: ...
+
+
+class CareGate(Protocol):
+    """Care (bot.services.care) on a held post: distress is answered by a person, not by
+    Steward's automated notices."""
+
+    async def hold_back(self, hold: Hold) -> str | None:
+        """Why the member gets no automated notice ("care": the post reads as distress;
+        "quiet": they are in a quiet window), None when they may be told."""
+        ...
+
+    async def alert_held(self, hold: Hold, card_url: str | None) -> None:
+        """Raise the care alert for a held post (once per post) when it reads as distress;
+        it links to the queue card `card_url` (the post is gone from the channel)."""
+        ...

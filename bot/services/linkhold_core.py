@@ -30,7 +30,7 @@ from bot.domain.templates import FALLBACK_ACTION, render_or_default
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
-from bot.services.linkhold_blocks import TrustHooks
+from bot.services.linkhold_blocks import CareGate, TrustHooks
 from bot.services.linkhold_ping import PingActions, ReviewerPing
 from bot.services.repost_ports import RepostRequest, StoredAttachment
 from bot.services.scheduler import Scheduler
@@ -274,6 +274,7 @@ class HoldCore:
         self._started = False
         self._completing: set[int] = set()  # holds whose steps run right now
         self.trust_hooks: TrustHooks | None = None  # the trusted role (bot.services.automod)
+        self.care: CareGate | None = None  # distress: no automated notice, a care alert
         # The one reviewer ping per waiting hold, on the durable scheduler.
         self.pinger = (None if scheduler is None else
                        ReviewerPing(self.holds, self.settings, clock, actions, scheduler))
@@ -335,7 +336,12 @@ class HoldCore:
                 )
         if step <= STEPS.index(STEP_REMOVED):
             told = "none"
-            if removal != "failed":
+            held_back = None if self.care is None else await self.care.hold_back(hold)
+            if held_back is not None:
+                told = held_back  # a person answers distress, not an automated notice
+                log.info("hold %s: member %s not told automatically (%s)", hold.id,
+                         hold.member_id, held_back)
+            elif removal != "failed":
                 told = await self._tell_member(hold, someone)
             await self.holds.mark_told(hold.id, told)
         if step <= STEPS.index(STEP_TOLD):
@@ -344,6 +350,15 @@ class HoldCore:
             channel_id, message_id = await self._post_card(current)
             if channel_id is not None and message_id is not None:
                 await self._schedule_ping(current, channel_id)
+            if self.care is not None:
+                # After the card exists (the alert links to it: the post left the channel)
+                # and before the step is marked done, so a crash between them is resumed.
+                # The gate consumed the message, so the care route never sees it.
+                try:
+                    await self.care.alert_held(
+                        current, queue_url(hold.guild_id, channel_id, message_id))
+                except Exception:
+                    log.exception("could not raise the care alert for hold %s", hold.id)
             await self.holds.mark_queued(hold.id, channel_id, message_id)
             await self._audit.record(
                 hold.guild_id, None, "hold.held", hold.member_id,

@@ -115,7 +115,8 @@ class HoldReview(HoldCore):
                               for f in files if f.data is not None),
             not_kept=tuple(f.filename for f in files if f.data is None),
             reply_to_url=hold.reply_to_url,
-            notice=settings.approved_template or rules.DEFAULT_APPROVED_NOTICE,
+            notice=(rules.PLAIN_APPROVED_NOTICE if hold.member_told in rules.CARE_TOLD
+                    else settings.approved_template or rules.DEFAULT_APPROVED_NOTICE),
             forum_title=hold.forum_title if forum else None,
             forum_tag_ids=hold.forum_tag_ids if forum else (),
         )

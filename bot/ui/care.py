@@ -27,6 +27,8 @@ _BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
 }
 
 TITLE = "A member may be struggling"
+FALLBACK_NOTE = ("Note: the server's own support message has a mistake in it, so this is "
+                 "Steward's default. An admin can fix it with `/care settings support_message`.")
 
 
 def alert_embed(alert: Alert) -> discord.Embed:
@@ -37,7 +39,9 @@ def alert_embed(alert: Alert) -> discord.Embed:
     when = int(alert.created_at.timestamp())
     lines = [
         f"**Member:** <@{alert.member_id}> (`{alert.member_id}`)",
-        f"**Post:** [jump to the post]({alert.jump_url}) in <#{alert.channel_id}>",
+        (f"**Post:** held for review (it has a link), so it is not in <#{alert.channel_id}>: "
+         f"[read it on its queue card]({alert.held_url})" if alert.held_url else
+         f"**Post:** [jump to the post]({alert.jump_url}) in <#{alert.channel_id}>"),
         f"**When:** <t:{when}:f> (<t:{when}:R>)",
         "**Why:** it reads like " + ", ".join(code_span(p, 80) for p in alert.matched[:5]),
         f"**Quiet until:** <t:{int(alert.quiet_until.timestamp())}:f>: Steward sends this "
@@ -111,14 +115,15 @@ class CareButton(
         if self.action == "support":
             draft = await service.support_draft(guild_id, self.alert_id, moderator.id,
                                                 moderator.display_name)
-            await interaction.response.send_modal(SupportModal(self.alert_id, draft))
+            await interaction.response.send_modal(SupportModal(self.alert_id, draft.text,
+                                                               fallback=draft.fallback))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         claim = await service.claim(guild_id, self.alert_id, moderator.id)
         alert = claim.alert
         if claim.claimed:
             text = (f"Thank you. The others can see you're reaching out to "
-                    f"<@{alert.member_id}>. The post: {alert.jump_url}")
+                    f"<@{alert.member_id}>. The post: {alert.link}")
         else:
             text = (f"<@{alert.claimed_by}> is already reaching out to this member. "
                     "Check with them before you write too.")
@@ -128,9 +133,12 @@ class CareButton(
 class SupportModal(StewardModal):
     """Review (and edit) the server's support message, then send it by DM, once."""
 
-    def __init__(self, alert_id: int, draft: str) -> None:
+    def __init__(self, alert_id: int, draft: str, *, fallback: bool = False) -> None:
         super().__init__(title="Send a support message", timeout=900)
         self.alert_id = alert_id
+        self.fallback = fallback  # the server's template failed: this is Steward's default
+        if fallback:
+            self.add_item(discord.ui.TextDisplay(FALLBACK_NOTE))
         self.text: discord.ui.TextInput[SupportModal] = discord.ui.TextInput(
             label="Message (sent by DM, signed with your name)",
             style=discord.TextStyle.paragraph, default=truncate(draft, 1800),
@@ -152,4 +160,6 @@ class SupportModal(StewardModal):
             text = (f"I couldn't DM {member}: their DMs are closed. Please reach out another "
                     "way, for example a gentle reply in the channel or a message from a "
                     "moderator they know.")
+        if self.fallback:
+            text += "\n" + FALLBACK_NOTE
         await reply_ephemeral(interaction, text)

@@ -108,9 +108,14 @@ def _who(card: QueueCard, joined_at: datetime | None) -> list[str]:
         who.append("⚠️ **I could not remove this post** (missing permission?). It is still "
                    "visible in the channel.")
     told = {"dm": "by DM", "channel": "with a short notice in the channel",
-            "dm+channel": "by DM and in the channel", "none": "not told"}
+            "dm+channel": "by DM and in the channel", "none": "not told",
+            "care": "nothing automated: this post reads as distress",
+            "quiet": "nothing automated: they are in a care quiet window"}
     if hold.member_told:
         who.append(f"**Member told:** {told.get(hold.member_told, hold.member_told)}")
+    if hold.member_told == "care":
+        who.append("💙 **Care alert:** moderators have one for this post. Please let a person "
+                   "reach out before you decide.")
     return who
 
 

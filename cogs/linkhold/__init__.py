@@ -26,6 +26,7 @@ class LinkHold(LinkHoldCommands):
         await self.service.load()
         self.bot.router.add("linkhold", self.adapter.on_message, priority=PRIORITY_LINKHOLD,
                             app_posts=True)
+        self.bot.edit_router.add("linkhold", self.adapter.on_edit, priority=PRIORITY_LINKHOLD)
         self.bot.add_dynamic_items(HoldButton)
         if self.bot.is_ready():
             self._start()
@@ -33,6 +34,7 @@ class LinkHold(LinkHoldCommands):
     async def cog_unload(self) -> None:
         """Give the route back and save what must survive a restart."""
         self.bot.router.remove("linkhold")
+        self.bot.edit_router.remove("linkhold")
         self.bot.remove_dynamic_items(HoldButton)
         await self.service.stop()
 
@@ -44,16 +46,6 @@ class LinkHold(LinkHoldCommands):
     async def on_ready(self) -> None:
         """Once connected: finish interrupted holds and catch up on missed messages."""
         self._start()
-
-    @commands.Cog.listener()
-    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        """Edits (raw, so uncached messages count): a link edited in is held like a post."""
-        if payload.guild_id is None or "content" not in payload.data:
-            return
-        try:
-            await self.adapter.on_edit(payload.message)
-        except Exception:
-            log.exception("could not check edited message %s", payload.message_id)
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:

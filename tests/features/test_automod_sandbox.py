@@ -14,6 +14,7 @@ import pytest_asyncio
 from bot.app import StewardBot
 from bot.clock import FakeClock
 from bot.domain import automod as rule_domain
+from bot.ui.care import TITLE as CARE_TITLE
 from sandbox import Sandbox
 from sandbox.automod import Blocked
 from sandbox.world import StewardHarness
@@ -357,3 +358,35 @@ async def test_a_trusted_role_above_steward_or_no_manage_roles_the_doctor_explai
     finally:
         sb.set_bot_permissions(env.guild, everything.value)
         await sb.idle()
+
+
+# --- care (issue 15): a blocked post that reads as distress gets a person, not an automated DM ---
+
+
+async def test_a_blocked_distress_post_gets_one_care_alert_and_no_dm_nor_does_the_next(env):
+    sb = env.sb
+    newbie = await sb.join(env.guild, fresh())
+    first = await sb.try_post(env.general, newbie,
+                              "I can't go on. My goodbye letter: https://letters.example/me")
+    assert isinstance(first, Blocked)
+    hold = await hold_of(env, first.alerts[0].id)
+    assert hold.member_told == "care"
+
+    def care_cards():
+        return [m for m in sb.messages(env.queue)
+                if any(e.get("title") == CARE_TITLE for e in m.embeds)
+                and f"<@{newbie.id}>" in m.embeds[0]["description"]]
+
+    await sb.wait_for(lambda: care_cards() or None, message="no care alert")
+    [alert] = care_cards()
+    # The blocked post never existed: the alert links to its queue card.
+    assert f"/{env.queue.id}/{hold.queue_message_id})" in alert.embeds[0]["description"]
+    assert "Care alert" in card_of(env, hold.id).display_text
+    # In the quiet window that opened, the next blocked post gets no DM either.
+    second = await sb.try_post(env.general, newbie, "see https://clinic.example/x")
+    assert isinstance(second, Blocked)
+    later = await hold_of(env, second.alerts[0].id)
+    assert later.member_told == "quiet"
+    await sb.idle(quiet=0.2)
+    assert sb.dms(newbie) == []
+    assert len(care_cards()) == 1

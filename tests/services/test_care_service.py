@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,6 +18,7 @@ from bot.db.audit import AuditRepository
 from bot.db.care import Alert, CareRepository, DoNotTagRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
+from bot.db.holds import Hold
 from bot.db.reminders import ReminderRepository
 from bot.domain.care import DEFAULT_SUPPORT_TEMPLATE, clean_phrases, language_for
 from bot.errors import AlreadyDecided, InvalidInput, NotFound
@@ -208,8 +209,11 @@ def test_phrases_and_languages_are_checked():
         "ready to give up", "no way out"]
     with pytest.raises(ValueError, match="3 to 100"):
         clean_phrases(["ok"])
-    assert language_for("es-ES") == "es" and language_for("en-US") == "en"
-    assert language_for(None) == "en"
+    assert language_for("es-ES") == "es" and language_for("es-419") == "es"
+    # Unknown (no locale, Discord's default en-US, no lexicon for it): both lexicons.
+    assert language_for(None) == "es" and language_for("en-US") == "es"
+    assert language_for("fr") == "es"
+    assert language_for("en-GB") == "en"
     assert "findahelpline.com" in DEFAULT_SUPPORT_TEMPLATE
     assert not any(ch.isdigit() for ch in DEFAULT_SUPPORT_TEMPLATE)  # no phone numbers
 
@@ -237,8 +241,8 @@ async def test_the_support_message_is_reviewed_then_sent_once_signed(world):
     await w.care.consider(post())
     alert = await alerted(w)
     draft = await w.care.support_draft(GUILD, alert.id, MOD, "Maria")
-    assert f"<@{OP}>" in draft and "Hope Together" in draft
-    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft + " Edited.")
+    assert f"<@{OP}>" in draft.text and "Hope Together" in draft.text and not draft.fallback
+    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft.text + " Edited.")
     assert result.delivered
     [(member, text)] = w.actions.dms
     assert member == OP and "Edited." in text and "sent by Maria" in text
@@ -250,6 +254,23 @@ async def test_the_support_message_is_reviewed_then_sent_once_signed(world):
         await w.care.support_draft(GUILD, alert.id, MOD2, "Sam")
     assert len(w.actions.dms) == 1
     assert "care.support_sent" in await w.actions_logged()
+
+
+async def test_a_broken_saved_support_message_falls_back_to_the_default_and_says_so(world):
+    """A template that slipped past validation (an older version, a hand-edited database)."""
+    w = world
+    config = w.settings.get(GUILD)
+    config.care = config.care.model_copy(update={"support_template": "Hi {name}, {oops"})
+    await w.care.consider(post())
+    alert = await alerted(w)
+    draft = await w.care.support_draft(GUILD, alert.id, MOD, "Maria")
+    assert draft.fallback
+    assert draft.text.startswith(f"Hi <@{OP}>, I'm one of the moderators of Hope Together")
+    entries = await w.audit.repository.recent(GUILD, limit=10)
+    [fallback] = [e for e in entries if e.action == "template.fallback"]
+    assert fallback.details == {"setting": "care.support_template", "alert": alert.id}
+    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft.text)
+    assert result.delivered and len(w.actions.dms) == 1
 
 
 async def test_someone_elses_claim_or_closed_dms_stop_the_support_message(world):
@@ -436,3 +457,43 @@ async def test_unmark_list_and_forget_keep_the_wish_without_the_row(world):
     assert (await w.care.marks.get(GUILD, READER)).marked_by == w.privacy.pseudonym(GUILD, MOD2)
     assert (await w.actions_logged()).count("care.quiet_removed") == 1
 
+
+# --- the link gate asks care (bot.services.linkhold_core.HoldCore.care) --------------------------
+
+
+def a_hold(text: str, *, member: int = OP, message_id: int = 9_500,
+           title: str | None = None) -> Hold:
+    return Hold(id=1, guild_id=GUILD, channel_id=GENERAL, parent_id=None, message_id=message_id,
+                member_id=member, kind="message", content=text, forum_title=title,
+                forum_tag_ids=(), reply_to_url=None, links=(), dup_key="k", repeat_count=1,
+                step="removed", removal="deleted", member_told=None, status="pending",
+                queue_channel_id=None, queue_message_id=None, decided_by=None,
+                decided_at=None, decision=None, reason=None, repost_url=None,
+                reminded_at=None, created_at=datetime.now(UTC), purged_at=None)
+
+
+async def test_the_link_gate_holds_back_its_notice_for_distress_and_for_quiet_members(world):
+    w = world
+    assert await w.care.hold_back(a_hold("See https://clinic.example")) is None
+    assert await w.care.hold_back(a_hold("I can't go on. https://x.example")) == "care"
+    assert await w.care.hold_back(a_hold("https://x.example", title="no point anymore")) == (
+        "care")
+    assert await w.care.hold_back(a_hold("Ya no puedo más https://x.example")) == "care"
+    assert w.actions.cards == {}  # asking raises nothing
+    # The alert for a held post links to its queue card, once.
+    card = "https://discord.com/channels/1/70/123"
+    await w.care.alert_held(a_hold("I can't go on. https://x.example"), card)
+    await w.care.alert_held(a_hold("I can't go on. https://x.example"), card)
+    [shown] = w.actions.cards.values()
+    assert shown.held_url == card and shown.link == card
+    # Its author is now quiet: their next held post gets no notice either, others' do.
+    assert await w.care.hold_back(a_hold("https://clinic.example", message_id=2)) == "quiet"
+    assert await w.care.hold_back(a_hold("https://clinic.example", member=READER)) is None
+    await w.advance(hours=25)
+    assert await w.care.hold_back(a_hold("https://clinic.example", message_id=3)) is None
+
+    def off(config):
+        config.care.enabled = False
+
+    await w.settings.update(GUILD, off)
+    assert await w.care.hold_back(a_hold("I can't go on. https://x.example")) is None
