@@ -8,6 +8,8 @@ BENCHMARKS = {
     "reminders": "1,000,000 scheduled reminders; scheduling lateness; delivery throughput",
     "welcome": "1,000 joins in 60 s of simulated time: messages, REST calls, greeted once",
     "memory": "process memory of `steward run` with 10k and 100k members",
+    "scale": "1 vs 2 sharded processes on PostgreSQL, SQLite vs PostgreSQL: reminders/s, "
+             "hold exposure p99, welcome throughput",
     "soak": "a busy server in a few minutes: holds, reminders, welcomes, lag, RSS, nothing lost",
 }
 

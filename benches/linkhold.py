@@ -15,6 +15,12 @@ Run:  uv run python -m benches.linkhold                 (20,000 messages x 5 rou
    the bot's DELETE for it arrives at the sandbox: p50/p99/max over `--holds` text-only posts,
    then `--attachment-holds` posts with a 256 KB attachment (downloaded and stored before the
    delete). Each hold finishes (DM, queue card) before the next post.
+3. Exposure with AutoMod on (issue 14). Steward keeps its AutoMod rule and a trusted role;
+   newcomers post the link messages of the labelled corpus (tests/corpus/links). A post the
+   rule blocks is never created (no MESSAGE_CREATE, nothing stored: exposure 0, checked for
+   every one); what the patterns miss is posted and held by the bot-side detector after it
+   appeared (exposure measured as in 2), or not held at all. Also: block -> hold queued.
+   The corpus-wide shares without a bot (patterns alone vs the detector): `benches.automod`.
 """
 
 from __future__ import annotations
@@ -206,6 +212,86 @@ async def exposure(sb: Sandbox, server: Any, steward: StewardBot, holds: int,
     print("   (target: text-only p99 < 50 ms)")
 
 
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus" / "links"
+
+
+def corpus_links(limit: int) -> list[str]:
+    """Link messages of the labelled corpus (dev, then holdout), at most `limit`."""
+    texts: list[str] = []
+    for name in ("dev", "holdout"):
+        with (CORPUS / f"{name}.jsonl").open(encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    case = json.loads(line)
+                    if case["label"] == "link":
+                        texts.append(case["text"])
+    return texts[:limit]
+
+
+async def exposure_automod(sb: Sandbox, server: Any, steward: StewardBot, posts: int) -> None:
+    from sandbox.automod import Blocked
+
+    arrivals = sb.api.requests
+    assert isinstance(arrivals, Arrivals), "run exposure() first"
+    trusted = sb.add_role(server.guild, "Members")
+    await sb.idle()
+
+    def automod_on(config: Any) -> None:
+        config.linkhold.trusted_role = trusted.id
+        config.linkhold.automod = True
+
+    await steward.guild_settings.update(server.guild.id, automod_on)
+    await sb.wait_for(lambda: any(r["name"].startswith("Steward")
+                                  for r in server.guild.automod_rules.values()))
+    service = steward.services.linkhold
+    newcomers = [await sb.join(server.guild, f"bench-automod-{i}") for i in range(50)]
+    channel_id = server.general.id
+    blocked = held_after = missed = 0
+    seen_ms: list[float] = []
+    queued_ms: list[float] = []
+    for i, text in enumerate(corpus_links(posts)):
+        author = newcomers[i % len(newcomers)]
+        future = arrivals.expect(
+            lambda r: r.route == "DELETE /channels/{channel_id}/messages/{message_id}"
+            and r.params.get("channel_id") == channel_id)
+        start = time.perf_counter()
+        result = await sb.try_post(server.general, author, f"{text} ({i})")
+        if isinstance(result, Blocked):
+            arrivals.waiters = [w for w in arrivals.waiters if w[1] is not future]
+            assert not [m for m in sb.messages(server.general, include_deleted=True)
+                        if m.content == f"{text} ({i})"], "a blocked post was created"
+            blocked += 1
+            key = result.alerts[0].id
+            for _ in range(2000):
+                hold = await service.holds.by_message(server.guild.id, key)
+                if hold is not None and hold.step == "queued":
+                    queued_ms.append((time.perf_counter() - start) * 1000)
+                    break
+                await asyncio.sleep(0.001)
+            continue
+        try:
+            arrived = await asyncio.wait_for(future, 0.5)
+        except TimeoutError:
+            arrivals.waiters = [w for w in arrivals.waiters if w[1] is not future]
+            missed += 1
+            continue
+        held_after += 1
+        seen_ms.append((arrived - start) * 1000)
+        await sb.idle(quiet=0.01)
+    n = blocked + held_after + missed
+    print("3. Exposure with AutoMod on (corpus link messages posted by newcomers)")
+    print(f"   blocked by the rule        : {blocked:4d} / {n}  ({100 * blocked / n:5.1f}%)  "
+          "exposure 0 ms (never created)")
+    if seen_ms:
+        share = 100 * held_after / n
+        print(f"   held by the detector after : {held_after:4d} / {n}  ({share:5.1f}%)"
+              f"  exposure p50 {pct(seen_ms, 0.5):6.2f} ms  p99 {pct(seen_ms, 0.99):6.2f} ms")
+    print(f"   not held at all            : {missed:4d} / {n}  ({100 * missed / n:5.1f}%)")
+    if queued_ms:
+        print(f"   block -> hold queued       : p50 {pct(queued_ms, 0.5):6.2f} ms  "
+              f"p99 {pct(queued_ms, 0.99):6.2f} ms  (moderators see the card)")
+
+
 async def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.WARNING)
     clock = FakeClock()
@@ -220,6 +306,9 @@ async def main(args: argparse.Namespace) -> None:
             await fast_path(sb, server, steward, args.messages, args.rounds)
             print()
             await exposure(sb, server, steward, args.holds, args.attachment_holds)
+            if args.automod_posts:
+                print()
+                await exposure_automod(sb, server, steward, args.automod_posts)
         finally:
             with contextlib.suppress(Exception):
                 await harness.stop()
@@ -232,4 +321,5 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--holds", type=int, default=1000)
     parser.add_argument("--attachment-holds", type=int, default=100)
+    parser.add_argument("--automod-posts", type=int, default=400)
     asyncio.run(main(parser.parse_args()))

@@ -17,9 +17,11 @@ import cogs
 from bot.clock import Clock, SystemClock
 from bot.composition import Services, build
 from bot.db import Database, migrate
+from bot.domain.shards import Shards
 from bot.i18n import speaking
 from bot.interactions import StewardTree
 from bot.messaging import NOBODY
+from bot.ratelimit import TokenBucket, budget_trace
 from bot.routing import MessageRouter
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
@@ -34,13 +36,16 @@ MEMBER_LANGUAGES_KEPT = 50_000
 
 
 def intents() -> discord.Intents:
-    """Guilds, guild messages, message content, members and DMs; nothing else."""
+    """Guilds, guild messages, message content, members, DMs and AutoMod; nothing else."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.guild_messages = True
     wanted.message_content = True
     wanted.members = True
     wanted.dm_messages = True
+    # Steward's own AutoMod rule: its changes (re-create if deleted) and its blocks (holds).
+    wanted.auto_moderation_configuration = True
+    wanted.auto_moderation_execution = True
     return wanted
 
 
@@ -84,14 +89,20 @@ class StewardBot(commands.Bot):
         database: Database | None = None,
         guild_ready_timeout: float = 2.0,
         sync_commands: bool = True,
+        shards: Shards | None = None,
         **options: Any,
     ) -> None:
+        if shards is not None and shards.sharded:
+            options.update(shard_ids=list(shards.ids or ()), shard_count=shards.count)
+        self.ownership = shards or Shards()
+        # This process's share of Discord's global REST limit (bot.ratelimit).
+        self.rest_budget = TokenBucket(settings.rest_budget or self.ownership.rest_budget())
         if "http_trace" not in options:
             from bot.metrics import http_trace_config
 
             # Counts Discord's error responses once metrics are on (a no-op otherwise).
-            options["http_trace"] = http_trace_config(
-                lambda: self._services.metrics if self._services is not None else None)
+            options["http_trace"] = budget_trace(self.rest_budget, http_trace_config(
+                lambda: self._services.metrics if self._services is not None else None))
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -104,6 +115,9 @@ class StewardBot(commands.Bot):
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.router = MessageRouter()
+        # Edits of guild messages (raw, so uncached messages count), in the same fixed order:
+        # the link gate first, then care (a held edit is answered by the gate's care hook).
+        self.edit_router = MessageRouter()
         self.background = BackgroundTasks()
         self._services: Services | None = None
         self._database = database
@@ -151,7 +165,8 @@ class StewardBot(commands.Bot):
         await self.tree.set_translator(CatalogTranslator())
         for name in extension_names():
             await self.load_extension(name)
-        if self._sync_commands:
+        # Commands are global: one process (shard 0's) registers them for all.
+        if self._sync_commands and self.ownership.runs_global_work:
             await self.sync_application_commands()
 
     async def sync_application_commands(self) -> None:
@@ -207,6 +222,12 @@ class StewardBot(commands.Bot):
         """The single MESSAGE_CREATE entry point (see bot.routing)."""
         await self.router.dispatch(message)
 
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """The single MESSAGE_UPDATE entry point: an edit that changed the words is routed."""
+        if payload.guild_id is None or "content" not in payload.data:
+            return
+        await self.edit_router.dispatch(payload.message)
+
     def add_dynamic_items(self, *items: PersistentItem) -> None:
         """Register persistent buttons (and remember them for `persistent_items()`)."""
         super().add_dynamic_items(*items)
@@ -241,3 +262,54 @@ class StewardBot(commands.Bot):
         await super().close()
         if self._database is not None:
             await self._database.close()
+
+
+IDENTIFY_WINDOW = 5.0  # seconds: each identify bucket allows one IDENTIFY per window
+
+
+class ShardedStewardBot(StewardBot, commands.AutoShardedBot):
+    """Steward running a range of shards (`steward run --shards 0-3 --shard-count 8`).
+
+    IDENTIFYs follow Discord's `max_concurrency` (from GET /gateway/bot): shard `i` is in
+    bucket ``i % max_concurrency`` and each bucket may identify once per five seconds, so up
+    to `max_concurrency` shards start together instead of discord.py's one every 5 s.
+    """
+
+    def __init__(self, settings: Settings, *, shards: Shards, **options: Any) -> None:
+        if not shards.sharded:
+            raise ValueError("ShardedStewardBot needs a shard range")
+        super().__init__(settings, shards=shards, **options)
+        self.max_concurrency = 1
+        self._identified: dict[int, float] = {}
+
+    async def setup_hook(self) -> None:
+        """Read the identify concurrency, then the usual start-up."""
+        try:
+            _, _, limit = await self.http.get_bot_gateway()
+            self.max_concurrency = max(1, int(limit["max_concurrency"]))
+            owned = self.ownership
+            log.info("running shards %s of %d (identify concurrency %d, %d session starts "
+                     "left)", ",".join(map(str, owned.ids or ())), owned.count,
+                     self.max_concurrency, limit["remaining"])
+        except (discord.DiscordException, KeyError, TypeError, ValueError):
+            log.warning("could not read GET /gateway/bot; identifying one shard per 5 s")
+        await super().setup_hook()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False
+                                   ) -> None:
+        """Wait until this shard's identify bucket is free (see the class docstring)."""
+        loop = asyncio.get_running_loop()
+        bucket = (shard_id or 0) % self.max_concurrency
+        last = self._identified.get(bucket)
+        if last is not None:
+            wait = last + IDENTIFY_WINDOW - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._identified[bucket] = loop.time()
+
+
+def make_bot(settings: Settings, shards: Shards | None = None, **options: Any) -> StewardBot:
+    """The bot for `steward run`: sharded when a shard range is given."""
+    if shards is not None and shards.sharded:
+        return ShardedStewardBot(settings, shards=shards, **options)
+    return StewardBot(settings, **options)

@@ -20,15 +20,25 @@ log = logging.getLogger(__name__)
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     import discord
 
-    from bot.app import StewardBot, point_at
+    from bot.app import make_bot, point_at
+    from bot.domain.shards import parse_shards
 
     try:
         token = settings.token()
     except MissingTokenError:
         return fail("DISCORD_TOKEN is not set: put your bot's token in .env "
                     "(see .env.example) or the environment")
+    shards = None
+    if args.shards is not None or args.shard_count is not None:
+        if args.shards is None or args.shard_count is None:
+            return fail("--shards and --shard-count go together, e.g. --shards 0-3 "
+                        "--shard-count 8")
+        try:
+            shards = parse_shards(args.shards, args.shard_count)
+        except ValueError as exc:
+            return fail(f"--shards: {exc}")
     point_at(settings.discord_api_base, settings.discord_gateway_url)
-    bot = StewardBot(settings)
+    bot = make_bot(settings, shards)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -202,7 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="steward", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="connect to Discord and run the bot")
+    run = sub.add_parser("run", help="connect to Discord and run the bot")
+    run.add_argument("--shards", help="the shards this process runs, e.g. 0-3 or 0,2 "
+                     "(with --shard-count; see docs/guide/scaling.md)")
+    run.add_argument("--shard-count", type=int, help="how many shards all processes run")
     sub.add_parser("migrate", help="apply database migrations and report")
     backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
     backup.add_argument("path", type=Path)

@@ -35,8 +35,9 @@ PERMISSIONS: tuple[NeededPermission, ...] = (
                      N_("repost and tag original posters inside forum posts")),
     NeededPermission("embed_links", N_("Embed Links"), N_("queue and mod-log channels"),
                      N_("show held posts and audit entries as embeds")),
-    NeededPermission("attach_files", N_("Attach Files"), N_("member channels"),
-                     N_("re-upload a held post's pictures when it is approved")),
+    NeededPermission("attach_files", N_("Attach Files"), N_("member channels, queue channel"),
+                     N_("re-upload a held post's pictures when it is approved; preview them "
+                     "(spoilered) on the queue card")),
     NeededPermission("read_message_history", N_("Read Message History"),
                      N_("every channel it works in"),
                      N_("catch up after downtime and see whether an original poster answered")),
@@ -47,11 +48,12 @@ PERMISSIONS: tuple[NeededPermission, ...] = (
     NeededPermission("manage_threads", N_("Manage Threads"), "forums",
                      N_("remove held forum posts and post one check-in into an archived thread")),
     NeededPermission("manage_roles", N_("Manage Roles"), N_("server (support-group roles)"),
-                     N_("give and remove the support-group roles members pick")),
+                     N_("give and remove the support-group roles members pick, and the trusted "
+                     "role")),
     NeededPermission("manage_channels", N_("Manage Channels"), N_("server (setup only)"),
                      N_("create the queue and mod-log channels during /steward setup")),
     NeededPermission("manage_guild", N_("Manage Server"), "server",
-                     N_("read Membership Screening and AutoMod settings")),
+                     N_("read Membership Screening and keep Steward's AutoMod rule")),
 )
 
 

@@ -26,7 +26,10 @@ MessageHandler = Callable[[discord.Message], Awaitable[bool]]
 # Lower runs first. Link holds must see a message before anything reacts to it.
 PRIORITY_LINKHOLD = 10
 PRIORITY_FOLLOWUPS = 50
-# Care consumes a post that reads as distress: nothing automated may answer it.
+# Care consumes a post that reads as distress: nothing automated may answer it. A post the
+# link gate held never reaches this route: the gate itself asks care (`HoldCore.care`) before
+# telling the member and raises the one alert after its queue card is up, so the order is
+# fixed whichever way a post comes (new post, edit via `edit_router`, AutoMod block).
 PRIORITY_CARE = 60
 PRIORITY_WELCOME = 90
 

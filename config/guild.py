@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from bot.domain.audit import DEFAULT_MOD_LOG_EVENTS, EVENT_FAMILIES
 from bot.domain.holds import TEMPLATE_NAMES
 from bot.domain.templates import validate
 
@@ -38,6 +39,8 @@ class CoreSettings(Section):
     rules_channel: int | None = server_field()
     timezone: str = "UTC"
     language: str | None = None  # public posts, cards, mod log; None: the server's own locale
+    # Which events the mod log shows (bot.domain.audit.EVENT_FAMILIES); problems always go.
+    mod_log_events: list[str] = Field(default_factory=lambda: list(DEFAULT_MOD_LOG_EVENTS))
 
     @field_validator("language")
     @classmethod
@@ -49,6 +52,15 @@ class CoreSettings(Section):
         if value != PSEUDO and value not in shipped():
             raise ValueError(f"unknown language {value!r} (Steward speaks {', '.join(shipped())})")
         return negotiate(value)
+
+    @field_validator("mod_log_events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in EVENT_FAMILIES]
+        if unknown:
+            raise ValueError(f"unknown mod-log events {unknown} (known: "
+                             f"{', '.join(EVENT_FAMILIES)})")
+        return list(dict.fromkeys(value))
 
     @field_validator("timezone")
     @classmethod
@@ -79,11 +91,19 @@ class LinkHoldSettings(Section):
     held_template: str | None = None  # the DM; names: member server channel when domains
     notice_template: str | None = None  # the in-channel notice when DMs are closed (same names)
     approved_template: str | None = None  # the one approval notice; names: member channel link
-    rejected_template: str | None = None  # the rejection DM; names: member server reason
+    rejected_template: str | None = None  # the rejection DM; names: member server reason ask
+    notice_seconds: int = Field(default=120, ge=10, le=3600)  # the channel notice stays this long
+    queue_ping_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)  # 0: no reviewer ping
     queue_channel: int | None = server_field()
     notice_channel: int | None = server_field()
+    contact_channel: int | None = server_field()  # where members may ask about a rejection
+    reviewer_role: int | None = server_field()  # pinged once when a hold waits (unset: none)
     exempt_roles: list[int] = server_field(default_factory=list)
     ignored_channels: list[int] = server_field(default_factory=list)
+    # Issue 14: given to members once they pass the hold period; Steward's AutoMod rule
+    # (`automod`, needs Manage Server) exempts it and blocks everyone else's links.
+    trusted_role: int | None = server_field()
+    automod: bool = False
 
     @field_validator("held_template", "notice_template", "approved_template",
                      "rejected_template")

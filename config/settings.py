@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     dev_guild: int | None = Field(default=None, validation_alias="STEWARD_DEV_GUILD")
     metrics_port: int | None = Field(default=None, validation_alias="STEWARD_METRICS_PORT")
     metrics_host: str = Field(default="127.0.0.1", validation_alias="STEWARD_METRICS_HOST")
+    # Requests per second this process may make to Discord's REST API (all processes share
+    # Discord's 50/s per token). Default: 50 times the share of shards this process runs.
+    rest_budget: float | None = Field(default=None, gt=0, le=50,
+                                      validation_alias="STEWARD_REST_BUDGET")
+    # Sharded processes: how long a claim on scheduled work holds before another process
+    # owning the server may take it back (the longest a dead process's work waits).
+    claim_lease_seconds: float = Field(default=120.0, gt=0, le=3600,
+                                       validation_alias="STEWARD_CLAIM_LEASE")
+    # The privacy HMAC key (opt-out fingerprints). Default: beside the SQLite file, or
+    # data/steward.postgresql.key for PostgreSQL. Every process of one installation needs
+    # the same key, so sharded processes on several hosts point this at a shared copy.
+    key_file: Path | None = Field(default=None, validation_alias="STEWARD_KEY_FILE")
 
     @field_validator("discord_api_base", "discord_gateway_url")
     @classmethod
@@ -122,6 +134,9 @@ _ENV_NAMES = {
     "dev_guild": "STEWARD_DEV_GUILD",
     "metrics_port": "STEWARD_METRICS_PORT",
     "metrics_host": "STEWARD_METRICS_HOST",
+    "rest_budget": "STEWARD_REST_BUDGET",
+    "claim_lease_seconds": "STEWARD_CLAIM_LEASE",
+    "key_file": "STEWARD_KEY_FILE",
 }
 
 

@@ -10,8 +10,14 @@ dispatch, so a dropped connection can resume. Dispatches are filtered by the int
 session identified with (members events need GUILD_MEMBERS, guild messages
 GUILD_MESSAGES, ...) and message content is blanked without MESSAGE_CONTENT, as Discord does.
 
-Close codes: 4004 for a wrong token, 4014 when the bot asks for a privileged intent that is
-not enabled in the sandbox's "developer portal"
+Sharding: an IDENTIFY with ``shard: [id, count]`` gets a READY with that ``shard`` and only
+the guilds with ``(guild_id >> 22) % count == id``; guild events go only to the session of the
+shard owning the guild, DMs only to shard 0, as Discord does. ``GET /gateway/bot`` reports
+``world.recommended_shards`` and ``world.max_concurrency``. An out-of-range shard is closed
+with 4010.
+
+Close codes: 4004 for a wrong token, 4010 for an invalid shard, 4014 when the bot asks for a
+privileged intent that is not enabled in the sandbox's "developer portal"
 (``Sandbox(privileged_intents_enabled=...)``).
 """
 
@@ -94,6 +100,16 @@ class Session:
     log: list[dict[str, Any]] = field(default_factory=list)
     conn: Connection | None = None
     resumes: int = 0
+    shard: tuple[int, int] | None = None
+
+    def owns(self, guild_id: int | None) -> bool:
+        """True when this session's shard receives events of `guild_id` (None: a DM)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return shard_of(guild_id, count) == shard_id
 
     def wants(self, event: str, data: dict[str, Any], bot_id: int) -> bool:
         if event in MESSAGE_EVENTS:
@@ -104,6 +120,18 @@ class Session:
             is_self = (data.get("user") or {}).get("id") == str(bot_id)
             return is_self or bool(self.intents & GUILD_MEMBERS)
         return not need or bool(self.intents & need)
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a guild's events (Discord's formula)."""
+    return (guild_id >> 22) % shard_count
+
+
+def _event_guild(event: str, data: dict[str, Any]) -> int | None:
+    """The guild an event belongs to (None for DMs and guild-less events)."""
+    raw = data.get("id") if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else (
+        data.get("guild_id"))
+    return int(raw) if raw else None
 
 
 def _blank_content(data: dict[str, Any], bot_id: int) -> dict[str, Any]:
@@ -138,6 +166,7 @@ class Gateway:
         self.connections: list[Connection] = []
         self.identify: dict[str, Any] | None = None
         self.identifies = 0
+        self.shard_identifies: list[tuple[int, int] | None] = []  # in order (tests)
         self.resumes = 0
         self.close_codes: list[int] = []
         self.received: list[dict[str, Any]] = []
@@ -250,10 +279,19 @@ class Gateway:
             if intents & bit and name not in self.privileged_enabled:
                 await self._close(conn, 4014, b"Disallowed intent(s).")
                 return
-        session = Session(id=secrets.token_hex(16), intents=intents, conn=conn)
+        shard: tuple[int, int] | None = None
+        if data.get("shard") is not None:
+            raw = data["shard"]
+            shard = (int(raw[0]), int(raw[1]))
+            if not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+                await self._close(conn, 4010, b"Invalid shard.")
+                return
+        session = Session(id=secrets.token_hex(16), intents=intents, conn=conn, shard=shard)
         conn.session = session
         self.sessions[session.id] = session
+        self.shard_identifies.append(shard)
         world = self.world
+        guilds = [g for g in list(world.guilds.values()) if session.owns(g.id)]
         ready = {
             "v": 10,
             "user": {**world.bot_user.to_wire(), "verified": True, "mfa_enabled": False,
@@ -261,7 +299,7 @@ class Gateway:
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.url,
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in world.guilds.values()],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "application": {"id": str(world.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -271,9 +309,11 @@ class Gateway:
             "user_settings": {},
             "_trace": ["sandbox"],
         }
+        if shard is not None:
+            ready["shard"] = list(shard)
         async with self.dispatch_lock:
             await self._send_dispatch(session, "READY", ready)
-            for guild in list(world.guilds.values()):
+            for guild in guilds:
                 data = wire.guild_create(world, guild)
                 await self._send_dispatch(session, "GUILD_CREATE",
                                           _trim_members(data, session, world.bot_user.id))
@@ -354,9 +394,10 @@ class Gateway:
         bot_id = self.world.bot_user.id
         if event in MESSAGE_EVENTS and not self._bot_sees(data):
             return
+        guild_id = _event_guild(event, data)
         async with self.dispatch_lock:
             for session in list(self.sessions.values()):
-                if not session.wants(event, data, bot_id):
+                if not session.owns(guild_id) or not session.wants(event, data, bot_id):
                     continue
                 payload = data
                 if event == "GUILD_CREATE":

@@ -242,7 +242,10 @@ class InteractionResult:
                                      InteractionType.MODAL_SUBMIT) or not self.source_message:
                     raise errors.ApiError(400, 40043, "Interaction has invalid type")
                 if kind == ResponseType.UPDATE_MESSAGE:
-                    validate_message(data, file_count=len(uploads), edit=True)
+                    source = self.source_message
+                    validate_message(data, file_count=len(uploads), edit=True,
+                                     current_flags=source.flags,
+                                     current_text=bool(source.content or source.embeds))
             elif kind == ResponseType.MODAL:
                 if self.type == InteractionType.MODAL_SUBMIT:
                     raise errors.ApiError(400, 50035, "Invalid Form Body",

@@ -364,6 +364,18 @@ class Message:
         guild = self.guild_id or "@me"
         return f"https://discord.com/channels/{guild}/{self.channel.id}/{self.id}"
 
+    @property
+    def display_text(self) -> str:
+        """The text of a Components V2 message: its text displays, in order."""
+        return "\n".join(str(c.get("content") or "") for c in iter_components(self.components)
+                         if c.get("type") == 10)
+
+    @property
+    def gallery(self) -> list[dict[str, Any]]:
+        """The items of its media galleries (Components V2)."""
+        return [item for c in iter_components(self.components) if c.get("type") == 12
+                for item in c.get("items") or []]
+
     def buttons(self) -> list[dict[str, Any]]:
         """Every button component (walking action rows/sections/containers)."""
         return [c for c in iter_components(self.components) if c.get("type") == 2]

@@ -146,12 +146,21 @@ async def delete_overwrite(ctx: Ctx) -> Any:
 
 
 # ------------------------------------------------------------------- messages
+def upload_names(payload: Any, uploads: Any) -> set[str]:
+    """The file names a message body uploads (``attachments`` may rename ``files[n]``)."""
+    described = {str(a.get("id")): a.get("filename") for a in (
+        payload.get("attachments") or [] if isinstance(payload, dict) else [])
+        if isinstance(a, dict)}
+    return {str(described.get(str(u.index)) or u.filename) for u in uploads}
+
+
 @router.route("POST", "/channels/{channel_id}/messages")
 async def create_message(ctx: Ctx) -> Any:
     world, payload = ctx.world, ctx.json()
     chan = world.channel(ctx.id("channel_id"))
     check_can_post(world, chan, uploads=len(ctx.uploads))
-    validate_message(payload, file_count=len(ctx.uploads))
+    validate_message(payload, file_count=len(ctx.uploads),
+                     attachment_names=upload_names(payload, ctx.uploads))
     nonce = payload.get("nonce") if isinstance(payload, dict) else None
     if nonce is not None and payload.get("enforce_nonce"):
         # Discord: the same nonce from the same author within a few minutes returns the
@@ -217,7 +226,15 @@ async def edit_message(ctx: Ctx) -> Any:
         if set(payload) - {"flags"}:
             raise errors.ApiError(403, 50005, "Cannot edit a message authored by another user")
         world.require(chan, "manage_messages")
-    validate_message(payload, file_count=len(ctx.uploads), edit=True)
+    kept = msg.attachments
+    if "attachments" in payload:
+        keep_ids = {int(a["id"]) for a in payload.get("attachments") or []
+                    if isinstance(a, dict) and int(a.get("id", 0)) > 10_000}
+        kept = [a for a in msg.attachments if a.id in keep_ids]
+    validate_message(payload, file_count=len(ctx.uploads), edit=True,
+                     current_flags=msg.flags, current_text=bool(msg.content or msg.embeds),
+                     attachment_names={a.filename for a in kept}
+                     | upload_names(payload, ctx.uploads))
     await world.edit(msg, payload, ctx.uploads)
     ctx.answered.append(msg)
     return wire.message(world, msg)

@@ -29,6 +29,15 @@ async def me(ctx: Ctx) -> Any:
     return {**ctx.world.bot_user.to_wire(), "verified": True, "mfa_enabled": False}
 
 
+@router.route("GET", "/gateway/bot")
+async def gateway_bot(ctx: Ctx) -> Any:
+    world = ctx.world
+    return {"url": world.gateway_url, "shards": world.recommended_shards,
+            "session_start_limit": {"total": 1000, "remaining": 999,
+                                    "reset_after": 14_400_000,
+                                    "max_concurrency": world.max_concurrency}}
+
+
 @router.route("GET", "/users/{user_id}")
 async def get_user(ctx: Ctx) -> Any:
     user = ctx.world.users.get(ctx.id("user_id"))

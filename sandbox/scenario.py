@@ -99,6 +99,7 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         self._floor = 0
         self._request_floor = 0
         self._ping_floor = 0
+        self._pingable_roles: set[int] = set()
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> Sandbox:
@@ -115,6 +116,7 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         self._port = int(sockets[0].getsockname()[1])
         self.world.base_url = f"http://127.0.0.1:{self._port}"
         self.gateway.url = f"ws://127.0.0.1:{self._port}/gateway"
+        self.world.gateway_url = self.gateway.url
         self.gateway.start()
         _LIVE.add(self)
         return self
@@ -183,13 +185,18 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
     def add_guild(self, name: str, owner: UserLike | None = None, *,
                   bot_permissions: PermissionsLike = BOT_DEFAULT,
                   everyone_permissions: PermissionsLike = EVERYONE_DEFAULT,
-                  locale: str = "en-US") -> Guild:
+                  locale: str = "en-US", shard: tuple[int, int] | None = None) -> Guild:
         """A guild with @everyone, an owner member, the bot's member and its managed
-        "Steward" role (``bot_permissions``)."""
+        "Steward" role (``bot_permissions``). ``shard=(id, count)`` picks a guild id that
+        shard `id` of `count` receives (``(guild_id >> 22) % count == id``)."""
         world = self.world
         created = self.now() - dt.timedelta(days=1000)
         owner_user = self._user(owner or f"{name.split()[0].lower()}-owner")
-        guild = Guild(id=world.ids.next(created), name=name, owner_id=owner_user.id,
+        guild_id = world.ids.next(created)
+        while shard is not None and (guild_id >> 22) % shard[1] != shard[0]:
+            created -= dt.timedelta(milliseconds=1)
+            guild_id = world.ids.next(created)
+        guild = Guild(id=guild_id, name=name, owner_id=owner_user.id,
                       preferred_locale=locale)
         guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone",
                                      to_int(everyone_permissions), position=0)

@@ -25,6 +25,7 @@ class SandboxBase:
     _floor: int
     _request_floor: int
     _ping_floor: int
+    _pingable_roles: set[int]
 
     def now(self) -> dt.datetime:
         raise NotImplementedError

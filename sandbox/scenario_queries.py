@@ -73,9 +73,24 @@ class QueriesMixin(SandboxBase):
                 found.append(f"{request.method} {request.path}: no allowed_mentions")
                 continue
             parse = set(allowed.get("parse") or [])
-            if parse & {"everyone", "roles"} or allowed.get("roles"):
+            roles = {int(r) for r in allowed.get("roles") or []}
+            if parse & {"everyone", "roles"} or roles - self._pingable_roles:
                 found.append(f"{request.method} {request.path}: allows {allowed}")
         return found
+
+    def allow_role_pings(self, *roles: Any) -> None:
+        """Let messages ping exactly these roles, named one by one in ``allowed_mentions``
+        (a feature meant to ping them, like a reviewer role). Never @everyone, never
+        ``parse: ["roles"]``."""
+        for role in roles:
+            role_id = int(getattr(role, "id", role))
+            if any(role_id == g.id for g in self.world.guilds.values()):
+                raise ValueError("@everyone can never be pinged")
+            self._pingable_roles.add(role_id)
+
+    def forbid_role_pings(self) -> None:
+        """Undo :meth:`allow_role_pings` (every role ping is reported again)."""
+        self._pingable_roles.clear()
 
     def reset(self) -> None:
         """Forget recorded requests, faults and interactions (keeps world + connection).

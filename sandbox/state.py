@@ -81,6 +81,10 @@ class World:
         self.automod_blocks: list[Blocked] = []
         self.interactions: dict[int, InteractionResult] = {}
         self.base_url = "http://127.0.0.1:0"
+        self.gateway_url = "ws://127.0.0.1:0/gateway"
+        # What GET /gateway/bot reports (sharded bots read them).
+        self.recommended_shards = 1
+        self.max_concurrency = 1
         self.dispatcher: Dispatcher | None = None
         self.enqueuer: Callable[[str, dict[str, Any]], Any] | None = None
         self.api: Any = None

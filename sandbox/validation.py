@@ -91,8 +91,127 @@ def _validate_item(comp: dict[str, Any], p: str) -> None:
                 raise too_long(f"{p}.options.{k}.value", 100)
 
 
+# Components V2 (message flag IS_COMPONENTS_V2): layout types and where they may sit.
+V2_COMPONENTS_MAX = 40  # every component counted, nested ones included
+V2_TEXT_MAX = 4000  # all text displays of a message together
+MEDIA_GALLERY_ITEMS = (1, 10)
+SECTION_TEXTS = (1, 3)
+V2_TOP_LEVEL = {1, 9, 10, 12, 13, 14, 17}
+V2_IN_CONTAINER = {1, 9, 10, 12, 13, 14}
+SELECT_TYPES = {3, 5, 6, 7, 8}
+
+
+def _union_error(path: str, allowed: set[int]) -> ApiError:
+    shown = ", ".join(str(t) for t in sorted(allowed))
+    return invalid_form_body(f"{path}.type", "UNION_TYPE_CHOICES",
+                             f'Value of field "type" must be one of ({shown}).')
+
+
+def _validate_row(row: dict[str, Any], p: str) -> None:
+    children = row.get("components") or []
+    if not children:
+        raise invalid_form_body(f"{p}.components", "BASE_TYPE_BAD_LENGTH",
+                                "Must be between 1 and 5 in length.")
+    if len(children) > ROW_BUTTONS_MAX:
+        raise too_many(f"{p}.components", ROW_BUTTONS_MAX)
+    selects = [c for c in children if c.get("type") in SELECT_TYPES]
+    if selects and len(children) > 1:
+        raise invalid_form_body(f"{p}.components", "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                                "The specified component exceeds the maximum width")
+    for j, child in enumerate(children):
+        if child.get("type") not in {2} | SELECT_TYPES:
+            raise _union_error(f"{p}.components.{j}", {2} | SELECT_TYPES)
+        _validate_item(child, f"{p}.components.{j}")
+
+
+def _validate_v2_node(comp: dict[str, Any], p: str, allowed: set[int]) -> None:
+    kind = comp.get("type")
+    if kind not in allowed:
+        raise _union_error(p, allowed)
+    if kind == 1:
+        _validate_row(comp, p)
+    elif kind == 9:  # section: 1-3 text displays beside a button or thumbnail
+        texts = comp.get("components") or []
+        if not SECTION_TEXTS[0] <= len(texts) <= SECTION_TEXTS[1]:
+            raise invalid_form_body(f"{p}.components", "BASE_TYPE_BAD_LENGTH",
+                                    "Must be between 1 and 3 in length.")
+        for j, text in enumerate(texts):
+            _validate_v2_node(text, f"{p}.components.{j}", {10})
+        accessory = comp.get("accessory")
+        if not isinstance(accessory, dict):
+            raise invalid_form_body(f"{p}.accessory", "BASE_TYPE_REQUIRED",
+                                    "This field is required")
+        if accessory.get("type") not in (2, 11):
+            raise _union_error(f"{p}.accessory", {2, 11})
+        _validate_item(accessory, f"{p}.accessory")
+    elif kind == 10:
+        if not isinstance(comp.get("content"), str) or not comp["content"]:
+            raise invalid_form_body(f"{p}.content", "BASE_TYPE_REQUIRED",
+                                    "This field is required")
+    elif kind == 12:
+        items = comp.get("items") or []
+        low, high = MEDIA_GALLERY_ITEMS
+        if not low <= len(items) <= high:
+            raise invalid_form_body(f"{p}.items", "BASE_TYPE_BAD_LENGTH",
+                                    f"Must be between {low} and {high} in length.")
+        for j, item in enumerate(items):
+            url = (item.get("media") or {}).get("url")
+            if not isinstance(url, str) or not url:
+                raise invalid_form_body(f"{p}.items.{j}.media.url", "BASE_TYPE_REQUIRED",
+                                        "This field is required")
+    elif kind == 17:
+        children = comp.get("components") or []
+        if not children:
+            raise invalid_form_body(f"{p}.components", "BASE_TYPE_BAD_LENGTH",
+                                    "Must be between 1 and 40 in length.")
+        for j, child in enumerate(children):
+            _validate_v2_node(child, f"{p}.components.{j}", V2_IN_CONTAINER)
+
+
+def validate_attachment_refs(components: list[dict[str, Any]], names: Any) -> None:
+    """Every ``attachment://name`` a V2 layout shows must be a file of the message."""
+    for comp in iter_components(components):
+        media = [i.get("media") or {} for i in comp.get("items") or []]
+        if comp.get("type") in (11, 13):
+            media.append(comp.get("media") or comp.get("file") or {})
+        for item in media:
+            url = str(item.get("url") or "")
+            if url.startswith("attachment://") and url[13:] not in names:
+                raise invalid_form_body(
+                    "components", "UNFURLED_MEDIA_ITEM_ATTACHMENT_NOT_FOUND",
+                    f"Attachment {url[13:]!r} is not an attachment of this message")
+
+
+def validate_v2_layout(components: list[dict[str, Any]]) -> None:
+    """A Components V2 message: allowed types and nesting (no container in a container, a
+    section needs an accessory), <= 40 components in all, 1-10 gallery items, <= 4,000
+    characters of text displays, unique custom_ids."""
+    if not components:
+        raise invalid_form_body("components", "BASE_TYPE_REQUIRED", "This field is required")
+    for i, comp in enumerate(components):
+        _validate_v2_node(comp, f"components.{i}", V2_TOP_LEVEL)
+    every = iter_components(components)
+    if len(every) > V2_COMPONENTS_MAX:
+        raise invalid_form_body("components", "COMPONENT_MAX_TOTAL_COMPONENTS_EXCEEDED",
+                                f"The maximum number of components is {V2_COMPONENTS_MAX}")
+    text = sum(len(c.get("content") or "") for c in every if c.get("type") == 10)
+    if text > V2_TEXT_MAX:
+        raise invalid_form_body("components", "COMPONENT_MAX_TEXT_LENGTH_EXCEEDED",
+                                f"The maximum text length of a message is {V2_TEXT_MAX}")
+    ids = [c["custom_id"] for c in every if c.get("custom_id")]
+    if len(ids) != len(set(ids)):
+        raise invalid_form_body("components", "COMPONENT_CUSTOM_ID_DUPLICATED",
+                                "Component custom id cannot be duplicated")
+
+
 def validate_components(components: list[dict[str, Any]], *, v2: bool = False) -> None:
-    """Action rows: <= 5 rows, <= 5 buttons or 1 select per row, id/label lengths."""
+    """Action rows: <= 5 rows, <= 5 buttons or 1 select per row, id/label lengths (and the
+    Components V2 layout rules when `v2`)."""
+    if v2:
+        validate_v2_layout(components)
+        for k, comp in enumerate(iter_components(components)):
+            _validate_item(comp, f"components.{k}")
+        return
     if not v2 and len(components) > ROWS_MAX:
         raise too_many("components", ROWS_MAX)
     for i, row in enumerate(components):
@@ -107,9 +226,6 @@ def validate_components(components: list[dict[str, Any]], *, v2: bool = False) -
                 f"components.{i}", "UNION_TYPE_CHOICES",
                 "Value of field \"type\" must be one of (1,).",
             )
-    if v2:
-        for k, comp in enumerate(iter_components(components)):
-            _validate_item(comp, f"components.{k}")
 
 
 def validate_allowed_mentions(am: dict[str, Any] | None) -> None:
@@ -131,8 +247,15 @@ def validate_message(
     file_count: int = 0,
     keep_attachments: int = 0,
     edit: bool = False,
+    current_flags: int = 0,
+    current_text: bool = False,
+    attachment_names: Any = None,
 ) -> None:
-    """Validate a message create/edit body (content, embeds, components, mentions)."""
+    """Validate a message create/edit body (content, embeds, components, mentions).
+
+    On an edit, `current_flags` are the message's flags and `current_text` says whether it
+    still has content or embeds the body doesn't clear (both matter for Components V2).
+    """
     content = payload.get("content")
     if content is not None and not isinstance(content, str):
         content = str(content)
@@ -142,12 +265,28 @@ def validate_message(
     if payload.get("embed"):
         embeds = [*embeds, payload["embed"]]
     validate_embeds(embeds)
-    flags = int(payload.get("flags") or 0)
+    flags = int(payload.get("flags") or 0) | current_flags
     v2 = bool(flags & MessageFlags.IS_COMPONENTS_V2)
     components = payload.get("components") or []
-    validate_components(components, v2=v2)
+    if v2 and (edit and "components" not in payload):
+        pass  # an edit that leaves the layout as it is
+    else:
+        validate_components(components, v2=v2)
     validate_allowed_mentions(payload.get("allowed_mentions"))
-    if v2 and (content or embeds):
+    if v2 and (content or embeds or payload.get("poll") or payload.get("sticker_ids")):
+        raise invalid_form_body(
+            "content", "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+            "The 'content' and 'embeds' fields cannot be used when using the "
+            "IS_COMPONENTS_V2 flag",
+        )
+    if v2 and attachment_names is not None and "components" in payload:
+        validate_attachment_refs(components, attachment_names)
+    if (edit and current_flags & MessageFlags.IS_COMPONENTS_V2 and "flags" in payload
+            and not int(payload["flags"] or 0) & MessageFlags.IS_COMPONENTS_V2):
+        raise invalid_form_body("flags", "MESSAGE_CANNOT_REMOVE_COMPONENTS_V2_FLAG",
+                                "The IS_COMPONENTS_V2 flag cannot be removed")
+    if v2 and edit and current_text and not (
+            "content" in payload and not content and "embeds" in payload and not embeds):
         raise invalid_form_body(
             "content", "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
             "The 'content' and 'embeds' fields cannot be used when using the "
@@ -241,6 +380,8 @@ __all__ = [
     "validate_embeds",
     "validate_message",
     "validate_modal",
+    "validate_attachment_refs",
+    "validate_v2_layout",
     "validate_webhook_username",
 ]
 

@@ -46,10 +46,12 @@ class SupportServer:
     member: Member
 
 
-def build_support_server(sb: Sandbox, clock: FakeClock) -> SupportServer:
-    """Create the standard support server in `sb` (before the bot connects)."""
+def build_support_server(sb: Sandbox, clock: FakeClock, *, name: str = "Hope Together",
+                         shard: tuple[int, int] | None = None) -> SupportServer:
+    """Create the standard support server in `sb` (before the bot connects); `shard` places
+    it on a shard (see `Sandbox.add_guild`)."""
     now = clock.now()
-    guild = sb.add_guild("Hope Together", owner="olivia")
+    guild = sb.add_guild(name, owner="olivia", shard=shard)
     welcome = sb.add_text_channel(guild, "welcome")
     rules = sb.add_text_channel(guild, "rules")
     general = sb.add_text_channel(guild, "general")

@@ -61,6 +61,8 @@ def configure(config: pytest.Config) -> None:
     """Check PostgreSQL once, before collection (pytest_configure)."""
     global _problem
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (skipped without it)")
+    config.addinivalue_line("markers", "sharded: several `steward run` processes on one "
+                            "PostgreSQL (the PostgreSQL feature step of .ci/run)")
     if "postgres" not in chosen(config):
         return
     _problem = asyncio.run(postgres_problem())
@@ -75,8 +77,10 @@ def _left_out(config: pytest.Config, item: pytest.Item) -> bool:
         return item.get_closest_marker("postgres") is not None
     # With STEWARD_TEST_FEATURES=postgres, a feature test whose Steward does not come from the
     # shared `steward` fixture would only run on SQLite again: leave it to the normal run.
+    # Sharded tests bring their own PostgreSQL and belong to that step.
     return (os.environ.get("STEWARD_TEST_FEATURES") == "postgres"
-            and "features" in item.path.parts and "steward" not in item.fixturenames)
+            and "features" in item.path.parts and "steward" not in item.fixturenames
+            and item.get_closest_marker("sharded") is None)
 
 
 def deselect(config: pytest.Config, items: list[pytest.Item]) -> None:

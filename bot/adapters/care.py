@@ -62,11 +62,39 @@ class CareAdapter:
             return False
         if not message.content and not isinstance(message.channel, discord.Thread):
             return False
-        server = language_for(self._client, guild.id)
-        member = language_for_member(self._client, guild.id, message.author.id)
-        # A Spanish-speaking server, or a member whose Discord speaks Spanish: both lexicons.
-        spanish = next((x for x in (member, server) if x.startswith("es")), server)
-        return await self.service.consider(care_post(message, spanish))
+        return await self.service.consider(
+            care_post(message, self._spanish(guild.id, message.author.id)))
+
+    async def on_thread_rename(self, thread: discord.Thread) -> bool:
+        """A thread (a forum post) renamed: a title that reads as distress alerts, keyed by
+        the thread (once per thread; the link gate's hold of the same rename shares the key).
+        """
+        guild = thread.guild
+        owner_id = thread.owner_id
+        me = self._client.user
+        if (owner_id is None or (me is not None and owner_id == me.id)
+                or not self.service.enabled(guild.id)):
+            return False
+        locale = guild.preferred_locale
+        return await self.service.consider(CarePost(
+            guild_id=guild.id, channel_id=thread.id, message_id=thread.id, author_id=owner_id,
+            text="", title=thread.name,
+            language=detector_language(self._spanish(guild.id, owner_id) or (
+                str(locale.value) if locale is not None else None))))
+
+    def _spanish(self, guild_id: int, member_id: int) -> str | None:
+        """"es" when the server's chosen language or the member's Discord is Spanish (both
+        lexicons); None leaves it to the server's preferred locale."""
+        chosen = (language_for(self._client, guild_id),
+                  language_for_member(self._client, guild_id, member_id))
+        return "es" if any(x.startswith("es") for x in chosen) else None
+
+    async def on_edit(self, message: discord.Message) -> bool:
+        """Edit-router handler: an edit that makes a post read as distress alerts like a post
+        (once per post: an edit of a post that already has an alert only keeps it quiet)."""
+        if message.edited_at is None:
+            return False  # embed unfurls and other non-edits
+        return await self.on_message(message)
 
     # --- CareActions ----------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ sent, so an established member's message never reaches the service. The facts ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import discord
 
@@ -28,6 +29,7 @@ from bot.adapters.linkhold_facts import (
 from bot.clock import Clock
 from bot.db.holds import Hold
 from bot.domain import holds as rules
+from bot.i18n import N_
 from bot.permissions import is_moderator
 from bot.routing import is_app_post
 from bot.services.guild_settings import GuildSettingsService
@@ -40,13 +42,21 @@ from bot.services.linkhold import (
 )
 from bot.services.linkhold_core import Action, Delivery, PunishOutcome, Removal
 from bot.ui.language import language_for_member, speaking_server
-from bot.ui.linkhold import card_embed, forgotten_embed, hold_controls
+from bot.ui.linkhold import (
+    card_embed,
+    card_layout,
+    forgotten_embed,
+    forgotten_layout,
+    hold_controls,
+    preview_files,
+    previewed,
+)
 
 log = logging.getLogger(__name__)
 
 BAN_DELETE_SECONDS = 24 * 3600
 UNKNOWN_MEMBER = 10007
-REMOVE_REASON = "Steward: held a new member's link post for moderator review"
+REMOVE_REASON = N_("Steward: held a new member's link post for moderator review")
 
 Postable = discord.TextChannel | discord.Thread
 
@@ -60,6 +70,8 @@ class LinkHoldAdapter:
         self._settings = settings
         self._clock = clock
         self._service: LinkHoldService | None = None
+        # Alert messages of AutoMod blocks read after downtime (bot.adapters.automod).
+        self.on_alert: Callable[[discord.Message], Awaitable[bool]] | None = None
 
     def serve(self, service: LinkHoldService) -> None:
         """Hand messages to `service` (built after this adapter, which it uses)."""
@@ -321,15 +333,18 @@ class LinkHoldAdapter:
         return member.joined_at if member is not None else None
 
     async def post_card(self, channel_id: int, card: QueueCard) -> int | None:
-        """Post a queue card; returns its message id (None: the channel is unusable)."""
+        """Post a queue card (Components V2; held images uploaded behind a spoiler when
+        Steward may Attach Files there); returns its message id (None: channel unusable)."""
         channel = self._client.get_channel(channel_id)
         if not isinstance(channel, Postable):
             return None
+        joined = self._joined(card.hold)
+        files = preview_files(card) if channel.permissions_for(channel.guild.me).attach_files \
+            else []
         with speaking_server(self._client, card.hold.guild_id):
-            embed = card_embed(card, self._joined(card.hold))
-            view = hold_controls(card.hold, card.active)
+            layout = card_layout(card, joined, preview=bool(files))
         try:
-            sent = await messaging.send(channel, embeds=[embed], view=view)
+            sent = await channel.send(view=layout, files=files, allowed_mentions=messaging.NOBODY)
         except discord.HTTPException as exc:
             log.warning("could not post hold %s to the queue channel %s: %s",
                         card.hold.id, channel.id, exc.code)
@@ -337,31 +352,45 @@ class LinkHoldAdapter:
         return sent.id
 
     async def edit_card(self, card: QueueCard) -> None:
-        """Re-render a posted queue card."""
-        hold = card.hold
-        assert hold.queue_channel_id is not None and hold.queue_message_id is not None
-        channel = self._client.get_partial_messageable(hold.queue_channel_id,
-                                                       guild_id=hold.guild_id)
+        """Re-render a posted queue card (its images stay while it previews them; a purged
+        card drops them; a card posted without them is edited without them on a 400)."""
+        hold, joined = card.hold, self._joined(card.hold)
+        keep: dict[str, Any] = {} if previewed(card) else {"attachments": []}
         with speaking_server(self._client, hold.guild_id):
-            embed = card_embed(card, self._joined(hold))
-            view = hold_controls(hold, card.active)
-        try:
-            await channel.get_partial_message(hold.queue_message_id).edit(embed=embed, view=view)
-        except discord.HTTPException as exc:
-            log.warning("could not update the queue message of hold %s: %s", hold.id, exc.code)
+            plain = card_layout(card, joined, preview=False)
+            layout = card_layout(card, joined)
+            fallback = {"embed": card_embed(card, joined),
+                        "view": hold_controls(hold, card.active)}
+        await self._edit_card(hold, layout, keep, "update",
+                              fallbacks=[({"view": plain, "content": None, "embeds": [],
+                                           "attachments": []}), fallback])
 
     async def blank_card(self, hold: Hold) -> None:
-        """Replace a forgotten member's queue card with a note, without buttons."""
+        """Replace a forgotten member's queue card with a note: no buttons, no images (the
+        hold itself is deleted next)."""
+        with speaking_server(self._client, hold.guild_id):
+            layout, embed = forgotten_layout(hold), forgotten_embed(hold)
+        await self._edit_card(hold, layout, {"attachments": []}, "blank",
+                              fallbacks=[{"embed": embed, "view": None, "attachments": []}])
+
+    async def _edit_card(self, hold: Hold, layout: discord.ui.LayoutView,
+                         extra: dict[str, Any], what: str,
+                         fallbacks: Sequence[dict[str, Any]]) -> None:
+        """Edit a card into `layout`; on a 400 try each fallback in turn (a card without its
+        previews; a card from before Components V2 that Discord won't convert: an embed)."""
         assert hold.queue_channel_id is not None and hold.queue_message_id is not None
-        channel = self._client.get_partial_messageable(hold.queue_channel_id,
-                                                       guild_id=hold.guild_id)
-        try:
-            # No buttons: the hold itself is deleted next.
-            with speaking_server(self._client, hold.guild_id):
-                embed = forgotten_embed(hold)
-            await channel.get_partial_message(hold.queue_message_id).edit(embed=embed, view=None)
-        except discord.HTTPException as exc:
-            log.warning("could not blank the queue message of hold %s: %s", hold.id, exc.code)
+        message = self._client.get_partial_messageable(
+            hold.queue_channel_id, guild_id=hold.guild_id).get_partial_message(
+            hold.queue_message_id)
+        for attempt in [{"content": None, "embeds": [], "view": layout, **extra}, *fallbacks]:
+            try:
+                await message.edit(**attempt)
+                return
+            except discord.HTTPException as exc:
+                if exc.status != 400 or attempt is fallbacks[-1]:
+                    log.warning("could not %s the queue message of hold %s: %s", what,
+                                hold.id, exc.code)
+                    return
 
     async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
         """Post `text` (pinging nobody) in the first of these channels that exists."""
@@ -375,6 +404,26 @@ class LinkHoldAdapter:
                     return "failed"
                 return "sent"
         return "nowhere"
+
+    async def ping_reviewers(self, guild_id: int, channel_id: int, card_message_id: int,
+                             role_id: int, text: str) -> int | None:
+        """Reply to a queue card pinging exactly `role_id` (never @everyone, users or the
+        card's author); None when it could not be sent."""
+        if role_id == guild_id:
+            return None
+        channel = self._client.get_partial_messageable(channel_id, guild_id=guild_id)
+        mentions = discord.AllowedMentions(everyone=False, users=False,
+                                           roles=[discord.Object(role_id)], replied_user=False)
+        reference = discord.MessageReference(message_id=card_message_id, channel_id=channel_id,
+                                             guild_id=guild_id, fail_if_not_exists=False)
+        try:
+            sent = await messaging.send(channel, text, allowed_mentions=mentions,
+                                        reference=reference)
+        except discord.HTTPException as exc:
+            log.warning("could not ping the reviewers in channel %s: %s %s", channel_id,
+                        exc.status, exc.code)
+            return None
+        return sent.id
 
     async def punish(self, guild_id: int, member_id: int, action: Action, until: datetime,
                      reason: str) -> PunishOutcome:
@@ -410,6 +459,7 @@ class LinkHoldAdapter:
             if after is None:
                 continue
             me = guild.me
+            held += await self._catch_up_thread_names(guild, after)
             members: dict[int, discord.Member | None] = {}
             readable: list[Postable] = [*guild.text_channels, *guild.threads]
             candidates = [c for c in readable if (c.last_message_id or 0) > after
@@ -431,6 +481,11 @@ class LinkHoldAdapter:
                         fetched += 1
                         messages += 1
                         self.service.saw(guild.id, message.id)
+                        if (message.type == discord.MessageType.auto_moderation_action
+                                and self.on_alert is not None):
+                            if await self.on_alert(message):  # a block while Steward was away
+                                held += 1
+                            continue
                         user: discord.abc.User | None = message.author
                         app = message.author.bot or message.webhook_id is not None
                         if app:  # only a user-installed app's post for a member counts
@@ -458,3 +513,22 @@ class LinkHoldAdapter:
                         limits.request_budget)
         return CatchupReport(channels, messages, held, limits.request_budget - budget,
                              out_of_budget)
+
+    async def _catch_up_thread_names(self, guild: discord.Guild, after: int) -> int:
+        """Check the names of text-channel threads created after the mark (while Steward was
+        away) like new threads; returns how many were held.
+
+        The threads are the ones Discord sent on connect (every active thread Steward can see,
+        the same list as GET /guilds/{id}/threads/active), so this costs no request of the
+        budget. Forum posts' titles are checked with their starter messages by the history
+        scan. A rename made while away can't be told from an older name, so only new threads
+        are checked."""
+        held = 0
+        for thread in list(guild.threads):
+            created = thread.created_at or discord.utils.snowflake_time(thread.id)
+            if (thread.owner_id is None or isinstance(thread.parent, discord.ForumChannel)
+                    or rules.snowflake_at(created) <= after):
+                continue
+            if await self._consider_thread(thread, renamed=False):
+                held += 1
+        return held

@@ -8,7 +8,7 @@ from typing import Protocol
 import discord
 
 from bot import messaging
-from bot.domain.audit import AuditEntry
+from bot.domain.audit import AuditEntry, goes_to_mod_log
 from bot.i18n import speaking
 from bot.ui.audit import mod_log_embed
 from bot.ui.language import server_language
@@ -42,8 +42,9 @@ class ModLogPoster:
 
     async def post(self, entry: AuditEntry) -> None:
         """Post `entry` (the audit service's mod-log sink)."""
-        channel_id = self._settings.get(entry.guild_id).core.mod_log_channel
-        if channel_id is None:
+        core = self._settings.get(entry.guild_id).core
+        channel_id = core.mod_log_channel
+        if channel_id is None or not goes_to_mod_log(entry.action, core.mod_log_events):
             return
         channel = self._channels.get_channel(channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):

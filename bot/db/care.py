@@ -37,12 +37,19 @@ class Alert:
     support_status: str | None = None
     support_by: int | None = None
     support_at: datetime | None = None
+    # Not stored: the queue card of a post the link gate held (filled in by the service).
+    held_url: str | None = None
 
     @property
     def jump_url(self) -> str:
         """The link to the post."""
         return (f"https://discord.com/channels/{self.guild_id}/{self.channel_id}/"
                 f"{self.message_id}")
+
+    @property
+    def link(self) -> str:
+        """Where a moderator can read the post: its held-post queue card, else the post."""
+        return self.held_url or self.jump_url
 
     @property
     def support_sent(self) -> bool:
@@ -160,3 +167,78 @@ class CareRepository:
         return await self._db.execute(
             "DELETE FROM care_alerts WHERE guild_id = ? AND created_at < ? AND quiet_until <= ?",
             (guild_id, to_db_time(created_before), to_db_time(now)))
+
+
+# --- do-not-tag ---------------------------------------------------------------------------------
+
+IN_MEMORIAM = "in_memoriam"
+ASKED = "asked"
+QUIET_REASONS = (IN_MEMORIAM, ASKED)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietMark:
+    """A member Steward must never tag, remind, suggest groups to or welcome again."""
+
+    guild_id: int
+    member_id: int
+    reason: str  # IN_MEMORIAM or ASKED
+    marked_by: int | None
+    marked_at: datetime
+
+
+def _mark(row: Row) -> QuietMark:
+    return QuietMark(guild_id=int(row["guild_id"]), member_id=int(row["member_id"]),
+                     reason=str(row["reason"]), marked_by=row["marked_by"],
+                     marked_at=from_db_time(int(row["marked_at"])))
+
+
+class DoNotTagRepository:
+    """The do-not-tag marks (migration 0012): the one place every feature asks."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def mark(self, guild_id: int, member_id: int, reason: str, moderator_id: int,
+                   now: datetime) -> bool:
+        """Mark a member (or change the reason); True when they were not marked before."""
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "INSERT INTO do_not_tag (guild_id, member_id, reason, marked_by, marked_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, member_id) DO NOTHING "
+                "RETURNING member_id", (guild_id, member_id, reason, moderator_id,
+                                        to_db_time(now)))
+            if rows:
+                return True
+            await tx.execute(
+                "UPDATE do_not_tag SET reason = ? WHERE guild_id = ? AND member_id = ?",
+                (reason, guild_id, member_id))
+        return False
+
+    async def unmark(self, guild_id: int, member_id: int) -> QuietMark | None:
+        """Remove the mark; the mark that was removed (None: there was none)."""
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "DELETE FROM do_not_tag WHERE guild_id = ? AND member_id = ? RETURNING *",
+                (guild_id, member_id))
+        return _mark(rows[0]) if rows else None
+
+    async def get(self, guild_id: int, member_id: int) -> QuietMark | None:
+        """The member's mark, if any."""
+        row = await self._db.fetchone(
+            "SELECT * FROM do_not_tag WHERE guild_id = ? AND member_id = ?",
+            (guild_id, member_id))
+        return None if row is None else _mark(row)
+
+    async def is_marked(self, guild_id: int, member_id: int) -> bool:
+        """Whether Steward must leave the member be (one indexed look-up)."""
+        return await self._db.fetchval(
+            "SELECT 1 FROM do_not_tag WHERE guild_id = ? AND member_id = ?",
+            (guild_id, member_id)) is not None
+
+    async def in_guild(self, guild_id: int, limit: int = 100) -> list[QuietMark]:
+        """A guild's marks, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM do_not_tag WHERE guild_id = ? ORDER BY marked_at DESC, member_id "
+            "LIMIT ?", (guild_id, limit))
+        return [_mark(r) for r in rows]

@@ -40,14 +40,13 @@ class DoctorRepository:
         """Replace a guild's findings (keeping first-seen times) and record the run."""
         at = to_db_time(now)
         async with self._db.transaction() as tx:
-            keep = [(f.code, f.subject) for f in findings]
-            rows = await tx.fetchall(
-                "SELECT code, subject FROM doctor_findings WHERE guild_id = ?", (guild_id,))
-            for row in rows:
-                if (row["code"], row["subject"]) not in keep:
-                    await tx.execute(
-                        "DELETE FROM doctor_findings WHERE guild_id = ? AND code = ? "
-                        "AND subject = ?", (guild_id, row["code"], row["subject"]))
+            # One DELETE of the findings that are gone (no read-then-write).
+            keep: list[object] = []
+            for f in findings:
+                keep += [f.code, f.subject]
+            gone = "".join(" AND NOT (code = ? AND subject = ?)" for _ in findings)
+            await tx.execute(f"DELETE FROM doctor_findings WHERE guild_id = ?{gone}",
+                             (guild_id, *keep))
             for f in findings:
                 await tx.execute(
                     "INSERT INTO doctor_findings (guild_id, code, subject, severity, message, "

@@ -201,21 +201,27 @@ class FollowupRepository:
 
     async def take_subscribers(self, followup_id: int, guild_id: int,
                                now: datetime) -> list[Subscriber]:
-        """Subscribers not yet notified, marked notified in the same transaction (once only)."""
+        """Subscribers not yet notified, marked notified in the same transaction (once only).
+
+        One conditional UPDATE ... RETURNING takes them: two processes (or two deliveries)
+        asking at once never both get the same subscriber.
+        """
         async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                "SELECT s.user_id, p.notify_dm FROM followup_subscribers s "
-                "LEFT JOIN followup_prefs p ON p.guild_id = ? AND p.user_id = s.user_id "
-                "WHERE s.followup_id = ? AND s.notified_at IS NULL ORDER BY s.created_at, "
-                "s.user_id",
-                (guild_id, followup_id),
-            )
-            await tx.execute(
+            taken = await tx.fetchall(
                 "UPDATE followup_subscribers SET notified_at = ? "
-                "WHERE followup_id = ? AND notified_at IS NULL",
+                "WHERE followup_id = ? AND notified_at IS NULL RETURNING user_id, created_at",
                 (to_db_time(now), followup_id),
             )
-        return [Subscriber(int(r["user_id"]), bool(r["notify_dm"])) for r in rows]
+            if not taken:
+                return []
+            ids = [int(r["user_id"]) for r in taken]
+            marks = ", ".join("?" for _ in ids)
+            prefs = await tx.fetchall(
+                f"SELECT user_id, notify_dm FROM followup_prefs WHERE guild_id = ? "
+                f"AND user_id IN ({marks})", (guild_id, *ids))
+        dm = {int(r["user_id"]): bool(r["notify_dm"]) for r in prefs}
+        order = sorted(taken, key=lambda r: (int(r["created_at"]), int(r["user_id"])))
+        return [Subscriber(int(r["user_id"]), dm.get(int(r["user_id"]), False)) for r in order]
 
     async def subscriber_ids(self, followup_id: int) -> list[int]:
         """Everyone subscribed to a follow-up."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.db.database import Database, Row, Transaction, from_db_time, to_db_time
@@ -96,6 +96,7 @@ class Hold:
     reminded_at: datetime | None
     created_at: datetime
     purged_at: datetime | None
+    pinged_at: datetime | None = None  # when the reviewer role was pinged (once per hold)
 
     @property
     def decided(self) -> bool:
@@ -162,6 +163,7 @@ def _hold(row: Row) -> Hold:
         reminded_at=_time(row["reminded_at"]),
         created_at=from_db_time(int(row["created_at"])),
         purged_at=_time(row["purged_at"]),
+        pinged_at=_time(row["pinged_at"]),
     )
 
 
@@ -299,6 +301,29 @@ class HoldRepository:
         """Pending holds in every guild (one index range; for the metrics gauge)."""
         return int(await self._db.fetchval(
             "SELECT COUNT(*) FROM holds WHERE status = 'pending'") or 0)
+
+    async def recent_waits(self, guild_id: int, since: datetime, limit: int = 20
+                           ) -> list[timedelta]:
+        """How long the guild's most recent moderator decisions (approve or reject, since
+        `since`, newest first) took from holding to deciding."""
+        rows = await self._db.fetchall(
+            "SELECT created_at, decided_at FROM holds WHERE guild_id = ? "
+            "AND status IN ('approved', 'rejected') AND decided_by IS NOT NULL "
+            "AND decided_at >= ? ORDER BY decided_at DESC LIMIT ?",
+            (guild_id, to_db_time(since), limit))
+        return [from_db_time(int(r["decided_at"])) - from_db_time(int(r["created_at"]))
+                for r in rows]
+
+    async def claim_ping(self, hold_id: int, now: datetime) -> bool:
+        """Claim a pending hold's one reviewer ping; False when it was pinged or decided."""
+        changed = await self._db.execute(
+            "UPDATE holds SET pinged_at = ? WHERE id = ? AND status = 'pending' "
+            "AND pinged_at IS NULL", (to_db_time(now), hold_id))
+        return changed == 1
+
+    async def release_ping(self, hold_id: int) -> None:
+        """Give a claimed ping back (it could not be sent; a retry may claim it again)."""
+        await self._db.execute("UPDATE holds SET pinged_at = NULL WHERE id = ?", (hold_id,))
 
     async def waiting_since(self, guild_id: int, cutoff: datetime,
                             limit: int = 100) -> list[Hold]:

@@ -105,6 +105,7 @@ FEATURE_TABLES: dict[str, tuple[PersonalColumns, ...]] = {
         PersonalColumns("holds", about=("member_id",), by=("decided_by",)),
         PersonalColumns("trusted_members", about=("member_id",), by=("trusted_by",)),
         PersonalColumns("member_post_counts", about=("member_id",)),
+        PersonalColumns("member_promotions", about=("member_id",)),
     ),
     "followups": (
         PersonalColumns("followups", about=("op_id",), by=("asker_id",),
@@ -121,6 +122,7 @@ FEATURE_TABLES: dict[str, tuple[PersonalColumns, ...]] = {
     ),
     "care": (
         PersonalColumns("care_alerts", about=("member_id",), by=("claimed_by", "support_by")),
+        PersonalColumns("do_not_tag", about=("member_id",), by=("marked_by",)),
     ),
 }
 

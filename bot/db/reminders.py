@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.db.database import Database, Row, from_db_time, to_db_time
+from bot.db.database import POSTGRESQL, Database, Row, from_db_time, to_db_time
+from bot.domain.shards import Shards
 
 PENDING, RUNNING, SENDING = "pending", "running", "sending"
 SENT, STOOD_DOWN, CANCELLED, FAILED = "sent", "stood_down", "cancelled", "failed"
@@ -109,6 +113,38 @@ _DONE_ROW = ("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS 
 
 _FINISH_CHUNK = 500
 
+# How long a claim holds before another process owning the server may take the row back.
+DEFAULT_LEASE = timedelta(minutes=2)
+
+
+def owner_token() -> str:
+    """Names one running scheduler in ``claimed_by`` (host, pid and a random part)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """How this process claims: the servers it owns, its token and its lease.
+
+    Unsharded (the default), the process owns every server and is the only one: `recover`
+    takes back every claimed row at start, as after any crash. Sharded, rows are claimed only
+    in owned servers, and rows another process claimed are taken back only once their lease
+    has expired (``claimed_until``); on PostgreSQL the claim skips rows another process has
+    locked (``FOR UPDATE SKIP LOCKED``).
+    """
+
+    shards: Shards = Shards()
+    lease: timedelta = DEFAULT_LEASE
+    token: str = ""
+
+    def owned_sql(self, column: str = "guild_id") -> tuple[str, list[Any]]:
+        """`` AND <column's shard is ours>`` and its parameters ("" when everything is)."""
+        if self.shards.everything or self.shards.ids is None:
+            return "", []
+        marks = ", ".join("?" for _ in self.shards.ids)
+        return (f" AND (({column} >> 22) % ?) IN ({marks})",
+                [self.shards.count, *self.shards.ids])
+
 _INSERT_REMINDER = (
     "INSERT INTO reminders (guild_id, kind, followup_id, channel_id, member_id, created_by, "
     "note, due_at, status, created_at, updated_at) "
@@ -124,8 +160,16 @@ def _reminder_params(new: NewReminder, now_ms: int) -> tuple[Any, ...]:
 class ReminderRepository:
     """The persistent queue the scheduler reads from the head of its due-time index."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, claims: Claims | None = None) -> None:
         self._db = db
+        claims = claims or Claims()
+        self.claims = claims if claims.token else Claims(claims.shards, claims.lease,
+                                                         owner_token())
+
+    @property
+    def _lock(self) -> str:
+        """Skip rows another process is claiming (PostgreSQL; SQLite has one writer)."""
+        return " FOR UPDATE SKIP LOCKED" if self._db.dialect == POSTGRESQL else ""
 
     async def add(self, new: NewReminder, now: datetime) -> Reminder:
         """Schedule one reminder."""
@@ -146,9 +190,24 @@ class ReminderRepository:
         return None if row is None else _reminder(row)
 
     async def next_due_at(self) -> datetime | None:
-        """The earliest due time of a pending reminder (one index probe)."""
-        value = await self._db.fetchval(NEXT_DUE_SQL)
-        return None if value is None else from_db_time(int(value))
+        """The earliest due time of a pending reminder (one index probe).
+
+        Sharded: of a pending reminder in an owned server, or the earliest moment another
+        process's claim there expires (so a dead process's rows are taken back in time).
+        """
+        if not self.claims.shards.sharded:
+            value = await self._db.fetchval(NEXT_DUE_SQL)
+            return None if value is None else from_db_time(int(value))
+        owned, params = self.claims.owned_sql()
+        due = await self._db.fetchval(
+            f"SELECT due_at FROM reminders WHERE status = 'pending'{owned} "
+            "ORDER BY due_at, id LIMIT 1", params)
+        expiry = await self._db.fetchval(
+            "SELECT claimed_until FROM reminders WHERE status IN ('running', 'sending') "
+            f"AND claimed_until IS NOT NULL AND claimed_by <> ?{owned} "
+            "ORDER BY claimed_until LIMIT 1", [self.claims.token, *params])
+        values = [int(v) for v in (due, expiry) if v is not None]
+        return from_db_time(min(values)) if values else None
 
     async def claim_due(self, now: datetime, limit: int) -> list[Reminder]:
         """Up to `limit` reminders due by `now`, earliest first, moved to 'running'.
@@ -158,8 +217,20 @@ class ReminderRepository:
         completion is recorded only against the claim that produced it).
         """
         now_ms = to_db_time(now)
+        until = to_db_time(now + self.claims.lease)
+        claims = self.claims
         async with self._db.transaction() as tx:
-            rows = await tx.fetchall(CLAIM_DUE_SQL, (now_ms, now_ms, limit))
+            if not claims.shards.sharded:
+                rows = await tx.fetchall(CLAIM_DUE_SQL, (now_ms, now_ms, limit))
+            else:
+                await self._take_back_expired(tx, now_ms)
+                owned, params = claims.owned_sql()
+                rows = await tx.fetchall(
+                    "UPDATE reminders SET status = 'running', attempts = attempts + 1, "
+                    "updated_at = ?, claimed_by = ?, claimed_until = ? WHERE status = 'pending' "
+                    "AND id IN (SELECT id FROM reminders WHERE status = 'pending' "
+                    f"AND due_at <= ?{owned} ORDER BY due_at, id LIMIT ?{self._lock}) "
+                    "RETURNING *", [now_ms, claims.token, until, now_ms, *params, limit])
         claimed = [_reminder(row) for row in rows]
         claimed.sort(key=lambda r: (r.due_at, r.id))  # RETURNING has no defined order
         return claimed
@@ -237,9 +308,32 @@ class ReminderRepository:
             params.append(attempts)
         return await self._db.execute(sql, params) == 1
 
+    async def _take_back_expired(self, tx: Any, now_ms: int) -> tuple[int, int]:
+        """Sharded: owned rows whose claim (another process's) expired go back to pending."""
+        owned, params = self.claims.owned_sql()
+        taken = 0, 0
+        for status, extra in (("running", ""), ("sending", ", maybe_sent = 1")):
+            changed = await tx.execute(
+                f"UPDATE reminders SET status = 'pending'{extra}, claimed_by = NULL, "
+                "claimed_until = NULL, updated_at = ? WHERE status = ? AND id IN "
+                "(SELECT id FROM reminders WHERE status = ? "
+                "AND (claimed_until IS NULL OR claimed_until < ?) "
+                f"AND (claimed_by IS NULL OR claimed_by <> ?){owned}{self._lock})",
+                [now_ms, status, status, now_ms, self.claims.token, *params])
+            taken = (taken[0] + changed, taken[1]) if status == "running" else (
+                taken[0], taken[1] + changed)
+        return taken
+
     async def recover(self, now: datetime) -> tuple[int, int]:
-        """After a restart: running -> pending; sending -> pending with maybe_sent set."""
+        """After a restart: running -> pending; sending -> pending with maybe_sent set.
+
+        Sharded, only rows of owned servers whose claim has expired (another process may
+        still be delivering the others).
+        """
         now_ms = to_db_time(now)
+        if self.claims.shards.sharded:
+            async with self._db.transaction() as tx:
+                return await self._take_back_expired(tx, now_ms)
         async with self._db.transaction() as tx:
             running = await tx.execute(
                 "UPDATE reminders SET status = 'pending', updated_at = ? "
@@ -248,6 +342,14 @@ class ReminderRepository:
                 "UPDATE reminders SET status = 'pending', maybe_sent = 1, updated_at = ? "
                 "WHERE status = 'sending'", (now_ms,))
         return running, sending
+
+    async def release(self, now: datetime) -> int:
+        """At a clean stop: this process's claimed rows never started go back to pending
+        (only sharded processes stamp claims; others recover everything at start)."""
+        return await self._db.execute(
+            "UPDATE reminders SET status = 'pending', claimed_by = NULL, claimed_until = NULL, "
+            "updated_at = ? WHERE status = 'running' AND claimed_by = ?",
+            (to_db_time(now), self.claims.token))
 
     async def cancel(self, reminder_id: int, now: datetime, *, guild_id: int | None = None,
                      reason: str = "cancelled") -> bool:

@@ -93,20 +93,21 @@ class RepostRepository:
         part_count: int,
         now: datetime,
     ) -> tuple[RepostRecord, bool]:
-        """The pending record for `key` (created now: True) or the existing live one (False)."""
+        """The pending record for `key` (created now: True) or the existing live one (False).
+
+        One INSERT ... ON CONFLICT DO NOTHING: of two requests racing (two processes, two
+        clicks), exactly one creates the record.
+        """
         async with self._db.transaction() as tx:
-            existing = await tx.fetchone(
-                "SELECT id FROM reposts WHERE guild_id = ? AND idem_key = ?", (guild_id, key)
+            rows = await tx.fetchall(
+                "INSERT INTO reposts (guild_id, member_id, moderator_id, destination_id, "
+                "mode, source, idem_key, status, head_len, tail_len, part_count, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) "
+                "ON CONFLICT (guild_id, idem_key) DO NOTHING RETURNING id",
+                (guild_id, member_id, moderator_id, destination_id, mode, source, key,
+                 head_len, tail_len, part_count, to_db_time(now)),
             )
-            created = existing is None
-            if created:
-                await tx.insert(
-                    "INSERT INTO reposts (guild_id, member_id, moderator_id, destination_id, "
-                    "mode, source, idem_key, status, head_len, tail_len, part_count, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                    (guild_id, member_id, moderator_id, destination_id, mode, source, key,
-                     head_len, tail_len, part_count, to_db_time(now)),
-                )
+        created = bool(rows)
         record = await self.by_key(guild_id, key)
         assert record is not None
         return record, created
@@ -160,17 +161,13 @@ class RepostRepository:
 
     async def add_message(self, repost_id: int, position: int, message_id: int) -> None:
         """Remember that part `position` was posted as `message_id` (idempotent)."""
-        async with self._db.transaction() as tx:
-            existing = await tx.fetchone(
-                "SELECT message_id FROM repost_messages WHERE repost_id = ? AND position = ?",
-                (repost_id, position),
-            )
-            if existing is None:
-                await tx.execute(
-                    "INSERT INTO repost_messages (repost_id, position, message_id) "
-                    "VALUES (?, ?, ?)",
-                    (repost_id, position, message_id),
-                )
+        await self._db.execute(
+            # No conflict target: two processes racing may collide on either unique key
+            # ((repost_id, position) or message_id); both mean "already recorded".
+            "INSERT INTO repost_messages (repost_id, position, message_id) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (repost_id, position, message_id),
+        )
 
     async def remove_messages_from(self, repost_id: int, position: int) -> None:
         """Forget parts at `position` and after (deleted when an edit needed fewer parts)."""
@@ -219,6 +216,19 @@ class RepostRepository:
                 "SELECT * FROM reposts WHERE status = 'pending' AND guild_id = ? ORDER BY id",
                 (guild_id,),
             )
+        out = []
+        for row in rows:
+            record = await self._load(row)
+            if record is not None:
+                out.append(record)
+        return out
+
+    async def published_for(self, guild_id: int, member_id: int,
+                            limit: int = 100) -> list[RepostRecord]:
+        """The live reposts of a member's words in a guild, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM reposts WHERE guild_id = ? AND member_id = ? "
+            "AND status = 'published' ORDER BY id DESC LIMIT ?", (guild_id, member_id, limit))
         out = []
         for row in rows:
             record = await self._load(row)

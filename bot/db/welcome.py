@@ -85,20 +85,21 @@ class WelcomeRepository:
         self, guild_id: int, name: str, channel_id: int, description: str,
         keywords: Sequence[str], role_id: int | None, now: datetime,
     ) -> SupportGroup:
-        """Add a group; DuplicateGroup if the name is taken (case-insensitively)."""
+        """Add a group; DuplicateGroup if the name is taken (case-insensitively).
+
+        One INSERT ... ON CONFLICT DO NOTHING: of two adds of one name, exactly one wins.
+        """
         async with self._db.transaction() as tx:
-            taken = await tx.fetchone(
-                "SELECT id FROM welcome_groups WHERE guild_id = ? AND name_key = ?",
-                (guild_id, name.casefold()),
-            )
-            if taken is not None:
-                raise DuplicateGroup(name)
-            group_id = await tx.insert(
+            rows = await tx.fetchall(
                 "INSERT INTO welcome_groups (guild_id, name, name_key, channel_id, description,"
-                " keywords, role_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " keywords, role_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id, name_key) DO NOTHING RETURNING id",
                 (guild_id, name, name.casefold(), channel_id, description, ",".join(keywords),
                  role_id, to_db_time(now)),
             )
+        if not rows:
+            raise DuplicateGroup(name)
+        group_id = int(rows[0]["id"])
         return SupportGroup(group_id, guild_id, name, channel_id, description, tuple(keywords),
                             role_id)
 

@@ -30,7 +30,8 @@ from typing import Any, TextIO
 from bot.clock import FakeClock
 from bot.i18n import PSEUDO, Translator, translator
 from sandbox import Sandbox
-from sandbox.models import Channel, Member, Message
+from sandbox.interactions import Modal
+from sandbox.models import Channel, Member, Message, Role, User
 from sandbox.world import (
     StewardHarness,
     SupportServer,
@@ -48,6 +49,123 @@ log = logging.getLogger(__name__)
 _TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
 
 
+def _name(who: Any) -> str:
+    user = who.user if isinstance(who, Member) else who
+    return str(getattr(user, "username", who))
+
+
+class NarratedSandbox:
+    """The sandbox, printing what a moderator or member typed, chose and pressed.
+
+    Commands with their options, context menus, every field of a form (what was typed, what
+    was kept as offered, the label of each picked option) and buttons: a reader learns the
+    workflow from the transcript. Everything else goes straight to the sandbox.
+    """
+
+    def __init__(self, sb: Sandbox, story: Story) -> None:
+        self._sb = sb
+        self._story = story
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sb, name)
+
+    def _act(self, line: str) -> None:
+        self._story.out.write(f"  > {line}\n")
+
+    def _words(self, text: str) -> str:
+        return _short(self._story._render_mentions(text))
+
+    def _value(self, value: Any) -> str:
+        if isinstance(value, Member | User):
+            return f"@{_name(value)}"
+        if isinstance(value, Role):
+            return f"@{value.name}"
+        if isinstance(value, Channel):
+            return f"#{value.name}"
+        if isinstance(value, tuple) and value and isinstance(value[0], str):
+            return value[0]  # an attachment: its file name
+        return str(value)
+
+    async def slash(self, guild: Any, user: Any, command: str, /, *args: Any,
+                    options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        given = {**(options or {}), **kwargs}
+        typed = " ".join(f"{key}: {self._value(value)}" for key, value in given.items())
+        self._act(f"{_name(user)} types: /{command}{' ' + typed if typed else ''}")
+        return await self._sb.slash(guild, user, command, *args, options=options, **kwargs)
+
+    async def context_menu(self, guild: Any, user: Any, name: str, *, target: Any,
+                           **kwargs: Any) -> Any:
+        whose = (f"{_name(target.author)}'s message" if isinstance(target, Message)
+                 else _name(target))
+        self._act(f"{_name(user)} right-clicks {whose} → Apps → {name}")
+        return await self._sb.context_menu(guild, user, name, target=target, **kwargs)
+
+    async def click(self, message: Message, label: str | None = None, *,
+                    by: Any = None, **kwargs: Any) -> Any:
+        self._act(f"{_name(by) if by is not None else 'someone'} presses "
+                  f"[{label or kwargs.get('custom_id', '?')}]")
+        return await self._sb.click(message, label, by=by, **kwargs)
+
+    async def submit_modal(self, modal: Modal | None, *, by: Any = None,
+                           values: dict[str, str] | None = None,
+                           selects: dict[str, list[str]] | None = None) -> Any:
+        if modal is not None:
+            self._act(f"{_name(by) if by is not None else 'they'} fills in the form "
+                      f"“{modal.title}”:")
+            for label, field in _labelled(modal):
+                answer = self._field(field, label, values or {}, selects or {})
+                self._story.out.write(f"      {label}: {answer}\n")
+        return await self._sb.submit_modal(modal, by=by, values=values, selects=selects)
+
+    async def select(self, message: Message, values: Any, *, by: Any = None,
+                     **kwargs: Any) -> Any:
+        chosen = list(values)
+        names = []
+        for value in chosen:
+            option = next((o for row in message.components for c in row.get("components", [])
+                           for o in c.get("options") or [] if o.get("value") == value), None)
+            names.append(option.get("label") if option else self._value(value))
+        self._act(f"{_name(by) if by is not None else 'someone'} picks: {', '.join(names)}")
+        return await self._sb.select(message, chosen, by=by, **kwargs)
+
+    def _field(self, field: dict[str, Any], label: str, values: dict[str, str],
+               selects: dict[str, list[str]]) -> str:
+        keys = (field.get("custom_id"), label)
+        if field.get("type") == 4:
+            typed = next((values[k] for k in keys if k in values), None)
+            offered = field.get("value") or ""
+            if typed is None:
+                return (f"{self._words(offered)} (as offered)" if offered else "(left empty)")
+            return self._words(typed)
+        chosen = next((selects[k] for k in keys if k in selects), [])
+        if not chosen:
+            return "(nothing picked)"
+        options = {o.get("value"): o.get("label") for o in field.get("options") or []}
+        names = []
+        for value in chosen:
+            channel = self._sb.world.channels.get(int(value)) if value.isdigit() else None
+            names.append(options.get(value) or (f"#{channel.name}" if channel else value))
+        return ", ".join(names)
+
+
+def _labelled(modal: Modal) -> list[tuple[str, dict[str, Any]]]:
+    """Each input of a form with the label its reader sees (from its Label wrapper)."""
+    out = []
+    for comp in modal.components:
+        inner = comp.get("component") if comp.get("type") == 18 else None
+        kids = [inner] if inner else comp.get("components") or []
+        for kid in kids:
+            if kid.get("type") in (3, 4, 5, 6, 7, 8):
+                out.append((str(comp.get("label") or kid.get("label") or kid.get("custom_id")),
+                            kid))
+    return out
+
+
+def _short(text: str, limit: int = 90) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
 class Story:
     """The demo's stage: sandbox, clock, server, the running bot, and a transcript printer."""
 
@@ -55,7 +173,7 @@ class Story:
                  harness: StewardHarness, out: TextIO, language: str = "en") -> None:
         self.language = language
         self.catalog: Translator = translator(language)
-        self.sb = sb
+        self.sb: Any = NarratedSandbox(sb, self)
         self.clock = clock
         self.server = server
         self.harness = harness
@@ -147,7 +265,15 @@ class Story:
             for field in embed.get("fields", []):
                 value = self._render_mentions(str(field.get("value", ""))).replace("\n", " / ")
                 lines.append(f"    | {field.get('name')}: {value}")
+        for line in self._render_mentions(message.display_text).splitlines():
+            if line.strip():  # a Components V2 message (the queue card)
+                lines.append(f"    | {line.removeprefix('### ').removeprefix('-# ')}")
+        for item in message.gallery:
+            hidden = " (behind a spoiler)" if item.get("spoiler") else ""
+            lines.append(f"    | [image preview{hidden}: {item.get('description') or 'image'}]")
         for attachment in message.attachments:
+            if any(attachment.filename in str(i.get("media")) for i in message.gallery):
+                continue
             lines.append(f"    (attachment: {attachment.filename})")
         buttons = [b.get("label") for b in message.buttons() if b.get("label")]
         if buttons:

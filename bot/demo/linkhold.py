@@ -22,8 +22,8 @@ async def chapter(story: Story) -> None:
                          "https://www.youtube.com/watch?v=colon-surgery-explained")
 
     def queued() -> object:
-        return next((m for m in reversed(sb.messages(server.queue)) if m.embeds
-                     and story.t("Held post from a new member") == m.embeds[0].get("title")), None)
+        return next((m for m in reversed(sb.messages(server.queue))
+                     if story.t("Held post from a new member") in m.display_text), None)
 
     try:
         card = await sb.wait_for(queued, message="no queue card")

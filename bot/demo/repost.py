@@ -30,8 +30,8 @@ async def chapter(story: Story) -> None:
     story.show()
 
     story.say("Maria (a moderator) right-clicks Anna's message: Apps > Repost for member. The "
-              "form comes prefilled with Anna's words; Maria adds an intro line and picks the "
-              "forum.")
+              "form comes prefilled with Anna's words; Maria adds a short note in the moderators' "
+              "own voice, picks the forum and keeps the neutral title it offers.")
     opened = await sb.context_menu(server.guild, maria, "Repost for member", target=original)
     await opened.responded()
     if opened.modal is None:
@@ -39,11 +39,11 @@ async def chapter(story: Story) -> None:
         return
     submitted = await sb.submit_modal(
         opened.modal, by=maria,
-        values={story.t("Intro line (optional)"):
-                "Please allow me to post your husband's and your journey for you:"},
+        values={story.t("Your note as moderators (optional)"):
+                "Anna asked us to share her and Tom's story here."},
         selects={story.t("Post it in"): [str(server.forum.id)],
                  story.t("Ping the member in the post?"): ["no"]},
-        # (Maria leaves "Forum post title" empty: the first sentence becomes the title.)
+        # (Maria keeps the offered title, "Shared for anna": no diagnosis in a title.)
     )
     await submitted.done()
     await story.settle()

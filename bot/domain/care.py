@@ -66,6 +66,21 @@ def still_quiet(until: datetime | None, now: datetime) -> datetime | None:
     return until if until is not None and until > now else None
 
 
+# Discord gives every server "en-US" until someone changes it, so that locale says nothing
+# about the language members write in.
+_UNKNOWN_LOCALES = frozenset({"", "en-us"})
+
+
 def language_for(locale: str | None) -> str:
-    """The detector's language for a server locale ("es-ES", "es-419": Spanish too)."""
-    return "es" if locale and locale.lower().startswith("es") else "en"
+    """The detector's language for a server locale.
+
+    "es" reads posts with the Spanish *and* the English lexicon (see `assess`), so it is also
+    the answer whenever the members' language is unknown: no locale, Discord's default
+    "en-US", or a language the detector has no lexicon for. Only another English locale
+    ("en-GB") reads English alone. Reading both costs no precision on the English corpus
+    (benches/distress).
+    """
+    key = (locale or "").strip().casefold().replace("_", "-")
+    if key.startswith("en") and key not in _UNKNOWN_LOCALES:
+        return "en"
+    return "es"

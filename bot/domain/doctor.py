@@ -432,3 +432,73 @@ def fingerprint(findings: Iterable[Finding]) -> str:
 def content_missing(empty_in_a_row: int) -> bool:
     """Whether member messages have arrived empty often enough to blame the content intent."""
     return empty_in_a_row >= CONTENT_EMPTY_THRESHOLD
+
+
+def automod_findings(
+    *,
+    automod_on: bool,
+    trusted_role: int | None,
+    role_exists: bool,
+    role_position: int,
+    role_managed: bool,
+    bot_top_position: int,
+    manage_roles: bool,
+    manage_guild: bool,
+    rule_refused: str | None = None,
+    truncated: Sequence[str] = (),
+) -> list[Finding]:
+    """The trusted role Steward can't give, and the AutoMod rule it can't keep (issue 14).
+
+    Without the rule, bot-side holds carry on alone: the findings say so, so nobody thinks
+    new members' links are unguarded.
+    """
+    found: list[Finding] = []
+    if trusted_role is not None and role_exists:
+        ref = f"<@&{trusted_role}>"
+        if role_managed:
+            found.append(Finding(
+                "trusted_role.managed", f"linkhold.trusted_role:{trusted_role}",
+                Severity.PROBLEM,
+                tr("The trusted role {ref} belongs to an integration; nobody can hand it out.",
+                   ref=ref),
+                tr("Create an ordinary role and set it with `/linkhold settings trusted_role:`.")))
+        elif role_position >= bot_top_position:
+            found.append(Finding(
+                "trusted_role.hierarchy", f"linkhold.trusted_role:{trusted_role}",
+                Severity.PROBLEM,
+                tr("The trusted role {ref} is above Steward's highest role, so Steward can't give "
+                   "it to members who pass the hold period", ref=ref)
+                + (tr(" and AutoMod keeps blocking their links.") if automod_on else "."),
+                tr("Server Settings → Roles → drag the Steward role above {ref}.", ref=ref)))
+        if not manage_roles:
+            found.append(Finding(
+                "server.permission", "manage_roles:trusted_role", Severity.PROBLEM,
+                tr("A trusted role ({ref}) is set but Steward lacks Manage Roles, so members who "
+                   "pass the hold period don't get it.", ref=ref),
+                tr("Server Settings → Roles → Steward → allow Manage Roles.")))
+    if automod_on and not manage_guild:
+        found.append(Finding(
+            "server.permission", "manage_guild:automod", Severity.PROBLEM,
+            tr("AutoMod is on for links, but Steward lacks Manage Server, so it can't keep its "
+            "AutoMod rule: new members' links show until Steward removes them (bot-side holds "
+            "carry on)."),
+            tr("Server Settings → Roles → Steward → allow Manage Server (or turn it off with "
+            "`/linkhold automod state:off`).")))
+    elif automod_on and rule_refused:
+        found.append(Finding(
+            "automod.refused", "linkhold.automod", Severity.PROBLEM,
+            tr("Discord refused Steward's AutoMod rule ({item}); bot-side holds carry on alone.",
+               item=rule_refused[:200]),
+            tr("Check the server's AutoMod rules (at most 6 keyword rules), then run "
+            "`/linkhold automod state:on` again.")))
+    if automod_on and trusted_role is None:
+        found.append(Finding(
+            "setting.missing", "linkhold.trusted_role", Severity.WARNING,
+            tr("AutoMod is on but no trusted role is set: AutoMod blocks the links of every "
+            "member without a moderator or exempt role, veterans too."),
+            tr("Create a role (e.g. Member) and set it with `/linkhold settings trusted_role:`.")))
+    for line in truncated:
+        found.append(Finding("automod.limits", line[:40], Severity.WARNING, line,
+                             tr("Shorten the lists (`/linkhold settings`, `/linkhold disallow`, "
+                             "`/linkhold unexempt`, `/linkhold unignore`).")))
+    return found

@@ -54,6 +54,7 @@ class CloseReason(StrEnum):
     CANCELLED = "cancelled"
     NO_ACCESS = "no_access"
     EXPIRED = "expired"
+    DO_NOT_TAG = "do_not_tag"
 
 
 REASON_TEXT: Mapping[str, str] = {
@@ -65,6 +66,7 @@ REASON_TEXT: Mapping[str, str] = {
     CloseReason.CANCELLED: N_("a moderator cancelled it"),
     CloseReason.NO_ACCESS: N_("I can no longer post there"),
     CloseReason.EXPIRED: N_("it was open for too long"),
+    CloseReason.DO_NOT_TAG: N_("moderators asked me never to tag this member"),
 }
 
 

@@ -45,6 +45,8 @@ class HoldSettings(FastPathSettings, Protocol):
     def exempt_roles(self) -> Iterable[int]: ...
     @property
     def ignored_channels(self) -> Iterable[int]: ...
+    @property
+    def trusted_role(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class HoldPolicy:
     allowlist: tuple[str, ...] = ()
     exempt_roles: frozenset[int] = frozenset()
     ignored_channels: frozenset[int] = frozenset()
+    trusted_role: int | None = None  # given when a member passes the hold period
 
     @classmethod
     def from_settings(cls, settings: HoldSettings) -> HoldPolicy:
@@ -85,6 +88,7 @@ class HoldPolicy:
             allowlist=tuple(settings.allowlist),
             exempt_roles=frozenset(settings.exempt_roles),
             ignored_channels=frozenset(settings.ignored_channels),
+            trusted_role=settings.trusted_role,
         )
 
 
@@ -133,7 +137,8 @@ def exemption(facts: MemberFacts, policy: HoldPolicy) -> Exemption | None:
         return "moderator"
     if facts.role_ids & policy.exempt_roles:
         return "exempt role"
-    if facts.trusted:
+    if facts.trusted or (policy.trusted_role is not None
+                         and policy.trusted_role in facts.role_ids):
         return "trusted"
     return None
 
@@ -273,7 +278,8 @@ def duplicate_key(member_id: int, text: str) -> str:
 
 # --- What people are told -------------------------------------------------------------------
 
-HELD_NAMES = frozenset({"member", "server", "channel", "when", "domains", "what"})
+HELD_NAMES = frozenset({"member", "server", "channel", "when", "domains", "what", "expect",
+                        "lasts"})
 
 # What was held, in the member's terms, by the kind of hold ({what} in the templates).
 HELD_WHAT: dict[str, str] = {
@@ -285,6 +291,7 @@ HELD_WHAT: dict[str, str] = {
     "app_post": N_("message sent through an app"),
     "thread_name": N_("new thread's name"),
     "thread_rename": N_("thread's new title"),
+    "automod": N_("post"),
 }
 
 
@@ -315,26 +322,43 @@ DEFAULT_HELD_DM = (
     "it, so I've held it for a moderator to look at.\n\n"
     "New members can't post links for their first few days. We do this to keep spammers out "
     "and keep the community safe; it isn't about you or what you wrote.\n\n"
-    "You'll be able to post links yourself {when}. Until then a moderator will review your "
-    "post and may post it for you. You don't need to do anything.")
+    "You'll be able to post links yourself {when}. Until then {expect}. "
+    "You don't need to do anything.")
+)
+
+# A post Discord's AutoMod blocked: the member already saw the block message (why), so the DM
+# only says what happens next. Not configurable (`held_template` repeats the why).
+DEFAULT_BLOCKED_DM = (
+    N_("Hi {member}, about the post you tried to share in {channel} on **{server}**: I've saved "
+    "its text for a moderator, who may post it for you. Pictures and files can't be kept with "
+    "a blocked post, so please keep your own copies. You'll be able to post links yourself "
+    "{when}. You don't need to do anything.")
 )
 
 DEFAULT_HELD_NOTICE = (
     N_("{member}, your {what} had a link, so I've held it for a moderator to review. New members "
     "can't post links for their first few days; you can post links yourself {when}. "
-    "A moderator may post it for you. (This note disappears in 30 seconds.)")
+    "Until then {expect}. (This note disappears in {lasts}.)")
 )
 
 DEFAULT_APPROVED_NOTICE = (
     N_("Good news: a moderator approved your post and shared it for you in {channel}: {link}")
 )
 
+# The approval notice of a post that read as distress, or of a member in a care quiet window:
+# a moderator decided to share it, so the member is told, plainly (no cheer, no server template).
+PLAIN_APPROVED_NOTICE = N_("A moderator shared your post in {channel}: {link}")
+
+# Why a held post's member got no automated notice (bot.services.care decides).
+CARE_TOLD = frozenset({"care", "quiet"})
+
 DEFAULT_REJECTED_DM = (
     N_("Hi {member}, a moderator looked at the post I held in **{server}** and decided not to "
-    "share it.{reason}\n\nIf you have questions, you're welcome to ask the moderators.")
+    "share it.{reason}\n\nIf you have questions or think this was a mistake, {ask}")
 )
 
-NOTICE_DELETE_AFTER = timedelta(seconds=30)
+# The channel notice (DMs closed) stays this long unless a server sets `notice_seconds`.
+NOTICE_DELETE_AFTER = timedelta(minutes=2)
 
 # Placeholders each configurable template may use (the approval notice is rendered by the
 # repost service, which offers these names).
@@ -342,16 +366,18 @@ TEMPLATE_NAMES: dict[str, frozenset[str]] = {
     "held_template": HELD_NAMES,
     "notice_template": HELD_NAMES,
     "approved_template": frozenset({"member", "channel", "link"}),
-    "rejected_template": frozenset({"member", "server", "reason"}),
+    "rejected_template": frozenset({"member", "server", "reason", "ask"}),
 }
 
 
 def render_values(
     member_mention: str, server: str, channel: str, when: str, domains: Sequence[str],
-    what: str = "post",
+    what: str = "post", *, eta: str | None = None, lasts: timedelta = NOTICE_DELETE_AFTER,
 ) -> dict[str, str]:
-    """Values for the held-post templates."""
+    """Values for the held-post templates (`eta`: see `decision_eta`)."""
     return {
+        "expect": expect_phrase(eta),
+        "lasts": describe_duration(lasts),
         "what": what,
         "member": member_mention,
         "server": server,
@@ -367,3 +393,107 @@ def code_span(text: str, limit: int = 200) -> str:
     if len(cleaned) > limit:
         cleaned = cleaned[: limit - 1] + "…"
     return f"`{cleaned}`" if cleaned else "` `"
+
+
+# --- When to expect a decision, and the way back after a rejection ---------------------------
+
+ETA_SAMPLE = 20  # the most recent decisions the estimate looks at
+ETA_WINDOW = timedelta(days=30)  # ... within this long
+ETA_MINIMUM = 3  # fewer decisions than this: no estimate (the generic wording)
+# Kind roundings: the estimate is always rounded *up* to the next of these.
+_ETA_STEPS: tuple[tuple[timedelta, str], ...] = (
+    (timedelta(minutes=15), N_("15 minutes")),
+    (timedelta(minutes=30), N_("half an hour")),
+    (timedelta(hours=1), N_("an hour")),
+    (timedelta(hours=2), N_("2 hours")), (timedelta(hours=3), N_("3 hours")),
+    (timedelta(hours=4), N_("4 hours")), (timedelta(hours=6), N_("6 hours")),
+    (timedelta(hours=8), N_("8 hours")), (timedelta(hours=12), N_("12 hours")),
+    (timedelta(days=1), N_("a day")),
+    (timedelta(days=2), N_("2 days")),
+    (timedelta(days=3), N_("3 days")),
+    (timedelta(days=7), N_("a week")),
+)
+
+
+def decision_eta(waits: Sequence[timedelta], *, minimum: int = ETA_MINIMUM) -> str | None:
+    """How long a decision usually takes here, from recent waits (held -> decided), as
+    "usually within 3 hours"; None with fewer than `minimum` waits or when it takes longer
+    than a week (a promise we couldn't keep helps nobody).
+
+    The median resists one post forgotten over a weekend; rounding up to a kind step keeps
+    the promise on the safe side.
+    """
+    known = sorted(w for w in waits if w >= timedelta(0))
+    if len(known) < max(1, minimum):
+        return None
+    mid = len(known) // 2
+    median = known[mid] if len(known) % 2 else (known[mid - 1] + known[mid]) / 2
+    for step, words in _ETA_STEPS:
+        if median <= step:
+            return tr("usually within {words}", words=tr(words))
+    return None
+
+
+def expect_phrase(eta: str | None) -> str:
+    """What happens until the member may post links ({expect} in the held-post templates)."""
+    if eta is None:
+        return tr("a moderator will review your post and may post it for you")
+    return tr("a moderator will review your post ({eta} here) and may post it for you", eta=eta)
+
+
+def describe_waited(span: timedelta) -> str:
+    """How long something has waited, roughly: "an hour", "2 hours", "45 minutes"."""
+    minutes = max(1, int(span.total_seconds() // 60))
+    if minutes < 60:
+        return tr("1 minute") if minutes == 1 else f"{minutes} minutes"
+    hours = minutes // 60
+    if hours < 48:
+        return tr("an hour") if hours == 1 else f"{hours} hours"
+    return f"{hours // 24} days"
+
+
+def describe_duration(span: timedelta) -> str:
+    """A short span in words: "2 minutes", "45 seconds", "1 minute"."""
+    seconds = max(1, round(span.total_seconds()))
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return tr("1 minute") if minutes == 1 else f"{minutes} minutes"
+    return tr("1 second") if seconds == 1 else f"{seconds} seconds"
+
+
+def ask_phrase(contact_channel_id: int | None) -> str:
+    """Where a member can ask about a rejected post ({ask} in the rejection DM)."""
+    if contact_channel_id is None:
+        return tr("you're welcome to message one of the moderators; they're happy to talk it over.")
+    return (tr("you're welcome to ask the moderators in <#{contact_channel_id}>; they're happy to "
+               "talk it over.", contact_channel_id=contact_channel_id))
+
+
+WORDS_BACK_INTRO = N_("Here is what you wrote, so nothing is lost:")
+
+
+def words_back(content: str | None, title: str | None = None, *, limit: int = 1900
+               ) -> list[str]:
+    """A rejected post's own words, for DMing back: code blocks of at most `limit` characters
+    each (links stay unclickable; nothing is cut). Empty when there is nothing to return."""
+    text = "\n".join(p for p in (title, content) if p and p.strip())
+    if not text.strip():
+        return []
+    body = text.replace("```", "ˋˋˋ")
+    room = limit - len("```\n\n```")
+    chunks: list[str] = []
+    while body:
+        cut = len(body) if len(body) <= room else _break_at(body, room)
+        chunks.append(f"```\n{body[:cut].rstrip(chr(10))}\n```")
+        body = body[cut:]
+    return chunks
+
+
+def _break_at(text: str, room: int) -> int:
+    """Where to cut `text` to at most `room` characters: after a line, else after a word, in
+    the second half; else hard at `room`."""
+    for sep in ("\n", " "):
+        at = text.rfind(sep, room // 2, room)
+        if at != -1:
+            return at + 1
+    return room

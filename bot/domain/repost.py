@@ -243,11 +243,11 @@ def frame(
     """The header and footer of a repost in `mode` (attribution already rendered)."""
     head_lines: list[str] = []
     if intro and intro.strip():
+        # The moderators' own words, about the member: never in the member's voice, even
+        # when the post shows the member's name and picture (webhook mode).
         note = " ".join(intro.split())
-        head_lines.append(
-            f"_{truncate(note, 300)}_" if mode == "bot"
-            else tr("_Note from the moderators: {truncate}_", truncate=truncate(note, 300))
-        )
+        head_lines.append(tr("-# 🛡️ The moderators, about this post by {member}: {note}",
+                             member=member_mention, note=truncate(note, 300)))
     if mode == "bot":
         head_lines.append(tr("**Shared on behalf of {member_mention}:**",
                              member_mention=member_mention))
@@ -394,3 +394,23 @@ def about(
     lines.append(tr("The words are the member's own. They, or a moderator, can edit or delete "
                  "this copy with *Manage my reposted post*."))
     return "\n".join(lines)
+
+
+SHORT_TITLE_MAX = 40
+
+
+def place_for_member(channel_id: int, *, forum_id: int | None = None,
+                     title: str | None = None) -> str:
+    """Where a repost landed, as a member's DM names it: a new forum post by a short quoted
+    title and its forum ("“Shared for Anna” in #stories"), never by its full title alone."""
+    if forum_id is None or not title:
+        return f"<#{channel_id}>"
+    return tr("“{truncate}” in <#{forum_id}>",
+              truncate=truncate(' '.join(title.split()), SHORT_TITLE_MAX), forum_id=forum_id)
+
+
+def neutral_title(display_name: str | None) -> str:
+    """A forum post title for a member's words that gives nothing of them away."""
+    name = " ".join((display_name or "").split())
+    return truncate(tr("Shared for {name}", name=name) if name else tr("Shared for a member"), 100)
+

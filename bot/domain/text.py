@@ -28,3 +28,9 @@ def quote(text: str, limit: int = 200) -> str:
     """A short one-paragraph quote of `text` for "X asked: > ..." lines."""
     flat = " ".join(text.split())
     return truncate(flat, limit)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """"1 problem", "2 problems" ("1 entry", "3 entries" with `words`)."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+

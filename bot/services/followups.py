@@ -35,6 +35,7 @@ from bot.services.followups_ports import (
     KIND_EXPIRE,
     KIND_REMIND,
     VISIBLE_KINDS,
+    DoNotTag,
     FollowupDiscord,
     NoAccess,
     OptOutRecords,
@@ -89,7 +90,8 @@ class FollowupService:
     def __init__(self, repository: FollowupRepository, scheduler: Scheduler, clock: Clock, *,
                  discord: FollowupDiscord, settings: GuildSettingsService,
                  audit: AuditService, opt_outs: OptOutRecords, metrics: Metrics,
-                 tasks: BackgroundTasks, quiet_until: QuietUntil | None = None) -> None:
+                 tasks: BackgroundTasks, quiet_until: QuietUntil | None = None,
+                 do_not_tag: DoNotTag | None = None) -> None:
         self.repository = repository
         self._asking = asyncio.Lock()
         self.scheduler = scheduler
@@ -100,7 +102,7 @@ class FollowupService:
         self.audit = audit
         self.opt_outs = opt_outs
         self.lifecycle = FollowupLifecycle(repository, self.reminders, clock, discord, audit,
-                                           opt_outs, metrics)
+                                           opt_outs, metrics, do_not_tag=do_not_tag)
         self.health = FollowupHealth(self.reminders, scheduler, clock, audit, metrics, tasks)
         delivery = FollowupDelivery(repository, self.lifecycle, discord, settings,
                                     quiet_until=quiet_until)
@@ -147,6 +149,10 @@ class FollowupService:
         await self.health.refresh_pending_gauge()
 
     async def _require_member(self, guild_id: int, user_id: int) -> None:
+        if await self.lifecycle.do_not_tag(guild_id, user_id):
+            raise InvalidInput(
+                tr("Moderators asked me never to tag <@{user_id}> (see `/care quiet list`), so I "
+                   "won't.", user_id=user_id))
         if not await self.discord.member_present(guild_id, user_id):
             raise InvalidInput(tr("<@{user_id}> isn't in this server any more.", user_id=user_id))
 
@@ -323,6 +329,8 @@ class FollowupService:
         """Schedule the one automatic check-in of a new forum post (once per post)."""
         if await self.reminders.autochecks_for(post.thread_id):
             return
+        if await self.lifecycle.do_not_tag(post.guild_id, post.author_id):
+            return
         await self.scheduler.schedule(NewReminder(
             guild_id=post.guild_id, kind=KIND_AUTOCHECK, channel_id=post.thread_id,
             due_at=self.clock.now() + timedelta(days=days), member_id=post.author_id,
@@ -367,13 +375,26 @@ class FollowupService:
             return False, followup
         return await self.repository.subscribe(followup_id, user_id, self.clock.now()), followup
 
+    async def unsubscribe(self, followup_id: int, user_id: int, guild_id: int) -> bool:
+        """"Notify me when they reply" pressed again: off the list; False if not on it."""
+        followup = await self.repository.get(followup_id)
+        if followup is None or followup.guild_id != guild_id:
+            raise NotFound(tr("I couldn't find that follow-up any more."))
+        return await self.repository.unsubscribe(followup_id, user_id)
+
     # ------------------------------------------------------------ answers, departures
 
     async def check_answer(self, seen: SeenMessage) -> None:
         """A message in a watched channel: stand down every follow-up it answers."""
         await self.lifecycle.check_answer(seen)
 
-    async def member_left(self, guild_id: int, user_id: int) -> int:
+    async def member_marked(self, guild_id: int, user_id: int) -> int:
+        """Moderators marked the member do-not-tag: close what would tag them, quietly (no
+        check-in, no mod-log post per item: the mark has its own); returns how many."""
+        return await self.member_left(guild_id, user_id, reason=CloseReason.DO_NOT_TAG)
+
+    async def member_left(self, guild_id: int, user_id: int, *,
+                          reason: CloseReason = CloseReason.OP_LEFT) -> int:
         """A member left: close the follow-ups that tag them, cancel their reminders, and
         remove their "Notify me when they reply" subscriptions in that guild.
 
@@ -381,8 +402,8 @@ class FollowupService:
         with a count; returns how many follow-ups and reminders were closed.
         """
         now = self.clock.now()
-        reason = CloseReason.OP_LEFT
-        text = tr(rules.REASON_TEXT[reason])
+        text = rules.REASON_TEXT[reason]
+        post = reason is not CloseReason.DO_NOT_TAG
         handled = 0
         for followup in await self.repository.open_for_op(guild_id, user_id):
             if not await self.repository.close(followup.id, CLOSED, reason, now):
@@ -393,7 +414,7 @@ class FollowupService:
             await self.audit.record(guild_id, None, "followup.closed", user_id, {
                 "followup": followup.id, "reason": text,
                 "cancelled": [r.id for r in cancelled if r.kind in VISIBLE_KINDS],
-            })
+            }, post=post)
         for reminder in await self.reminders.pending_for_member(guild_id, user_id):
             if not await self.reminders.cancel(reminder.id, now, guild_id=guild_id,
                                                reason=reason):
@@ -403,13 +424,13 @@ class FollowupService:
                 await self.audit.record(guild_id, None, "reminder.cancelled", user_id, {
                     "reminder": reminder.id, "kind": reminder.kind,
                     "channel": f"<#{reminder.channel_id}>", "reason": text,
-                })
+                }, post=post)
         unsubscribed = await self.repository.unsubscribe_member(guild_id, user_id)
         if unsubscribed:
             log.info("member %s left guild %s: removed %d follow-up subscription(s)", user_id,
                      guild_id, unsubscribed)
             await self.audit.record(guild_id, None, "followup.unsubscribed_left", user_id,
-                                    {"subscriptions": unsubscribed})
+                                    {"subscriptions": unsubscribed}, post=post)
         if handled:
             log.info("member %s left guild %s: closed %d follow-up item(s)", user_id, guild_id,
                      handled)

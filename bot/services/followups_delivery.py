@@ -109,6 +109,9 @@ class FollowupDelivery:
             # Closed meanwhile (answered, the member left, ...): say why, not "cancelled".
             return Done.stood_down((followup.reason if followup else None)
                                    or CloseReason.CANCELLED)
+        if await self.lifecycle.do_not_tag(followup.guild_id, followup.op_id):
+            await self.lifecycle.close(followup, CloseReason.DO_NOT_TAG)
+            return Done.stood_down(CloseReason.DO_NOT_TAG, followup=followup.id)
         place = await self._place(followup.channel_id)
         answered_id = None
         present = True
@@ -152,6 +155,8 @@ class FollowupDelivery:
         """A moderator's scheduled tag of one member."""
         reminder = delivery.reminder
         member_id = _member(reminder)
+        if await self.lifecycle.do_not_tag(reminder.guild_id, member_id):
+            return Done.stood_down(CloseReason.DO_NOT_TAG)
         opted_out = await self.lifecycle.pings_off(reminder.guild_id, member_id)
         place = None if opted_out else await self._place(reminder.channel_id)
         present = True
@@ -176,6 +181,8 @@ class FollowupDelivery:
         """The one automatic check-in on a forum post, if others replied and the OP didn't."""
         reminder = delivery.reminder
         op_id = _member(reminder)
+        if await self.lifecycle.do_not_tag(reminder.guild_id, op_id):
+            return Done.stood_down(CloseReason.DO_NOT_TAG)
         place = await self._place(reminder.channel_id)
         facts = AutocheckFacts(op_id=op_id, channel_exists=place is not None,
                                locked=bool(place and place.locked),

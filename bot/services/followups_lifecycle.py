@@ -15,10 +15,14 @@ from bot.domain import followups as rules
 from bot.domain.followups import CloseReason
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
-from bot.services.followups_ports import FollowupDiscord, OptOutRecords
+from bot.services.followups_ports import DoNotTag, FollowupDiscord, OptOutRecords
 from bot.services.privacy import FOLLOWUP_PINGS
 
 log = logging.getLogger(__name__)
+
+# Closed without a mod-log post (the audit table keeps them): the member's own wish, or a
+# moderator's do-not-tag mark, which has its own mod-log entry.
+QUIET_CLOSES = frozenset({CloseReason.OPTED_OUT, CloseReason.DO_NOT_TAG})
 
 
 def watch_of(followup: Followup) -> rules.Watch:
@@ -34,8 +38,10 @@ class FollowupLifecycle:
 
     def __init__(self, repository: FollowupRepository, reminders: ReminderRepository,
                  clock: Clock, discord: FollowupDiscord, audit: AuditService,
-                 opt_outs: OptOutRecords, metrics: Metrics) -> None:
+                 opt_outs: OptOutRecords, metrics: Metrics, *,
+                 do_not_tag: DoNotTag | None = None) -> None:
         self.repository = repository
+        self._do_not_tag = do_not_tag
         self.reminders = reminders
         self.clock = clock
         self.discord = discord
@@ -78,6 +84,10 @@ class FollowupLifecycle:
             return True
         return await self.opt_outs.has_opted_out(guild_id, user_id, FOLLOWUP_PINGS)
 
+    async def do_not_tag(self, guild_id: int, user_id: int) -> bool:
+        """Whether moderators marked the member do-not-tag (care): never tag or DM them."""
+        return self._do_not_tag is not None and await self._do_not_tag(guild_id, user_id)
+
     # --- endings
 
     async def check_answer(self, seen: rules.SeenMessage) -> None:
@@ -107,6 +117,8 @@ class FollowupLifecycle:
     async def _notify_subscribers(self, followup: Followup, jump: str) -> None:
         subscribers = [s for s in await self.repository.take_subscribers(
             followup.id, followup.guild_id, self.clock.now()) if s.user_id != followup.op_id]
+        subscribers = [s for s in subscribers
+                       if not await self.do_not_tag(followup.guild_id, s.user_id)]
         in_thread = [s.user_id for s in subscribers if not s.notify_dm]
         for sub in (s for s in subscribers if s.notify_dm):
             text = rules.render_answered_dm(op_id=followup.op_id, jump=jump)
@@ -128,4 +140,4 @@ class FollowupLifecycle:
             await self.audit.record(followup.guild_id, None, "followup.closed",
                                     followup.op_id, {"followup": followup.id,
                                                      "reason": rules.REASON_TEXT[reason]},
-                                    post=reason is not CloseReason.OPTED_OUT)
+                                    post=reason not in QUIET_CLOSES)

@@ -121,3 +121,8 @@ class OptOutRecords(Protocol):
 # automated reply: check-ins, automatic check-ins and reminders to them wait until it ends.
 # bot.composition passes `CareService.quiet_until`.
 QuietUntil = Callable[[int, int], Awaitable[datetime | None]]
+
+# Whether moderators marked the member do-not-tag (in memoriam, or they asked for quiet):
+# Steward never tags or reminds them, and their open follow-ups close quietly.
+# bot.composition passes `CareService.do_not_tag`.
+DoNotTag = Callable[[int, int], Awaitable[bool]]

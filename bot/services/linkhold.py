@@ -21,7 +21,9 @@ from bot.db.holds import HeldLink, Hold, NewAttachment, NewHold
 from bot.domain import holds as rules
 from bot.domain.links import find_links
 from bot.i18n import tr
+from bot.services.linkhold_blocks import BlockFacts
 from bot.services.linkhold_core import (
+    AUTOMOD,
     CatchupLimits,
     CatchupPlan,
     CatchupReport,
@@ -35,12 +37,14 @@ from bot.services.linkhold_core import (
     QueueCard,
     Repositories,
     Someone,
+    queue_url,
 )
 from bot.services.linkhold_review import Decision, MemberStatus
 from bot.services.linkhold_upkeep import HoldUpkeep
 
 __all__ = [
-    "CatchupLimits", "CatchupPlan", "CatchupReport", "Decision", "FileFacts", "FileToPublish",
+    "BlockFacts", "CatchupLimits", "CatchupPlan", "CatchupReport", "Decision", "FileFacts",
+    "FileToPublish",
     "HoldActions", "LinkHoldService", "MemberStatus", "PostFacts", "PublishRequest",
     "Published", "Publisher", "QueueCard", "Repositories", "Someone",
 ]
@@ -157,7 +161,38 @@ class LinkHoldService(HoldUpkeep):
 
         return tuple(await asyncio.gather(*(fetch(i, f) for i, f in enumerate(post.files))))
 
+    async def hold_blocked(self, block: BlockFacts, author: Someone | None) -> Hold | None:
+        """A post Discord's AutoMod blocked becomes a hold (None: this block already is one).
+
+        The same steps as any hold: stored, (nothing to remove), the member told by DM only
+        (they already saw AutoMod's message), queued with the usual card and buttons.
+        """
+        links = [HeldLink(text=x.text, url=x.url, domain=x.domain)
+                 for x in find_links(block.content)]
+        if not links and block.matched:  # a pattern the detector reads differently
+            links = [HeldLink(text=block.matched, url=block.matched, domain=block.matched)]
+        new = NewHold(
+            guild_id=block.guild_id, channel_id=block.channel_id, parent_id=block.parent_id,
+            message_id=block.key, member_id=block.member_id, kind=AUTOMOD,
+            content=block.content, links=tuple(links),
+            dup_key=rules.duplicate_key(block.member_id, block.content),
+        )
+        hold = await self.holds.create(new, self._clock.now())
+        if hold is None:
+            return None  # the live event and the alert message name the same block
+        await self.refresh_pending_gauge()
+        log.info("holding AutoMod-blocked post %s of member %s in guild %s as hold %s",
+                 block.key, block.member_id, block.guild_id, hold.id)
+        return await self.complete(hold, author)
+
     # --- reading for commands -----------------------------------------------------------------
+
+    async def card_url(self, guild_id: int, message_id: int) -> str | None:
+        """The queue card of the post `message_id` if it was held (care alerts link to it)."""
+        hold = await self.holds.by_message(guild_id, message_id)
+        if hold is None:
+            return None
+        return queue_url(guild_id, hold.queue_channel_id, hold.queue_message_id)
 
     async def pending(self, guild_id: int, limit: int = 25) -> list[Hold]:
         """Pending holds of a guild, oldest first."""

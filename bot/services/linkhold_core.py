@@ -31,7 +31,10 @@ from bot.i18n import speaking, tr
 from bot.metrics import Metrics
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.linkhold_blocks import CareGate, TrustHooks
+from bot.services.linkhold_ping import PingActions, ReviewerPing
 from bot.services.repost_ports import RepostRequest, StoredAttachment
+from bot.services.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
 from config.guild import LinkHoldSettings
 
@@ -39,14 +42,16 @@ log = logging.getLogger(__name__)
 
 # thread_name: a text-channel thread a new member created; thread_rename: a thread (a forum
 # post) renamed by its owner to carry a link. Both are held by renaming the thread.
+# automod: a post Discord's AutoMod blocked (it never existed; nothing to remove).
 Kind = Literal["message", "edit", "forum_post", "forward", "poll", "app_post", "thread_name",
-               "thread_rename"]
+               "thread_rename", "automod"]
 Removal = Literal["removed", "gone", "failed"]
 Action = Literal["timeout", "ban"]
 # How a timeout/ban went: done, the member already left, Discord refused (403), or an HTTP
 # status for any other failure.
 PunishOutcome = Literal["done", "left", "forbidden"] | int
 Delivery = Literal["sent", "nowhere", "failed"]
+AUTOMOD = "automod"
 
 
 # --- facts (built by the Discord adapter, one builder per kind) --------------------------------
@@ -149,7 +154,7 @@ class Publisher(Protocol):
     async def __call__(self, request: PublishRequest) -> Published: ...
 
 
-class HoldActions(Protocol):
+class HoldActions(PingActions, Protocol):
     """What the service needs done on Discord (implemented by `bot.adapters.linkhold`)."""
 
     def guild_ids(self) -> list[int]:
@@ -200,6 +205,7 @@ class HoldActions(Protocol):
     async def post_text(self, channel_ids: Sequence[int], text: str) -> Delivery:
         """Post `text` in the first of these channels that exists."""
 
+
     async def punish(self, guild_id: int, member_id: int, action: Action, until: datetime,
                      reason: str) -> PunishOutcome:
         """Time a member out until `until`, or ban them."""
@@ -212,6 +218,7 @@ class HoldActions(Protocol):
 
 
 Checkpoint = Callable[[], Awaitable[None]]
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +255,7 @@ class HoldCore:
         checkpoint: Checkpoint | None = None,
         download_timeout: float = 5.0,
         catchup: CatchupLimits | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.holds = repositories.holds
         self._repos = repositories
@@ -268,6 +276,14 @@ class HoldCore:
         self._notices: dict[int, int] = {}  # notice message id -> channel id, deleted later
         self._hint_shown: set[int] = set()
         self._started = False
+        self._completing: set[int] = set()  # holds whose steps run right now
+        self.trust_hooks: TrustHooks | None = None  # the trusted role (bot.services.automod)
+        self.care: CareGate | None = None  # distress: no automated notice, a care alert
+        # The one reviewer ping per waiting hold, on the durable scheduler.
+        self.pinger = (None if scheduler is None else
+                       ReviewerPing(self.holds, self.settings, clock, actions, scheduler))
+        # Sharded processes: the servers this one owns (its upkeep touches only theirs).
+        self.owns: Callable[[int], bool] = lambda guild_id: True
 
     def settings(self, guild_id: int) -> LinkHoldSettings:
         """A guild's link-hold settings (cached)."""
@@ -284,11 +300,30 @@ class HoldCore:
         key = (guild_id, member_id)
         self._counts[key] = self._counts.get(key, 0) + 1
         await self._repos.counts.add(guild_id, member_id, self._clock.now())
+        if self.trust_hooks is not None:
+            await self.trust_hooks.counted(guild_id, member_id)
+
+    def accepted_posts(self, guild_id: int, member_id: int) -> int:
+        """Accepted posts counted for this member (for `min_posts`)."""
+        return self._counts.get((guild_id, member_id), 0)
 
     # --- the holding steps ------------------------------------------------------------------
 
     async def complete(self, hold: Hold, someone: Someone | None = None) -> Hold:
-        """Run the remaining holding steps of `hold` (remove, tell, queue) in order."""
+        """Run the remaining holding steps of `hold` (remove, tell, queue) in order.
+
+        Once per hold at a time: the startup's `resume_unfinished` can find a hold that a live
+        event is still completing (the member would be told twice).
+        """
+        if hold.id in self._completing:
+            return hold
+        self._completing.add(hold.id)
+        try:
+            return await self._complete(hold, someone)
+        finally:
+            self._completing.discard(hold.id)
+
+    async def _complete(self, hold: Hold, someone: Someone | None) -> Hold:
         step = STEPS.index(hold.step)
         removal = hold.removal
         if step <= STEPS.index(STEP_STORED):
@@ -305,13 +340,29 @@ class HoldCore:
                 )
         if step <= STEPS.index(STEP_REMOVED):
             told = "none"
-            if removal != "failed":
+            held_back = None if self.care is None else await self.care.hold_back(hold)
+            if held_back is not None:
+                told = held_back  # a person answers distress, not an automated notice
+                log.info("hold %s: member %s not told automatically (%s)", hold.id,
+                         hold.member_id, held_back)
+            elif removal != "failed":
                 told = await self._tell_member(hold, someone)
             await self.holds.mark_told(hold.id, told)
         if step <= STEPS.index(STEP_TOLD):
             current = await self.holds.get(hold.id)
             assert current is not None
             channel_id, message_id = await self._post_card(current)
+            if channel_id is not None and message_id is not None:
+                await self._schedule_ping(current, channel_id)
+            if self.care is not None:
+                # After the card exists (the alert links to it: the post left the channel)
+                # and before the step is marked done, so a crash between them is resumed.
+                # The gate consumed the message, so the care route never sees it.
+                try:
+                    await self.care.alert_held(
+                        current, queue_url(hold.guild_id, channel_id, message_id))
+                except Exception:
+                    log.exception("could not raise the care alert for hold %s", hold.id)
             await self.holds.mark_queued(hold.id, channel_id, message_id)
             await self._audit.record(
                 hold.guild_id, None, "hold.held", hold.member_id,
@@ -325,7 +376,10 @@ class HoldCore:
     async def take_down(self, guild_id: int, channel_id: int, message_id: int, kind: str,
                         content: str, link_texts: Sequence[str]) -> Removal:
         """Take a held post out of sight: delete the message (a forum starter: its thread), or
-        for a held thread name, rename the thread without its links (its posts stay)."""
+        for a held thread name, rename the thread without its links (its posts stay). A post
+        AutoMod blocked was never created: nothing to take down."""
+        if kind == AUTOMOD:
+            return "gone"
         if kind in rules.THREAD_KINDS:
             return await self._actions.rename_thread(
                 guild_id, channel_id, rules.without_links(content, link_texts))
@@ -351,17 +405,31 @@ class HoldCore:
             f"<#{hold.channel_id}>")
         what = rules.held_what(hold.kind)
         domains = [link.domain for link in hold.links]
+        eta = await self.decision_eta(hold.guild_id)
+        lasts = timedelta(seconds=settings.notice_seconds)
         told: list[str] = []
         dm_failed = False
+        if hold.kind == AUTOMOD:  # they saw AutoMod's message in the channel: a DM at most
+            name = someone.display_name if someone else None
+            with speaking(self._actions.member_language(hold.guild_id, hold.member_id)):
+                values = rules.render_values(name or tr("there"), server, where,
+                                             rules.describe_clearance(clear, now), domains,
+                                             rules.held_what(hold.kind))
+                blocked = tr(rules.DEFAULT_BLOCKED_DM, **values)
+            if name is not None and await self._actions.send_dm(hold.member_id, blocked):
+                return "dm"
+            log.info("could not DM member %s about blocked post %s", hold.member_id, hold.id)
+            return "none"
         if settings.notify in ("dm", "both"):
             name = someone.display_name if someone else None
             if name is None:
                 dm_failed = True
             else:
                 with speaking(self._actions.member_language(hold.guild_id, hold.member_id)):
-                    values = rules.render_values(name, server, where,
-                                                 rules.describe_clearance(clear, now),
-                                                 domains, rules.held_what(hold.kind))
+                    values = rules.render_values(
+                        name, server, where, rules.describe_clearance(clear, now), domains,
+                        rules.held_what(hold.kind), eta=await self.decision_eta(hold.guild_id),
+                        lasts=lasts)
                     default = tr(rules.DEFAULT_HELD_DM)
                 text = await self.render_saved(hold, "linkhold.held_template",
                                                settings.held_template, default, values)
@@ -372,13 +440,20 @@ class HoldCore:
                     log.info("could not DM member %s about hold %s", hold.member_id, hold.id)
         if settings.notify in ("channel", "both") or dm_failed:
             values = rules.render_values(f"<@{hold.member_id}>", server, where, when, domains,
-                                         what)
+                                         what, eta=eta, lasts=lasts)
             text = await self.render_saved(hold, "linkhold.notice_template",
                                            settings.notice_template, tr(rules.DEFAULT_HELD_NOTICE),
                                            values)
             if await self._post_notice(hold, settings, text):
                 told.append("channel")
         return "+".join(told) or "none"
+
+    async def decision_eta(self, guild_id: int) -> str | None:
+        """How long a decision usually takes in this server ("usually within 3 hours"), from
+        its recent decisions; None without enough of them."""
+        since = self._clock.now() - rules.ETA_WINDOW
+        return rules.decision_eta(await self.holds.recent_waits(guild_id, since,
+                                                                rules.ETA_SAMPLE))
 
     async def render_saved(self, hold: Hold, setting: str, custom: str | None, default: str,
                            values: dict[str, str]) -> str:
@@ -407,7 +482,8 @@ class HoldCore:
         self._notices[message_id] = channel_id
         self._background.spawn(
             self._delete_notice_later(channel_id, message_id,
-                                      self._clock.now() + rules.NOTICE_DELETE_AFTER),
+                                      self._clock.now()
+                                      + timedelta(seconds=settings.notice_seconds)),
             name=f"linkhold-notice-{message_id}", daemon=True,
         )
         return True
@@ -446,6 +522,12 @@ class HoldCore:
         """Re-render a hold's queue message (after a decision, a repeat or a purge)."""
         if hold.queue_channel_id is not None and hold.queue_message_id is not None:
             await self._actions.edit_card(await self.card(hold))
+
+    # --- the reviewer ping (bot.services.linkhold_ping) ---------------------------------
+
+    async def _schedule_ping(self, hold: Hold, channel_id: int) -> None:
+        if self.pinger is not None:
+            await self.pinger.arm(hold, channel_id)
 
     # --- metrics ------------------------------------------------------------------------------
 

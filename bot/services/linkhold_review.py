@@ -11,6 +11,7 @@ from bot import failpoints
 from bot.db.holds import CLOSED_LEFT, Hold
 from bot.domain import holds as rules
 from bot.domain.authority import Standing, may_punish
+from bot.domain.text import MESSAGE_LIMIT
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
 from bot.i18n import N_, speaking, tr
 from bot.services.linkhold_core import (
@@ -105,6 +106,9 @@ class HoldReview(HoldCore):
         text = hold.content or "" if content is None else content
         settings = self.settings(guild_id)
         forum = hold.is_forum_post and hold.parent_id is not None
+        with speaking(self._actions.member_language(guild_id, hold.member_id)):  # they read it
+            notice = (tr(rules.PLAIN_APPROVED_NOTICE) if hold.member_told in rules.CARE_TOLD
+                      else settings.approved_template or tr(rules.DEFAULT_APPROVED_NOTICE))
         request = PublishRequest(
             guild_id=guild_id,
             member_id=hold.member_id,
@@ -117,7 +121,7 @@ class HoldReview(HoldCore):
                               for f in files if f.data is not None),
             not_kept=tuple(f.filename for f in files if f.data is None),
             reply_to_url=hold.reply_to_url,
-            notice=settings.approved_template or tr(rules.DEFAULT_APPROVED_NOTICE),
+            notice=notice,
             forum_title=hold.forum_title if forum else None,
             forum_tag_ids=hold.forum_tag_ids if forum else (),
         )
@@ -128,14 +132,16 @@ class HoldReview(HoldCore):
             raise
         await self.holds.finish_approval(hold_id, result.jump_url, self._clock.now())
         await self._count_decision(hold, "approved")
-        if trust:
-            await self.trust(guild_id, hold.member_id, moderator_id)
+        if trust:  # one mod-log entry for the decision: "approved, member trusted"
+            await self.trust(guild_id, hold.member_id, moderator_id, post=False)
         elif settings.min_posts:
             await self.count_post(guild_id, hold.member_id)
+        told = {"dm": tr("by DM"), "channel": tr("in the channel (DMs closed)")}.get(
+            result.member_notified, "no")
         await self._audit.record(
             guild_id, moderator_id, "hold.trusted_and_approved" if trust else "hold.approved",
             hold.member_id, {"hold": hold.id, "edited": content is not None,
-                             "jump": result.jump_url},
+                             "member_told": told, "result": result.jump_url},
         )
         done = await self.holds.get(hold_id)
         assert done is not None
@@ -149,10 +155,11 @@ class HoldReview(HoldCore):
         moderator_id: int,
         *,
         reason: str | None = None,
-        tell_member: bool = False,
+        tell_member: bool = True,
         decision: str = "reject",
     ) -> Decision:
-        """Reject a held post; the member is told (by DM, with the reason) only if asked."""
+        """Reject a held post. Unless the moderator unticked it, the member is told kindly by
+        DM (with the reason and where to ask) and gets their own words back."""
         hold = await self._hold_for(guild_id, hold_id)
         reason = (reason or "").strip() or None
         if not await self.holds.reject(hold_id, moderator_id, decision, reason,
@@ -177,16 +184,28 @@ class HoldReview(HoldCore):
         someone = await self._actions.member(hold.guild_id, hold.member_id)
         if server is None or someone is None or someone.display_name is None:
             return False
+        settings = self.settings(hold.guild_id)
         with speaking(self._actions.member_language(hold.guild_id, hold.member_id)):
             note = tr("\n\nThe moderator's note: {reason}", reason=reason) if reason else ""
-            default = tr(rules.DEFAULT_REJECTED_DM)
-        values = {"member": someone.display_name, "server": server, "reason": note}
+            values = {"member": someone.display_name, "server": server, "reason": note,
+                      "ask": rules.ask_phrase(settings.contact_channel)}
+            default, intro = tr(rules.DEFAULT_REJECTED_DM), tr(rules.WORDS_BACK_INTRO)
         text = await self.render_saved(hold, "linkhold.rejected_template",
-                                       self.settings(hold.guild_id).rejected_template,
-                                       default, values)
-        if not await self._actions.send_dm(hold.member_id, text):
+                                       settings.rejected_template, default, values)
+        words = rules.words_back(hold.content, hold.forum_title)
+        messages = [text]
+        if words:
+            first = f"{text}\n\n{intro}\n{words[0]}"
+            messages = ([first, *words[1:]] if len(first) <= MESSAGE_LIMIT
+                        else [text, intro + "\n" + words[0], *words[1:]])
+        if not await self._actions.send_dm(hold.member_id, messages[0]):
             log.info("could not DM member %s about rejected hold %s", hold.member_id, hold.id)
             return False
+        for more in messages[1:]:
+            if not await self._actions.send_dm(hold.member_id, more):
+                log.info("could not DM member %s the rest of rejected hold %s",
+                         hold.member_id, hold.id)
+                break
         return True
 
     async def punish(
@@ -216,7 +235,9 @@ class HoldReview(HoldCore):
             if refusal.blocked_by == "steward":
                 raise BotMissingPermissions(refusal.message)
             raise NotModerator(refusal.message)
-        result = await self.reject(guild_id, hold_id, moderator_id, decision=action)
+        # A scam's author gets no kind note and no copy of the scam back.
+        result = await self.reject(guild_id, hold_id, moderator_id, decision=action,
+                                   tell_member=False)
         reason = tr("Steward: scam link post (hold #{id}), by moderator {moderator_id}",
                     id=hold.id, moderator_id=moderator_id)
         outcome = await self._actions.punish(guild_id, hold.member_id, action,
@@ -244,12 +265,15 @@ class HoldReview(HoldCore):
         """True when a moderator trusted this member here."""
         return (guild_id, member_id) in self._trusted
 
-    async def trust(self, guild_id: int, member_id: int, by: int | None) -> bool:
+    async def trust(self, guild_id: int, member_id: int, by: int | None, *,
+                    post: bool = True) -> bool:
         """Never hold this member's links again here; False if already trusted."""
         self._trusted.add((guild_id, member_id))
         added = await self._repos.trust.trust(guild_id, member_id, by, self._clock.now())
         if added:
-            await self._audit.record(guild_id, by, "member.trusted", member_id)
+            await self._audit.record(guild_id, by, "member.trusted", member_id, post=post)
+        if self.trust_hooks is not None:
+            await self.trust_hooks.trusted(guild_id, member_id, by)
         return added
 
     async def untrust(self, guild_id: int, member_id: int, by: int | None) -> bool:
@@ -258,6 +282,8 @@ class HoldReview(HoldCore):
         removed = await self._repos.trust.untrust(guild_id, member_id)
         if removed:
             await self._audit.record(guild_id, by, "member.untrusted", member_id)
+        if self.trust_hooks is not None and by is not None:  # not when forgetting them
+            await self.trust_hooks.untrusted(guild_id, member_id, by)
         return removed
 
     async def status(self, guild_id: int, someone: Someone) -> MemberStatus:

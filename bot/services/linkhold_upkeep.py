@@ -120,6 +120,8 @@ class HoldUpkeep(HoldReview):
         """Surface pending holds older than `review_reminder_hours` again; returns how many."""
         by_guild: dict[int, list[Hold]] = defaultdict(list)
         for hold in await self.holds.pending(limit=1000):
+            if not self.owns(hold.guild_id):
+                continue
             hours = timedelta(hours=self.settings(hold.guild_id).review_reminder_hours)
             if now - hold.created_at >= hours and (
                 hold.reminded_at is None or now - hold.reminded_at >= hours
@@ -145,7 +147,7 @@ class HoldUpkeep(HoldReview):
         """Delete content and attachments of holds decided more than `retention_days` ago."""
         expired = [
             hold for hold in await self.holds.decided_unpurged()
-            if hold.decided_at is not None
+            if hold.decided_at is not None and self.owns(hold.guild_id)
             and now - hold.decided_at
             >= timedelta(days=self.settings(hold.guild_id).retention_days)
         ]
@@ -166,13 +168,13 @@ class HoldUpkeep(HoldReview):
     async def resume_unfinished(self) -> int:
         """Finish holds interrupted between storing and queueing; un-claim stuck approvals."""
         for hold in await self.holds.stuck_approvals():
-            if await self.holds.abort_approval(hold.id):
+            if self.owns(hold.guild_id) and await self.holds.abort_approval(hold.id):
                 log.warning("hold %s was being approved when Steward stopped; it is pending "
                             "again", hold.id)
                 refreshed = await self.holds.get(hold.id)
                 if refreshed is not None:
                     await self.refresh_card(refreshed)
-        unfinished = await self.holds.unfinished()
+        unfinished = [h for h in await self.holds.unfinished() if self.owns(h.guild_id)]
         for hold in unfinished:
             log.info("finishing interrupted hold %s (step %s)", hold.id, hold.step)
             try:
@@ -190,7 +192,7 @@ class HoldUpkeep(HoldReview):
         checked: set[tuple[int, int]] = set()
         for hold in await self.holds.pending(limit=1000):
             key = (hold.guild_id, hold.member_id)
-            if key in checked:
+            if key in checked or not self.owns(hold.guild_id):
                 continue
             checked.add(key)
             if not await self._actions.still_member(hold.guild_id, hold.member_id):

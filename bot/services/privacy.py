@@ -46,13 +46,13 @@ def key_path(database_path: str | Path) -> Path | None:
     return path.with_name(path.name + ".key")
 
 
-def load_or_create_key(database_path: str | Path) -> bytes:
+def load_or_create_key(database_path: str | Path, *, key_file: Path | None = None) -> bytes:
     """The installation's HMAC key, generated (0600) on first use.
 
     It is kept outside the database on purpose: a leaked database or backup alone can't be
     used to test which member ids opted out. Back it up together with the database.
     """
-    path = key_path(database_path)
+    path = key_file or key_path(database_path)
     if path is None:
         return secrets.token_bytes(KEY_BYTES)
     if path.exists():
@@ -62,9 +62,18 @@ def load_or_create_key(database_path: str | Path) -> bytes:
         return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(KEY_BYTES)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written aside and linked into place: a process starting at the same moment sees no
+    # key or a whole one, and the first link wins (the other reads the winner's key).
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(key.hex() + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return load_or_create_key(database_path, key_file=key_file)
+    finally:
+        draft.unlink()
     log.info("created the installation key at %s", path)
     return key
 

@@ -46,6 +46,7 @@ from bot.services.repost_plan import (
 from bot.services.repost_ports import (
     Auditor,
     Counter,
+    DoNotTag,
     GuildSettings,
     LinkGate,
     Part,
@@ -93,8 +94,10 @@ class RepostService:
         audit: Auditor,
         metrics: Counter,
         link_gate: LinkGate | None = None,
+        do_not_tag: DoNotTag | None = None,
     ) -> None:
         self.repository = repository
+        self.do_not_tag = do_not_tag
         self.actions = actions
         self.settings = settings
         self.audit = audit
@@ -136,7 +139,10 @@ class RepostService:
         config = self.settings.get(request.guild_id).repost
         mode, notes = choose_mode(destination, config.mode)
         author = await self.actions.author(request.guild_id, request.member_id)
-        return build_plan(request, destination, author, mode, notes, config.attribution)
+        plan = build_plan(request, destination, author, mode, notes, config.attribution)
+        if self.do_not_tag is not None:
+            plan.do_not_tag = await self.do_not_tag(request.guild_id, request.member_id)
+        return plan
 
     async def _publish_locked(self, plan: PublishPlan) -> RepostResult:
         request = plan.request
@@ -191,7 +197,8 @@ class RepostService:
             await self.repository.add_message(record.id, index, message_id)
         channel_id = plan.landed_channel
         link = jump_url(request.guild_id, channel_id, posted[0])
-        if plan.destination.kind in ("thread", "forum") and plan.author is not None:
+        if (plan.destination.kind in ("thread", "forum") and plan.author is not None
+                and not plan.do_not_tag):
             # Webhook posts don't add the member to the thread; the bot does, so they follow it.
             await self.actions.add_to_thread(channel_id, request.member_id)
         notified = await self._notify(plan, channel_id, link)
@@ -215,7 +222,8 @@ class RepostService:
     def _part(self, plan: PublishPlan, index: int, text: str) -> Part:
         return Part(index=index, text=text, files=plan.files_for(index),
                     nonce=rules.part_nonce(plan.key, index),
-                    ping_member_id=plan.request.member_id if plan.request.ping_member else None)
+                    ping_member_id=plan.request.member_id
+                    if plan.request.ping_member and not plan.do_not_tag else None)
 
     def _landed(self, plan: PublishPlan, index: int, posted: Posted) -> tuple[int, bool]:
         """Remember the thread a first part made; (message id, whether it made a thread)."""
@@ -316,13 +324,20 @@ class RepostService:
 
     async def _notify(self, plan: PublishPlan, channel_id: int, link: str) -> Notified:
         """The one notice: a DM, or (DMs closed) a message pinging only the member."""
+        if plan.do_not_tag:
+            plan.notes.append(tr("member not told: moderators asked me never to tag them"))
+            return "none"
         if plan.author is None or not plan.author.in_guild:
             plan.notes.append(tr("member not told: they are not in the server"))
             return "none"
         member_id = plan.request.member_id
+        made_post = plan.target.is_forum and plan.target.thread_id == channel_id
+        place = rules.place_for_member(
+            channel_id, forum_id=plan.destination.channel_id if made_post else None,
+            title=plan.target.forum_title if made_post else None)
         text, failed = rules.render_notice(plan.request.notice,
                                            member_mention=f"<@{member_id}>",
-                                           channel_mention=f"<#{channel_id}>", link=link)
+                                           channel_mention=place, link=link)
         if failed:  # a hold's approval notice is linkhold's setting; otherwise the request's
             plan.template_fallbacks.append("linkhold.approved_template"
                                            if plan.request.source.startswith("hold:")
@@ -357,8 +372,10 @@ class RepostService:
                 plan.files)
         if plan.notes:
             details["notes"] = "; ".join(dict.fromkeys(plan.notes))
+        # An approved held post has one mod-log entry, the approval (it links the post).
         await self.audit.record(request.guild_id, request.moderator_id,
-                                "repost.published", request.member_id, details)
+                                "repost.published", request.member_id, details,
+                                post=not request.source.startswith("hold:"))
         for setting in dict.fromkeys(plan.template_fallbacks):
             await self.audit.record(request.guild_id, None, FALLBACK_ACTION, request.member_id,
                                     {"setting": setting, "result": link})
@@ -426,6 +443,27 @@ class RepostService:
             {"where": f"<#{record.channel_id or record.destination_id}>",
              "parts": len(record.message_ids)},
         )
+
+    async def published_for(self, guild_id: int, member_id: int) -> list[RepostRecord]:
+        """The posts Steward published under a member's name here, newest first."""
+        return await self.repository.published_for(guild_id, member_id)
+
+    async def delete_for_member(self, guild_id: int, member_id: int,
+                                actor_id: int) -> tuple[int, int]:
+        """Delete every post published for a member (`/privacy forget`); (deleted, failed)."""
+        deleted = failed = 0
+        for record in await self.repository.published_for(guild_id, member_id):
+            try:
+                await self.delete(record, actor_id)
+            except NotFound:
+                continue  # deleted meanwhile
+            except Exception as exc:  # one post that won't go must not stop the others
+                log.warning("could not delete repost %s for forget: %s", record.id,
+                            type(exc).__name__)
+                failed += 1
+            else:
+                deleted += 1
+        return deleted, failed
 
     @staticmethod
     def may_manage(record: RepostRecord, user_id: int, *, is_moderator: bool) -> bool:

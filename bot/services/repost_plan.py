@@ -7,7 +7,6 @@ them here; `PublishPlan` then records how far the publish got.
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from bot.domain import repost as rules
 from bot.domain.text import truncate
@@ -43,6 +42,8 @@ class PublishPlan:
     webhook_id: int | None = None
     # saved templates that failed to render (the default was used): the mod log says so
     template_fallbacks: list[str] = dataclasses.field(default_factory=list)
+    # moderators marked the member do-not-tag (care): no ping, no notice, no thread invite
+    do_not_tag: bool = False
 
     @property
     def landed_channel(self) -> int:
@@ -66,13 +67,11 @@ def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
 
 
 def forum_title(wanted: str | None, content: str, display_name: str | None) -> str:
-    """The forum post title: the one asked for, else the first sentence of the words."""
-    title = wanted
-    if not title or not title.strip():
-        first = next((line for line in content.splitlines() if line.strip()), "")
-        sentence = re.split(r"(?<=[.!?])\s", first.strip(), maxsplit=1)[0]
-        title = sentence or tr("Shared for {value}", value=display_name or 'a member')
-    return truncate(" ".join(title.split()), 100)
+    """The forum post title: the one asked for, else a neutral "Shared for <name>" (never
+    the first sentence of their words: it can carry a diagnosis)."""
+    if wanted and wanted.strip():
+        return truncate(" ".join(wanted.split()), 100)
+    return rules.neutral_title(display_name)
 
 
 def require_send(destination: DestinationFacts) -> None:

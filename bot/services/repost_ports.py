@@ -7,6 +7,7 @@ and the edit path asks the link-hold policy through `LinkGate`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -231,8 +232,8 @@ class Auditor(Protocol):
 
     async def record(self, guild_id: int, actor_id: int | None, action: str,
                      target_id: int | None = None, details: dict[str, Any] | None = None,
-                     ) -> Any:
-        """Append an entry."""
+                     *, post: bool = True) -> Any:
+        """Append an entry (`post=False`: the audit table only, not the mod log)."""
         ...
 
 
@@ -250,3 +251,8 @@ class GuildSettings(Protocol):
     def get(self, guild_id: int) -> GuildConfig:
         """The guild's settings."""
         ...
+
+
+# Whether moderators marked the member do-not-tag (care): a repost of their words then pings
+# and tells nobody. bot.composition passes `CareService.do_not_tag`.
+DoNotTag = Callable[[int, int], Awaitable[bool]]

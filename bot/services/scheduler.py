@@ -159,9 +159,8 @@ class Delivery:
 
 Handler = Callable[[Delivery], Awaitable[Done]]
 FinishedListener = Callable[[Finished], Awaitable[None]]
-# Turns an exception a handler let escape (e.g. a Discord error) into RetryLater (429, 5xx,
-# network), DeliveryFailed (no access, not found) or None (unexpected). The composition root
-# passes the Discord one (bot.adapters.scheduler); the scheduler itself knows no Discord.
+# Turns an exception a handler let escape into RetryLater (429, 5xx, network), DeliveryFailed
+# (no access, not found) or None (unexpected); the Discord one is bot.adapters.scheduler's.
 ErrorClassifier = Callable[[BaseException], "RetryLater | DeliveryFailed | None"]
 
 
@@ -224,8 +223,7 @@ class Scheduler:
         self._sleeping_until: datetime | None = None
         self._idle = asyncio.Event()
         self._stopping = False
-        # Deliveries talk to Discord, whose global limit is ~50 requests/s; starting them at a
-        # steady pace avoids bursts of 429s (discord.py gives up after five in a row).
+        # Discord's global limit is ~50 requests/s: a steady pace avoids bursts of 429s.
         self._interval = 1.0 / max_per_second if max_per_second else 0.0
         self._next_start = 0.0
 
@@ -258,7 +256,8 @@ class Scheduler:
         self._loop_task = self._tasks.spawn(self._run(), name="scheduler", daemon=True)
 
     async def stop(self) -> None:
-        """Stop claiming, wait for in-flight deliveries, and write every result."""
+        """Stop claiming, wait for in-flight deliveries, write every result, and hand back
+        claimed rows never started (sharded: another process needn't wait for the lease)."""
         if self._loop_task is not None:
             self._stopping = True
             self._wake.set()
@@ -269,6 +268,7 @@ class Scheduler:
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self.flush()
+        await self.repository.release(self.clock.now())
 
     async def abort(self) -> None:
         """Hard stop, like a crash: cancel everything and drop unwritten results.

@@ -41,11 +41,13 @@ from bot.services.welcome_groups import SupportGroups
 from bot.services.welcome_ports import (
     Audit,
     Counters,
+    DoNotTag,
     Posted,
     QuietUntil,
     SendFailed,
     Settings,
     WelcomeDiscord,
+    nobody_marked,
 )
 from bot.services.welcome_render import WelcomeRenderer
 
@@ -63,8 +65,10 @@ class WelcomeService:
 
     def __init__(self, repository: WelcomeRepository, discord: WelcomeDiscord,
                  settings: Settings, audit: Audit, metrics: Counters, scheduler: Scheduler,
-                 clock: Clock, *, quiet_until: QuietUntil) -> None:
+                 clock: Clock, *, quiet_until: QuietUntil,
+                 do_not_tag: DoNotTag = nobody_marked) -> None:
         self.repository = repository
+        self._do_not_tag = do_not_tag
         self._discord = discord
         self._settings = settings
         self._audit = audit
@@ -72,7 +76,7 @@ class WelcomeService:
         self._scheduler = scheduler
         self._clock = clock
         self.directory = SupportGroups(repository, discord, settings, audit, clock,
-                                       quiet_until=quiet_until)
+                                       quiet_until=quiet_until, do_not_tag=do_not_tag)
         self.renderer = WelcomeRenderer(settings, self.directory, audit)
         self.catchup = CatchUp(repository, discord, settings, audit, clock, self)
         self._bursts: dict[int, rules.BurstTracker] = {}
@@ -185,6 +189,10 @@ class WelcomeService:
         config = self._settings.get(guild_id).welcome
         if member.is_bot or not config.enabled:
             return
+        if await self._do_not_tag(guild_id, member.id):
+            log.info("member %s joined guild %s: marked do-not-tag, no welcome", member.id,
+                     guild_id)
+            return
         record = await self.repository.record(guild_id, member.id)
         action = rules.join_action(member.join(welcomed_before=record is not None),
                                    enabled=config.enabled)
@@ -238,6 +246,11 @@ class WelcomeService:
     async def ready(self, member: MemberFacts, now: datetime) -> None:
         """Greet now, or add to the guild's burst batch (greeted when its window ends)."""
         guild_id = member.guild_id
+        if await self._do_not_tag(guild_id, member.id):  # also late joins and screening
+            await self.repository.remove_pending(guild_id, member.id)
+            log.info("no welcome for member %s of guild %s: marked do-not-tag", member.id,
+                     guild_id)
+            return
         config = self._settings.get(guild_id).welcome
         window = timedelta(seconds=config.burst_window_seconds)
         tracker = self._bursts.get(guild_id)
@@ -308,7 +321,8 @@ class WelcomeService:
             return []
         present: list[int] = []
         for member_id in member_ids:
-            if self._discord.has_member(guild_id, member_id):
+            if (self._discord.has_member(guild_id, member_id)
+                    and not await self._do_not_tag(guild_id, member_id)):  # marked meanwhile
                 present.append(member_id)
             else:
                 await self.repository.remove_pending(guild_id, member_id)
@@ -393,6 +407,9 @@ class WelcomeService:
         if guild is None or channel_id is None:
             raise InvalidInput(tr("There is no welcome channel. An admin can set one with "
                                "/welcome settings channel:."))
+        if await self._do_not_tag(guild_id, member.id):
+            raise InvalidInput(tr("Moderators asked me never to tag <@{id}> (see `/care quiet "
+                                  "list`), so I won't welcome them again.", id=member.id))
         await self.repository.claim(guild_id, [member.id], "resend", self._clock.now())
         text = await self.renderer.single(guild, member)
         try:

@@ -15,10 +15,12 @@ from bot.errors import BotMissingPermissions, InvalidInput, NotFound
 from bot.i18n import tr
 from bot.services.welcome_ports import (
     Audit,
+    DoNotTag,
     QuietUntil,
     RolesRefused,
     Settings,
     WelcomeDiscord,
+    nobody_marked,
 )
 
 log = logging.getLogger(__name__)
@@ -58,9 +60,10 @@ class SupportGroups:
 
     def __init__(self, repository: WelcomeRepository, discord: WelcomeDiscord,
                  settings: Settings, audit: Audit, clock: Clock, *,
-                 quiet_until: QuietUntil) -> None:
+                 quiet_until: QuietUntil, do_not_tag: DoNotTag = nobody_marked) -> None:
         self.repository = repository
         self._quiet_until = quiet_until
+        self._do_not_tag = do_not_tag
         self._discord = discord
         self._settings = settings
         self._audit = audit
@@ -267,6 +270,8 @@ class SupportGroups:
             return None
         author = self._discord.member(message.guild_id, message.author_id)
         if author is None or author.is_moderator:
+            return None
+        if await self._do_not_tag(message.guild_id, author.id):
             return None
         if await self._quiet_until(message.guild_id, author.id) is not None:
             log.info("no group suggestion for member %s of guild %s: in a quiet window",

@@ -107,6 +107,16 @@ class WelcomeDiscord(Protocol):
 # `CareService.quiet_until`. No automated message to a quiet member but their first welcome.
 QuietUntil = Callable[[int, int], Awaitable[datetime | None]]
 
+# Whether moderators marked the member do-not-tag (in memoriam, or they asked for quiet): no
+# welcome (not even after a rejoin) and no group suggestion. bot.composition passes
+# `CareService.do_not_tag`.
+DoNotTag = Callable[[int, int], Awaitable[bool]]
+
+
+async def nobody_marked(guild_id: int, member_id: int) -> bool:
+    """The `DoNotTag` of a bot without care (tests, tools): nobody is marked."""
+    return False
+
 
 class Audit(Protocol):
     """The audit trail (and mod log)."""

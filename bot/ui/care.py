@@ -29,6 +29,8 @@ _BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
 }
 
 TITLE = N_("A member may be struggling")
+FALLBACK_NOTE = N_("Note: the server's own support message has a mistake in it, so this is "
+                   "Steward's default. An admin can fix it with `/care settings support_message`.")
 
 
 def alert_embed(alert: Alert) -> discord.Embed:
@@ -39,8 +41,11 @@ def alert_embed(alert: Alert) -> discord.Embed:
     when = int(alert.created_at.timestamp())
     lines = [
         tr("**Member:** <@{member_id}> (`{member_id}`)", member_id=alert.member_id),
-        tr("**Post:** [jump to the post]({jump_url}) in <#{channel_id}>",
-           jump_url=alert.jump_url, channel_id=alert.channel_id),
+        (tr("**Post:** held for review (it has a link), so it is not in <#{channel_id}>: [read it "
+            "on its queue card]({held_url})",
+            channel_id=alert.channel_id, held_url=alert.held_url) if alert.held_url else
+         tr("**Post:** [jump to the post]({jump_url}) in <#{channel_id}>",
+            jump_url=alert.jump_url, channel_id=alert.channel_id)),
         tr("**When:** <t:{when}:f> (<t:{when}:R>)", when=when),
         tr("**Why:** it reads like ") + ", ".join(code_span(p, 80) for p in alert.matched[:5]),
         tr("**Quiet until:** <t:{int}:f>: Steward sends this member no automated replies, "
@@ -119,14 +124,15 @@ class CareButton(
             draft = await service.support_draft(
                 guild_id, self.alert_id, moderator.id, moderator.display_name,
                 language_for_member(interaction.client, guild_id, member_id))
-            await interaction.response.send_modal(SupportModal(self.alert_id, draft))
+            await interaction.response.send_modal(SupportModal(self.alert_id, draft.text,
+                                                               fallback=draft.fallback))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         claim = await service.claim(guild_id, self.alert_id, moderator.id)
         alert = claim.alert
         if claim.claimed:
             text = (tr("Thank you. The others can see you're reaching out to <@{member_id}>. The "
-                       "post: {jump_url}", member_id=alert.member_id, jump_url=alert.jump_url))
+                       "post: {link}", member_id=alert.member_id, link=alert.link))
         else:
             text = (tr("<@{claimed_by}> is already reaching out to this member. Check with them "
                        "before you write too.", claimed_by=alert.claimed_by))
@@ -136,9 +142,12 @@ class CareButton(
 class SupportModal(StewardModal):
     """Review (and edit) the server's support message, then send it by DM, once."""
 
-    def __init__(self, alert_id: int, draft: str) -> None:
+    def __init__(self, alert_id: int, draft: str, *, fallback: bool = False) -> None:
         super().__init__(title=tr("Send a support message"), timeout=900)
         self.alert_id = alert_id
+        self.fallback = fallback  # the server's template failed: this is Steward's default
+        if fallback:
+            self.add_item(discord.ui.TextDisplay(tr(FALLBACK_NOTE)))
         self.text: discord.ui.TextInput[SupportModal] = discord.ui.TextInput(
             label=tr("Message (sent by DM, signed with your name)"),
             style=discord.TextStyle.paragraph, default=truncate(draft, 1800),
@@ -163,4 +172,6 @@ class SupportModal(StewardModal):
             text = (tr("I couldn't DM {member}: their DMs are closed. Please reach out another "
                        "way, for example a gentle reply in the channel or a message from a "
                        "moderator they know.", member=member))
+        if self.fallback:
+            text += "\n" + tr(FALLBACK_NOTE)
         await reply_ephemeral(interaction, text)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.domain.doctor import Finding, Severity
-from bot.i18n import tr
+from bot.i18n import tr, trn
 
 MAX_REPORTED = 15
 
@@ -22,8 +22,10 @@ def render_report(findings: Sequence[Finding], *, changed: bool = False) -> disc
             colour=discord.Colour.green(),
         )
     problems = sum(1 for f in findings if f.severity is Severity.PROBLEM)
-    title = tr("Steward doctor: {problems} problem(s), {value} warning(s)",
-               problems=problems, value=len(findings) - problems)
+    warnings = len(findings) - problems
+    title = tr("Steward doctor: {problems}, {warnings}",
+               problems=trn("{count} problem", "{count} problems", problems, count=problems),
+               warnings=trn("{count} warning", "{count} warnings", warnings, count=warnings))
     embed = discord.Embed(
         title=title,
         colour=discord.Colour.red() if problems else discord.Colour.gold(),

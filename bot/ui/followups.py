@@ -84,7 +84,7 @@ class NotifyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        """Subscribe the clicker (once; clicking again changes nothing)."""
+        """Subscribe the clicker; pressing again takes them off the list."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = _service(interaction)
         subscribed, followup = await service.subscribe(
@@ -98,7 +98,10 @@ class NotifyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             text = (tr("Got it: I'll let you know once when they reply. Choose between a mention "
                     "here and a DM with `/preferences reply_notices:`."))
         else:
-            text = tr("You're already on the list: I'll let you know once when they reply.")
+            await service.unsubscribe(self.followup_id, interaction.user.id,
+                                      _guild_id(interaction))
+            text = (tr("Done: you're off the list, so I won't tell you when they reply. Press "
+                    "the button again if you change your mind."))
         await reply_ephemeral(interaction, text)
 
 

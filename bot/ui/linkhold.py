@@ -8,13 +8,14 @@ keep working after a restart. Every click and every modal submit checks the mode
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime
 from typing import Any, Literal
 
 import discord
 
-from bot.db.holds import CLOSED_LEFT, Hold
+from bot.db.holds import CLOSED_LEFT, HeldAttachment, Hold
 from bot.domain.holds import code_span, snowflake_time
 from bot.domain.text import truncate
 from bot.i18n import N_, current, tr
@@ -43,23 +44,21 @@ _TITLES: dict[str, str] = {
     "app_post": N_("Held app message sent by a new member"),
     "thread_name": N_("Held thread name from a new member"),
     "thread_rename": N_("Held thread title from a new member"),
+    "automod": N_("Post from a new member blocked by AutoMod"),
 }
+
+AUTOMOD_NOTE = (N_("Discord's AutoMod blocked this post before anyone saw it. Attachments are not "
+                "delivered with a blocked post: only the text is here. Approving posts the "
+                "text under the member's name."))
 
 _BUTTONS: dict[str, tuple[str, discord.ButtonStyle, int]] = {
     "approve": (N_("Approve"), discord.ButtonStyle.success, 0),
     "edit": (N_("Edit & approve"), discord.ButtonStyle.primary, 0),
     "reject": (N_("Reject"), discord.ButtonStyle.secondary, 0),
-    "trust": (N_("Trust member"), discord.ButtonStyle.primary, 0),
+    "trust": (N_("Approve & trust"), discord.ButtonStyle.primary, 0),
     "full": (N_("Full text"), discord.ButtonStyle.secondary, 1),
     "timeout": (N_("Timeout"), discord.ButtonStyle.danger, 1),
     "ban": (N_("Ban"), discord.ButtonStyle.danger, 1),
-}
-
-# "Holds so far" on a card: how the member's holds ended, by status.
-_HISTORY: dict[str, str] = {
-    "pending": N_("{count} waiting"), "approving": N_("{count} being approved"),
-    "approved": N_("{count} approved"), "rejected": N_("{count} rejected"),
-    CLOSED_LEFT: N_("{count} closed when they left"),
 }
 
 TELL_YES = "yes"
@@ -83,13 +82,14 @@ def _code_block(text: str, limit: int) -> str:
     return f"```\n{body}\n```" if body else tr("*(no text)*")
 
 
-def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Embed:
-    """The queue embed for a hold: who, where, the words, links shown as code."""
+def _colour(hold: Hold) -> discord.Colour:
+    return {"approved": discord.Colour.green(), "rejected": discord.Colour.dark_red(),
+            CLOSED_LEFT: discord.Colour.light_grey()}.get(hold.status, discord.Colour.orange())
+
+
+def _who(card: QueueCard, joined_at: datetime | None) -> list[str]:
+    """The card's lines about the member, where, and how it went so far."""
     hold = card.hold
-    colour = {"approved": discord.Colour.green(), "rejected": discord.Colour.dark_red(),
-              CLOSED_LEFT: discord.Colour.light_grey()}.get(hold.status, discord.Colour.orange())
-    embed = discord.Embed(title=tr(_TITLES.get(hold.kind, _TITLES["message"])), colour=colour,
-                          timestamp=hold.created_at)
     who = [tr("**Member:** <@{member_id}> (`{member_id}`)", member_id=hold.member_id)]
     if joined_at is not None:
         who.append(tr("**Joined:** <t:{int}:R>", int=int(joined_at.timestamp())))
@@ -101,7 +101,7 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
         who.append(tr("**Holds so far:** {parts}", parts=parts))
     where = f"<#{hold.parent_id}>" if hold.is_forum_post and hold.parent_id else (
         f"<#{hold.channel_id}>")
-    who.append(tr("**Where:** {where}", where=where))
+    who.append(f"**Where:** {where}")
     if hold.forum_title is not None:
         who.append(tr("**Forum post title:** {code_span}",
                       code_span=code_span(hold.forum_title, 200)))
@@ -112,33 +112,168 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
         who.append(tr("⚠️ **I could not remove this post** (missing permission?). It is still "
                    "visible in the channel."))
     told = {"dm": tr("by DM"), "channel": tr("with a short notice in the channel"),
-            "dm+channel": tr("by DM and in the channel"), "none": tr("not told")}
+            "dm+channel": tr("by DM and in the channel"), "none": tr("not told"),
+            "care": tr("nothing automated: this post reads as distress"),
+            "quiet": tr("nothing automated: they are in a care quiet window")}
     if hold.member_told:
         who.append(tr("**Member told:** {get}", get=told.get(hold.member_told, hold.member_told)))
-    embed.description = "\n".join(who)
-    if hold.purged_at is not None or hold.content is None:
+    if hold.member_told == "care":
+        who.append(tr("💙 **Care alert:** moderators have one for this post. Please let a person "
+                   "reach out before you decide."))
+    return who
+
+
+def _purged(hold: Hold) -> bool:
+    return hold.purged_at is not None or hold.content is None
+
+
+def _link_lines(hold: Hold) -> str:
+    return "\n".join(f"{code_span(x.url, 150)} — {code_span(x.domain, 60)}" for x in hold.links)
+
+
+def _file_line(f: HeldAttachment) -> str:
+    return (f"{code_span(f.filename, 80)} ({_size(f.size)})"
+            + (tr(" — not kept: {not_kept_reason}",
+                  not_kept_reason=f.not_kept_reason) if f.not_kept_reason else ""))
+
+
+def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Embed:
+    """The queue embed of a hold (cards posted before the Components V2 card, which can't
+    always be turned into one)."""
+    hold = card.hold
+    embed = discord.Embed(title=tr(_TITLES.get(hold.kind, _TITLES["message"])),
+                          colour=_colour(hold), timestamp=hold.created_at)
+    embed.description = "\n".join(_who(card, joined_at))
+    if _purged(hold):
         embed.add_field(name=tr("Post"), value=tr("*Content removed after the retention period.*"),
                         inline=False)
     else:
-        embed.add_field(name=tr("Post"), value=_code_block(hold.content, CARD_CONTENT_LIMIT),
+        embed.add_field(name=tr("Post"), value=_code_block(hold.content or "", CARD_CONTENT_LIMIT),
                         inline=False)
-        lines = [f"{code_span(x.url, 150)} — {code_span(x.domain, 60)}" for x in hold.links]
-        if lines:
+        if hold.links:
             embed.add_field(name=tr("Links (not clickable)"),
-                            value=truncate("\n".join(lines), 1024), inline=False)
+                            value=truncate(_link_lines(hold), 1024), inline=False)
+        if hold.kind == "automod":
+            embed.add_field(name=tr("Blocked by AutoMod"), value=tr(AUTOMOD_NOTE), inline=False)
         if card.files:
-            described = [
-                f"{code_span(f.filename, 80)} ({_size(f.size)})"
-                + (tr(" — not kept: {not_kept_reason}",
-                      not_kept_reason=f.not_kept_reason) if f.not_kept_reason else "")
-                for f in card.files
-            ]
-            embed.add_field(name=tr("Attachments"), value=truncate("\n".join(described), 1024),
+            embed.add_field(name=tr("Attachments"),
+                            value=truncate("\n".join(_file_line(f) for f in card.files), 1024),
                             inline=False)
     if hold.status in ("approved", "rejected", "approving", CLOSED_LEFT):
         embed.add_field(name=tr("Decision"), value=describe_decision(hold), inline=False)
     embed.set_footer(text=tr("Hold #{id}", id=hold.id))
     return embed
+
+
+# Images Discord shows in a media gallery; the preview keeps a message under the upload limit.
+PREVIEW_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif",
+                 "image/webp": "webp"}
+PREVIEW_MAX_FILES = 10
+PREVIEW_MAX_BYTES = 8 * 1024 * 1024
+TEXT_BUDGET = 4000  # Discord: all text displays of a message together
+
+
+def preview_name(f: HeldAttachment) -> str:
+    """A held image's name on the card (plain, so `attachment://` can't be confused)."""
+    return f"SPOILER_hold{f.hold_id}_{f.position}.{PREVIEW_TYPES[f.content_type or '']}"
+
+
+def previewed(card: QueueCard) -> list[HeldAttachment]:
+    """The held images the card shows (spoilered), within Discord's gallery and size limits."""
+    if _purged(card.hold):
+        return []
+    shown: list[HeldAttachment] = []
+    total = 0
+    for f in card.files:
+        if f.data is None or (f.content_type or "") not in PREVIEW_TYPES:
+            continue
+        if len(shown) == PREVIEW_MAX_FILES or total + len(f.data) > PREVIEW_MAX_BYTES:
+            break
+        shown.append(f)
+        total += len(f.data)
+    return shown
+
+
+def preview_files(card: QueueCard) -> list[discord.File]:
+    """The held images to upload with a new card (the gallery points at them)."""
+    return [discord.File(io.BytesIO(f.data or b""), filename=preview_name(f),
+                         description=truncate(f.filename, 1024)) for f in previewed(card)]
+
+
+def card_layout(card: QueueCard, joined_at: datetime | None = None, *, preview: bool = True
+                ) -> discord.ui.LayoutView:
+    """The queue card (Components V2): who and where, the words, links as code, held images
+    previewed behind a spoiler (`preview`: uploaded with the card), other files named, then
+    the buttons."""
+    hold = card.hold
+    view = discord.ui.LayoutView(timeout=None)
+    box: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(
+        accent_colour=_colour(hold))
+    heading = f"### {tr(_TITLES.get(hold.kind, _TITLES['message']))}"
+    box.add_item(discord.ui.TextDisplay(heading + "\n" + "\n".join(_who(card, joined_at))))
+    images = previewed(card) if preview else []
+    if _purged(hold):
+        box.add_item(discord.ui.TextDisplay(
+            tr("**Post**\n*Content removed after the retention period.*")))
+    else:
+        box.add_item(discord.ui.TextDisplay(
+            "**Post**\n" + _code_block(hold.content or "", CARD_CONTENT_LIMIT)))
+        if hold.links:
+            box.add_item(discord.ui.TextDisplay(
+                tr("**Links (not clickable)**\n") + truncate(_link_lines(hold), 1000)))
+        if images:
+            gallery: discord.ui.MediaGallery[discord.ui.LayoutView] = discord.ui.MediaGallery()
+            for f in images:
+                gallery.add_item(media=f"attachment://{preview_name(f)}", spoiler=True,
+                                 description=truncate(f.filename, 1024))
+            box.add_item(gallery)
+        others = [f for f in card.files if f not in images]
+        if others or images:
+            lines = [_file_line(f) + (tr(" — shown above, behind a spoiler") if f in images else "")
+                     for f in card.files]
+            box.add_item(discord.ui.TextDisplay(
+                "**Attachments**\n" + truncate("\n".join(lines), 600)))
+        if hold.kind == "automod":
+            box.add_item(discord.ui.TextDisplay(tr("**Blocked by AutoMod**\n") + tr(AUTOMOD_NOTE)))
+    if hold.status in ("approved", "rejected", "approving", CLOSED_LEFT):
+        box.add_item(discord.ui.TextDisplay(f"**Decision:** {describe_decision(hold)}"))
+    box.add_item(discord.ui.Separator())
+    for row in _button_rows(hold, card.active):
+        box.add_item(row)
+    box.add_item(discord.ui.TextDisplay(
+        tr("-# Hold #{id} · held <t:{int}:f>", id=hold.id, int=int(hold.created_at.timestamp()))))
+    view.add_item(box)
+    return view
+
+
+def _button_rows(hold: Hold, active: bool) -> list[discord.ui.ActionRow[discord.ui.LayoutView]]:
+    rows: list[discord.ui.ActionRow[discord.ui.LayoutView]] = []
+    for actions in (("approve", "edit", "reject", "trust"), ("full", "timeout", "ban")):
+        row: discord.ui.ActionRow[discord.ui.LayoutView] = discord.ui.ActionRow()
+        for action in actions:
+            enabled = active or (action == "full" and hold.content is not None)
+            row.add_item(HoldButton(hold.id, action,
+                         disabled=not enabled))  # type: ignore[arg-type]
+        rows.append(row)
+    return rows
+
+
+def forgotten_layout(hold: Hold) -> discord.ui.LayoutView:
+    """What a forgotten member's queue card becomes (no buttons, no images)."""
+    view = discord.ui.LayoutView(timeout=None)
+    view.add_item(discord.ui.Container(
+        discord.ui.TextDisplay(tr("### Hold #{id}\nThis member asked to be forgotten, so what they "
+                                  "posted was deleted.", id=hold.id)),
+        accent_colour=discord.Colour.light_grey()))
+    return view
+
+
+# "Holds so far" on a card: how the member's holds ended, by status.
+_HISTORY: dict[str, str] = {
+    "pending": N_("{count} waiting"), "approving": N_("{count} being approved"),
+    "approved": N_("{count} approved"), "rejected": N_("{count} rejected"),
+    CLOSED_LEFT: N_("{count} closed when they left"),
+}
 
 
 def describe_history(history: dict[str, int]) -> str:
@@ -182,7 +317,7 @@ def full_text_embed(hold: Hold) -> discord.Embed:
         return embed
     parts = []
     if hold.forum_title:
-        parts.append(tr("**Title:** {title}", title=code_span(hold.forum_title, 300)))
+        parts.append(f"**Title:** {code_span(hold.forum_title, 300)}")
     body = truncate(hold.content.replace("```", "ˋˋˋ"), FULL_TEXT_LIMIT)
     parts.append(f"```\n{body}\n```" if body else tr("*(no text)*"))
     embed.description = "\n".join(parts)
@@ -212,9 +347,10 @@ def describe(decision: Decision) -> str:
         return text
     text = tr("Rejected hold #{id}.", id=hold.id)
     if decision.member_told is True:
-        text += tr(" I told the member by DM.")
+        text += tr(" I told the member by DM and gave them back their words.")
     elif decision.member_told is False:
-        text += tr(" I couldn't tell the member: their DMs are closed.")
+        text += (tr(" I couldn't tell the member: their DMs are closed, so they don't know yet "
+                 "and didn't get their words back."))
     if hold.decision in ("timeout", "ban") and decision.note is None:
         text += (tr(" <@{member_id}> was timed out for 7 days.", member_id=hold.member_id)
                  if hold.decision == "timeout"
@@ -341,8 +477,11 @@ class RejectModal(StewardModal):
         )
         self.tell: discord.ui.Select[RejectModal] = discord.ui.Select(
             options=[
-                discord.SelectOption(label=tr("No, don't tell them"), value=TELL_NO, default=True),
-                discord.SelectOption(label=tr("Yes, DM them (with the reason)"), value=TELL_YES),
+                discord.SelectOption(
+                    label=tr("Yes, tell them kindly and DM their words back"), value=TELL_YES,
+                    description=tr("With your reason and where to ask a moderator"),
+                    default=True),
+                discord.SelectOption(label=tr("No, don't tell them"), value=TELL_NO),
             ],
             required=False, min_values=0, max_values=1,
         )
@@ -355,7 +494,7 @@ class RejectModal(StewardModal):
         await interaction.response.defer(ephemeral=True, thinking=True)
         decision = await _service(interaction).reject(
             moderator.guild.id, self.hold_id, moderator.id,
-            reason=self.reason.value, tell_member=TELL_YES in self.tell.values,
+            reason=self.reason.value, tell_member=TELL_NO not in self.tell.values,
         )
         await reply_ephemeral(interaction, describe(decision))
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.domain.repost import neutral_title
 from bot.errors import InvalidInput, StewardError
 from bot.i18n import N_, tr
 from bot.interactions import StewardModal, StewardView
@@ -27,7 +28,7 @@ NOT_YOURS = N_("Only the member this was shared for, or a moderator, can change 
 
 CONTENT_MAX = 4000
 INTRO_MAX = 200
-INTRO_PLACEHOLDER = N_("Please allow me to post this for you:")
+INTRO_PLACEHOLDER = N_("e.g. Anna asked us to share this for her while she is in hospital.")
 DESTINATION_TYPES = [
     discord.ChannelType.text,
     discord.ChannelType.news,
@@ -81,6 +82,7 @@ class RepostModal(StewardModal, title="Repost for a member"):
         source_url: str | None = None,
         attachments: Sequence[discord.Attachment] = (),
         reply_to_url: str | None = None,
+        member_name: str | None = None,
     ) -> None:
         super().__init__(title=tr("Repost for a member"), timeout=15 * 60)
         self.bot = bot
@@ -115,18 +117,21 @@ class RepostModal(StewardModal, title="Repost for a member"):
         )
         self.add_item(discord.ui.Label(text=tr("Their words (edit if needed)"),
                                        component=self.content))
-        self.add_item(discord.ui.Label(text=tr("Intro line (optional)"),
-                                       description=tr("Shown above their words"),
+        self.add_item(discord.ui.Label(text=tr("Your note as moderators (optional)"),
+                                       description=tr("Shown above their words as the "
+                                                   "moderators' note, not theirs"),
                                        component=self.intro))
         self.add_item(discord.ui.Label(text=tr("Post it in"), component=self.destination))
         self.add_item(discord.ui.Label(text=tr("Ping the member in the post?"),
                                        component=self.ping))
+        # A neutral title to start from: the first line of a story can name a diagnosis.
         self.title_input: discord.ui.TextInput[RepostModal] = discord.ui.TextInput(
             style=discord.TextStyle.short, required=False, max_length=100,
-            placeholder=tr("e.g. Our journey so far"),
+            default=neutral_title(member_name),
         )
         self.add_item(discord.ui.Label(text=tr("Forum post title (forums only)"),
-                                       description=tr("Default: the first line of their words"),
+                                       description=tr("Change it if they'd like a title; avoid "
+                                                   "health details"),
                                        component=self.title_input))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]

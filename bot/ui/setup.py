@@ -8,7 +8,7 @@ import discord
 from pydantic import BaseModel
 
 from bot.domain.text import truncate
-from bot.i18n import N_, on_off, tr
+from bot.i18n import N_, on_off, tr, trn
 from bot.services.config_io import is_server_field
 from config.guild import GuildConfig
 
@@ -117,8 +117,10 @@ def setup_summary(config: GuildConfig, created: list[str], missing: list[str],
                   + " and ".join(sorted(can_create)) + tr(" for moderators only")
                   if can_create else "") + "."]
     lines += ["", tr("**Check-up:** ") + (tr("all clear.") if not problems and not warnings else
-              tr("{problems} problem(s), {warnings} warning(s): run `/steward doctor` for the "
-                 "fixes.", problems=problems, warnings=warnings))]
+              tr("{problems}, {warnings}: run `/steward doctor` for the fixes.",
+                 problems=trn("{count} problem", "{count} problems", problems, count=problems),
+                 warnings=trn("{count} warning", "{count} warnings", warnings,
+                              count=warnings)))]
     lines += ["", tr(INTEGRATIONS_HINT)]
     return discord.Embed(title=tr("Steward setup"), description="\n".join(lines),
                          colour=discord.Colour.green() if not problems and not hidden_warning

@@ -12,16 +12,21 @@ from bot.adapters.care import CareAdapter
 from bot.domain.care import clean_phrase
 from bot.domain.distress import normalize
 from bot.errors import InvalidInput
-from bot.i18n import on_off, tr
+from bot.i18n import on_off, tr, trn
 from bot.messaging import reply_ephemeral
-from bot.permissions import ADMIN_DEFAULT, require_admin
-from bot.services.care import CareService
+from bot.permissions import ADMIN_DEFAULT, require_admin, require_moderator
+from bot.services.care import QUIET_REASON_TEXT, CareService
 from config.guild import CareSettings, GuildConfig
 
 if TYPE_CHECKING:
     from bot.app import StewardBot
 
 RESET = "default"
+
+QUIET_CHOICES = [
+    app_commands.Choice(name="In memoriam (they have died)", value="in_memoriam"),
+    app_commands.Choice(name="They asked for quiet", value="asked"),
+]
 
 
 def describe_settings(care: CareSettings, queue_channel: int | None) -> str:
@@ -51,6 +56,9 @@ class CareCommands(commands.Cog):
         default_permissions=ADMIN_DEFAULT)
     phrases = app_commands.Group(name="phrases", description="Extra phrases that raise an alert",
                                  parent=care)
+    quiet = app_commands.Group(
+        name="quiet", parent=care,
+        description="Members Steward never tags, reminds, welcomes or suggests groups to")
 
     def __init__(self, bot: StewardBot, service: CareService, adapter: CareAdapter) -> None:
         self.bot = bot
@@ -150,3 +158,65 @@ class CareCommands(commands.Cog):
         await self._change(interaction, admin, mutate)
         await reply_ephemeral(interaction, tr("`{item}` no longer raises an alert.",
                                               item=phrase[:100]))
+
+    @quiet.command(name="add", description="Never tag, remind, welcome or suggest groups to "
+                                          "this member")
+    @app_commands.describe(member="The member (they may have left the server)",
+                           reason="Why: shown to moderators only")
+    @app_commands.choices(reason=QUIET_CHOICES)
+    async def quiet_add(self, interaction: discord.Interaction, member: discord.User,
+                        reason: app_commands.Choice[str]) -> None:
+        """Mark a member do-not-tag; their open follow-ups close quietly."""
+        moderator = require_moderator(interaction, self.bot.guild_settings.get(
+            interaction.guild_id or 0).core)
+        if member.bot:
+            raise InvalidInput(tr("That's a bot; I never tag bots anyway."))
+        new, closed = await self.service.mark_quiet(moderator.guild.id, member.id,
+                                                    reason.value, moderator.id)
+        closed_text = (trn(" I closed {count} follow-up item that would have tagged them, "
+                           "without a check-in.",
+                           " I closed {count} follow-up items that would have tagged them, "
+                           "without a check-in.", closed, count=closed) if closed else "")
+        if new:
+            text = (tr("I won't tag, remind, welcome or suggest groups to {mention} any more "
+                       "({item}).{closed_text} Undo it with `/care quiet remove`.",
+                       mention=member.mention, item=tr(QUIET_REASON_TEXT[reason.value]),
+                       closed_text=closed_text))
+        else:
+            text = (tr("{mention} was already marked; the reason is now {item}.{closed_text}",
+                       mention=member.mention, item=tr(QUIET_REASON_TEXT[reason.value]),
+                       closed_text=closed_text))
+        await reply_ephemeral(interaction, text)
+
+    @quiet.command(name="remove", description="Let Steward tag this member again")
+    @app_commands.describe(member="A member marked with /care quiet add")
+    async def quiet_remove(self, interaction: discord.Interaction,
+                           member: discord.User) -> None:
+        """Take the mark away."""
+        moderator = require_moderator(interaction, self.bot.guild_settings.get(
+            interaction.guild_id or 0).core)
+        await self.service.unmark_quiet(moderator.guild.id, member.id, moderator.id)
+        await reply_ephemeral(interaction, tr("Steward may tag {mention} again. Follow-ups I "
+                                              "closed stay closed.", mention=member.mention))
+
+    @quiet.command(name="list", description="Members Steward leaves be")
+    async def quiet_list(self, interaction: discord.Interaction) -> None:
+        """The marked members, newest first."""
+        moderator = require_moderator(interaction, self.bot.guild_settings.get(
+            interaction.guild_id or 0).core)
+        marks = await self.service.quiet_marks(moderator.guild.id)
+        if not marks:
+            await reply_ephemeral(interaction, tr("Nobody is marked. Mark someone with "
+                                  "`/care quiet add`."))
+            return
+        lines = [f"<@{m.member_id}>: {_quiet_reason(m.reason)}, "
+                 f"<t:{int(m.marked_at.timestamp())}:D>"
+                 + (tr(" by <@{marked_by}>",
+                       marked_by=m.marked_by) if m.marked_by and m.marked_by > 0 else "")
+                 for m in marks]
+        await reply_ephemeral(interaction, tr("**Steward leaves these members be:**\n")
+                              + "\n".join(lines))
+
+
+def _quiet_reason(reason: str) -> str:
+    return tr(QUIET_REASON_TEXT[reason]) if reason in QUIET_REASON_TEXT else reason

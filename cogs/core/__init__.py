@@ -45,8 +45,9 @@ class Upkeep(commands.Cog):
                             priority=PRIORITY_CONTENT_WATCH)
         self.bot.guild_settings.on_change(self._settings_changed)
         self.bot.audit.add_listener(self._count_action)
-        self.bot.background.spawn(self.privacy.run_retention(), name="privacy.retention",
-                                  daemon=True)
+        if self.bot.ownership.runs_global_work:  # sharded: shard 0's process purges for all
+            self.bot.background.spawn(self.privacy.run_retention(), name="privacy.retention",
+                                      daemon=True)
         self.bot.background.spawn(self.external.run(), name="settings.external", daemon=True)
         self.bot.background.spawn(self._check_periodically(), name="doctor.periodic",
                                   daemon=True)

@@ -13,13 +13,14 @@ from discord.ext import commands
 
 from bot.adapters.setup import create_staff_channels
 from bot.app import StewardBot
+from bot.domain.audit import EVENT_FAMILIES
 from bot.domain.doctor import MODERATORS_CANT_SEE, Severity
 from bot.i18n import shipped, tr, trn
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, refuse_power_role, require_admin
 from bot.services.config_io import export_toml
 from bot.services.doctor import DoctorService
-from bot.ui.audit import audit_page
+from bot.ui.audit import audit_page, describe_routing
 from bot.ui.doctor import render_report
 from bot.ui.pager import Pager
 from bot.ui.setup import (
@@ -181,6 +182,31 @@ class Core(commands.Cog):
                                                          actor_id=admin.id)
         await reply_ephemeral(interaction, tr("Saved.") + "\n" + describe_core(new))
 
+    # ----------------------------------------------------------------- modlog
+    @steward.command(name="modlog", description="Choose which events the mod log shows")
+    @app_commands.describe(event="A kind of event", show="Post it to the mod log")
+    @app_commands.choices(event=[app_commands.Choice(name=f"{key}: {label}"[:100], value=key)
+                                 for key, (label, _) in EVENT_FAMILIES.items()])
+    async def modlog(self, interaction: discord.Interaction,
+                     event: app_commands.Choice[str] | None = None,
+                     show: bool | None = None) -> None:
+        """Show the routing, or turn one event family on or off (admins)."""
+        admin = require_admin(interaction)
+        assert interaction.guild_id is not None
+        if event is None or show is None:
+            current = self.bot.guild_settings.get(interaction.guild_id).core.mod_log_events
+            await reply_ephemeral(interaction, describe_routing(current))
+            return
+
+        def mutate(config: GuildConfig) -> None:
+            events = [e for e in config.core.mod_log_events if e != event.value]
+            config.core.mod_log_events = [*events, event.value] if show else events
+
+        _, new, _ = await self.bot.guild_settings.update(interaction.guild_id, mutate,
+                                                         actor_id=admin.id)
+        await reply_ephemeral(interaction, "Saved.\n" + describe_routing(
+            new.core.mod_log_events))
+
     # ------------------------------------------------------------------ audit
     @steward.command(name="audit", description="What Steward and the moderators did, newest "
                                                "first")
@@ -196,8 +222,8 @@ class Core(commands.Cog):
         assert guild_id is not None
         since = self.bot.clock.now() - timedelta(days=days) if days else None
         filters = ", ".join(part for part in (
-            tr("member {member}", member=f"<@{member.id}>") if member else "",
-            tr("action {action}", action=f"`{action}`") if action else "",
+            tr("member {member}", member=member.mention) if member else "",
+            tr("action {action}", action="`" + action + "`") if action else "",
             trn("last {days} day", "last {days} days", days, days=days) if days else "")
             if part)
         audit = self.bot.audit

@@ -20,7 +20,8 @@ from bot.i18n import N_, tr
 from bot.messaging import reply_ephemeral
 from bot.permissions import ADMIN_DEFAULT, is_admin
 from bot.services.privacy import PrivacyService
-from bot.ui.privacy import ConfirmForget, describe_forget
+from bot.services.repost import jump_url
+from bot.ui.privacy import ConfirmForget, describe_forget, describe_shared
 
 FORGET_IS_FOR_ADMINS = (N_("Only server admins (Manage Server) can make Steward forget someone: "
                         "it rewrites the audit trail."))
@@ -54,19 +55,32 @@ class Privacy(commands.Cog):
         assert guild_id is not None
         user_id = member.id
 
-        async def go(confirmed: discord.Interaction) -> None:
+        reposts = self.bot.services.repost
+        shared = await reposts.published_for(guild_id, user_id)
+
+        async def go(confirmed: discord.Interaction, delete_shared: bool) -> None:
             admin = self._check(confirmed)
+            # Before forgetting: the records of what to delete go with the member's rows.
+            removed = (await reposts.delete_for_member(guild_id, user_id, admin.id)
+                       if delete_shared else None)
             report = await self.service.forget(guild_id, user_id)
             await self.bot.audit.record(guild_id, admin.id, "privacy.forgotten",
                                         details={"removed": report.total,
                                                  "failed": ", ".join(report.failed),
-                                                 "pseudonym": report.pseudonym})
-            await confirmed.edit_original_response(content=describe_forget(report, user_id))
+                                                 "pseudonym": report.pseudonym,
+                                                 "shared_posts_deleted":
+                                                     removed[0] if removed else None})
+            await confirmed.edit_original_response(
+                content=describe_forget(report, user_id, removed))
 
-        view = ConfirmForget(interaction.user.id, self._check, go)
+        view = ConfirmForget(interaction.user.id, self._check, go, shared_posts=len(shared))
+        posts = [(jump_url(guild_id, r.channel_id or r.destination_id,
+                           r.message_ids[0] if r.message_ids else 0),
+                  r.published_at or r.created_at) for r in shared]
         await reply_ephemeral(
             interaction,
             tr("This deletes everything Steward stored about <@{user_id}> in this server: held "
                "posts and their files, reminders, welcome records and the like, and takes them out "
-               "of the audit log. It can't be undone.", user_id=user_id),
+               "of the audit log. It can't be undone.", user_id=user_id)
+            + ("\n\n" + describe_shared(posts) if posts else ""),
             view=view)

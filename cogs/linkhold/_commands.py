@@ -50,12 +50,26 @@ def describe_settings(settings: LinkHoldSettings) -> str:
         tr("**Tell members by:** {notify}", notify="`" + settings.notify + "`"),
         tr("**Queue channel:** {channel}", channel=channel(settings.queue_channel)),
         tr("**Notice channel (forum posts):** {channel}", channel=channel(settings.notice_channel)),
+        tr("**Notice stays:** {seconds} seconds (when DMs are closed)",
+           seconds=settings.notice_seconds),
+        tr("**Members ask about rejections in:** {channel}",
+           channel=channel(settings.contact_channel)),
+        tr("**Reviewer ping:** {ping}", ping=tr("<@&{role}> after {minutes} minutes",
+                                                 role=settings.reviewer_role,
+                                                 minutes=settings.queue_ping_minutes)
+           if settings.queue_ping_minutes and settings.reviewer_role
+           else tr("off (set a reviewer role and minutes)")),
         tr("**Exempt roles:** {value}",
            value=", ".join(f"<@&{r}>" for r in settings.exempt_roles) or tr("none")),
         tr("**Ignored channels:** {value}",
            value=", ".join(f"<#{c}>" for c in settings.ignored_channels) or tr("none")),
         tr("**Allowlist:** {sites}",
            sites=", ".join(f"`{d}`" for d in settings.allowlist) or tr("empty")),
+        tr("**Trusted role** (given after the hold period): {role}; **AutoMod blocks new "
+           "members' links:** {automod}",
+           role=("<@&" + str(settings.trusted_role) + ">") if settings.trusted_role
+           else tr("not set"),
+           automod=on_off(settings.automod)),
         tr("**Reminders after:** {review_reminder_hours} hours; **held content kept:** "
            "{retention_days} days after a decision",
            review_reminder_hours=settings.review_reminder_hours,
@@ -84,6 +98,8 @@ class LinkHoldCommands(commands.Cog):
         self.bot = bot
         self.service = service
         self.adapter = adapter
+        self.automod = bot.services.automod
+        self.automod_discord = bot.services.automod_adapter
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -239,6 +255,11 @@ class LinkHoldCommands(commands.Cog):
         queue_channel="Where held posts go for review",
         notify="How to tell members their post was held",
         notice_channel="Where to tell members about held forum posts if their DMs are closed",
+        trusted_role="Given to members once they pass the hold period (AutoMod exempts it)",
+        contact_channel="Where members can ask a moderator about a rejected post",
+        reviewer_role="The role pinged once when a held post waits (unset: no ping)",
+        queue_ping_minutes="Ping the reviewer role after a post waits this long (0: never)",
+        notice_seconds="How long the in-channel notice stays when DMs are closed (10-3600)",
     )
     async def settings(
         self,
@@ -249,6 +270,11 @@ class LinkHoldCommands(commands.Cog):
         queue_channel: discord.TextChannel | None = None,
         notify: Literal["dm", "channel", "both"] | None = None,
         notice_channel: discord.TextChannel | None = None,
+        trusted_role: discord.Role | None = None,
+        contact_channel: discord.TextChannel | None = None,
+        reviewer_role: discord.Role | None = None,
+        queue_ping_minutes: app_commands.Range[int, 0, 10080] | None = None,
+        notice_seconds: app_commands.Range[int, 10, 3600] | None = None,
     ) -> None:
         """Change the settings (or show them when no option is given)."""
         admin = require_admin(interaction)
@@ -260,8 +286,18 @@ class LinkHoldCommands(commands.Cog):
                     raise InvalidInput(
                         tr("I can't post in {mention}: I need View Channel, Send Messages and "
                            "Embed Links there. Nothing was changed.", mention=chosen.mention))
+        if trusted_role is not None:
+            await refuse_power_role(self.bot, guild.id, trusted_role)
+            if trusted_role >= guild.me.top_role:
+                raise InvalidInput(
+                    tr("{mention} is above my highest role, so I couldn't give it. Drag the "
+                       "Steward role above it (Server Settings → Roles), then try again. Nothing "
+                       "was changed.", mention=trusted_role.mention))
+        if reviewer_role is not None and reviewer_role.is_default():
+            raise InvalidInput(tr("I never ping @everyone. Pick a role for your reviewers."))
         options = (hold_days, min_posts, min_account_age_days, queue_channel, notify,
-                   notice_channel)
+                   notice_channel, trusted_role, contact_channel, reviewer_role,
+                   queue_ping_minutes, notice_seconds)
         if all(o is None for o in options):
             await self._reply(interaction, describe_settings(
                 self.bot.guild_settings.get(guild.id).linkhold))
@@ -281,6 +317,16 @@ class LinkHoldCommands(commands.Cog):
                 section.notify = notify
             if notice_channel is not None:
                 section.notice_channel = notice_channel.id
+            if trusted_role is not None:
+                section.trusted_role = trusted_role.id
+            if contact_channel is not None:
+                section.contact_channel = contact_channel.id
+            if reviewer_role is not None:
+                section.reviewer_role = reviewer_role.id
+            if queue_ping_minutes is not None:
+                section.queue_ping_minutes = queue_ping_minutes
+            if notice_seconds is not None:
+                section.notice_seconds = notice_seconds
 
         new = await self._change(interaction, admin, mutate)
         await reply_ephemeral(interaction, tr("Saved.") + "\n" + describe_settings(new.linkhold))
@@ -348,3 +394,45 @@ class LinkHoldCommands(commands.Cog):
         await self._change(interaction, admin, mutate)
         await self._reply(interaction, tr("New members' links in {mention} are checked again.",
                                           mention=channel.mention))
+
+    @linkhold.command(name="automod",
+                      description="Let Discord's AutoMod block new members' links (admins)")
+    @app_commands.describe(state="on: Steward keeps one AutoMod rule; off: it removes it")
+    async def automod_switch(self, interaction: discord.Interaction,
+                             state: Literal["on", "off"]) -> None:
+        """Turn Steward's AutoMod rule on or off (admins)."""
+        admin = require_admin(interaction)
+        guild = admin.guild
+        wanted = state == "on"
+
+        def mutate(config: GuildConfig) -> None:
+            config.linkhold.automod = wanted
+
+        _, _, changes = await self.bot.guild_settings.update(guild.id, mutate,
+                                                             actor_id=admin.id)
+        outcome = (self.automod.state(guild.id).sync if changes
+                   else await self.automod.sync_rule(guild.id))
+        await reply_ephemeral(interaction, describe_automod(
+            outcome, self.automod.state(guild.id).truncated,
+            self.bot.guild_settings.get(guild.id).linkhold))
+
+
+def describe_automod(outcome: str | None, truncated: list[str],
+                     settings: LinkHoldSettings) -> str:
+    """The reply to `/linkhold automod`: what happened, why it matters, what next."""
+    if outcome in ("created", "updated", "unchanged"):
+        text = (tr("AutoMod now blocks new members' links before anyone sees them, and each "
+                "block becomes a held post in the queue."))
+        if settings.trusted_role is None:
+            text += (tr(" No trusted role is set yet, so AutoMod blocks everyone without a "
+                     "moderator or exempt role: set one with `/linkhold settings trusted_role:`."))
+        return "\n".join([text, *truncated])
+    if outcome in ("deleted", "off"):
+        return (tr("AutoMod is off for links: Steward's rule is removed, and Steward holds new "
+                "members' links itself as before."))
+    if outcome == "forbidden":
+        return (tr("I need the Manage Server permission to keep an AutoMod rule. Until then I "
+                "hold new members' links myself. Server Settings → Roles → Steward → allow "
+                "Manage Server, then run this again."))
+    return (tr("Discord didn't accept the AutoMod rule right now, so I hold new members' links "
+            "myself. `/steward doctor` shows why."))

@@ -98,6 +98,7 @@ class Repost(commands.Cog):
             destination_id=message.channel.id,
             source=f"message:{message.channel.id}/{message.id}", source_url=message.jump_url,
             attachments=message.attachments, reply_to_url=reply_url,
+            member_name=message.author.display_name,
         ))
 
     @repost.command(name="new", description="Post words a member sent another way (DM, e-mail)")
@@ -125,6 +126,7 @@ class Repost(commands.Cog):
         await interaction.response.send_modal(RepostModal(
             self.bot, self.service, member_id=member.id, content="", destination_id=target,
             source="manual", attachments=[attachment] if attachment else [],
+            member_name=member.display_name,
         ))
 
     @repost.command(name="settings", description="Show or change how reposts look (admins)")

@@ -6,13 +6,14 @@ Ids are real-sized snowflakes (past 32 bits) so a narrow column type would show.
 from datetime import UTC, datetime, timedelta
 
 from bot.db.audit import AuditRepository
-from bot.db.care import CareRepository
+from bot.db.care import CareRepository, DoNotTagRepository
 from bot.db.doctor import DoctorRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.hold_members import HighWaterRepository, PostCountRepository, TrustRepository
 from bot.db.holds import HeldLink, HoldRepository, NewAttachment, NewHold
 from bot.db.privacy import PrivacyRepository
+from bot.db.promotions import PromotionRepository
 from bot.db.reminders import NewReminder, ReminderRepository
 from bot.db.reposts import RepostRepository
 from bot.db.welcome import WelcomeRepository
@@ -48,12 +49,16 @@ async def seed_member(db, member: int, n: int = 0) -> None:
     await holds.reject(hold.id, MOD, "reject", "spam", at)
     await TrustRepository(db).trust(GUILD, member, MOD, at)
     await PostCountRepository(db).add(GUILD, member, at, 2)
+    promotions = PromotionRepository(db)
+    await promotions.remember(GUILD, member, at)
+    await promotions.set_due(GUILD, member, at + timedelta(days=3))
     care = CareRepository(db)
     alert = await care.create(guild_id=GUILD, member_id=member, channel_id=CHANNEL,
                               message_id=message + 4, matched=("can't go on",), now=at,
                               quiet_until=at + timedelta(hours=24))
     assert alert is not None
     await care.claim(alert.id, MOD, at)
+    await DoNotTagRepository(db).mark(GUILD, member, "asked", MOD, at)
     followups = FollowupRepository(db)
     followup = await followups.create(guild_id=GUILD, channel_id=CHANNEL, in_thread=True,
                                       question_message_id=message + 2, op_id=member,

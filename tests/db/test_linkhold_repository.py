@@ -146,3 +146,41 @@ async def test_trust_post_counts_and_high_water(db):
     await marks.save({1: 123, 2: 456}, NOW)
     await marks.save({1: 789}, NOW)
     assert await marks.all() == {1: 789, 2: 456}
+
+
+async def test_recent_waits_are_moderator_decisions_newest_first_within_the_window(db):
+    repo = HoldRepository(db)
+    waits = []
+    for i, hours in enumerate((1, 3, 2)):
+        hold = await repo.create(_new(message_id=2000 + i, member_id=20 + i), NOW)
+        decided = NOW + timedelta(hours=hours)
+        if i == 1:
+            assert await repo.begin_approval(hold.id, 5, "approve", decided)
+            assert await repo.finish_approval(hold.id, "https://x/1", decided)
+        else:
+            assert await repo.reject(hold.id, 5, "reject", None, decided)
+        waits.append(timedelta(hours=hours))
+    left = await repo.create(_new(message_id=2100, member_id=30), NOW)
+    assert left is not None and await repo.close_for_member(1, 30, NOW + timedelta(days=9))
+    await repo.create(_new(message_id=2200, member_id=31), NOW)  # still pending
+    other = await repo.create(_new(message_id=2300, member_id=32, guild_id=2), NOW)
+    assert await repo.reject(other.id, 5, "reject", None, NOW + timedelta(hours=50))
+    got = await repo.recent_waits(1, NOW - timedelta(days=30))
+    assert got == [timedelta(hours=3), timedelta(hours=2), timedelta(hours=1)]
+    assert await repo.recent_waits(1, NOW - timedelta(days=30), limit=1) == [timedelta(hours=3)]
+    assert await repo.recent_waits(1, NOW + timedelta(hours=2, minutes=30)) == [
+        timedelta(hours=3)]
+
+
+async def test_the_reviewer_ping_is_claimed_once_and_only_while_pending(db):
+    repo = HoldRepository(db)
+    hold = await repo.create(_new(message_id=3000), NOW)
+    assert hold.pinged_at is None
+    results = await asyncio.gather(*(repo.claim_ping(hold.id, NOW) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    assert (await repo.get(hold.id)).pinged_at == NOW
+    await repo.release_ping(hold.id)  # the send failed: it may be claimed again
+    assert await repo.claim_ping(hold.id, NOW + timedelta(minutes=1))
+    decided = await repo.create(_new(message_id=3001, member_id=40), NOW)
+    assert await repo.reject(decided.id, 5, "reject", None, NOW)
+    assert not await repo.claim_ping(decided.id, NOW)

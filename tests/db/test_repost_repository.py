@@ -85,3 +85,19 @@ async def test_pending_and_edit_and_forget(db):
     assert await repo.forget_member(1, 7) == 1
     assert await repo.get(a.id) is None
     assert await repo.by_message(1) is None  # its messages went with it
+
+
+async def test_published_for_lists_a_members_live_reposts_newest_first(db):
+    repo = RepostRepository(db)
+    ids = []
+    for n, member in enumerate((7, 7, 8, 7)):
+        record, _ = await repo.begin(**begin_args(key=f"p{n}", member_id=member))
+        await repo.add_message(record.id, 0, 9000 + n)
+        if n != 3:  # the last one is still pending
+            await repo.mark_published(record.id, "dm", NOW)
+        ids.append(record.id)
+    await repo.retire(ids[0], "deleted")
+    found = await repo.published_for(1, 7)
+    assert [r.id for r in found] == [ids[1]] and found[0].message_ids == (9001,)
+    assert [r.id for r in await repo.published_for(1, 8)] == [ids[2]]
+    assert await repo.published_for(2, 7) == []

@@ -22,6 +22,7 @@ from bot.domain.holds import (
     judge,
     links_to_hold,
     needs_check,
+    render_values,
     snowflake_at,
     snowflake_time,
 )
@@ -172,8 +173,7 @@ def test_duplicate_key_examples():
 
 
 def test_default_wording_is_valid_and_kind():
-    values = {"member": "Anna", "server": "Hope", "channel": "#general", "when": "in 2 days",
-              "domains": "youtu.be", "what": "post"}
+    values = render_values("Anna", "Hope", "#general", "in 2 days", ["youtu.be"])
     for template in (DEFAULT_HELD_DM, DEFAULT_HELD_NOTICE):
         validate(template, HELD_NAMES)
         text = render(template, values)

@@ -249,7 +249,6 @@ def test_spans_point_into_original_text_after_normalization() -> None:
         "iOS 17.4.1 and Android 14.0.1",
         "call 555.123.4567",
         "firmware 1.2.3.4",
-        "router at 192.168.1.1",
         # missing space after a full stop
         "we went home.Today was better",
         "it was fine.Now I am not sure",
@@ -278,9 +277,82 @@ def test_dotless_and_unknown_hosts() -> None:
     assert [(lk.domain, lk.url) for lk in find_links("http://intranet/x")] == [
         ("intranet", "http://intranet/x")
     ]
-    assert find_links("steam://openurl") == []
     assert find_links("note://x") == []
     assert find_links("abc.notatld/x") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("join tg://resolve?domain=freemeds", "tg://resolve?domain=freemeds"),
+        ("steam://openurl/x", "steam://openurl/x"),
+        ("discord://invite/abc", "discord://invite/abc"),
+        ("WhatsApp://send?phone=123", "whatsapp://send?phone=123"),
+    ],
+)
+def test_app_schemes_to_any_host_are_links(text: str, url: str) -> None:
+    # an app scheme opens the app at a place the sender chose: a link like http(s)
+    assert one(text).url == url
+
+
+def test_app_scheme_wrapper_reports_the_wrapped_url_only() -> None:
+    assert domains("steam://openurl/https://steamcommunity.com/gift/1") == ["steamcommunity.com"]
+    # an unknown scheme stays prose, a web scheme wrapper still counts (unchanged)
+    assert find_links("note://x and memo://y") == []
+    assert domains("http://intranet/https://x.com") == ["intranet", "x.com"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("use 8.8.8.8 for dns", "8.8.8.8"),
+        ("1.1.1.1", "1.1.1.1"),
+        ("router at 192.168.1.1", "192.168.1.1"),
+        ("log in at 10.0.0.1 tonight", "10.0.0.1"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("visit 203.0.113.7", "203.0.113.7"),
+    ],
+)
+def test_bare_dotted_quads_are_links(text: str, expected: str) -> None:
+    assert domains(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see 1.2.3.4 in the trial protocol",
+        "doses went 1.2.3.4 over the week",
+        "version 8.8.8.8",
+        "step 10.0.0.1 of the guide",
+        "2.2.2.2 mg each morning",
+        "titrating 25.50.75.100 mg",
+        "0.0.0.0",
+        "0.1.2.3",
+        "256.1.1.1 and 1.2.3.400",
+        "01.02.03.04",
+    ],
+)
+def test_number_like_quads_are_not_links(text: str) -> None:
+    assert find_links(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("freemeds d 0 t com", "freemeds.com"),
+        ("freemeds d o t com/offer", "freemeds.com"),
+        ("get FREEMEDS D O T NET now", "freemeds.net"),
+        ("cheap-pills  d o t  info", "cheap-pills.info"),
+    ],
+)
+def test_spaced_dot_word_is_a_strong_disguise(text: str, expected: str) -> None:
+    assert domains(text) == [expected]
+
+
+def test_spaced_dot_word_needs_a_real_tld() -> None:
+    assert find_links("freemeds d o t notatld") == []
+    assert find_links("d o t com") == []  # nothing before it
+    assert {m[2] for m in normalize("x d 0 t com").marks} == {"strong"}
 
 
 # ----------------------------------------------------------------------------- normalize
@@ -334,6 +406,28 @@ def test_normalize_position_map() -> None:
     # "now" maps to itself
     k = n.text.index("now")
     assert n.to_original(k, k + 3) == (text.index("now"), text.index("now") + 3)
+
+
+def test_normalize_position_map_composes_both_passes_exactly() -> None:
+    # invisible characters removed first, then disguises undone over what is left: each
+    # output character maps to exactly what it came from, replacements to their whole span
+    text = "a\u200b\u200bb[.]c\u200bom %2E x"
+    n = normalize(text)
+    assert n.text == "ab.com . x"
+    spans = [text[slice(*n.to_original(i, i + 1))] for i in range(len(n.text))]
+    assert spans == ["a", "b", "[.]", "c", "o", "m", " ", "%2E", " ", "x"]
+    assert n.to_original(0, 6) == (0, text.index(" "))
+    assert n.marks == ((4, 7, "strong"), (12, 15, "strong"))
+
+
+def test_normalize_many_edits_map_like_few() -> None:
+    # the batched map answers the same for edit 1 and edit 5,000
+    text = "x[.]" * 5000 + "x"
+    n = normalize(text)
+    assert n.text == "x." * 5000 + "x"
+    assert n.to_original(1, 2) == (1, 4)
+    assert n.to_original(9998, 10000) == (19996, 20000)
+    assert len(n.marks) == 5000
 
 
 def test_normalize_marks_strength() -> None:

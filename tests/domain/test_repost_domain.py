@@ -118,11 +118,12 @@ def test_the_issue_example_3900_chars_code_and_long_url() -> None:
 
 def test_compose_with_head_and_tail() -> None:
     fr = rp.frame("bot", member_mention="<@7>", attribution="— shared for <@7>",
-                  intro="Please allow me to post this for you:",
+                  intro="Anna asked us to share this.",
                   reply_to_url="https://discord.com/channels/1/2/3", not_kept=("scan.mp4",))
     rendered = rp.compose("my words", fr)
     (part,) = rendered.parts
-    assert part.startswith("_Please allow me to post this for you:_\n**Shared on behalf of <@7>:**")
+    assert part.startswith("-# 🛡️ The moderators, about this post by <@7>: Anna asked us to "
+                           "share this.\n**Shared on behalf of <@7>:**")
     assert "In reply to https://discord.com/channels/1/2/3" in part
     assert "scan.mp4" in part
     head, words, tail = rp.split_framed(part, first=True, last=True,
@@ -297,3 +298,14 @@ def test_compose_respects_limits(text: str, head_n: int, tail_n: int) -> None:
         _, words_, _ = rp.split_framed(rendered.parts[0], first=True, last=True,
                                        head_len=rendered.head_len, tail_len=rendered.tail_len)
         assert words_ == text.strip()
+
+
+def test_member_dms_name_a_new_forum_post_by_a_short_title_and_its_forum() -> None:
+    long = "After my diagnosis of stage three bowel cancer last spring, everything changed."
+    place = rp.place_for_member(5, forum_id=9, title=long)
+    assert place.startswith("“After my diagnosis") and place.endswith("” in <#9>")
+    assert len(place.split("”")[0]) <= rp.SHORT_TITLE_MAX + 1 and "<#5>" not in place
+    assert rp.place_for_member(5) == "<#5>"
+    assert rp.neutral_title("  Anna  B ") == "Shared for Anna B"
+    assert rp.neutral_title(None) == "Shared for a member"
+

@@ -110,7 +110,8 @@ async def world(tmp_path):
 
 
 def cards(sb: Sandbox, server: SupportServer) -> list:
-    return [m for m in sb.messages(server.queue) if m.author.id == sb.bot_user.id and m.embeds]
+    return [m for m in sb.messages(server.queue) if m.author.id == sb.bot_user.id
+            and "Hold #" in m.display_text]
 
 
 async def held_post(sb: Sandbox, server: SupportServer, name: str):
@@ -222,9 +223,15 @@ async def steward_migrate(database: Path, **failpoint: str) -> tuple[int, str]:
 def schema(database: Path) -> tuple[int, list[str]]:
     with sqlite3.connect(database) as conn:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        tables = [str(r[0]) for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = [str(r[0]) for r in conn.execute(  # and indexes: a migration may add only those
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') "
+            "AND name NOT LIKE 'sqlite_autoindex%'")]
     return version, tables
+
+
+def columns(database: Path, table: str) -> list[str]:
+    with sqlite3.connect(database) as conn:
+        return [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]  # noqa: S608
 
 
 @pytest.mark.parametrize("which", ["first", "newest"])
@@ -241,9 +248,13 @@ async def test_a_migration_interrupted_is_applied_once_on_the_next_run(tmp_path,
     # The interrupted migration left no trace; the ones before it are committed.
     version, tables = schema(database)
     assert version == interrupted.version - 1
-    created = re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)",
-                         interrupted.path.read_text(), flags=re.IGNORECASE)
-    assert created and not set(created) & set(tables)
+    sql = interrupted.path.read_text()
+    created = re.findall(r"CREATE (?:TABLE|(?:UNIQUE )?INDEX) (?:IF NOT EXISTS )?(\w+)", sql,
+                         flags=re.IGNORECASE)
+    added = re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", sql, flags=re.IGNORECASE)
+    assert created or added, "the migration should leave a visible trace to test"
+    assert not set(created) & set(tables)
+    assert not [c for t, c in added if c in columns(database, t)]
     assert integrity(database) == "ok"
 
     code, stderr = await steward_migrate(database)
@@ -252,6 +263,8 @@ async def test_a_migration_interrupted_is_applied_once_on_the_next_run(tmp_path,
     assert version == newest
     for table in created:
         assert tables.count(table) == 1, (table, tables)
+    for table, column in added:
+        assert columns(database, table).count(column) == 1, (table, column)
     assert integrity(database) == "ok"
     code, _ = await steward_migrate(database)  # and a further run is a no-op
     assert code == 0 and schema(database) == (version, tables)

@@ -164,8 +164,7 @@ async def test_reply_to_an_approved_link_hold_asks_the_new_member(steward):
 
     def card() -> Message | None:
         for m in sb.messages(server.queue):
-            if any(f"<@{newbie.id}>" in (e.get("description") or "")
-                   for e in m.embeds):
+            if f"<@{newbie.id}>" in m.display_text:  # the Components V2 card
                 return m
         return None
 

@@ -178,12 +178,70 @@ async def test_forget_blanks_the_queue_card_that_showed_their_words(steward):
 
     hold = await eventually(queued)
     card = await sb.wait_for(lambda: sb.message(hold.queue_message_id))
-    assert "diagnosis story" in str(card.embeds[0])
+    assert "diagnosis story" in card.display_text
     await forget(steward, newbie)
-    blanked = await sb.wait_for(lambda: "asked to be forgotten" in str(
-        sb.message(card.id).embeds[0]) and sb.message(card.id))
-    assert "diagnosis story" not in str(blanked.embeds[0])
-    assert "blogspot" not in str(blanked.embeds[0]) and str(newbie.id) not in str(
-        blanked.embeds[0])
-    assert blanked.components == []
+    blanked = await sb.wait_for(lambda: "asked to be forgotten" in
+                                sb.message(card.id).display_text and sb.message(card.id))
+    assert "diagnosis story" not in str(blanked.components)
+    assert "blogspot" not in str(blanked.components) and str(newbie.id) not in str(
+        blanked.components)
+    assert blanked.buttons() == [] and blanked.attachments == [] and not blanked.embeds
     assert await service.holds.get(hold.id) is None
+
+
+# --- posts published under the member's name ------------------------------------------------
+
+
+async def repost_for(steward, message) -> None:
+    sb, s = steward.sb, steward.server
+    r = await sb.context_menu(s.guild, s.mod, "Repost for member", target=message)
+    await r.responded()
+    submitted = await sb.submit_modal(
+        r.modal, by=s.mod, values={},
+        selects={"Post it in": [str(s.general.id)], "Ping the member in the post?": ["no"]})
+    await submitted.done()
+    await sb.wait_for(lambda: submitted.content, timeout=10)
+    await sb.idle()
+
+
+async def test_forget_offers_to_delete_the_posts_published_under_their_name(steward):
+    sb, s = steward.sb, steward.server
+    member = await sb.join(s.guild, fresh("anna"),
+                           joined_at=steward.clock.now() - timedelta(days=60))
+    for words in ("Our journey so far.", "An update from hospital."):
+        await repost_for(steward, await sb.post(s.general, member, words))
+    reposts = steward.bot.services.repost
+    shared = await reposts.published_for(s.guild.id, member.id)
+    assert len(shared) == 2
+    copies = {r.message_ids[0] for r in shared}
+
+    r = await sb.slash(s.guild, s.owner, "privacy forget", member=member)
+    await r.done()
+    text = r.message.content
+    assert "published 2 posts under their name" in text, text
+    for record in shared:
+        assert f"/{record.message_ids[0]}" in text  # each one listed with its link
+    labels = [b["label"] for b in r.message.buttons()]
+    assert "Delete their shared posts, then forget" in labels and "Forget everything" in labels
+    # Someone else can't press it.
+    other = await sb.click(r.message, "Delete their shared posts, then forget", by=s.mod)
+    await other.done()
+    assert all(sb.message(mid) is not None and not sb.message(mid).deleted for mid in copies)
+
+    click = await sb.click(r.message, "Delete their shared posts, then forget", by=s.owner)
+    await click.done()
+    await sb.wait_for(lambda: r.message.content.startswith("Done."), timeout=10)
+    assert "Posts shared under their name: 2 deleted" in r.message.content, r.message.content
+    assert all(sb.message(mid).deleted for mid in copies)
+    assert await reposts.published_for(s.guild.id, member.id) == []
+
+
+async def test_forget_without_shared_posts_asks_as_before(steward):
+    sb, s = steward.sb, steward.server
+    member = await sb.join(s.guild, fresh("quiet"))
+    r = await sb.slash(s.guild, s.owner, "privacy forget", member=member)
+    await r.done()
+    assert "under their name" not in r.message.content
+    assert [b["label"] for b in r.message.buttons()] == ["Forget everything", "Cancel"]
+    click = await sb.click(r.message, "Cancel", by=s.owner)
+    await click.done()

@@ -12,6 +12,7 @@ from itertools import count
 import pytest
 
 from bot.db.holds import CLOSED_LEFT
+from bot.domain.audit import title_of
 from bot.services.followups import FollowupService
 from bot.services.linkhold import LinkHoldService
 from tests.waits import eventually as _eventually
@@ -48,20 +49,19 @@ async def held_and_queued(steward, message):
 
     hold = await eventually(queued)
     card = await steward.sb.wait_for(lambda: next(
-        (m for m in steward.sb.messages(steward.server.queue) for e in m.embeds
-         if (e.get("footer") or {}).get("text") == f"Hold #{hold.id}"), None))
+        (m for m in steward.sb.messages(steward.server.queue)
+         if f"Hold #{hold.id} ·" in m.display_text), None))
     return hold, card
 
 
 def buttons(message) -> dict[str, bool]:
     """label -> enabled."""
-    return {c["label"]: not c.get("disabled", False) for row in message.components
-            for c in row["components"]}
+    return {c["label"]: not c.get("disabled", False) for c in message.buttons()}
 
 
 def decision(message) -> str:
-    fields = {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
-    return fields.get("Decision", "")
+    return next((line.removeprefix("**Decision:** ") for line in
+                 message.display_text.splitlines() if line.startswith("**Decision:**")), "")
 
 
 def modlog_titles(steward) -> list[str]:
@@ -106,7 +106,7 @@ async def test_an_uncached_member_who_leaves_has_the_hold_closed_and_nothing_to_
     assert decision(updated) == ("Closed: the member left the server, so there is nothing "
                                  "to decide.")
     enabled = buttons(updated)
-    assert not any(enabled[k] for k in ("Approve", "Edit & approve", "Reject", "Trust member",
+    assert not any(enabled[k] for k in ("Approve", "Edit & approve", "Reject", "Approve & trust",
                                         "Timeout", "Ban"))
     assert enabled["Full text"]
     # Their modals are submitted after the member left: told kindly, nothing is published.
@@ -125,7 +125,7 @@ async def test_an_uncached_member_who_leaves_has_the_hold_closed_and_nothing_to_
     entries = await audit_actions(steward, newbie.id)
     [entry] = [e for e in entries if e.action == "hold.closed_member_left"]
     assert entry.details["hold"] == hold.id and entry.details["queue"].endswith(str(card.id))
-    await sb.wait_for(lambda: "hold.closed_member_left" in modlog_titles(steward))
+    await sb.wait_for(lambda: title_of("hold.closed_member_left") in modlog_titles(steward))
     # No longer in the queue or in moderators' reminders.
     assert hold.id not in [h.id for h in await linkhold(steward).pending(s.guild.id)]
 
@@ -148,8 +148,8 @@ async def test_a_closed_holds_content_is_purged_after_retention_days(steward):
     purged = await service.holds.get(hold.id)
     assert purged.content is None and purged.links == () and purged.status == CLOSED_LEFT
     assert await service.holds.attachments(hold.id) == []
-    await sb.wait_for(lambda: "Content removed" in str(sb.message(card.id).embeds[0]))
-    assert "blogspot.com" not in str(sb.message(card.id).embeds[0])
+    await sb.wait_for(lambda: "Content removed" in sb.message(card.id).display_text)
+    assert "blogspot.com" not in str(sb.message(card.id).components)
 
 
 async def test_a_member_who_left_while_steward_was_down_has_the_hold_closed_at_startup(steward):
@@ -228,7 +228,7 @@ async def test_a_member_who_leaves_is_never_tagged_even_across_a_restart(steward
     assert checkin.id in closed[0].details["cancelled"]
     assert len(cancelled) == 1 and cancelled[0].details["reminder"] == reminder_id
     assert cancelled[0].details["reason"] == "the member has left the server"
-    await sb.wait_for(lambda: {"followup.closed", "reminder.cancelled"}
+    await sb.wait_for(lambda: {title_of("followup.closed"), title_of("reminder.cancelled")}
                       <= set(modlog_titles(steward)))
     assert thread.id not in service.watched
 
@@ -281,7 +281,7 @@ async def test_a_subscriber_who_leaves_is_not_pinged_when_the_op_answers(steward
         other = await service.repository.for_tag(other_tag.id)
         assert goes.id not in await service.repository.subscriber_ids(other.id)
         assert other.status == "open"  # the OP is still here: their follow-ups stay open
-    await sb.wait_for(lambda: "followup.unsubscribed_left" in modlog_titles(steward))
+    await sb.wait_for(lambda: title_of("followup.unsubscribed_left") in modlog_titles(steward))
 
     # A restart between the leave and the answer changes nothing.
     await steward.restart()

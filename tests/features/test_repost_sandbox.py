@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from bot.clock import FakeClock
 from bot.db.audit import AuditEntry
+from bot.domain.audit import title_of
 from bot.services.repost import RepostRequest, RepostService
 from sandbox import Sandbox
 from sandbox.world import StewardHarness
@@ -85,7 +86,7 @@ async def repost_via_menu(env, message, *, by=None, intro=None, to=None, ping=Fa
                               target=message)
     await r.responded()
     assert r.modal is not None, r.content
-    values = {"Intro line (optional)": intro} if intro else {}
+    values = {"Your note as moderators (optional)": intro} if intro else {}
     if title:
         values["Forum post title (forums only)"] = title
     submitted = await sb.submit_modal(
@@ -121,7 +122,7 @@ async def test_moderator_reposts_in_the_members_name(env):
     sb = env.sb
     original = await sb.post(env.general, env.anna,
                              "Our journey so far, my husband and me. Thank you all.")
-    r = await repost_via_menu(env, original, intro="Please allow me to post this for you:",
+    r = await repost_via_menu(env, original, intro="Anna asked us to share this for her.",
                               to=env.stories)
     assert r.ephemeral and "Shared in their name" in r.content, r.content
     assert "I told them by DM" in r.content
@@ -135,8 +136,8 @@ async def test_moderator_reposts_in_the_members_name(env):
     (posted,) = sb.messages(env.stories)
     assert posted.webhook_id == hook.id
     assert posted.content.startswith(
-        "_Note from the moderators: Please allow me to post this for you:_\n\n"
-        "Our journey so far")
+        f"-# 🛡️ The moderators, about this post by <@{env.anna.id}>: Anna asked us to share "
+        "this for her.\n\nOur journey so far")
     assert posted.content.endswith(ATTRIBUTION.format(id=env.anna.id))
     assert sb.mentions_pinged(posted) == set()
     # The one notice: a DM with the link; nothing else sent to Anna.
@@ -148,7 +149,7 @@ async def test_moderator_reposts_in_the_members_name(env):
     assert entry.actor_id == env.moderator.id and entry.target_id == env.anna.id
     assert entry.details["result"] == posted.jump_url and entry.details["mode"] == "webhook"
     log_post = await sb.wait_for_message(env.mod_log)
-    assert "repost.published" in log_post.embeds[0]["title"]
+    assert log_post.embeds[0]["title"] == title_of("repost.published")
     # "About this repost" and the lookup the follow-up feature uses.
     record = await env.service.find_by_message(posted.id)
     assert record is not None and record.member_id == env.anna.id
@@ -269,6 +270,28 @@ async def test_menu_repost_into_a_forum_with_a_title(env):
     assert call.json["thread_name"] == "What does CEA mean?"
     thread_id = int(r.content.split("/")[-1].split()[0])
     assert sb.world.channels[thread_id].name == "What does CEA mean?"
+
+
+async def test_a_forum_post_for_a_member_gets_a_neutral_title_not_their_first_sentence(env):
+    sb = env.sb
+    original = await sb.post(env.general, env.anna,
+                             "My cancer has spread to my liver. I don't know what to ask.")
+    r = await sb.context_menu(env.guild, env.moderator, "Repost for member", target=original)
+    await r.responded()
+    title_field = next(i for i in r.modal.inputs() if i.get("max_length") == 100)
+    assert title_field["value"] == "Shared for Anna (caregiver)"  # offered, editable
+    submitted = await sb.submit_modal(
+        r.modal, by=env.moderator, values={},
+        selects={"Post it in": [str(env.forum.id)], "Ping the member in the post?": ["no"]})
+    await submitted.done()
+    await sb.wait_for(lambda: submitted.content, timeout=10)
+    await sb.idle()
+    (call,) = executed(env)
+    assert call.json["thread_name"] == "Shared for Anna (caregiver)"
+    # Her DM names the post by that short title and the forum, not "#My cancer has spread…".
+    (dm,) = new_dms(env)
+    assert f"“Shared for Anna (caregiver)” in <#{env.forum.id}>" in dm.content, dm.content
+    assert "liver" not in dm.content
 
 
 async def test_mass_role_and_user_mentions_ping_nobody(env):

@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from bot.clock import FakeClock
+from bot.domain.audit import title_of
 from bot.services.welcome import WelcomeService
 from sandbox import Sandbox
 from sandbox.world import (
@@ -69,7 +70,7 @@ class World:
 
     def catchup_notes(self) -> list:
         return [m for m in self.sb.messages(self.server.modlog)
-                if any(e.get("title") == "welcome.catchup_skipped" for e in m.embeds)]
+                if any(e.get("title") == title_of("welcome.catchup_skipped") for e in m.embeds)]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from bot.app import StewardBot
+from bot.domain.audit import title_of
 from bot.services.welcome import WelcomeService
 from sandbox import MemberFlags
 from tests.waits import eventually
@@ -193,7 +194,8 @@ async def test_missing_permission_in_welcome_channel_alerts_the_mod_log(env):
     try:
         member = await join(env)
         alert = await sb.wait_for_message(
-            env.mod_log, lambda m: any(e.get("title") == "welcome.failed" for e in m.embeds))
+            env.mod_log,
+            lambda m: any(e.get("title") == title_of("welcome.failed") for e in m.embeds))
         text = alert.embeds[0]["description"]
         assert f"<@{member.id}>" in text and "missing Send Messages" in text
         assert welcomes_mentioning(env, member) == []
@@ -240,7 +242,7 @@ async def test_a_429_storm_longer_than_discord_py_retries_greets_later_once(env)
     record = await env.service.repository.record(env.guild.id, member.id)
     assert record.message_id == message.id
     modlog = sb.messages(env.mod_log)
-    assert not any(e.get("title") == "welcome.failed" and f"<@{member.id}>" in
+    assert not any(e.get("title") == title_of("welcome.failed") and f"<@{member.id}>" in
                    e.get("description", "") for m in modlog for e in m.embeds)
 
 
@@ -551,7 +553,7 @@ async def test_picker_without_manage_roles_explains_and_alerts_mod_log(env):
         assert any("missing a permission" in t for t in saved.texts), saved.texts
         alert = await sb.wait_for_message(
             env.mod_log,
-            lambda m: any(e.get("title") == "welcome.roles_failed" for e in m.embeds))
+            lambda m: any(e.get("title") == title_of("welcome.roles_failed") for e in m.embeds))
         assert "Manage Roles" in alert.embeds[0]["description"]
         assert sb.member(env.guild, member).roles == []
     finally:
@@ -694,7 +696,7 @@ async def test_a_group_role_that_gained_steward_powers_is_skipped_at_pick_time(e
         await (await sb.click(r.message, "Save", by=member)).done()
         await sb.wait_for_message(
             env.mod_log,
-            lambda m: any(e.get("title") == "welcome.role_has_powers" for e in m.embeds))
+            lambda m: any(e.get("title") == title_of("welcome.role_has_powers") for e in m.embeds))
         await sb.idle()
         assert grief not in sb.member(g, member).roles
     finally:

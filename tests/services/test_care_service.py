@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.clock import FakeClock
 from bot.db import Database, migrate
 from bot.db.audit import AuditRepository
-from bot.db.care import Alert, CareRepository
+from bot.db.care import Alert, CareRepository, DoNotTagRepository
 from bot.db.followups import FollowupRepository
 from bot.db.guild_settings import GuildSettingsRepository
+from bot.db.holds import Hold
 from bot.db.reminders import ReminderRepository
 from bot.domain.care import DEFAULT_SUPPORT_TEMPLATE, clean_phrases, language_for
 from bot.errors import AlreadyDecided, InvalidInput, NotFound
@@ -121,14 +122,16 @@ async def world(tmp_path):
     audit = AuditService(AuditRepository(db), clock)
     privacy = PrivacyService(db, clock, b"k" * 32)
     actions = FakeCare()
-    care = CareService(CareRepository(db), settings, clock, actions, audit=audit)
+    care = CareService(CareRepository(db), settings, clock, actions, audit=audit,
+                       marks=DoNotTagRepository(db), opt_outs=privacy)
     privacy.register_tables("care", purge=care.purge_expired, before=care.forget_member)
     scheduler = Scheduler(ReminderRepository(db), clock, tasks)
     discord = FakeDiscord()
     followups = FollowupService(FollowupRepository(db), scheduler, clock, discord=discord,
                                 settings=settings, audit=audit, opt_outs=privacy,
                                 metrics=Metrics(enabled=False), tasks=tasks,
-                                quiet_until=care.quiet_until)
+                                quiet_until=care.quiet_until, do_not_tag=care.do_not_tag)
+    care.on_mark(followups.member_marked)
     await followups.load()
     await followups.start()
     w = World(care, actions, followups, discord, clock, scheduler, settings, audit, privacy)
@@ -206,8 +209,11 @@ def test_phrases_and_languages_are_checked():
         "ready to give up", "no way out"]
     with pytest.raises(ValueError, match="3 to 100"):
         clean_phrases(["ok"])
-    assert language_for("es-ES") == "es" and language_for("en-US") == "en"
-    assert language_for(None) == "en"
+    assert language_for("es-ES") == "es" and language_for("es-419") == "es"
+    # Unknown (no locale, Discord's default en-US, no lexicon for it): both lexicons.
+    assert language_for(None) == "es" and language_for("en-US") == "es"
+    assert language_for("fr") == "es"
+    assert language_for("en-GB") == "en"
     assert "findahelpline.com" in DEFAULT_SUPPORT_TEMPLATE
     assert not any(ch.isdigit() for ch in DEFAULT_SUPPORT_TEMPLATE)  # no phone numbers
 
@@ -235,8 +241,8 @@ async def test_the_support_message_is_reviewed_then_sent_once_signed(world):
     await w.care.consider(post())
     alert = await alerted(w)
     draft = await w.care.support_draft(GUILD, alert.id, MOD, "Maria")
-    assert f"<@{OP}>" in draft and "Hope Together" in draft
-    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft + " Edited.")
+    assert f"<@{OP}>" in draft.text and "Hope Together" in draft.text and not draft.fallback
+    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft.text + " Edited.")
     assert result.delivered
     [(member, text)] = w.actions.dms
     assert member == OP and "Edited." in text and "sent by Maria" in text
@@ -248,6 +254,23 @@ async def test_the_support_message_is_reviewed_then_sent_once_signed(world):
         await w.care.support_draft(GUILD, alert.id, MOD2, "Sam")
     assert len(w.actions.dms) == 1
     assert "care.support_sent" in await w.actions_logged()
+
+
+async def test_a_broken_saved_support_message_falls_back_to_the_default_and_says_so(world):
+    """A template that slipped past validation (an older version, a hand-edited database)."""
+    w = world
+    config = w.settings.get(GUILD)
+    config.care = config.care.model_copy(update={"support_template": "Hi {name}, {oops"})
+    await w.care.consider(post())
+    alert = await alerted(w)
+    draft = await w.care.support_draft(GUILD, alert.id, MOD, "Maria")
+    assert draft.fallback
+    assert draft.text.startswith(f"Hi <@{OP}>, I'm one of the moderators of Hope Together")
+    entries = await w.audit.repository.recent(GUILD, limit=10)
+    [fallback] = [e for e in entries if e.action == "template.fallback"]
+    assert fallback.details == {"setting": "care.support_template", "alert": alert.id}
+    result = await w.care.send_support(GUILD, alert.id, MOD, "Maria", draft.text)
+    assert result.delivered and len(w.actions.dms) == 1
 
 
 async def test_someone_elses_claim_or_closed_dms_stop_the_support_message(world):
@@ -353,3 +376,124 @@ async def test_a_support_dm_that_fails_unexpectedly_can_be_tried_again(world):
     assert (await w.care.send_support(GUILD, alert.id, MOD, "Maria", "Thinking of you.")
             ).delivered
     assert len(w.actions.dms) == 1
+
+
+# --- do-not-tag (in memoriam, or they asked for quiet) ------------------------------------------
+
+
+async def test_marking_a_member_closes_their_followups_quietly_and_is_audited(world):
+    w = world
+    posted: list[str] = []
+
+    async def mod_log(entry):
+        posted.append(entry.action)
+
+    w.audit.set_mod_log_sink(mod_log)
+    followup = (await w.followups.ask(asker_id=MOD, question=question(),
+                                      op_facts=owned_by())).followup
+    now = w.clock.now()
+    await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=OP,
+                             place=Place(GENERAL), due=now + timedelta(days=2), note=None)
+    await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=HELPER,
+                             place=Place(GENERAL), due=now + timedelta(days=2), note=None)
+    posted.clear()
+    new, closed = await w.care.mark_quiet(GUILD, OP, "in_memoriam", MOD)
+    assert new and closed == 2  # the follow-up and the reminder
+    assert (await w.followups.repository.get(followup.id)).status == "closed"
+    # One mod-log entry: the mark; the closures are in the audit table only.
+    assert posted == ["care.quiet_added"]
+    actions = await w.actions_logged()
+    assert "followup.closed" in actions and "reminder.cancelled" in actions
+    await w.advance(days=10)
+    assert w.discord.tags(OP) == [] and len(w.discord.tags(HELPER)) == 1
+    with pytest.raises(InvalidInput, match="never to tag"):
+        await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=OP,
+                                 place=Place(GENERAL), due=w.clock.now() + timedelta(hours=1),
+                                 note=None)
+    with pytest.raises(InvalidInput, match="Pick a reason"):
+        await w.care.mark_quiet(GUILD, READER, "bored", MOD)
+    assert not await w.care.do_not_tag(GUILD, READER)
+
+
+async def test_a_mark_made_behind_the_listeners_back_still_stops_every_delivery(world):
+    """Items scheduled before the mark (or by another process) stand down when due."""
+    w = world
+    followup = (await w.followups.ask(asker_id=MOD, question=question(),
+                                      op_facts=owned_by())).followup
+    w.discord.places[83] = Place(83, is_thread=True)
+    await w.followups.schedule_autocheck(ForumPost(GUILD, 83, forum_id=90, author_id=OP), 5)
+    w.discord.message(83, HELPER)
+    await w.followups.remind(guild_id=GUILD, moderator_id=MOD, member_id=OP,
+                             place=Place(GENERAL), due=w.clock.now() + timedelta(days=1),
+                             note=None)
+    assert await w.care.marks.mark(GUILD, OP, "asked", MOD, w.clock.now())
+    await w.advance(days=8)
+    assert w.discord.tags(OP) == []
+    stored = await w.followups.repository.get(followup.id)
+    assert stored.status == "closed" and stored.reason == "do_not_tag"
+    # A new forum post of theirs gets no automatic check-in scheduled at all.
+    await w.followups.schedule_autocheck(ForumPost(GUILD, 84, forum_id=90, author_id=OP), 5)
+    assert await w.followups.reminders.autochecks_for(84) == []
+
+
+async def test_unmark_list_and_forget_keep_the_wish_without_the_row(world):
+    w = world
+    with pytest.raises(NotFound, match="isn't marked"):
+        await w.care.unmark_quiet(GUILD, OP, MOD)
+    await w.care.mark_quiet(GUILD, OP, "asked", MOD)
+    w.clock.advance(minutes=1)
+    await w.care.mark_quiet(GUILD, READER, "in_memoriam", MOD2)
+    assert [m.member_id for m in await w.care.quiet_marks(GUILD)] == [READER, OP]
+    new, _ = await w.care.mark_quiet(GUILD, OP, "in_memoriam", MOD)
+    assert not new and (await w.care.marks.get(GUILD, OP)).reason == "in_memoriam"
+    # Forgotten: the row goes (with who marked them), a hashed opt-out keeps the quiet.
+    await w.privacy.forget(GUILD, OP)
+    assert await w.care.marks.get(GUILD, OP) is None
+    assert await w.care.do_not_tag(GUILD, OP)
+    await w.care.unmark_quiet(GUILD, OP, MOD)
+    assert not await w.care.do_not_tag(GUILD, OP)
+    # A forgotten moderator's marks stay, under their pseudonym.
+    await w.privacy.forget(GUILD, MOD2)
+    assert (await w.care.marks.get(GUILD, READER)).marked_by == w.privacy.pseudonym(GUILD, MOD2)
+    assert (await w.actions_logged()).count("care.quiet_removed") == 1
+
+
+# --- the link gate asks care (bot.services.linkhold_core.HoldCore.care) --------------------------
+
+
+def a_hold(text: str, *, member: int = OP, message_id: int = 9_500,
+           title: str | None = None) -> Hold:
+    return Hold(id=1, guild_id=GUILD, channel_id=GENERAL, parent_id=None, message_id=message_id,
+                member_id=member, kind="message", content=text, forum_title=title,
+                forum_tag_ids=(), reply_to_url=None, links=(), dup_key="k", repeat_count=1,
+                step="removed", removal="deleted", member_told=None, status="pending",
+                queue_channel_id=None, queue_message_id=None, decided_by=None,
+                decided_at=None, decision=None, reason=None, repost_url=None,
+                reminded_at=None, created_at=datetime.now(UTC), purged_at=None)
+
+
+async def test_the_link_gate_holds_back_its_notice_for_distress_and_for_quiet_members(world):
+    w = world
+    assert await w.care.hold_back(a_hold("See https://clinic.example")) is None
+    assert await w.care.hold_back(a_hold("I can't go on. https://x.example")) == "care"
+    assert await w.care.hold_back(a_hold("https://x.example", title="no point anymore")) == (
+        "care")
+    assert await w.care.hold_back(a_hold("Ya no puedo más https://x.example")) == "care"
+    assert w.actions.cards == {}  # asking raises nothing
+    # The alert for a held post links to its queue card, once.
+    card = "https://discord.com/channels/1/70/123"
+    await w.care.alert_held(a_hold("I can't go on. https://x.example"), card)
+    await w.care.alert_held(a_hold("I can't go on. https://x.example"), card)
+    [shown] = w.actions.cards.values()
+    assert shown.held_url == card and shown.link == card
+    # Its author is now quiet: their next held post gets no notice either, others' do.
+    assert await w.care.hold_back(a_hold("https://clinic.example", message_id=2)) == "quiet"
+    assert await w.care.hold_back(a_hold("https://clinic.example", member=READER)) is None
+    await w.advance(hours=25)
+    assert await w.care.hold_back(a_hold("https://clinic.example", message_id=3)) is None
+
+    def off(config):
+        config.care.enabled = False
+
+    await w.settings.update(GUILD, off)
+    assert await w.care.hold_back(a_hold("I can't go on. https://x.example")) is None

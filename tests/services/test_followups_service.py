@@ -325,6 +325,11 @@ async def test_the_answer_stands_down_and_subscribers_hear_once(world):
     followup = result.followup
     assert (await w.service.subscribe(followup.id, READER, GUILD))[0]
     assert not (await w.service.subscribe(followup.id, READER, GUILD))[0]  # once
+    assert await w.service.unsubscribe(followup.id, READER, GUILD)  # pressed again: off
+    assert not await w.service.unsubscribe(followup.id, READER, GUILD)
+    with pytest.raises(NotFound):
+        await w.service.unsubscribe(followup.id, READER, GUILD + 1)
+    assert (await w.service.subscribe(followup.id, READER, GUILD))[0]  # and on again
     await w.service.check_answer(w.discord.message(THREAD, HELPER))  # not the OP
     assert (await w.followups.get(followup.id)).status == "open"
     answer = w.discord.message(THREAD, OP)

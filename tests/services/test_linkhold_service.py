@@ -53,6 +53,7 @@ class FakeActions:
     departed: set[int] = field(default_factory=set)
     channels: dict[int, tuple[int, ...]] = field(default_factory=dict)
     punish_outcome: object = "done"
+    ping_fails: bool = False
     calls: list[tuple] = field(default_factory=list)
     catchup_plans: list[CatchupPlan] = field(default_factory=list)
     languages: dict[int, str] = field(default_factory=dict)
@@ -115,6 +116,10 @@ class FakeActions:
     async def post_text(self, channel_ids, text):
         self.calls.append(("text", tuple(channel_ids), text))
         return "sent" if channel_ids else "nowhere"
+
+    async def ping_reviewers(self, guild_id, channel_id, card_message_id, role_id, text):
+        self.calls.append(("ping", channel_id, card_message_id, role_id, text))
+        return None if self.ping_fails else next(_ids)
 
     async def punish(self, guild_id, member_id, action, until, reason):
         self.calls.append(("punish", member_id, action, until))
@@ -309,7 +314,7 @@ async def test_repeats_while_pending_make_one_hold_with_a_count_and_one_dm(env):
     assert len(env.actions.named("edit_card")) == 2
 
 
-async def test_closed_dms_give_a_channel_notice_that_is_deleted_after_30_seconds(env):
+async def test_closed_dms_give_a_channel_notice_that_is_deleted_after_2_minutes(env):
     newbie = env.someone(NEWBIE)
     env.actions.dms_closed.add(NEWBIE)
     p = post(NEWBIE, "please read www.example.org")
@@ -318,10 +323,26 @@ async def test_closed_dms_give_a_channel_notice_that_is_deleted_after_30_seconds
     assert hold.member_told == "channel"
     (notice,) = env.actions.named("notice")
     assert notice[1] == GENERAL and f"<@{NEWBIE}>" in notice[3] and "in 3 days" in notice[3]
-    env.clock.advance(seconds=29)
+    assert "disappears in 2 minutes" in notice[3]
+    env.clock.advance(seconds=119)
     await settle()
     assert env.actions.named("delete") == []
     env.clock.advance(seconds=2)
+    await settle()
+    assert env.actions.named("delete") == [("delete", *notice[4])]
+
+
+async def test_a_server_can_keep_the_channel_notice_longer(env):
+    await env.settings.update(GUILD, lambda c: setattr(c.linkhold, "notice_seconds", 600))
+    env.actions.dms_closed.add(NEWBIE)
+    p = post(NEWBIE, "please read www.example.org")
+    await env.service.consider(p, env.someone(NEWBIE))
+    (notice,) = env.actions.named("notice")
+    assert "disappears in 10 minutes" in notice[3]
+    env.clock.advance(minutes=9)
+    await settle()
+    assert env.actions.named("delete") == []
+    env.clock.advance(minutes=2)
     await settle()
     assert env.actions.named("delete") == [("delete", *notice[4])]
 
@@ -456,17 +477,18 @@ async def test_edit_and_approve_publishes_the_edited_words_of_a_forum_post(env):
     assert (await env.service.holds.get(hold.id)).decision == "edit"
 
 
-async def test_reject_tells_the_member_only_when_asked(env):
+async def test_reject_tells_the_member_unless_the_moderator_unticks_it(env):
     quiet = await held(env, "cheap pills: pills.shop")
     told = await held(env, "fundraiser: scam-help.org/give", member=NEWBIE + 1)
     env.actions.calls.clear()
-    decision = await env.service.reject(GUILD, quiet.id, MOD, reason="spam")
+    decision = await env.service.reject(GUILD, quiet.id, MOD, reason="spam", tell_member=False)
     assert decision.member_told is None and env.actions.named("dm") == []
-    decision = await env.service.reject(GUILD, told.id, MOD, tell_member=True,
+    decision = await env.service.reject(GUILD, told.id, MOD,
                                         reason="We can't verify this fundraiser.")
     assert decision.member_told is True
     (dm,) = env.actions.named("dm")
     assert "decided not to share it" in dm[2] and "We can't verify this fundraiser." in dm[2]
+    assert "fundraiser: scam-help.org/give" in dm[2]  # their own words come back
     env.actions.dms_closed.add(NEWBIE + 2)
     closed = await held(env, "x.com/y", member=NEWBIE + 2)
     assert (await env.service.reject(GUILD, closed.id, MOD, tell_member=True)).member_told \

@@ -87,6 +87,7 @@ class FakeDiscord:
     added_to_thread: list[tuple[int, int]] = field(default_factory=list)
     edits: list[tuple[int, str]] = field(default_factory=list)
     deleted_posts: list[int] = field(default_factory=list)
+    refuse_delete: set[int] = field(default_factory=set)  # repost ids whose delete fails
     history_reads: int = 0
     next_id: int = 5_000
 
@@ -187,17 +188,21 @@ class FakeDiscord:
         return sent.channel_id
 
     async def delete_post(self, record: RepostRecord) -> None:
+        if record.id in self.refuse_delete:
+            raise Refused("500")
         self.deleted_posts.append(record.id)
 
 
 class Audit:
     def __init__(self) -> None:
         self.entries: list[tuple[int | None, str, int | None, dict[str, Any]]] = []
+        self.posted: list[bool] = []  # whether each entry went to the mod log too
 
     async def record(self, guild_id: int, actor_id: int | None, action: str,
-                     target_id: int | None = None, details: dict[str, Any] | None = None
-                     ) -> None:
+                     target_id: int | None = None, details: dict[str, Any] | None = None,
+                     *, post: bool = True) -> None:
         self.entries.append((actor_id, action, target_id, details or {}))
+        self.posted.append(post)
 
     def of(self, action: str) -> list[dict[str, Any]]:
         return [d for _, a, _, d in self.entries if a == action]
@@ -392,11 +397,13 @@ async def test_bot_mode_retries_with_the_same_nonce(world):
 
 
 async def test_webhook_mode_posts_in_the_members_name(world):
-    result = await world.service.publish(request(intro="Please allow me to post this:"))
+    result = await world.service.publish(request(intro="Anna asked us to share this."))
     (posted,) = world.discord.live()
     assert result.mode == "webhook" and posted.by == "webhook"
     assert posted.username == "Anna (caregiver)"
-    assert posted.text.startswith("_Note from the moderators: Please allow me to post this:_")
+    # The note is the moderators', about the member: not in her voice under her name.
+    assert posted.text.startswith(
+        f"-# 🛡️ The moderators, about this post by <@{MEMBER}>: Anna asked us to share this.")
     assert posted.text.endswith(ATTRIBUTION)
     record = await world.service.find_by_message(posted.id)
     assert record is not None and record.webhook_id == HOOK
@@ -512,8 +519,10 @@ async def test_bot_forum_post_in_parts_goes_into_the_new_thread(world):
     assert result.channel_id == starter.id
 
 
-def test_forum_title_falls_back_to_the_first_sentence_or_the_name():
-    assert forum_title(None, "\nFirst line. Second.\nMore", "Anna") == "First line."
+def test_forum_title_falls_back_to_a_neutral_title_never_their_first_sentence():
+    assert forum_title(None, "\nMy cancer came back. Second.\nMore", "Anna") == (
+        "Shared for Anna")
+    assert forum_title(" Our  journey ", "words", "Anna") == "Our journey"
     assert forum_title("  ", "", "Anna") == "Shared for Anna"
     assert forum_title(None, "", None) == "Shared for a member"
     assert len(forum_title("x" * 300, "", None)) == 100
@@ -659,3 +668,45 @@ async def test_templates_that_fail_at_send_time_use_the_defaults_and_say_so(worl
     assert fallbacks == [
         (None, MEMBER, {"setting": "repost.attribution", "result": result.jump_url}),
         (None, MEMBER, {"setting": "linkhold.approved_template", "result": result.jump_url})]
+
+
+# ------------------------------------------------------------------------------ do-not-tag
+
+
+async def test_a_member_marked_do_not_tag_is_reposted_without_a_ping_or_a_notice(world):
+    marked = {MEMBER}
+
+    async def do_not_tag(guild_id: int, member_id: int) -> bool:
+        return member_id in marked
+
+    world.service.do_not_tag = do_not_tag
+    result = await world.service.publish(request(ping_member=True, destination_id=THREAD))
+    (part,) = world.discord.live()
+    assert part.part.ping_member_id is None
+    assert world.discord.dms == [] and world.discord.channel_notices == []
+    assert world.discord.added_to_thread == []  # no thread invite (it notifies them)
+    assert result.member_notified == "none"
+    (details,) = world.audit.of("repost.published")
+    assert "never to tag" in details["notes"] and details["member_told"] == "not told"
+    # Unmarked, the same kind of repost pings and tells them again.
+    marked.clear()
+    await world.service.publish(request(ping_member=True, destination_id=THREAD,
+                                        source="hold:2"))
+    assert world.discord.live()[-1].part.ping_member_id == MEMBER
+    assert len(world.discord.dms) == 1
+
+
+async def test_forget_can_delete_every_post_published_for_a_member(world):
+    first = await world.service.publish(request())
+    second = await world.service.publish(request(source="hold:2"))
+    other = await world.service.publish(request(member_id=MEMBER + 1, source="hold:3"))
+    listed = await world.service.published_for(GUILD, MEMBER)
+    assert [r.id for r in listed] == [second.repost_id, first.repost_id]  # newest first
+    world.discord.refuse_delete.add(first.repost_id)
+    assert await world.service.delete_for_member(GUILD, MEMBER, MODERATOR) == (1, 1)
+    assert world.discord.deleted_posts == [second.repost_id]
+    assert [r.id for r in await world.service.published_for(GUILD, MEMBER + 1)] == [
+        other.repost_id]
+    assert len(world.audit.of("repost.deleted")) == 1
+    assert await world.service.delete_for_member(GUILD, MEMBER, MODERATOR) == (0, 0)
+

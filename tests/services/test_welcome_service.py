@@ -141,6 +141,7 @@ class World:
         self.discord, self.audit, self.metrics, self.tasks = discord, audit, metrics, tasks
         self.names = count(100)
         self.quiet: dict[int, datetime] = {}  # member -> end of care's quiet window
+        self.marked: set[int] = set()  # care's do-not-tag marks
         self.scheduler: Scheduler
         self.service: WelcomeService
 
@@ -149,7 +150,8 @@ class World:
         self.scheduler = Scheduler(ReminderRepository(self.db), self.clock, self.tasks)
         self.service = WelcomeService(WelcomeRepository(self.db), self.discord, self.settings,
                                       self.audit, self.metrics, self.scheduler, self.clock,
-                                      quiet_until=self.quiet_until)
+                                      quiet_until=self.quiet_until,
+                                      do_not_tag=self.do_not_tag)
         await self.scheduler.start()
         await self.service.resume()
         await self.idle()
@@ -158,6 +160,9 @@ class World:
     async def quiet_until(self, guild_id: int, member_id: int) -> datetime | None:
         until = self.quiet.get(member_id)
         return until if until is not None and until > self.clock.now() else None
+
+    async def do_not_tag(self, guild_id: int, member_id: int) -> bool:
+        return member_id in self.marked
 
     async def stop(self) -> None:
         await self.scheduler.abort()
@@ -529,6 +534,19 @@ async def test_a_burst_is_coalesced_pinging_only_those_still_here_without_dms(wo
     assert world.metrics.counts == {"welcomes:sent": 5 + 23}
 
 
+async def test_a_member_marked_while_waiting_in_a_burst_is_left_out_of_it(world):
+    world.clock.advance(minutes=5)
+    members = [await world.join() for _ in range(8)]
+    marked = members[6]
+    world.marked.add(marked.id)  # moderators marked them before the batch was sent
+    world.clock.advance(seconds=10)
+    await world.idle()
+    pinged = [i for p in world.discord.posts for i in p.ping]
+    assert marked.id not in pinged and members[7].id in pinged
+    assert not await greeted(world, marked)
+    assert await world.service.repository.pending(GUILD, marked.id) is None
+
+
 async def test_a_join_saved_after_its_batch_was_flushed_is_still_greeted(world):
     world.clock.advance(minutes=5)
     members = [await world.join() for _ in range(7)]
@@ -616,6 +634,34 @@ async def test_no_suggestion_while_care_keeps_the_member_quiet(world):
     assert await suggest(post(member, "colon cancer, day 3")) is None
     world.clock.advance(hours=25)  # the window ended; the suggestion was not used up
     assert "Colorectal Cancer" in await suggest(post(member, "colon cancer, day 4"))
+
+
+async def test_a_member_marked_do_not_tag_is_never_welcomed_again_nor_suggested_groups(world):
+    suggest = world.service.directory.suggest
+    member = await world.join()
+    assert len(world.discord.pinged(member.id)) == 1
+    world.marked.add(member.id)
+    assert await suggest(post(member, "colon cancer, day 3")) is None
+    world.marked.discard(member.id)  # unmarked: treated like anyone again
+    assert "Colorectal Cancer" in await suggest(post(member, "colon cancer, day 4"))
+    world.marked.add(member.id)
+    world.leave(member)
+    world.clock.advance(days=30)
+    world.discord.members[member.id] = member
+    await world.service.on_join(replace(member, did_rejoin=False))
+    with pytest.raises(InvalidInput, match="never to tag"):
+        await world.service.resend(member, actor_id=OWNER)
+    assert len(world.discord.pinged(member.id)) == 1
+    # Marked before they ever joined (they asked, then came back): no welcome, no timer.
+    newcomer = world.member()
+    world.marked.add(newcomer.id)
+    await world.service.on_join(newcomer)
+    await world.service.on_join(replace(newcomer, pending=True))
+    assert world.discord.pinged(newcomer.id) == [] and not await greeted(world, newcomer)
+    # Screening done (or a late join found on start): still nothing.
+    await world.service.ready(newcomer, world.clock.now())
+    assert world.discord.pinged(newcomer.id) == []
+    assert await world.service.repository.pending(GUILD, newcomer.id) is None
 
 
 # --- catching up on joins missed while offline ------------------------------------------------

@@ -34,7 +34,8 @@ An address a reader would visit or a spammer wants visited. Detection runs in tw
      escaped ``\\.`` / ``\\/``, percent-encoded separators (``%3A%2F%2F``, ``%2E``;
      encoded letters are decoded too), spaced-out schemes (``h t t p s : / /``,
      ``https : //``), spaces or a line break after ``http(s)://``, ``d0t`` between
-     labels, and ``dot`` glued between a name and a short-link TLD before a path
+     labels, ``dot`` spelled with spaces inside (``freemeds d o t com``, ``d 0 t``), and
+     ``dot`` glued between a name and a short-link TLD before a path
      (``isdotgd/abc``, ``shortlinkdotcom/x``);
    * *weak* joins, which prose can also produce, so the result must still pass the
      bare-domain rules below: spaced dots (``bit . ly``), the word ``dot``
@@ -56,12 +57,18 @@ An address a reader would visit or a spammer wants visited. Detection runs in tw
    ``scheme://`` so redirect targets are reported too. Trailing punctuation and
    unbalanced closing brackets are not part of a link. A candidate is a link when:
 
-   * it has ``scheme://``: then it is a link whatever its host (``https://clinic.example``,
-     ``http://intranet.local``, ``http://nas:8080``); the host is what a WHATWG parser takes
-     (userinfo before the last ``@`` is not the host); or
-   * its host is an IPv4 dotted quad: a link, unless it is bare and reads as a number
-     (every part one digit, ``1.2.3.4``, or after ``version``/``section``/``step``...);
-     an IPv6 literal with a scheme, or ``localhost``/a numeric host with a web scheme; or
+   * it has a web scheme (``http(s)://``, ``ftp://``, ``ws://``...): then it is a link
+     whatever its host (``https://clinic.example``, ``http://intranet.local``,
+     ``http://nas:8080``); the host is what a WHATWG parser takes (userinfo before the last
+     ``@`` is not the host). So is an app scheme that opens a place the sender chose
+     (``tg://resolve?domain=x``, ``steam://openurl/x``, ``discord://...``), except when it
+     only wraps another URL (``steam://openurl/https://x.com`` reports ``x.com``); or
+   * its host is an IPv4 dotted quad (octets 0-255, no leading zeros): a link, home
+     networks too (``192.168.1.1``), unless it is bare and reads as a number: after
+     ``version``/``section``/``step``..., before a unit (``2.2.2.2 mg``), starting with 0,
+     or every part one digit and not all the same (``1.2.3.4``; ``8.8.8.8`` and
+     ``1.1.1.1`` are the public resolvers); an IPv6 literal with a scheme, or
+     ``localhost``/a numeric host with a web scheme; or
    * its last label is a real TLD: the last label of any ICANN rule of the bundled
      public-suffix snapshot (tldextract, ``suffix_list_urls=()``, never fetched; so ``za``
      from ``org.za``), in Unicode or punycode (``.рф``, ``xn--p1ai``), and one of these holds:

@@ -6,6 +6,7 @@ import bisect
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.domain.links.disguises import (
@@ -21,6 +22,8 @@ from bot.domain.links.disguises import (
 )
 from bot.domain.links.hosts import H_DOTLESS, H_IP, H_OTHER, host_info
 from bot.domain.links.tables import (
+    APP_SCHEMES,
+    DOSE_UNITS,
     DOT_STOPWORDS,
     NUMBERING_WORDS,
     PROSE_NOUNS,
@@ -85,13 +88,14 @@ _QUERY_RE = re.compile(r"\?[\w\-.~%]+=")
 _FRAG_RE = re.compile(r"#[^\W_]")
 _WORD_BEFORE_RE = re.compile(r"\W{0,3}+([^\W_]{1,40}+)")  # run on reversed text
 _WORD_AFTER_RE = re.compile(r"[ \t]+([^\W_]+)")
-_LAN_RE = re.compile(r"(?:10|127|0|192\.168|169\.254|172\.(?:1[6-9]|2\d|3[01]))\.")
 _MAX_MARK = 64  # no normalize edit spans more original characters than this
 _NO_MARKS: frozenset[str] = frozenset()
 
 
 def _strip_trailing(s: str) -> str:
     """Drop trailing punctuation and unbalanced closing parentheses from a path."""
+    if s[-1] not in _TRAIL_PUNCT and s[-1] != ")":
+        return s
     opens = s.count("(")
     closes = s.count(")")
     end = len(s)
@@ -143,13 +147,24 @@ def _dot_word_rejected(norm: Normalized, a: int, b: int) -> bool:
     return after is not None and after.group(1).lower() in PROSE_NOUNS
 
 
-def _bare_ip_ok(norm: Normalized, host: str, a: int) -> bool:
-    """A dotted quad with nothing around it: an address, unless it reads as a number."""
-    if all(len(octet) == 1 for octet in host.split(".")):
-        return False  # "1.2.3.4": a section or version number
-    if _LAN_RE.match(host):
-        return False  # "router at 192.168.1.1": a home network, nobody's link
-    return _word_before(norm.original, a) not in NUMBERING_WORDS
+def _bare_ip_ok(norm: Normalized, host: str, a: int, b: int) -> bool:
+    """A dotted quad with nothing around it: an address, unless it reads as a number.
+
+    Home-network addresses count ("router at 192.168.1.1": a new member posting one is
+    posting a link). A section or version number reads the same, so a quad is not a link
+    after a numbering word ("version 4.1.0.2", "step 3.2.1.1") or before a unit ("2.2.2.2
+    mg"), nor when it starts with 0 ("0.1.2.3": no address anyone opens). Single digits
+    throughout ("1.2.3.4") read as numbering unless all four are the same digit, as public
+    resolvers are written ("8.8.8.8", "1.1.1.1").
+    """
+    if host[0] == "0":  # a valid octet starting with 0 is 0 itself
+        return False
+    if len(host) == 7 and not host[0] == host[2] == host[4] == host[6]:
+        return False  # seven characters: four single digits, not all the same
+    if _word_before(norm.original, a) in NUMBERING_WORDS:
+        return False
+    after = _WORD_AFTER_RE.match(norm.original, b)
+    return after is None or after.group(1).lower() not in DOSE_UNITS
 
 
 def _evaluate(
@@ -158,8 +173,12 @@ def _evaluate(
     path: str,
     a: int,
     b: int,
+    wraps: bool = False,
 ) -> tuple[str, str, str] | None:
-    """Decide whether a candidate is a link; return (domain, url, host) or None."""
+    """Decide whether a candidate is a link; return (domain, url, host) or None.
+
+    ``wraps``: the path stopped before an embedded ``scheme://`` (a redirect wrapper).
+    """
     # userinfo ("https://allowed.org@evil.com") is never the host: it is dropped here
     scheme, _userinfo, local, host, port_g = groups
     port = port_g or ""
@@ -188,13 +207,18 @@ def _evaluate(
         has_path = False
     has_path = has_path or bool(port)
     if info.kind == H_IP:
-        if low_scheme is None and not has_path and local is None and not _bare_ip_ok(norm, host, a):
+        bare = low_scheme is None and not has_path and local is None
+        if bare and not _bare_ip_ok(norm, host, a, b):
             return None
         return info.domain, f"{low_scheme or 'http://'}{host}{port}{path}", host
     if info.kind in (H_DOTLESS, H_OTHER):
-        # any host after a web scheme: the client makes "https://x.local/" clickable
-        if low_scheme is None or low_scheme.split(":", 1)[0] not in WEB_SCHEMES:
+        # any host after a web scheme: the client makes "https://x.local/" clickable; an
+        # app scheme opens the app there ("tg://resolve?domain=x", "steam://openurl/...")
+        if low_scheme is None:
             return None
+        bare_scheme = low_scheme.split(":", 1)[0]
+        if bare_scheme not in WEB_SCHEMES and (bare_scheme not in APP_SCHEMES or wraps):
+            return None  # "steam://openurl/https://x.com": the wrapped URL is the link
         return info.domain, f"{low_scheme}{ascii_host}{port}{path}", ascii_host
     if local is not None:
         return info.domain, f"mailto:{local}@{ascii_host}", ascii_host
@@ -220,74 +244,99 @@ def _evaluate(
     return found
 
 
-def _match_at_anchor(text: str, rev: str, i: int, ascii: bool) -> re.Match[str] | None:
-    """The candidate whose token holds the anchor at i (widest start first)."""
-    n = len(text)
-    cand = _CANDIDATE_ASCII_RE if ascii else _CANDIDATE_RE
-    back = (_BACK_WIDE_ASCII_RE if ascii else _BACK_WIDE_RE).match(rev, n - i)
-    start = i - (back.end() - back.start()) if back is not None else i
-    m = cand.match(text, start)
-    if m is not None and m.end() > i:
-        return m
-    back = (_BACK_LABEL_ASCII_RE if ascii else _BACK_LABEL_RE).match(rev, n - i)
-    start2 = i - (back.end() - back.start()) if back is not None else i
-    if start2 == start or (start2 >= 2 and text[start2 - 1] == "." and text[start2 - 2].isalnum()):
-        return None  # same attempt, or the middle of a host that was already refused
-    m = cand.match(text, start2)
-    return m if m is not None and m.end() > i else None
-
-
 def _scan(norm: Normalized, out: list[Link]) -> None:
     text = norm.text
     orig = norm.original
-    st = norm.starts
-    en = norm.ends
+    pmap = norm.pos  # None: the text was not rewritten, positions are the original's
+    n = len(text)
     rev = ""
-    ascii = text.isascii()
+    cand = back_wide = back_label = _CANDIDATE_ASCII_RE.match  # chosen at the first anchor
+    # Anchors in order; after a long candidate the search restarts past it instead of
+    # stepping over every anchor inside it ("a." * 50k is one candidate).
+    finditer = _ANCHOR_RE.finditer
+    anchors: Iterator[re.Match[str]] | None = finditer(text)
     pos = 0
-    for am in _ANCHOR_RE.finditer(text):
-        i = am.start()
-        if i < pos:
-            continue
-        if text[i] == "@" and text.find(".", i, i + 260) == -1:
-            continue  # no host with a dot follows: "a@b" is no address ("a@" * 50k is fast)
-        if text.startswith(".gg/", i) and (
-            i == 0 or text[i - 1] not in "@." and not text[i - 1].isalnum()
-        ):
-            cm = _INVITE_CODE_RE.match(text, i + 4)
-            if cm is not None:
-                o_s, o_e = norm.to_original(i, cm.end())
-                url = f"https://discord.gg/{cm.group()}"
-                out.append(Link(orig[o_s:o_e], url, "discord.gg", o_s, o_e, "discord.gg"))
-                pos = cm.end()
-            continue
-        if not rev:
-            rev = text[::-1]
-        m = _match_at_anchor(text, rev, i, ascii)
-        if m is None or m.start() < pos:
-            continue  # nothing here, or it would overlap the previous link
-        a = m.start()
-        end = m.end()
-        path = m.group("path") or ""
-        if path:
-            if text.startswith("://", end):
-                tail = _TRAILING_SCHEME_RE.search(path, max(0, len(path) - 17))
-                if tail is not None:
-                    end -= len(path) - tail.start()
-                    path = path[: tail.start()]
-            stripped = _strip_trailing(path)
-            end -= len(path) - len(stripped)
-            path = stripped
-        if st is None or en is None:
-            o_s, o_e = a, end
-        else:
-            o_s, o_e = st[a], en[end - 1]
-        scheme, userinfo, local, host, port = m.group("scheme", "userinfo", "local", "host", "port")
-        groups = (scheme or m.group("mailto"), userinfo, local, host, port)
-        result = _evaluate(norm, groups, path, o_s, o_e)
-        if result is not None:
-            out.append(Link(orig[o_s:o_e], result[1], result[0], o_s, o_e, result[2]))
-        pos = end if end > i else i + 1
+    while anchors is not None:
+        restart = -1
+        for am in anchors:
+            i = am.start()
+            if i < pos:
+                if pos - i > 32:
+                    restart = pos
+                    break
+                continue
+            c = text[i]
+            if c == "@":
+                if text.find(".", i, i + 260) == -1:
+                    continue  # no host with a dot follows: "a@b" is no address ("a@" * 50k is fast)
+            elif c == "." and text.startswith(".gg/", i) and (
+                i == 0 or text[i - 1] not in "@." and not text[i - 1].isalnum()
+            ):
+                cm = _INVITE_CODE_RE.match(text, i + 4)
+                if cm is not None:
+                    o_s, o_e = norm.to_original(i, cm.end())
+                    url = f"https://discord.gg/{cm.group()}"
+                    out.append(Link(orig[o_s:o_e], url, "discord.gg", o_s, o_e, "discord.gg"))
+                    pos = cm.end()
+                continue
+            if not rev:
+                rev = text[::-1]
+                # ASCII text (most messages): the regexes without the combining-mark classes
+                if text.isascii():
+                    cand = _CANDIDATE_ASCII_RE.match
+                    back_wide = _BACK_WIDE_ASCII_RE.match
+                    back_label = _BACK_LABEL_ASCII_RE.match
+                else:
+                    cand = _CANDIDATE_RE.match
+                    back_wide = _BACK_WIDE_RE.match
+                    back_label = _BACK_LABEL_RE.match
+            # the candidate whose token holds the anchor at i (widest start first)
+            back = back_wide(rev, n - i)
+            start = i - (back.end() - back.start()) if back is not None else i
+            m = cand(text, start)
+            if m is None or m.end() <= i:
+                back = back_label(rev, n - i)
+                start2 = i - (back.end() - back.start()) if back is not None else i
+                if start2 == start or (
+                    start2 >= 2 and text[start2 - 1] == "." and text[start2 - 2].isalnum()
+                ):
+                    m = None  # same attempt, or the middle of a host that was already refused
+                else:
+                    m = cand(text, start2)
+                    if m is not None and m.end() <= i:
+                        m = None
+            if m is None or m.start() < pos:
+                continue  # nothing here, or it would overlap the previous link
+            a = m.start()
+            end = m.end()
+            mailto, scheme, userinfo, local, host, port, path = m.groups("")
+            wraps = False
+            if path:
+                if text.startswith("://", end):
+                    tail = _TRAILING_SCHEME_RE.search(path, max(0, len(path) - 17))
+                    if tail is not None:
+                        end -= len(path) - tail.start()
+                        path = path[: tail.start()]
+                        wraps = True
+                stripped = _strip_trailing(path)
+                end -= len(path) - len(stripped)
+                path = stripped
+            pos = end if end > i else i + 1
+            if not (scheme or mailto):
+                # without a scheme only a name on a real TLD or an IPv4 address can count
+                # (what _evaluate decides first; "x.y" * 25k is refused here cheaply)
+                info = host_info(host) if host[0] != "[" else None
+                if info is None or info.kind == H_DOTLESS or info.kind == H_OTHER:
+                    continue
+            if pmap is None:
+                o_s, o_e = a, end
+            else:
+                o_s, o_e = pmap.start(a), pmap.end(end - 1)
+            groups = (scheme or mailto or None, userinfo or None, local or None, host, port or None)
+            result = _evaluate(norm, groups, path, o_s, o_e, wraps)
+            if result is not None:
+                out.append(Link(orig[o_s:o_e], result[1], result[0], o_s, o_e, result[2]))
+        anchors = finditer(text, restart) if restart >= 0 else None
 
 
 def find_links(text: str) -> list[Link]:

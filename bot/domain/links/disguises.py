@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import le, sub
 
 from bot.domain.links.tables import GLUED_TLDS, SPECIAL_SCHEMES
 
@@ -23,21 +26,76 @@ WEAK_PATH = "weak_path"  # "t. me/x", "discord,gg/x": counts only with a path
 WEAK_SPACED = "weak_spaced"  # "f r e e . i n f o": letters spaced out
 
 
+class PosMap:
+    """Where each character of one rewrite pass's output came from, without a per-character table.
+
+    A pass applies sorted, non-overlapping edits ``[a, b) -> rep`` to its input. For edit k,
+    ``out_at[k]`` is where its replacement starts in the output and ``rep_len[k]`` its length;
+    output characters between edits are copied one to one. A lookup bisects ``out_at``, so
+    building the map costs a few list operations per edit and each lookup O(log edits);
+    ``prior`` is the map of the pass before (None: that pass's input is the original text).
+    """
+
+    __slots__ = ("prior", "out_at", "rep_len", "src_a", "src_b")
+
+    def __init__(
+        self,
+        prior: PosMap | None,
+        out_at: list[int],
+        rep_len: list[int],
+        src_a: list[int],
+        src_b: list[int],
+    ) -> None:
+        self.prior = prior
+        self.out_at = out_at
+        self.rep_len = rep_len
+        self.src_a = src_a
+        self.src_b = src_b
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PosMap):
+            return NotImplemented
+        return (self.prior, self.out_at, self.rep_len, self.src_a, self.src_b) == (
+            other.prior, other.out_at, other.rep_len, other.src_a, other.src_b
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def start(self, p: int) -> int:
+        """Original index where output character p starts."""
+        k = bisect_right(self.out_at, p) - 1
+        if k < 0:
+            c = p
+        else:
+            at = self.out_at[k] + self.rep_len[k]
+            c = self.src_a[k] if p < at else p - at + self.src_b[k]
+        return c if self.prior is None else self.prior.start(c)
+
+    def end(self, p: int) -> int:
+        """Original index just after output character p."""
+        k = bisect_right(self.out_at, p) - 1
+        if k < 0:
+            c = p
+        else:
+            at = self.out_at[k] + self.rep_len[k]
+            c = self.src_b[k] - 1 if p < at else p - at + self.src_b[k]
+        return c + 1 if self.prior is None else self.prior.end(c)
+
+
 @dataclass(slots=True)
 class Normalized:
     """Normalized text plus the map from each of its characters back to the original."""
 
     text: str
     original: str
-    starts: tuple[int, ...] | None  # None: identity map
-    ends: tuple[int, ...] | None
+    pos: PosMap | None  # None: identity map
     marks: tuple[tuple[int, int, str], ...]  # (orig_start, orig_end, kind)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a non-empty normalized span [start, end) to the original text."""
-        if self.starts is None or self.ends is None:
+        if self.pos is None:
             return start, end
-        return self.starts[start], self.ends[end - 1]
+        return self.pos.start(start), self.pos.end(end - 1)
 
 
 def _mark_ranges(lo: int, hi: int) -> str:
@@ -68,6 +126,7 @@ _INVISIBLE_RE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
 )
+_INVISIBLE_RUN_RE = re.compile(_INVISIBLE_RE.pattern + "+")  # the search above stays fast
 
 
 def _build_fold_table() -> dict[int, str]:
@@ -114,7 +173,10 @@ _ESC_RE = re.compile(r"\\(?=[./:@_])")
 # and "https://evil.com\\.ok.org" are evil.com.
 _SPECIAL_URL_RE = re.compile(r"(?<![^\W_])([a-zA-Z]{2,5}+):[^\s]*+")
 _PCT_RE = re.compile(r"%(?:2[dDeEfF]|3[0-9aA]|4[0-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA])")
-_WORD_DOT_RE = re.compile(r"[ \t]{1,3}+(dot|d0t|punto)[ \t]{1,3}+", re.IGNORECASE)
+# "dot" spelled with spaces inside ("d o t", "d 0 t") is a disguise nobody writes in prose
+_WORD_DOT_RE = re.compile(
+    r"[ \t]{1,3}+(dot|d0t|punto|d [o0] t)[ \t]{1,3}+", re.IGNORECASE
+)
 _GLUED_DOT_RE = re.compile(
     r"(?<![^\W_])[a-z0-9][a-z0-9\-]{1,62}(d[o0]t)([a-z]{2,6}+)(?=/[^\W_])", re.IGNORECASE
 )
@@ -163,7 +225,8 @@ def _dot_word_edits(t: str, edits: list[Edit]) -> None:
     for m in _WORD_DOT_RE.finditer(t):
         a, b = m.span()
         if _label_before(t, a) and _label_at(t, b):
-            strong = m.group(1).lower() == "d0t"
+            word = m.group(1).lower()
+            strong = word == "d0t" or len(word) == 5  # "d0t", "d o t", "d 0 t"
             edits.append((a, b, ".", STRONG if strong else WEAK_WORD))
     for m in _GLUED_DOT_RE.finditer(t):
         if m.group(2).lower() in GLUED_TLDS:
@@ -185,16 +248,20 @@ def _spaced_letter_edits(t: str, edits: list[Edit]) -> None:
 
 def _scheme_edits(t: str, edits: list[Edit]) -> None:
     for m in _SCHEME_DEFANG_RE.finditer(t):
+        g = m.group()
+        if g == "https://" or g == "http://":
+            continue  # already as written by a browser: nothing to undo
         a, b = m.span()
         if _label_before(t, a):
             continue
-        squeezed = "".join(m.group().split()).lower()
+        squeezed = "".join(g.split()).lower()
         canon = "https://" if squeezed[4:5] == "s" else "http://"
-        if m.group().lower() != canon:
+        if g.lower() != canon:
             edits.append((a, b, canon, STRONG))
 
 
 def _bracket_edits(t: str, edits: list[Edit]) -> None:
+    n = len(t)
     for m in _BRACKET_RE.finditer(t):
         a, b = m.span()
         word = m.group(1).lower()
@@ -202,20 +269,25 @@ def _bracket_edits(t: str, edits: list[Edit]) -> None:
             edits.append((a, b, "/", STRONG))
             continue
         # absorb up to two spaces each side; need a label character on both sides
-        while a > 0 and b - a < 12 and t[a - 1] in " \t" and m.start() - a < 2:
+        if a > 0 and t[a - 1] in " \t":
             a -= 1
-        while b < len(t) and t[b] in " \t" and b - m.end() < 2:
+            if a > 0 and t[a - 1] in " \t":
+                a -= 1
+        if b < n and t[b] in " \t":
             b += 1
-        if _label_before(t, a) and _label_at(t, b):
+            if b < n and t[b] in " \t":
+                b += 1
+        if a > 0 and b < n and t[a - 1].isalnum() and t[b].isalnum():
             edits.append((a, b, "@" if word == "at" else ".", STRONG))
 
 
 def _context_edits(
     t: str, rx: re.Pattern[str], rep: str, kind: str | None, edits: list[Edit]
 ) -> None:
+    n = len(t)
     for m in rx.finditer(t):
         a, b = m.span()
-        if _label_before(t, a) and _label_at(t, b):
+        if a > 0 and b < n and t[a - 1].isalnum() and t[b].isalnum():
             edits.append((a, b, rep, kind))
 
 
@@ -251,10 +323,21 @@ def _newline_edits(t: str, edits: list[Edit]) -> None:
                 edits.append((a, b, ".", WEAK_EDGE))
 
 
+_PCT_DECODED = {f"%{cp:02X}": chr(cp) for cp in range(0x20, 0x80)}
+_PCT_DECODED.update({k.lower(): v for k, v in _PCT_DECODED.items()})
+_PCT_DECODED.update({k[:2] + k[2].lower(): v for k, v in _PCT_DECODED.items() if len(k) == 3})
+
+
 def _pct_edits(t: str, edits: list[Edit]) -> None:
-    for m in _PCT_RE.finditer(t):
-        ch = chr(int(m.group()[1:], 16))
-        edits.append((m.start(), m.end(), ch, STRONG if ch in ".:/@" else None))
+    dec = _PCT_DECODED
+    edits.extend(
+        [
+            (a, b, ch, STRONG if ch in ".:/@" else None)
+            for m in _PCT_RE.finditer(t)
+            for a, b in (m.span(),)
+            for ch in (dec[m.group()],)
+        ]
+    )
 
 
 def _collect_edits(t: str) -> list[Edit]:
@@ -270,7 +353,7 @@ def _collect_edits(t: str) -> list[Edit]:
         _scheme_edits(t, edits)
     if ("[" in t or "(" in t or "{" in t or "<" in t) and _BRACKET_RE.search(t) is not None:
         _bracket_edits(t, edits)
-    if "dot" in low or "d0t" in low or "punto" in low:
+    if "dot" in low or "d0t" in low or "punto" in low or " t " in low:  # " t ": "d o t"
         _dot_word_edits(t, edits)
     if "/" in t:
         if ". " in t:
@@ -285,7 +368,9 @@ def _collect_edits(t: str) -> list[Edit]:
         _spaced_dot_edits(t, edits)
     if "\n" in t:
         _newline_edits(t, edits)
-    if len(edits) > 1:
+    if len(edits) > 1 and not all(
+        map(le, [e[1] for e in edits[:-1]], [e[0] for e in edits[1:]])
+    ):  # not already in order and apart: sort, keep the first of overlapping edits
         edits.sort(key=lambda e: (e[0], -e[1]))
         kept: list[Edit] = []
         last = -1
@@ -297,70 +382,50 @@ def _collect_edits(t: str) -> list[Edit]:
     return edits
 
 
-class _Builder:
-    """Accumulates one rewrite pass: output pieces plus the composed position map."""
+def _apply(
+    src: str, edits: list[Edit], prior: PosMap | None
+) -> tuple[str, PosMap, list[tuple[int, int, str]]]:
+    """Apply sorted, non-overlapping edits in one pass: output text, its map, the marks.
 
-    __slots__ = ("src", "st", "en", "out", "new_st", "new_en", "pos", "marks")
-
-    def __init__(self, src: str, st: list[int] | None, en: list[int] | None) -> None:
-        self.src = src
-        self.st = st if st is not None else list(range(len(src)))
-        self.en = en if en is not None else list(range(1, len(src) + 1))
-        self.out: list[str] = []
-        self.new_st: list[int] = []
-        self.new_en: list[int] = []
-        self.pos = 0
-        self.marks: list[tuple[int, int, str]] = []
-
-    def replace(self, a: int, b: int, rep: str, kind: str | None) -> None:
-        self.out.append(self.src[self.pos : a])
-        self.new_st.extend(self.st[self.pos : a])
-        self.new_en.extend(self.en[self.pos : a])
-        o_s = self.st[a]
-        o_e = self.en[b - 1]
-        if rep:
-            self.out.append(rep)
-            self.new_st.extend([o_s] * len(rep))
-            self.new_en.extend([o_e] * len(rep))
-        if kind is not None:
-            self.marks.append((o_s, o_e, kind))
-        self.pos = b
-
-    def finish(self) -> tuple[str, list[int], list[int]]:
-        self.out.append(self.src[self.pos :])
-        self.new_st.extend(self.st[self.pos :])
-        self.new_en.extend(self.en[self.pos :])
-        return "".join(self.out), self.new_st, self.new_en
+    Whole-list operations only (slices, joins, ``accumulate``): no per-character work and
+    a few list operations per edit.
+    """
+    src_a = [e[0] for e in edits]
+    src_b = [e[1] for e in edits]
+    reps = [e[2] for e in edits]
+    n = len(edits)
+    parts: list[str] = [""] * (2 * n + 1)
+    parts[0 : 2 * n : 2] = [src[p:a] for p, a in zip([0, *src_b], src_a, strict=False)]
+    parts[1 : 2 * n : 2] = reps
+    parts[2 * n] = src[src_b[-1] :]
+    rep_len = list(map(len, reps))
+    removed = [b - a - r for a, b, r in zip(src_a, src_b, rep_len, strict=True)]
+    shifts = accumulate(removed, initial=0)  # characters removed before each edit
+    out_at = list(map(sub, src_a, shifts))
+    pmap = PosMap(prior, out_at, rep_len, src_a, src_b)
+    if prior is None:
+        marks = [(a, b, k) for a, b, _, k in edits if k is not None]
+    else:
+        marks = [(prior.start(a), prior.end(b - 1), k) for a, b, _, k in edits if k is not None]
+    return "".join(parts), pmap, marks
 
 
 def normalize(text: str) -> Normalized:
     """Undo link disguises; keep a map from normalized positions to the original text."""
     cur = text
-    st: list[int] | None = None
-    en: list[int] | None = None
+    pos: PosMap | None = None
     marks: list[tuple[int, int, str]] = []
     if not text.isascii():
         if _INVISIBLE_RE.search(cur) is not None:
-            b = _Builder(cur, st, en)
-            for m in _INVISIBLE_RE.finditer(cur):
-                b.replace(m.start(), m.end(), "", None)
-            cur, st, en = b.finish()
+            # a run of invisible characters is one deletion
+            spans = map(re.Match.span, _INVISIBLE_RUN_RE.finditer(cur))
+            dels: list[Edit] = [(a, b, "", None) for a, b in spans]
+            cur, pos, _ = _apply(cur, dels, None)
         if _FOLD_RE.search(cur) is not None:
             cur = cur.translate(_FOLD_TABLE)  # 1:1, positions unchanged
     if "\\" in cur and ":" in cur:
         cur = _url_backslashes(cur)  # as a browser reads it: never an escape to undo
     edits = _collect_edits(cur)
     if edits:
-        b = _Builder(cur, st, en)
-        for a, e, rep, kind in edits:
-            b.replace(a, e, rep, kind)
-        cur, st, en = b.finish()
-        marks = b.marks
-    return Normalized(
-        text=cur,
-        original=text,
-        starts=tuple(st) if st is not None else None,
-        ends=tuple(en) if en is not None else None,
-        marks=tuple(marks),
-    )
-
+        cur, pos, marks = _apply(cur, edits, pos)
+    return Normalized(text=cur, original=text, pos=pos, marks=tuple(marks))

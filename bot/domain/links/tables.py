@@ -69,6 +69,12 @@ PROSE_TLDS = _words(
     how top more moi ok yes"""
 )
 WEB_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "sftp", "ws", "wss"})
+# Schemes that open an app at a place a spammer chooses (a Telegram channel, a Steam page, a
+# Discord server): links whatever follows "scheme://", like the web schemes.
+APP_SCHEMES = _words(
+    """steam tg discord whatsapp viber skype spotify slack zoommtg zoomus msteams sgnl
+    signal line fb-messenger snapchat market itms-apps itms-services intent"""
+)
 # Schemes where WHATWG URL parsing reads a backslash as a slash.
 SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
 OPEN_SLDS = _words(
@@ -109,6 +115,11 @@ NUMBERING_WORDS = _words(
     """v ver version versions build firmware fw rev revision release section sec step
     chapter rule ios android app table figure fig page item para paragraph clause appendix
     criteria no number grade stage protocol update patch"""
+)
+# Words after a dotted quad that make it a list of doses, not an address ("2.2.2.2 mg").
+DOSE_UNITS = _words(
+    """mg mcg ug µg g kg ml l iu u unit units mmol mm cm tabs tablets pills drops puffs
+    times x"""
 )
 # Degrees and qualifications written with a dot ("MB.BS", "MB.ChB"): not hosts.
 DEGREES = _words("mb bm bs ba ma bsc msc md rn bch mbchb phd dphil llb mba mph frcs mrcp")
