@@ -167,15 +167,20 @@ def test_numbers_dates_and_durations_are_written_the_local_way():
     assert spanish.duration(timedelta(days=3)) == "3 días"
 
 
-def test_mod_log_details_show_moments_as_discord_timestamps_and_flags_in_words():
-    from bot.ui.audit import detail_value
+def test_the_mod_log_speaks_the_readers_language():
+    from bot.domain.audit import actor_line, detail_lines, plain_value, title_of
 
-    assert detail_value("2026-04-14T15:00+00:00") == "<t:1776178800:f>"
-    assert detail_value("2026-04-14") == "`2026-04-14`"
-    assert detail_value("hold:1") == "`hold:1`" and detail_value(12) == "12"
-    assert detail_value("the member left the server") == "the member left the server"
     with speaking("es"):
-        assert detail_value(True) == "sí" and detail_value(False) == "no"
+        assert title_of("hold.approved") == "Publicación aprobada"
+        assert actor_line("hold.approved", "<@1>") == "Aprobado por <@1>"
+        assert plain_value("edited", True) == "sí" and plain_value("removed", "gone") == (
+            "ya no estaba")
+        assert plain_value("check_in_due", "2026-04-14T15:00+00:00") == "<t:1776178800:f>"
+        assert plain_value("core.timezone", "None → Europe/Madrid") == (
+            "sin configurar → Europe/Madrid")
+        assert detail_lines({"hold": 3, "strange_key": "x"}) == [
+            "**Publicación retenida:** #3", "**`strange_key`:** x"]
+    assert title_of("hold.approved") == "Post approved"
 
 
 def test_attachment_sizes_are_written_the_local_way():
@@ -186,21 +191,14 @@ def test_attachment_sizes_are_written_the_local_way():
         assert _size(1536 * 1024) == "1,5 MB"
 
 
-def test_a_recorded_setting_change_is_shown_in_the_readers_words():
-    from bot.ui.audit import detail_value
-
-    with speaking("es"):
-        assert detail_value("True → False") == "sí → no"
-        assert detail_value("None → 3") == "— → 3"
-        assert detail_value("UTC → Europe/Madrid") == "`UTC` → `Europe/Madrid`"
-
-
 def test_recorded_words_read_in_the_readers_language_when_they_are_stewards_own():
-    from bot.ui.audit import detail_value
+    from bot.domain.audit import plain_value
 
     with speaking("es"):
-        assert detail_value("the original poster answered") == "el autor original respondió"
-        assert detail_value("Selling fake pills") == "Selling fake pills"  # a moderator's words
+        assert plain_value("reason", "the original poster answered") == (
+            "el autor original respondió")
+        assert plain_value("reason", "Selling fake pills") == "Selling fake pills"
     with speaking(PSEUDO):
-        assert detail_value("the original poster answered") == "⟦the original poster answered⟧"
-        assert detail_value("Selling fake pills") == "Selling fake pills"
+        assert plain_value("reason", "the original poster answered") == (
+            "⟦the original poster answered⟧")
+        assert plain_value("reason", "Selling fake pills") == "Selling fake pills"

@@ -90,8 +90,7 @@ PERMISSION_LABELS: dict[str, str] = {
 
 def label(permission: str) -> str:
     """A permission's name as Discord's settings screens show it."""
-    return tr(PERMISSION_LABELS[permission]) if permission in PERMISSION_LABELS else (
-        permission.replace("_", " ").title())
+    return tr(PERMISSION_LABELS[permission]) if permission in PERMISSION_LABELS else permission
 
 
 _NEEDS_SEND = ("embed_links", "attach_files")
@@ -214,9 +213,9 @@ def check_channel(facts: ChannelFacts) -> list[Finding]:
             "channel.kind", f"{facts.setting}:{facts.channel_id}", Severity.PROBLEM,
             tr("The {label} {channel_ref} is a {kind} channel; it must be a {join} channel.",
                label=tr(need.label), channel_ref=_channel_ref(facts), kind=facts.kind,
-                        join=' or '.join(need.kinds)),
-            tr("Choose a {item} channel for `{setting}`.",
-               item=need.kinds[0], setting=facts.setting),
+               join=" or ".join(need.kinds)),
+            tr("Choose a {item} channel for `{setting}`.", item=need.kinds[0],
+               setting=facts.setting),
         ))
     missing = root_missing(need.permissions, facts.granted)
     if missing:
@@ -337,14 +336,11 @@ _REMOVE_POWER_ROLE = {
 def _unusable_power_role(role: RoleFacts) -> Finding:
     """@everyone or an integration's role given Steward powers (not through a command: they
     refuse it; e.g. an older version or a hand-edited database)."""
-    effect, fix = ((tr(_REMOVE_POWER_ROLE[role.setting][0]),
-                    tr(_REMOVE_POWER_ROLE[role.setting][1]))
-                   if role.setting in _REMOVE_POWER_ROLE else (
-        tr("the setting doesn't work as meant"), tr("Remove it from `{setting}`.",
-                                                    setting=role.setting)))
+    effect, fix = (tuple(tr(x) for x in _REMOVE_POWER_ROLE[role.setting])
+                   if role.setting in _REMOVE_POWER_ROLE else (tr("the setting doesn't work as "
+                   "meant"), tr("Remove it from `{setting}`.", setting=role.setting)))
     if role.everyone:
-        message = tr("@everyone is in `{setting}`, so {effect}.",
-                     setting=role.setting, effect=effect)
+        message = tr("@everyone is in `{place}`, so {effect}.", place=role.setting, effect=effect)
     else:
         message = (tr("<@&{role_id}> in `{setting}` belongs to an integration or bot: nobody can "
                       "be given it, and Steward powers belong to an ordinary staff role.",
