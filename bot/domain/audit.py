@@ -215,6 +215,8 @@ def plain_value(key: str, value: Any) -> str:
         return " → ".join(f"<#{part}>" if channel and part.isdigit()
                           else tr(_SETTING_WORDS[part]) if part in _SETTING_WORDS else part
                           for part in value.split(" → ", 1))
+    if key == "pseudonym":
+        return f"`{value}`"  # an identifier, not words
     if isinstance(value, str):
         words = _VALUE_WORDS.get(key, {})
         # Words Steward recorded (a reason) read in the reader's language; people's stay.

@@ -47,7 +47,7 @@ def mod_log_embed(entry: AuditEntry) -> discord.Embed:
     ) if part]
     lines = [" · ".join(first)] if first else []
     if entry.target_id is not None:
-        lines.append(f"**Member:** {_mention(entry.target_id)}")
+        lines.append(tr("**Member:** {member}", member=_mention(entry.target_id)))
     lines.extend(detail_lines(entry.details))
     embed.description = truncate("\n".join(lines), 4000) or None
     embed.set_footer(text=tr("Audit entry {id}", id=entry.id))

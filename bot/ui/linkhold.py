@@ -101,7 +101,7 @@ def _who(card: QueueCard, joined_at: datetime | None) -> list[str]:
         who.append(tr("**Holds so far:** {parts}", parts=parts))
     where = f"<#{hold.parent_id}>" if hold.is_forum_post and hold.parent_id else (
         f"<#{hold.channel_id}>")
-    who.append(f"**Where:** {where}")
+    who.append(tr("**Where:** {where}", where=where))
     if hold.forum_title is not None:
         who.append(tr("**Forum post title:** {code_span}",
                       code_span=code_span(hold.forum_title, 200)))
@@ -217,7 +217,7 @@ def card_layout(card: QueueCard, joined_at: datetime | None = None, *, preview: 
             tr("**Post**\n*Content removed after the retention period.*")))
     else:
         box.add_item(discord.ui.TextDisplay(
-            "**Post**\n" + _code_block(hold.content or "", CARD_CONTENT_LIMIT)))
+            tr("**Post**") + "\n" + _code_block(hold.content or "", CARD_CONTENT_LIMIT)))
         if hold.links:
             box.add_item(discord.ui.TextDisplay(
                 tr("**Links (not clickable)**\n") + truncate(_link_lines(hold), 1000)))
@@ -232,11 +232,12 @@ def card_layout(card: QueueCard, joined_at: datetime | None = None, *, preview: 
             lines = [_file_line(f) + (tr(" — shown above, behind a spoiler") if f in images else "")
                      for f in card.files]
             box.add_item(discord.ui.TextDisplay(
-                "**Attachments**\n" + truncate("\n".join(lines), 600)))
+                tr("**Attachments**") + "\n" + truncate("\n".join(lines), 600)))
         if hold.kind == "automod":
             box.add_item(discord.ui.TextDisplay(tr("**Blocked by AutoMod**\n") + tr(AUTOMOD_NOTE)))
     if hold.status in ("approved", "rejected", "approving", CLOSED_LEFT):
-        box.add_item(discord.ui.TextDisplay(f"**Decision:** {describe_decision(hold)}"))
+        box.add_item(discord.ui.TextDisplay(tr("**Decision:** {decision}",
+                                               decision=describe_decision(hold))))
     box.add_item(discord.ui.Separator())
     for row in _button_rows(hold, card.active):
         box.add_item(row)
@@ -317,7 +318,7 @@ def full_text_embed(hold: Hold) -> discord.Embed:
         return embed
     parts = []
     if hold.forum_title:
-        parts.append(f"**Title:** {code_span(hold.forum_title, 300)}")
+        parts.append(tr("**Title:** {title}", title=code_span(hold.forum_title, 300)))
     body = truncate(hold.content.replace("```", "ˋˋˋ"), FULL_TEXT_LIMIT)
     parts.append(f"```\n{body}\n```" if body else tr("*(no text)*"))
     embed.description = "\n".join(parts)

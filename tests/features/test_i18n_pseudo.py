@@ -131,7 +131,7 @@ async def test_a_tour_of_commands_buttons_and_errors_in_the_pseudo_locale(stewar
     newbie = await sb.join(guild, "pseudo-newbie")
     await sb.post(server.general, newbie, "Buy pills at https://pills4u.shop now")
     card = await sb.wait_for_message(
-        server.queue, lambda m: m.embeds and f"<@{newbie.id}>" in m.embeds[0]["description"])
+        server.queue, lambda m: f"<@{newbie.id}>" in m.display_text)
     await run(mod, "linkhold queue")
     await run(mod, "linkhold status", member=newbie)
     full = await sb.click(card, "⟦Full text⟧", by=mod)
@@ -149,8 +149,8 @@ async def test_a_tour_of_commands_buttons_and_errors_in_the_pseudo_locale(stewar
     other = await sb.join(guild, "pseudo-other")
     await sb.post(server.general, other, "see https://bit.ly/x")
     second = await sb.wait_for_message(
-        server.queue, lambda m: m.embeds and f"<@{other.id}>" in m.embeds[0]["description"])
-    trust = await sb.click(second, "⟦Trust member⟧", by=mod)
+        server.queue, lambda m: f"<@{other.id}>" in m.display_text)
+    trust = await sb.click(second, "⟦Approve & trust⟧", by=mod)
     await trust.done()
     await run(server.member, "preferences", followup_pings="on")
     await run(mod, "followup remind", member=server.member, when="2 horas", note="scan?")
@@ -204,7 +204,7 @@ async def test_a_second_tour_of_moderator_and_member_paths_in_the_pseudo_locale(
 
     await sb.post(server.general, newbie, "Our story https://youtu.be/ourstory")
     card = await sb.wait_for_message(
-        server.queue, lambda m: m.embeds and f"<@{newbie.id}>" in m.embeds[0]["description"])
+        server.queue, lambda m: f"<@{newbie.id}>" in m.display_text)
     edit = await sb.click(card, "⟦Edit & approve⟧", by=mod)
     await edit.responded()
     done = await sb.submit_modal(edit.modal, by=mod, values={

@@ -42,8 +42,9 @@ def _component_texts(components: Iterable[dict[str, Any]], where: str) -> Iterat
                 if isinstance(option.get(key), str):
                     yield f"{where} option {key}", option[key]
         yield from _component_texts(comp.get("components") or [], where)
-        if isinstance(comp.get("component"), dict):
-            yield from _component_texts([comp["component"]], where)
+        for key in ("component", "accessory"):  # a label's input, a section's button
+            if isinstance(comp.get(key), dict):
+                yield from _component_texts([comp[key]], where)
 
 
 def _message_texts(body: dict[str, Any], where: str) -> Iterator[tuple[str, str]]:
