@@ -179,7 +179,7 @@ def test_the_mod_log_speaks_the_readers_language():
         assert plain_value("core.timezone", "None → Europe/Madrid") == (
             "sin configurar → Europe/Madrid")
         assert detail_lines({"hold": 3, "strange_key": "x"}) == [
-            "**Publicación retenida:** #3", "**`strange_key`:** x"]
+            "**Publicación retenida:** #3", "**Strange key:** x"]
     assert title_of("hold.approved") == "Post approved"
 
 

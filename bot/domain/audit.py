@@ -160,7 +160,11 @@ _LABELS: Mapping[str, str] = {
     "follow_ups_closed": N_("Follow-up items closed"), "subscriptions": N_("Subscriptions removed"),
     "not_greeted": N_("Not welcomed"), "why": N_("Why"), "setting": N_("Setting"),
     "problem": N_("Problem"),
-    "pseudonym": N_("Pseudonym"), "cancelled": N_("Reminders cancelled"), "kind": N_("Kind"),
+    "pseudonym": N_("Pseudonym"), "trusted": N_("Trusted"), "reason": N_("Reason"),
+    "part": N_("Part"), "group": N_("Group"), "role": N_("Role"), "roles": N_("Roles"),
+    "member": N_("Member"), "members": N_("Members"), "outcome": N_("Outcome"),
+    "error": N_("Error"), "days": N_("Days"),
+    "cancelled": N_("Reminders cancelled"), "kind": N_("Kind"),
 }
 _LINK_WORDS: Mapping[str, str] = {
     "queue": N_("Open the card"), "result": N_("Open the post"),
@@ -191,7 +195,8 @@ def detail_lines(details: Mapping[str, Any]) -> list[str]:
         if key in _HIDE_WHEN_FALSE and value is False:
             continue
         # A setting's name is kept as written in the guide (`core.timezone`).
-        label = tr(_LABELS[key]) if key in _LABELS else f"`{key}`"
+        label = tr(_LABELS[key]) if key in _LABELS else (
+            f"`{key}`" if "." in key else key.replace("_", " ").capitalize())
         lines.append(f"**{label}:** {plain_value(key, value)}")
     return lines
 

@@ -86,7 +86,7 @@ def audit_page(entries: list[AuditEntry], page: int, filters: str) -> discord.Em
 
 def describe_routing(events: list[str]) -> str:
     """Which events the mod log shows, one line each."""
-    lines = [f"{'✅' if family in events else '⬜'} `{family}`: {tr(label)}"
+    lines = [f"{'✅' if family in events else '⬜'} **{family}**: {tr(label)}"
              for family, (label, _) in EVENT_FAMILIES.items()]
     return (tr("**What the mod log shows** (problems, like a failed welcome, always go):\n")
             + "\n".join(lines)

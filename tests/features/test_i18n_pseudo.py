@@ -13,6 +13,7 @@ import io
 import re
 
 from bot.demo import play
+from bot.domain.audit import EVENT_FAMILIES
 from bot.i18n import PSEUDO
 from tests.i18n.visible import outside_markers, unmarked, visible_texts
 
@@ -35,6 +36,7 @@ def _provided_by_people(sb) -> set[str]:
         found.add(guild.name)
         found.update(role.name for role in guild.roles.values())
     found.update(c.name for c in world.channels.values() if c.name)
+    found.update(EVENT_FAMILIES)  # the mod log's event names, as /steward modlog takes them
     return found
 
 
