@@ -21,7 +21,7 @@ from bot.db.holds import HeldLink, Hold, NewAttachment, NewHold
 from bot.domain import holds as rules
 from bot.domain.links import find_links
 from bot.services.linkhold_blocks import BlockFacts
-from bot.services.linkhold_core import (
+from bot.services.linkhold_ports import (
     AUTOMOD,
     CatchupLimits,
     CatchupPlan,

@@ -13,10 +13,10 @@ from bot.domain import holds as rules
 from bot.domain.authority import Standing, may_punish
 from bot.domain.text import MESSAGE_LIMIT
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
-from bot.services.linkhold_core import (
+from bot.services.linkhold_core import HoldCore
+from bot.services.linkhold_ports import (
     Action,
     FileToPublish,
-    HoldCore,
     Published,
     PublishRequest,
     Someone,
