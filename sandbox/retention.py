@@ -65,9 +65,10 @@ def trim(sb: Sandbox, retention: Retention) -> None:
     if extra > 0:
         for key in list(world.interactions)[:extra]:
             interaction = world.interactions.pop(key)
-            for message in (interaction.original, *interaction.followups):
-                if message is not None and message.ephemeral:  # kept only in world.messages
-                    world.messages.pop(message.id, None)
+            answers = [interaction.original, *interaction.followups]
+            for answer in answers:
+                if answer is not None and answer.ephemeral:  # kept only in world.messages
+                    world.messages.pop(answer.id, None)
 
 
 async def trim_forever(sb: Sandbox, retention: Retention) -> None:
