@@ -91,6 +91,18 @@ def rss_mib() -> float:
     return pages * 4096 / 2**20
 
 
+async def reminder_lateness(database: Path, speed: float) -> list[float]:
+    """Real seconds each `/followup remind` reminder fired after it was due (from the DB)."""
+    db = await Database.open(database)
+    try:
+        rows = await db.fetchall(
+            "SELECT due_at, fired_at FROM reminders WHERE kind = 'remind' AND status = 'sent'")
+    finally:
+        await db.close()
+    return [(int(r["fired_at"]) - int(r["due_at"])) / 1000 / speed for r in rows
+            if r["fired_at"] is not None]
+
+
 def sentence(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 18)))
 
@@ -346,6 +358,7 @@ async def soak(scale: float, seconds: float, length: float, rate: float, speed: 
                     await asyncio.sleep(1)
                 await asyncio.sleep(min(5.0, seconds))
                 rss["end"] = steward.rss()
+                late = await reminder_lateness(database, speed)
                 peak = steward.peak() if isinstance(steward, StewardSubprocess) else None
                 if trace:
                     heap["end"] = heap_by_owner()
@@ -367,6 +380,8 @@ async def soak(scale: float, seconds: float, length: float, rate: float, speed: 
           f"{tally.queue_cards} queue cards, {len(approved)} approved by the moderator")
     print(f"  reminders: {scheduled} scheduled, {len(tally.fired)} fired, "
           f"{doubled} fired more than once")
+    print(f"  reminders late (real s after due): p50 {percentile(late, 0.5):.1f}, "
+          f"p99 {percentile(late, 0.99):.1f}, max {percentile(late, 1):.1f}")
     print(f"  welcomes: {sum(1 for j in joined_ids if tally.welcomed[j] >= 1)} of "
           f"{len(joined_ids)} joiners greeted, "
           f"{sum(1 for j in joined_ids if tally.welcomed[j] > 1)} greeted twice")
