@@ -1,7 +1,7 @@
 """Soak: a busy support server compressed into minutes, against the sandbox.
 
-Run:  uv run python -m benches.soak                      (Steward as its own process; ~5 min)
-      uv run python -m benches.soak --length 3           (3x the events on the same server)
+Run:  uv run python -m benches.soak                      (Steward as its own process; ~8 min)
+      uv run python -m benches.soak --length 3           (3x the events, same server; ~20 min)
       uv run python -m benches.soak --scale 0.1 --seconds 20   (a quick look)
       uv run python -m benches.soak --in-process --speed 4     (one process, simulated time)
 
