@@ -27,7 +27,9 @@ number of events (README: benchmarks).
 
 `--in-process` runs the bot in this process on a FakeClock advanced `--speed` times faster than
 real time (minute-long reminders fire sooner); RSS then includes the sandbox, and
-`--trace-memory` splits the live heap by owner (Steward, discord.py, sandbox).
+`--trace-memory` splits the live heap by owner (Steward, discord.py, sandbox). The sandbox
+shares that clock, so Discord's 3 s to answer an interaction is 0.75 s of real time at x4: an
+answer can expire there (10062) that would not in real time.
 """
 
 from __future__ import annotations
@@ -276,6 +278,7 @@ async def soak(scale: float, seconds: float, length: float, rate: float, speed: 
                 joined_ids: list[int] = []
                 scheduled = 0
                 approved: set[int] = set()
+                refused: list[int] = []  # approvals not confirmed (Discord's error code or 0)
                 started = time.perf_counter()
 
                 async def sample_rss() -> None:
@@ -335,8 +338,12 @@ async def soak(scale: float, seconds: float, length: float, rate: float, speed: 
                                 continue
                             if any(b.get("label") == "Approve" for b in card.buttons()):
                                 approved.add(card.id)
+                                answer = await sb.click(card, "Approve", by=server.mod)
                                 with contextlib.suppress(Exception):
-                                    await (await sb.click(card, "Approve", by=server.mod)).done()
+                                    await answer.done(timeout=30)
+                                if answer.error is not None or not any(
+                                        "Approved hold" in t for t in answer.texts):
+                                    refused.append(answer.error.code if answer.error else 0)
                         await asyncio.sleep(0.5)
 
                 async def checkpoints() -> None:
@@ -377,7 +384,8 @@ async def soak(scale: float, seconds: float, length: float, rate: float, speed: 
     print(f"  load: {members_n} members, {rate:g} msgs/s for {seconds:g} s, {joins_n} joins, "
           f"{reminders_n} reminders, gateway drop + 40x 429 halfway")
     print(f"  holds: {len(link_posts)} new-member link posts, {held_removed} removed, "
-          f"{tally.queue_cards} queue cards, {len(approved)} approved by the moderator")
+          f"{tally.queue_cards} queue cards, {len(approved)} approved by the moderator "
+          f"({len(refused)} not confirmed{': codes ' + str(refused) if refused else ''})")
     print(f"  reminders: {scheduled} scheduled, {len(tally.fired)} fired, "
           f"{doubled} fired more than once")
     print(f"  reminders late (real s after due): p50 {percentile(late, 0.5):.1f}, "
