@@ -9,8 +9,6 @@ VmRSS / VmHWM from /proc. Run: `uv run python -m benches.memory [N ...]`.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sys
 import tempfile
 import time
@@ -18,18 +16,8 @@ from pathlib import Path
 
 from bot.clock import FakeClock
 from sandbox import Sandbox
+from sandbox.process import StewardProcess
 from sandbox.world import build_support_server
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _status(pid: int) -> dict[str, int]:
-    values: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in {"VmRSS", "VmHWM"}:
-            values[key] = int(rest.split()[0])  # kB
-    return values
 
 
 async def measure(members: int) -> tuple[float, dict[str, int]]:
@@ -40,31 +28,16 @@ async def measure(members: int) -> tuple[float, dict[str, int]]:
         for index in range(members):
             sb.add_member(server.guild, f"member{index}")
         with tempfile.TemporaryDirectory() as folder:
-            env = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("DISCORD_", "STEWARD_"))}
-            env.update({
-                "DISCORD_TOKEN": sb.token, "DISCORD_API_BASE": sb.api_base,
-                "DISCORD_GATEWAY_URL": sb.gateway_url, "PYTHONPATH": str(ROOT),
-                "STEWARD_DATABASE": str(Path(folder) / "bench.sqlite3"),
-            })
+            steward = StewardProcess(sb, Path(folder) / "bench.sqlite3")
             started = time.perf_counter()
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", cwd=folder, env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-            assert process.stderr is not None
+            await steward.spawn()
             try:
-                while True:
-                    line = await asyncio.wait_for(process.stderr.readline(), 600)
-                    if not line:
-                        raise RuntimeError("steward run exited before it was ready")
-                    if b"connected as" in line:
-                        break
+                await steward.wait_for_line("connected as", timeout=600)
                 ready = time.perf_counter() - started
                 await asyncio.sleep(1.0)  # let post-ready work settle
-                memory = _status(process.pid)
+                memory = steward.memory()
             finally:
-                process.send_signal(signal.SIGTERM)
-                await process.wait()
+                await steward.stop()
     return ready, memory
 
 

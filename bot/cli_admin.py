@@ -169,7 +169,12 @@ async def _config(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             return fail(f"can't read {args.file}: {exc}", EXIT_FAILED)
         try:
-            plan = await apply_import(service, args.guild, text, dry_run=args.dry_run)
+            from bot.db.welcome import WelcomeRepository
+
+            groups = [(g.name, g.role_id)
+                      for g in await WelcomeRepository(db).groups(args.guild)]
+            plan = await apply_import(service, args.guild, text, dry_run=args.dry_run,
+                                      groups=groups)
         except ImportRejected as exc:
             print(f"{args.file} was not imported; nothing changed:", file=sys.stderr)
             for problem in exc.problems:

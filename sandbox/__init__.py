@@ -34,6 +34,7 @@ from sandbox.models import (
     Webhook,
 )
 from sandbox.records import Recorded
+from sandbox.retention import Retention
 from sandbox.scenario import Sandbox
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "Modal",
     "RealClock",
     "Recorded",
+    "Retention",
     "Role",
     "Sandbox",
     "SandboxError",

@@ -12,6 +12,7 @@ Also served: attachment bytes at ``/attachments/{channel_id}/{attachment_id}/{fi
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
@@ -150,6 +151,8 @@ class RestApi:
         self.world = world
         self.router = router
         self.requests: list[Recorded] = []
+        self.total = 0  # every call, including records a bounded retention forgot
+        self.status_counts: collections.Counter[int] = collections.Counter()
         self.faults: list[FaultRule] = []
         self.in_flight = 0
         self.last_request_at = 0.0
@@ -216,6 +219,7 @@ class RestApi:
             unknown=found is None,
         )
         self.requests.append(record)
+        self.total += 1
         if found is None:
             return self._finish(record, errors.not_found_route().status,
                                 errors.not_found_route().body(), route_name)
@@ -255,6 +259,7 @@ class RestApi:
     def _finish(self, record: Recorded, status: int, payload: Any, route: str
                 ) -> web.Response:
         record.status = status
+        self.status_counts[status] += 1
         record.response = payload
         if isinstance(payload, dict) and status >= 400:
             record.error_code = payload.get("code")
@@ -274,6 +279,7 @@ class RestApi:
     def _fault_response(self, record: Recorded, rule: FaultRule) -> web.Response:
         record.fault = True
         record.status = rule.status
+        self.status_counts[rule.status] += 1
         if rule.status == 429:
             body = {"message": "You are being rate limited.",
                     "retry_after": rule.retry_after, "global": rule.global_}

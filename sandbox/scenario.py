@@ -14,10 +14,11 @@ sb.join(...)`` for GUILD_MEMBER_ADD).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import discord
@@ -27,9 +28,10 @@ from sandbox import routes_automod, routes_channels, routes_guilds, routes_webho
 from sandbox.clock import RealClock, SupportsNow
 from sandbox.errors import SandboxError
 from sandbox.gateway import Gateway
-from sandbox.models import Channel, ChannelType, Guild, Member, Overwrite, Role, User
+from sandbox.models import Channel, ChannelType, Guild, Member, Message, Overwrite, Role, User
 from sandbox.permissions import to_int
 from sandbox.rest import RestApi, Router, build_app
+from sandbox.retention import Retention, trim_forever
 from sandbox.scenario_events import EventsMixin
 from sandbox.scenario_interactions import InteractionsMixin
 from sandbox.scenario_queries import QueriesMixin
@@ -74,6 +76,7 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
     timestamps and the 3-second interaction deadline use it.
     ``privileged_intents_enabled``: the intents switched on in the "developer portal";
     IDENTIFY asking for others is closed with 4014.
+    ``retention``: keep only recent records (:mod:`sandbox.retention`), for long runs.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
                                                      "presences"),
         token: str | None = None,
         bot_name: str = "Steward",
+        retention: Retention | None = None,
     ) -> None:
         self.clock: SupportsNow = clock or RealClock()
         self.world = World(self.clock, token or f"sandbox.{secrets.token_urlsafe(24)}")
@@ -100,6 +104,9 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         self._request_floor = 0
         self._ping_floor = 0
         self._pingable_roles: set[int] = set()
+        self.retention = retention
+        self.kept_ids: set[int] = set()
+        self._trimmer: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> Sandbox:
@@ -118,6 +125,9 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
         self.gateway.url = f"ws://127.0.0.1:{self._port}/gateway"
         self.world.gateway_url = self.gateway.url
         self.gateway.start()
+        if self.retention is not None:
+            self._trimmer = asyncio.get_running_loop().create_task(
+                trim_forever(self, self.retention))
         _LIVE.add(self)
         return self
 
@@ -128,11 +138,28 @@ class Sandbox(EventsMixin, InteractionsMixin, QueriesMixin):
 
     async def stop(self) -> None:
         """Close every websocket and stop the server."""
+        if self._trimmer is not None:
+            self._trimmer.cancel()
+            self._trimmer = None
         await self.gateway.close_all()
         await self.gateway.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    # ------------------------------------------------------------ retention
+    def keep(self, message: Message) -> None:
+        """Never forget `message`, whatever the retention (see :mod:`sandbox.retention`)."""
+        self.kept_ids.add(message.id)
+
+    def on_message(self, observe: Callable[[Message], None]) -> None:
+        """Call `observe(message)` for every message stored from now on (bot's or members')."""
+        self.world.message_observers.append(observe)
+
+    def forget_requests(self, count: int) -> None:
+        """The oldest `count` request records were dropped: move the floors with them."""
+        self._request_floor = max(0, self._request_floor - count)
+        self._ping_floor = max(0, self._ping_floor - count)
 
     async def __aenter__(self) -> Sandbox:
         return await self.start()

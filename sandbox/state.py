@@ -80,6 +80,7 @@ class World:
         self.commands: dict[int | None, list[Command]] = {}
         self.automod_blocks: list[Blocked] = []
         self.interactions: dict[int, InteractionResult] = {}
+        self.message_observers: list[Callable[[Message], None]] = []
         self.base_url = "http://127.0.0.1:0"
         self.gateway_url = "ws://127.0.0.1:0/gateway"
         # What GET /gateway/bot reports (sharded bots read them).
@@ -299,6 +300,8 @@ class World:
     def store(self, msg: Message) -> Message:
         """Keep the message (ephemeral ones are kept only in ``messages``)."""
         self.messages[msg.id] = msg
+        for observe in self.message_observers:
+            observe(msg)
         if not msg.ephemeral:
             self.messages_in(msg.channel).append(msg)
             if msg.id > (msg.channel.last_message_id or 0):

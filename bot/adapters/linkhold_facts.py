@@ -14,7 +14,7 @@ import discord
 
 from bot.domain import holds as rules
 from bot.services.linkhold import FileFacts, PostFacts
-from bot.services.linkhold_core import Kind
+from bot.services.linkhold_ports import Kind
 
 # Message types that are a member's own post. Discord's system messages (thread created 18,
 # pins 6, joins 7, boosts, AutoMod alerts 24...) never are; the application-command types only

@@ -69,6 +69,15 @@ class RepostRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def _load_all(self, rows: list[Row]) -> list[RepostRecord]:
+        """The records of `rows`, skipping any that no longer load."""
+        out = []
+        for row in rows:
+            record = await self._load(row)
+            if record is not None:
+                out.append(record)
+        return out
+
     async def _load(self, row: Row | None) -> RepostRecord | None:
         if row is None:
             return None
@@ -216,12 +225,7 @@ class RepostRepository:
                 "SELECT * FROM reposts WHERE status = 'pending' AND guild_id = ? ORDER BY id",
                 (guild_id,),
             )
-        out = []
-        for row in rows:
-            record = await self._load(row)
-            if record is not None:
-                out.append(record)
-        return out
+        return await self._load_all(rows)
 
     async def published_for(self, guild_id: int, member_id: int,
                             limit: int = 100) -> list[RepostRecord]:
@@ -229,12 +233,7 @@ class RepostRepository:
         rows = await self._db.fetchall(
             "SELECT * FROM reposts WHERE guild_id = ? AND member_id = ? "
             "AND status = 'published' ORDER BY id DESC LIMIT ?", (guild_id, member_id, limit))
-        out = []
-        for row in rows:
-            record = await self._load(row)
-            if record is not None:
-                out.append(record)
-        return out
+        return await self._load_all(rows)
 
     async def forget_member(self, guild_id: int, member_id: int) -> int:
         """Delete the records naming a member (privacy erasure); returns how many."""

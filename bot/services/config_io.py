@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from bot.clock import Clock
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.settings_stamps import SettingsStampRepository
+from bot.domain.authority import power_role_refusal
 from bot.domain.links import is_valid_domain
 from bot.services.guild_settings import GuildSettingsService, diff
 from config.guild import SERVER, GuildConfig
@@ -196,8 +198,13 @@ def _check_shape(data: dict[str, Any], lines: dict[tuple[str, ...], int]) -> lis
     return problems
 
 
-def plan_import(text: str, current: GuildConfig, guild_id: int) -> ImportPlan:
-    """Parse and validate `text` against the guild's current settings; raises ImportRejected."""
+def plan_import(text: str, current: GuildConfig, guild_id: int,
+                groups: Iterable[tuple[str, int | None]] = ()) -> ImportPlan:
+    """Parse and validate `text` against the guild's current settings; raises ImportRejected.
+
+    `groups` are the guild's support groups as (name, role id): their roles, which members
+    give themselves, can't be made moderator or exempt roles.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -229,7 +236,7 @@ def plan_import(text: str, current: GuildConfig, guild_id: int) -> ImportPlan:
             elif name in policy.get(section, {}):
                 values[name] = policy[section][name]
         merged[section] = values
-    problems = _check_values(merged, guild_id, lines, same_server)
+    problems = _check_values(merged, guild_id, lines, same_server, list(groups))
     if problems:
         raise ImportRejected(problems)
     try:  # strict: `hold_days = true` or `"3"` is refused, never taken as 1 or 3
@@ -251,10 +258,11 @@ _POWER_ROLES = (("core", "moderator_roles"), ("linkhold", "exempt_roles"))
 
 
 def _check_values(merged: dict[str, dict[str, Any]], guild_id: int,
-                  lines: dict[tuple[str, ...], int], same_server: bool) -> list[ImportProblem]:
+                  lines: dict[tuple[str, ...], int], same_server: bool,
+                  groups: list[tuple[str, int | None]]) -> list[ImportProblem]:
     """What the slash commands refuse and the model alone can't know: allowlist entries go
     through the same domain validator as /linkhold allow (and are stored as it stores them),
-    and @everyone can't be given Steward's powers."""
+    and neither @everyone nor a support-group role can be given Steward's powers."""
     problems: list[ImportProblem] = []
     allowlist = merged.get("linkhold", {}).get("allowlist")
     if isinstance(allowlist, list):
@@ -273,10 +281,16 @@ def _check_values(merged: dict[str, dict[str, Any]], guild_id: int,
     if same_server:
         for section, name in _POWER_ROLES:
             roles = merged.get(section, {}).get(name)
-            if isinstance(roles, list) and guild_id in roles:
+            if not isinstance(roles, list):
+                continue
+            where = _line_of(lines, ("server", section, name)), f"server.{section}.{name}"
+            if guild_id in roles:
                 problems.append(ImportProblem(
-                    _line_of(lines, ("server", section, name)), f"server.{section}.{name}",
-                    "@everyone can't be given this: pick an ordinary role"))
+                    *where, "@everyone can't be given this: pick an ordinary role"))
+            for role in roles:
+                refusal = power_role_refusal(role, groups) if isinstance(role, int) else None
+                if refusal:
+                    problems.append(ImportProblem(*where, f"role {role}: {refusal}"))
     return problems
 
 
@@ -310,9 +324,13 @@ def describe_changes(changes: dict[str, tuple[Any, Any]]) -> list[str]:
 
 
 async def apply_import(service: GuildSettingsService, guild_id: int, text: str,
-                       *, dry_run: bool = False) -> ImportPlan:
-    """Validate and (unless `dry_run`) save an import; raises ImportRejected, saving nothing."""
-    plan = plan_import(text, service.get(guild_id), guild_id)
+                       *, dry_run: bool = False,
+                       groups: Iterable[tuple[str, int | None]] = ()) -> ImportPlan:
+    """Validate and (unless `dry_run`) save an import; raises ImportRejected, saving nothing.
+
+    `groups`: the guild's support groups as (name, role id), whose roles can't get powers.
+    """
+    plan = plan_import(text, service.get(guild_id), guild_id, groups)
     if not dry_run and plan.changes:
         await service.replace(guild_id, plan.new)
     return plan

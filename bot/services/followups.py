@@ -368,19 +368,22 @@ class FollowupService:
     async def subscribe(self, followup_id: int, user_id: int,
                         guild_id: int) -> tuple[bool, Followup]:
         """"Notify me when they reply": subscribe; returns (newly subscribed, follow-up)."""
-        followup = await self.repository.get(followup_id)
-        if followup is None or followup.guild_id != guild_id:
-            raise NotFound(tr("I couldn't find that follow-up any more."))
+        followup = await self._followup_here(followup_id, guild_id)
         if followup.status != "open":
             return False, followup
         return await self.repository.subscribe(followup_id, user_id, self.clock.now()), followup
 
     async def unsubscribe(self, followup_id: int, user_id: int, guild_id: int) -> bool:
         """"Notify me when they reply" pressed again: off the list; False if not on it."""
+        await self._followup_here(followup_id, guild_id)
+        return await self.repository.unsubscribe(followup_id, user_id)
+
+    async def _followup_here(self, followup_id: int, guild_id: int) -> Followup:
+        """The follow-up, only if it belongs to this server (a button can't reach another's)."""
         followup = await self.repository.get(followup_id)
         if followup is None or followup.guild_id != guild_id:
             raise NotFound(tr("I couldn't find that follow-up any more."))
-        return await self.repository.unsubscribe(followup_id, user_id)
+        return followup
 
     # ------------------------------------------------------------ answers, departures
 

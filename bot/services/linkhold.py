@@ -22,7 +22,7 @@ from bot.domain import holds as rules
 from bot.domain.links import find_links
 from bot.i18n import tr
 from bot.services.linkhold_blocks import BlockFacts
-from bot.services.linkhold_core import (
+from bot.services.linkhold_ports import (
     AUTOMOD,
     CatchupLimits,
     CatchupPlan,

@@ -14,10 +14,10 @@ from bot.domain.authority import Standing, may_punish
 from bot.domain.text import MESSAGE_LIMIT
 from bot.errors import AlreadyDecided, BotMissingPermissions, NotFound, NotModerator
 from bot.i18n import N_, speaking, tr
-from bot.services.linkhold_core import (
+from bot.services.linkhold_core import HoldCore
+from bot.services.linkhold_ports import (
     Action,
     FileToPublish,
-    HoldCore,
     Published,
     PublishRequest,
     Someone,

@@ -13,7 +13,7 @@ from bot.domain import holds as rules
 from bot.domain.doctor import Finding, Severity
 from bot.domain.text import MESSAGE_LIMIT
 from bot.i18n import tr, trn
-from bot.services.linkhold_core import CatchupPlan, CatchupReport, queue_url
+from bot.services.linkhold_ports import CatchupPlan, CatchupReport, queue_url
 from bot.services.linkhold_review import HoldReview
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ keep working after a restart. Every click and every modal submit checks the mode
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import datetime
 from typing import Any, Literal
@@ -29,6 +28,7 @@ from bot.permissions import (
 )
 from bot.services.linkhold import Decision, LinkHoldService, QueueCard
 from bot.ui.access import checked_moderator, services
+from bot.ui.linkhold_previews import preview_name, previewed
 
 Action = Literal["approve", "edit", "reject", "trust", "timeout", "ban", "full"]
 
@@ -163,41 +163,6 @@ def card_embed(card: QueueCard, joined_at: datetime | None = None) -> discord.Em
         embed.add_field(name=tr("Decision"), value=describe_decision(hold), inline=False)
     embed.set_footer(text=tr("Hold #{id}", id=hold.id))
     return embed
-
-
-# Images Discord shows in a media gallery; the preview keeps a message under the upload limit.
-PREVIEW_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif",
-                 "image/webp": "webp"}
-PREVIEW_MAX_FILES = 10
-PREVIEW_MAX_BYTES = 8 * 1024 * 1024
-TEXT_BUDGET = 4000  # Discord: all text displays of a message together
-
-
-def preview_name(f: HeldAttachment) -> str:
-    """A held image's name on the card (plain, so `attachment://` can't be confused)."""
-    return f"SPOILER_hold{f.hold_id}_{f.position}.{PREVIEW_TYPES[f.content_type or '']}"
-
-
-def previewed(card: QueueCard) -> list[HeldAttachment]:
-    """The held images the card shows (spoilered), within Discord's gallery and size limits."""
-    if _purged(card.hold):
-        return []
-    shown: list[HeldAttachment] = []
-    total = 0
-    for f in card.files:
-        if f.data is None or (f.content_type or "") not in PREVIEW_TYPES:
-            continue
-        if len(shown) == PREVIEW_MAX_FILES or total + len(f.data) > PREVIEW_MAX_BYTES:
-            break
-        shown.append(f)
-        total += len(f.data)
-    return shown
-
-
-def preview_files(card: QueueCard) -> list[discord.File]:
-    """The held images to upload with a new card (the gallery points at them)."""
-    return [discord.File(io.BytesIO(f.data or b""), filename=preview_name(f),
-                         description=truncate(f.filename, 1024)) for f in previewed(card)]
 
 
 def card_layout(card: QueueCard, joined_at: datetime | None = None, *, preview: bool = True

@@ -10,7 +10,6 @@ nothing held is lost, nothing is published or sent twice beyond the documented b
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sqlite3
@@ -21,64 +20,16 @@ from pathlib import Path
 import pytest
 
 from bot.clock import SystemClock
-from bot.db import Database, migrate
-from bot.db.guild_settings import GuildSettingsRepository
+from bot.db import Database
 from bot.db.migrations import discover
 from bot.db.reminders import NewReminder, ReminderRepository
-from bot.services.guild_settings import GuildSettingsService
 from sandbox import Sandbox
-from sandbox.world import SupportServer, build_support_server, configure_defaults
+from sandbox.process import StewardProcess, prepare_database, steward_env
+from sandbox.world import SupportServer, build_support_server
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
-ROOT = Path(__file__).resolve().parents[2]
 LINK = "Here is the clinic's page https://clinic.example.org/trials"
-
-
-class StewardProcess:
-    """`python -m bot run` against `sb` on `database`, optionally with failpoints."""
-
-    def __init__(self, sb: Sandbox, database: Path) -> None:
-        self.sb = sb
-        self.database = database
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self, failpoints: str = "") -> None:
-        env = clean_env(
-            DISCORD_TOKEN=self.sb.token, DISCORD_API_BASE=self.sb.api_base,
-            DISCORD_GATEWAY_URL=self.sb.gateway_url, STEWARD_DATABASE=str(self.database),
-            STEWARD_FAILPOINTS=failpoints)
-        await self.sb.wait_for(lambda: not self.sb.connected, timeout=30)
-        self.sb.reset()
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=self.database.parent, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        await self.sb.wait_for(lambda: self.sb.connected and any(
-            r.route == "GET /users/@me" for r in self.sb.requests), timeout=60)
-        await asyncio.sleep(2.5)  # on_ready follows GUILD_CREATE after guild_ready_timeout
-
-    async def killed(self) -> None:
-        """Wait for the process to die at its failpoint (SIGKILL, exit -9)."""
-        assert self.process is not None
-        code = await asyncio.wait_for(self.process.wait(), 60)
-        assert code == -signal.SIGKILL, f"expected a kill at the failpoint, got exit {code}"
-        self.process = None
-
-    async def stop(self) -> str:
-        """SIGTERM and wait; returns stderr."""
-        if self.process is None:
-            return ""
-        self.process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(self.process.communicate(), 60)
-        code, self.process = self.process.returncode, None
-        assert code == 0, stderr.decode()[-2000:]
-        return stderr.decode()
-
-
-def clean_env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "STEWARD_"))}
-    env.update(values, PYTHONPATH=str(ROOT))
-    return env
 
 
 def integrity(database: Path) -> str:
@@ -86,24 +37,12 @@ def integrity(database: Path) -> str:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
-async def prepare(database: Path, server: SupportServer) -> None:
-    """Migrate and point Steward's settings at the standard server before it first starts."""
-    db = await Database.open(database)
-    try:
-        await migrate(db)
-        service = GuildSettingsService(GuildSettingsRepository(db), SystemClock())
-        await service.load_all()
-        await service.update(server.guild.id, configure_defaults(server))
-    finally:
-        await db.close()
-
-
 @pytest.fixture
 async def world(tmp_path):
     async with Sandbox() as sb:
         server = build_support_server(sb, SystemClock())  # type: ignore[arg-type]
         database = tmp_path / "steward.sqlite3"
-        await prepare(database, server)
+        await prepare_database(database, server)
         steward = StewardProcess(sb, database)
         yield sb, server, steward
         await steward.stop()
@@ -213,7 +152,7 @@ async def test_a_welcome_interrupted_after_its_claim_is_never_sent_twice(world):
 async def steward_migrate(database: Path, **failpoint: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "migrate", cwd=database.parent,
-        env=clean_env(STEWARD_DATABASE=str(database), **failpoint),
+        env=steward_env(STEWARD_DATABASE=str(database), **failpoint),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     _, stderr = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode is not None

@@ -26,6 +26,8 @@ _names = count()
 DELETE_MESSAGE = "DELETE /channels/{channel_id}/messages/{message_id}"
 POST_MESSAGE = "POST /channels/{channel_id}/messages"
 DELETE_CHANNEL = "DELETE /channels/{channel_id}"
+CALLBACK = "POST /interactions/{interaction_id}/{interaction_token}/callback"
+WEBHOOK_EXECUTE = "POST /webhooks/{webhook_id}/{webhook_token}"
 
 
 def fresh(prefix: str = "newcomer") -> str:
@@ -417,6 +419,25 @@ async def test_approve_publishes_once_tells_the_member_once_and_updates_the_card
     assert buttons["Approve"] and buttons["Reject"] and not buttons["Full text"]
     await sb.wait_for(lambda: any(e.get("title") == title_of("hold.approved")
                                   for m in sb.messages(env.mod_log) for e in m.embeds))
+
+
+async def test_approve_is_deferred_before_its_slow_work_so_it_never_expires(env):
+    """Publishing can outlast Discord's 3 s to answer (here a 429 on the webhook, and the
+    clock moved past the window meanwhile): the click is answered with a defer first, so the
+    moderator never sees 10062 Unknown interaction."""
+    sb = env.sb
+    newbie = await env.newcomer()
+    msg = await sb.post(env.general, newbie, "Slow day: https://youtu.be/slow-approval")
+    hold, card = await held(env, msg)
+    sb.fail(WEBHOOK_EXECUTE, 429, times=1, retry_after=0.5)
+    r = await sb.click(card, "Approve", by=env.moderator)
+    await sb.wait_for(lambda: sb.requests_matching(WEBHOOK_EXECUTE))  # the work is under way
+    env.clock.advance(seconds=4)
+    await r.done(timeout=10)
+    assert r.response_type == 5 and r.error is None and not r.rejected
+    assert "Approved hold" in r.texts[-1], r.texts
+    assert requests_index(env, CALLBACK) < requests_index(env, WEBHOOK_EXECUTE)
+    assert len([m for m in sb.messages(env.general) if "slow-approval" in m.content]) == 1
 
 
 async def test_two_moderators_approving_at_once_publish_exactly_once(env):

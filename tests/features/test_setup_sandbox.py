@@ -230,6 +230,22 @@ async def test_cli_config_import_refuses_an_invalid_file_by_line(env, tmp_path, 
     assert config(env, server) == GuildConfig()
 
 
+async def test_cli_config_import_refuses_a_support_group_role_as_a_moderator_role(
+        env, tmp_path, capsys):
+    server = await env.add_server()
+    await env.bot.services.welcome.repository.add_group(
+        server.id, "Carers", server.general.id, "", [], server.mod_role.id, env.clock.now())
+    path = tmp_path / "powers.toml"
+    path.write_text(f"[server]\nguild_id = {server.id}\n[server.core]\n"
+                    f"moderator_roles = [{server.mod_role.id}]\n", encoding="utf-8")
+    args = argparse.Namespace(command="config", config_command="import", guild=server.id,
+                              file=path, dry_run=False)
+    assert await run_command(args, env.bot.settings) == 1
+    err = capsys.readouterr().err
+    assert "line 4: server.core.moderator_roles" in err and "Carers" in err
+    assert config(env, server) == GuildConfig()
+
+
 async def test_the_metrics_endpoint_serves_the_counters(env):
     server = await env.add_server()
     metrics = env.bot.services.metrics

@@ -9,7 +9,8 @@ import pytest
 
 from bot.db.holds import HeldAttachment, HeldLink, Hold
 from bot.services.linkhold import QueueCard
-from bot.ui.linkhold import card_layout, forgotten_layout, preview_files, previewed
+from bot.ui.linkhold import card_layout, forgotten_layout
+from bot.ui.linkhold_previews import preview_files, previewed
 from sandbox.errors import ApiError
 from sandbox.models import MessageFlags
 from sandbox.validation import validate_message, validate_v2_layout

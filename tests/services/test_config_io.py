@@ -143,6 +143,26 @@ async def test_invalid_files_are_refused_by_line_and_change_nothing(service, tex
     assert service.get(GUILD) is before
 
 
+async def test_a_support_group_role_is_refused_as_a_moderator_or_exempt_role(service):
+    """Members give group roles to themselves: an import can't hand one Steward powers, as
+    setup and settings refuse (the same domain check)."""
+    group_role = 800_000_000_000_000_009
+    groups = [("Carers", group_role), ("Stoma chat", None)]
+    for section, name in (("core", "moderator_roles"), ("linkhold", "exempt_roles")):
+        text = (f"[server]\nguild_id = {GUILD}\n[server.{section}]\n"
+                f"{name} = [800000000000000001, {group_role}]\n")
+        with pytest.raises(ImportRejected) as caught:
+            await apply_import(service, GUILD, text, groups=groups)
+        [problem] = caught.value.problems
+        assert problem.line == 4 and problem.where == f"server.{section}.{name}"
+        assert str(group_role) in problem.message and "Carers" in problem.message
+        assert service.get(GUILD) == GuildConfig()
+        # Another role is fine; so is a file from another server (its [server] part is skipped).
+        assert plan_import(text.replace(str(group_role), "800000000000000003"), GuildConfig(),
+                           GUILD, groups).changes
+        assert plan_import(text, GuildConfig(), OTHER_GUILD, groups).changes == {}
+
+
 def test_key_lines_follow_tables_and_dotted_headers():
     text = '# c\n[policy.linkhold]\nhold_days = 3\n\n[ server . "welcome" ]\nchannel = 1\n'
     lines = key_lines(text)
