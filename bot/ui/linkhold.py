@@ -235,11 +235,10 @@ def forgotten_layout(hold: Hold) -> discord.ui.LayoutView:
 
 
 # "Holds so far" on a card: how the member's holds ended, by status.
-_HISTORY: dict[str, str] = {
-    "pending": N_("{count} waiting"), "approving": N_("{count} being approved"),
-    "approved": N_("{count} approved"), "rejected": N_("{count} rejected"),
-    CLOSED_LEFT: N_("{count} closed when they left"),
-}
+_HISTORY: dict[str, str] = {"pending": N_("{count} waiting"), "approved": N_("{count} approved"),
+                            "approving": N_("{count} being approved"),
+                            "rejected": N_("{count} rejected"),
+                            CLOSED_LEFT: N_("{count} closed when they left")}
 
 
 def describe_history(history: dict[str, int]) -> str:
