@@ -59,7 +59,7 @@ def audit_line(entry: AuditEntry) -> str:
     when = f"<t:{int(entry.created_at.timestamp())}:R>" if entry.created_at else "?"
     parts = [f"{when} **{title_of(entry.action)}**"]
     if entry.actor_id is not None:
-        parts.append(f"by {_mention(entry.actor_id)}")
+        parts.append(tr("by {member}", member=_mention(entry.actor_id)))
     if entry.target_id is not None:
         parts.append(f"→ {_mention(entry.target_id)}")
     values = [plain_value(key, value) if isinstance(value, str) and value.startswith(

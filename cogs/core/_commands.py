@@ -204,7 +204,7 @@ class Core(commands.Cog):
 
         _, new, _ = await self.bot.guild_settings.update(interaction.guild_id, mutate,
                                                          actor_id=admin.id)
-        await reply_ephemeral(interaction, "Saved.\n" + describe_routing(
+        await reply_ephemeral(interaction, tr("Saved.") + "\n" + describe_routing(
             new.core.mod_log_events))
 
     # ------------------------------------------------------------------ audit
