@@ -85,15 +85,15 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/services/test_followups_service.py", "tests/db")),
     Mutant("stop button finds a reminder from any server", "bot/services/followups.py",
            '        if reminder is None or reminder.guild_id != guild_id:\n'
-           '            raise NotFound("I couldn\'t find that reminder any more.")',
+           '            raise NotFound(tr("I couldn\'t find that reminder any more."))',
            '        if reminder is None:\n'
-           '            raise NotFound("I couldn\'t find that reminder any more.")',
+           '            raise NotFound(tr("I couldn\'t find that reminder any more."))',
            ("tests/services/test_followups_service.py",)),
     Mutant("follow-up subscription from any server", "bot/services/followups.py",
            "        if followup is None or followup.guild_id != guild_id:\n"
-           '            raise NotFound("I couldn\'t find that follow-up any more.")',
+           '            raise NotFound(tr("I couldn\'t find that follow-up any more."))',
            "        if followup is None:\n"
-           '            raise NotFound("I couldn\'t find that follow-up any more.")',
+           '            raise NotFound(tr("I couldn\'t find that follow-up any more."))',
            ("tests/services/test_followups_service.py",)),
 
     Mutant("moderator may post where they can't themselves", "bot/permissions.py",
