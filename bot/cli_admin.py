@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli_common import EXIT_FAILED, EXIT_OK, Command, fail
+from bot.i18n import N_
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ async def _forget(args: argparse.Namespace, settings: Settings) -> int:
     async with offline_bot(settings) as bot:
         report = await bot.services.privacy.forget(args.guild, args.user)
         await bot.audit.record(args.guild, None, "privacy.forgotten",
-                               details={"removed": report.total, "via": "command line"},
+                               details={"removed": report.total, "via": N_("command line")},
                                post=False)
     print(f"Forgot user {args.user} in server {args.guild}:")
     for name, count in report.removed.items():

@@ -29,6 +29,12 @@ class AuditEntry:
     created_at: datetime | None = None
 
 
+def said(message: str, /, **values: Any) -> dict[str, Any]:
+    """A sentence of Steward's own for an entry's details, recorded as its catalog message and
+    values (mark the message with `N_`) and read in the reader's language when shown."""
+    return {"said": message, "values": values}
+
+
 # --- which events go to the mod log ---------------------------------------------------------
 
 # family -> (what a moderator calls it, the action prefixes it covers)
@@ -164,7 +170,7 @@ _LABELS: Mapping[str, str] = {
     "part": N_("Part"), "group": N_("Group"), "role": N_("Role"), "roles": N_("Roles"),
     "member": N_("Member"), "members": N_("Members"), "outcome": N_("Outcome"),
     "error": N_("Error"), "days": N_("Days"),
-    "cancelled": N_("Reminders cancelled"), "kind": N_("Kind"),
+    "cancelled": N_("Reminders cancelled"), "kind": N_("Kind"), "via": N_("Through"),
 }
 _LINK_WORDS: Mapping[str, str] = {
     "queue": N_("Open the card"), "result": N_("Open the post"),
@@ -205,6 +211,9 @@ def plain_value(key: str, value: Any) -> str:
     """One detail's value in words: links named, booleans as yes/no, ids as #n."""
     if isinstance(value, bool):
         return tr("yes") if value else tr("no")
+    if isinstance(value, dict) and isinstance(value.get("said"), str):  # see `said`
+        values = value.get("values")
+        return tr(value["said"], **(values if isinstance(values, dict) else {}))
     if isinstance(value, str) and value.startswith(("https://", "http://")):
         return f"[{tr(_LINK_WORDS.get(key, N_('Open')))}]({value})"
     if isinstance(value, str) and key in _TIMES:

@@ -24,10 +24,11 @@ from bot.clock import Clock
 from bot.db.reminders import NewReminder
 from bot.db.welcome import PendingJoin, SupportGroup, WelcomeRepository
 from bot.domain import welcome as rules
+from bot.domain.audit import said
 from bot.domain.templates import TemplateError
 from bot.domain.welcome_facts import MemberFacts
 from bot.errors import BotMissingPermissions, InvalidInput
-from bot.i18n import tr
+from bot.i18n import N_, tr
 from bot.services.scheduler import (
     MAX_ATTEMPTS,
     Delivery,
@@ -394,10 +395,10 @@ class WelcomeService:
         await self._audit.record(
             guild_id, None, "welcome.failed", ping[0] if len(ping) == 1 else None,
             {"channel": f"<#{channel_id}>", "members": len(ping),
-             "problem": ("I'm missing Send Messages or View Channel there (Discord error "
-                         f"{exc.code}). Fix the channel permissions; /welcome resend "
-                         "can greet someone again.") if exc.forbidden
-             else f"Discord error {exc.status}/{exc.code}"})
+             "problem": said(N_("I'm missing Send Messages or View Channel there (Discord "
+                                "error {code}). Fix the channel permissions; /welcome resend "
+                                "can greet someone again."), code=exc.code) if exc.forbidden
+             else said(N_("Discord error {status}/{code}"), status=exc.status, code=exc.code)})
 
     async def resend(self, member: MemberFacts, actor_id: int) -> Posted:
         """Post a member's welcome again (moderators), whatever the records say."""

@@ -14,7 +14,9 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.db.welcome import WelcomeRepository
 from bot.domain import welcome as rules
+from bot.domain.audit import said
 from bot.domain.welcome_facts import MemberFacts
+from bot.i18n import N_
 from bot.services.welcome_ports import Audit, Settings, WelcomeDiscord
 
 log = logging.getLogger(__name__)
@@ -109,10 +111,10 @@ class CatchUp:
         if plan.not_greeted:
             await self._audit.record(guild_id, None, "welcome.catchup_skipped", None, {
                 "not_greeted": plan.not_greeted,
-                "why": (f"{plan.not_greeted} member(s) joined while I was offline and were "
-                        f"not welcomed: I greet at most {rules.CATCHUP_MAX_MEMBERS} late "
-                        "joins, from the last "
-                        f"{int(rules.CATCHUP_MAX_AGE.total_seconds() // 3600)} hours. "
-                        "/welcome resend member: can greet someone."),
+                "why": said(N_("Members who joined while I was offline and were not welcomed: "
+                               "{count}. I greet at most {most} late joins, from the last "
+                               "{hours} hours. /welcome resend member: can greet someone."),
+                            count=plan.not_greeted, most=rules.CATCHUP_MAX_MEMBERS,
+                            hours=int(rules.CATCHUP_MAX_AGE.total_seconds() // 3600)),
             })
         return plan

@@ -9,10 +9,11 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.db.welcome import DuplicateGroup, SupportGroup, WelcomeRepository
 from bot.domain import welcome as rules
+from bot.domain.audit import said
 from bot.domain.authority import group_role_refusal
 from bot.domain.welcome_facts import MemberFacts, MessageFacts
 from bot.errors import BotMissingPermissions, InvalidInput, NotFound
-from bot.i18n import tr
+from bot.i18n import N_, tr
 from bot.services.welcome_ports import (
     Audit,
     DoNotTag,
@@ -226,22 +227,23 @@ class SupportGroups:
         if skipped:
             await self._audit.record(guild_id, None, "welcome.role_unsafe", member.id,
                                      {"roles": ", ".join(f"<@&{r}>" for r in skipped),
-                                      "problem": "group role missing or no longer safe; "
-                                                 "not given"})
+                                      "problem": said(N_("The group role is missing or no "
+                                                         "longer safe, so I didn't give it."))})
         if powerful:
             await self._audit.record(guild_id, None, "welcome.role_has_powers", member.id,
                                      {"roles": ", ".join(f"<@&{r}>" for r in powerful),
-                                      "problem": "group role has Steward powers (moderator "
-                                                 "or exempt role); not given"})
+                                      "problem": said(N_(
+                                          "The group role has Steward powers (a moderator or "
+                                          "exempt role), so I didn't give it."))})
             skipped.extend(powerful)
         try:
             await self._discord.change_roles(guild_id, member.id, safe_add, safe_remove)
         except RolesRefused as exc:
             await self._audit.record(
                 guild_id, None, "welcome.roles_failed", member.id,
-                {"problem": f"I couldn't change group roles (Discord error {exc.code}). "
-                            "I need Manage Roles, and the group roles must be below my "
-                            "highest role."})
+                {"problem": said(N_("I couldn't change group roles (Discord error {code}). "
+                                    "I need Manage Roles, and the group roles must be below "
+                                    "my highest role."), code=exc.code)})
             raise BotMissingPermissions(
                 tr("I couldn't change your group roles because I'm missing a permission. "
                 "I've let the moderators know; your choice wasn't saved.")) from None

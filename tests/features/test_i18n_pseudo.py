@@ -190,6 +190,14 @@ async def test_a_second_tour_of_moderator_and_member_paths_in_the_pseudo_locale(
 
     newbie = await sb.join(guild, "pseudo-second")
     await sb.idle()
+    # A welcome that can't be posted: the mod log reads the recorded problem from the catalog.
+    bot_member = sb.bot_member(guild)
+    sb.set_overwrite(server.welcome, bot_member, deny=["send_messages"])
+    unwelcomed = await sb.join(guild, "pseudo-unwelcomed")
+    await sb.wait_for_message(server.modlog, lambda m: any(
+        f"<@{unwelcomed.id}>" in e.get("description", "")
+        and "Send Messages" in e.get("description", "") for e in m.embeds))
+    sb.set_overwrite(server.welcome, bot_member)
     await run(mod, "welcome resend", member=newbie)
     await run(owner, "welcome suggestions", state="off")
     await run(owner, "welcome group add", name="Carers", options={"channel": server.general})
