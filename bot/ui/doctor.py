@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.domain.doctor import Finding, Severity
+from bot.domain.doctor import Finding, Severity, title_of
 from bot.i18n import tr, trn
 
 MAX_REPORTED = 15
@@ -34,7 +34,7 @@ def render_report(findings: Sequence[Finding], *, changed: bool = False) -> disc
     )
     for finding in findings[:MAX_REPORTED]:
         icon = "❌" if finding.severity is Severity.PROBLEM else "⚠️"
-        embed.add_field(name=f"{icon} {finding.code}",
+        embed.add_field(name=f"{icon} {title_of(finding)}",
                         value=finding.message + "\n" + tr("**Fix:** {fix}", fix=finding.fix),
                         inline=False)
     if len(findings) > MAX_REPORTED:

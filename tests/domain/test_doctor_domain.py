@@ -210,3 +210,32 @@ def test_everyone_or_an_integration_role_with_steward_powers_is_a_problem():
     assert "every member counts as a moderator" in everyone.message
     assert "/steward settings moderator_role:" in everyone.fix
     assert "/linkhold unexempt role:" in managed.fix and "<@&12>" in managed.message
+
+
+def test_every_finding_steward_reports_has_a_title_in_words():
+    import ast
+    from pathlib import Path
+
+    from bot.domain import doctor as rules
+    from bot.i18n import speaking
+
+    codes = set()
+    for path in Path("bot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Finding":
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    codes.add(first.value)
+                elif isinstance(first, ast.Name):
+                    codes.add(getattr(rules, first.id))
+    assert len(codes) > 20
+    for code in codes:
+        finding = rules.Finding(code, "x", rules.Severity.WARNING, "m", "f")
+        assert rules.title_of(finding) != "Something needs attention", code
+        assert rules.code_of_title(rules.title_of(finding)) == code
+    queue = rules.Finding("channel.permission", "linkhold.queue_channel:1",
+                          rules.Severity.PROBLEM, "m", "f")
+    assert rules.title_of(queue) == "Permissions missing in the queue channel"
+    assert rules.code_of_title("Permissions missing in the queue channel") == "channel.permission"
+    with speaking("es"):
+        assert "channel" not in rules.title_of(queue) and "." not in rules.title_of(queue)

@@ -14,6 +14,7 @@ from itertools import count
 import pytest
 
 from bot.db.holds import HeldLink, NewHold
+from bot.domain.doctor import code_of_title
 from bot.domain.holds import duplicate_key
 from bot.services.linkhold import LinkHoldService
 from tests.waits import eventually as _eventually
@@ -41,7 +42,7 @@ def reports_of(steward, code: str) -> list[dict]:
     found = []
     for embed in doctor_reports(steward):
         for field in embed.get("fields", []):
-            if field["name"].endswith(f" {code}"):
+            if code_of_title(field["name"].split(" ", 1)[1]) == code:
                 found.append(field)
     return found
 
@@ -51,7 +52,7 @@ def latest_lacks(steward, *codes: str) -> bool:
     if not reports:
         return False
     names = [f["name"] for f in reports[-1].get("fields", [])]
-    return not any(n.endswith(f" {code}") for n in names for code in codes)
+    return not any(code_of_title(n.split(" ", 1)[1]) in codes for n in names)
 
 
 async def check(steward) -> None:

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import build_parser, run_command
-from bot.domain.doctor import Severity
+from bot.domain.doctor import Severity, code_of_title
 from bot.services.config_io import export_toml
 from config.guild import GuildConfig
 from tests.steward_env import running_env
@@ -283,7 +283,7 @@ def doctor_reports(env, channel_id) -> list[dict]:
 
 
 def finding_codes(embed: dict) -> list[str]:
-    return [f["name"].split(" ", 1)[1] for f in embed.get("fields", [])]
+    return [code_of_title(f["name"].split(" ", 1)[1]) for f in embed.get("fields", [])]
 
 
 async def test_setup_without_a_moderator_role_warns_that_moderators_cant_see_the_channels(env):
@@ -311,7 +311,7 @@ async def test_setup_without_a_moderator_role_warns_that_moderators_cant_see_the
     await doctor.done()
     fields = doctor.embeds[0]["fields"]
     assert [f for f in finding_codes(doctor.embeds[0])].count("moderators.cant_see") == 1
-    [field] = [f for f in fields if "moderators.cant_see" in f["name"]]
+    [field] = [f for f in fields if finding_codes({"fields": [f]}) == ["moderators.cant_see"]]
     assert "**Fix:**" in field["value"] and "/steward setup moderator_role:" in field["value"]
     stored = await env.bot.services.doctor.repository.findings(server.id)
     [warning] = [f.finding for f in stored if f.finding.code == "moderators.cant_see"]
@@ -330,7 +330,8 @@ async def test_setup_without_a_moderator_role_warns_that_moderators_cant_see_the
     assert "The moderator roles" in description and "allow View Channel" in description
     doctor = await sb.slash(server.guild, server.owner, "steward doctor")
     await doctor.done()
-    [field] = [f for f in doctor.embeds[0]["fields"] if "moderators.cant_see" in f["name"]]
+    [field] = [f for f in doctor.embeds[0]["fields"]
+               if finding_codes({"fields": [f]}) == ["moderators.cant_see"]]
     assert "moderator roles" in field["value"] and f"<@&{server.mod_role.id}>" in field["value"]
     # Giving that role View Channel on both channels clears it.
     bot = env.bot
