@@ -21,6 +21,7 @@ from bot.i18n import N_
 from bot.services.automod import AutomodError, AutomodService, MemberNow, RoleCheck, RoleOutcome
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold import BlockFacts, Someone
+from bot.ui.language import language_for
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,10 @@ class AutomodAdapter:
         except discord.HTTPException as exc:
             return exc.status
         return "done"
+
+    def language(self, guild_id: int) -> str:
+        """The server's language (its setting, else its preferred locale)."""
+        return language_for(self._client, guild_id)
 
     def cached_joins(self, guild_id: int, role_id: int) -> list[tuple[int, datetime]]:
         """(member id, join date) of cached members without the role (no request)."""

@@ -11,6 +11,9 @@ ignored channels, and blocks links from everyone else. Steward turns each block 
   `/guilds/{id}/auto-moderation/rules`.
 * `differs(existing, spec) -> bool` - whether the rule Discord has needs a PATCH.
 * `is_owned(rule, bot_user_id) -> bool` - Steward touches only the rule it made.
+* The rule's name and the message Discord shows the blocked member are in the server's
+  language (`build_rule` translates them in the language being spoken); the name keeps the
+  untranslated prefix `Steward: `, which is what identifies Steward's rule.
 * `foreign_syntax(pattern) -> list[str]` - constructs outside the regex syntax that Rust's
   `regex` crate (what Discord runs) and Python's `re` (what tests and benches run) share.
 * `promotion_due(...)` - when a member passes the hold period (the rule of `bot.domain.holds`).
@@ -35,12 +38,17 @@ from typing import TYPE_CHECKING, Any
 import tldextract
 
 from bot.domain.holds import HoldPolicy, MemberFacts, clearance
+from bot.i18n import N_, tr
 
 if TYPE_CHECKING:
     from config.guild import LinkHoldSettings
 
-RULE_NAME = "Steward: new members' links"
-CUSTOM_MESSAGE = (
+# Never translated: the prefix (with the creator) is how Steward knows its own rule, in any
+# language and after the server's language changes.
+RULE_PREFIX = "Steward: "
+RULE_SUBJECT = N_("new members' links")  # the rest of the name, in the server's language
+RULE_NAME = RULE_PREFIX + RULE_SUBJECT  # the name in English
+CUSTOM_MESSAGE = N_(
     "New members can't post links for a few days, to keep spam out. "
     "A moderator will look at your post soon."
 )
@@ -270,12 +278,12 @@ def build_rule(facts: RuleFacts) -> RuleSpec:
     ])
     channels = _unique(facts.ignored_channel_ids)
     return RuleSpec(
-        name=RULE_NAME,
+        name=rule_name(),
         regex_patterns=LINK_PATTERNS,
         allow_list=tuple(allow),
         exempt_roles=tuple(roles[:MAX_EXEMPT_ROLES]),
         exempt_channels=tuple(channels[:MAX_EXEMPT_CHANNELS]),
-        custom_message=CUSTOM_MESSAGE,
+        custom_message=tr(CUSTOM_MESSAGE)[:MAX_CUSTOM_MESSAGE],
         alert_channel_id=facts.queue_channel_id,
         enabled=facts.enabled,
         truncated=Truncated(
@@ -344,9 +352,20 @@ def differs(existing: Mapping[str, Any], spec: RuleSpec) -> bool:
     return _shape(existing) != _shape(rule_payload(spec))
 
 
+def rule_name() -> str:
+    """The rule's name in the language being spoken (Discord shows it to admins)."""
+    return (RULE_PREFIX + tr(RULE_SUBJECT))[:MAX_NAME]
+
+
+def is_steward_rule_name(name: object) -> bool:
+    """Whether a rule name is Steward's (in any language)."""
+    return isinstance(name, str) and name.startswith(RULE_PREFIX)
+
+
 def is_owned(rule: Mapping[str, Any], bot_user_id: int) -> bool:
-    """Steward's own rule: made by this bot and carrying Steward's name."""
-    return str(rule.get("creator_id")) == str(bot_user_id) and rule.get("name") == RULE_NAME
+    """Steward's own rule: made by this bot and carrying Steward's name (in any language)."""
+    return (str(rule.get("creator_id")) == str(bot_user_id)
+            and is_steward_rule_name(rule.get("name")))
 
 
 # ------------------------------------------------------------------ promotion

@@ -32,7 +32,7 @@ from bot.db.reminders import NewReminder
 from bot.domain import automod as rule_domain
 from bot.domain import holds as rules
 from bot.domain.doctor import Finding, automod_findings
-from bot.i18n import N_, tr
+from bot.i18n import N_, speaking, tr
 from bot.services.audit import AuditService
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.linkhold import BlockFacts, LinkHoldService, Someone
@@ -124,6 +124,9 @@ class AutomodPort(Protocol):
     def role_check(self, guild_id: int, role_id: int | None) -> RoleCheck | None:
         """The trusted role and Steward's rights (None: not in the server)."""
 
+    def language(self, guild_id: int) -> str:
+        """The server's language (the rule's name and block message speak it)."""
+
     def cached_joins(self, guild_id: int, role_id: int) -> list[tuple[int, datetime]]:
         """(member id, join date) of cached members (not bots) without `role_id`; no request
         is made (discord.py's own cache)."""
@@ -170,11 +173,12 @@ class AutomodService:
     # --- the rule ---------------------------------------------------------------------------
 
     def spec(self, guild_id: int) -> rule_domain.RuleSpec:
-        """The rule these settings call for."""
+        """The rule these settings call for, worded in the server's language."""
         config = self._settings.get(guild_id)
         facts = rule_domain.RuleFacts.from_settings(
             config.linkhold, config.core.moderator_roles, config.linkhold.trusted_role)
-        return rule_domain.build_rule(facts)
+        with speaking(self._port.language(guild_id)):
+            return rule_domain.build_rule(facts)
 
     async def sync_rule(self, guild_id: int) -> SyncOutcome:
         """Make Discord's rules say what the settings say (one rule, Steward's own)."""
@@ -237,7 +241,8 @@ class AutomodService:
     async def _settings_changed(self, guild_id: int, old: GuildConfig, new: GuildConfig) -> None:
         rule_changed = any(getattr(old.linkhold, f) != getattr(new.linkhold, f)
                            for f in _RULE_FIELDS) or (
-            old.core.moderator_roles != new.core.moderator_roles)
+            old.core.moderator_roles != new.core.moderator_roles) or (
+            old.core.language != new.core.language)
         try:
             if rule_changed and (old.linkhold.automod or new.linkhold.automod):
                 await self.sync_rule(guild_id)
@@ -276,7 +281,7 @@ class AutomodService:
         alert message)."""
         if rule_id is not None and rule_id == self.state(guild_id).rule_id:
             return True
-        return rule_name == rule_domain.RULE_NAME
+        return rule_domain.is_steward_rule_name(rule_name)
 
     def synthetic_key(self) -> int:
         """A key for a block without an alert message: an id of this moment (ids made by

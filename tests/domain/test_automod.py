@@ -240,3 +240,19 @@ def test_facts_from_link_hold_settings():
     spec = build_rule(facts)
     assert spec.exempt_roles == (1, 2, 3) and spec.exempt_channels == (4,)
     assert spec.allow_list == ("nhs.uk",) and spec.alert_channel_id == 5 and spec.enabled
+
+
+def test_the_rule_name_and_block_message_fit_in_every_language_and_keep_the_prefix():
+    from bot.domain.automod import RULE_PREFIX, is_steward_rule_name, rule_name
+    from bot.i18n import PSEUDO, shipped, speaking, tr
+
+    for language in (*shipped(), PSEUDO):
+        with speaking(language):
+            message, name = tr(CUSTOM_MESSAGE), rule_name()
+        assert len(message) <= MAX_CUSTOM_MESSAGE, (language, len(message))
+        assert name.startswith(RULE_PREFIX) and len(name) <= 100
+        assert is_steward_rule_name(name)
+        assert is_owned({"name": name, "creator_id": "42"}, 42)
+    with speaking("es"):
+        assert "enlaces" in tr(CUSTOM_MESSAGE) and "enlaces" in rule_name()
+    assert not is_owned({"name": "New members' links", "creator_id": "42"}, 42)

@@ -128,6 +128,13 @@ async def test_a_tour_of_commands_buttons_and_errors_in_the_pseudo_locale(stewar
     await run(owner, "linkhold allow", domain="not a site")
     await run(owner, "linkhold allowlist")
     await run(owner, "linkhold disallow", domain="cancer.gov")
+    # The AutoMod rule: Discord shows its block message to members, its name to admins.
+    await run(owner, "linkhold automod", state="on")
+    [rule] = [r for r in guild.automod_rules.values() if r["name"].startswith("Steward: ")]
+    [block] = [a for a in rule["actions"] if a["type"] == 1]
+    assert unmarked(block["metadata"]["custom_message"], set()) == []
+    assert unmarked(rule["name"], {"Steward"}) == [] and "⟦" in rule["name"]
+    await run(owner, "linkhold automod", state="off")
     await run(owner, "welcome settings", options={"channel": server.welcome})
     await run(owner, "welcome group add", name="Grief", options={"channel": server.forum},
               keywords="grief, loss")

@@ -14,6 +14,9 @@ from itertools import count
 import pytest
 import pytest_asyncio
 
+from bot.domain.audit import EVENT_FAMILIES
+from bot.i18n import speaking, tr
+
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
 _names = count()
@@ -86,6 +89,17 @@ async def test_every_command_is_registered_with_spanish_names_and_descriptions(e
     menu = next(c.data for c in commands if c.data["name"] == "Repost for member")
     assert menu["name_localizations"]["es-ES"] == "Compartir por el miembro"
     assert "fr" not in linkhold["name_localizations"]  # languages Steward doesn't speak: none
+    # The mod log's event families, one choice each, named in Spanish too.
+    steward = env.sb.command("steward")
+    modlog = next(o for o in steward["options"] if o["name"] == "modlog")
+    event = next(o for o in modlog["options"] if o["name"] == "event")
+    assert [c["value"] for c in event["choices"]] == list(EVENT_FAMILIES)
+    for choice in event["choices"]:
+        label = EVENT_FAMILIES[choice["value"]][0]
+        assert choice["name"] == f"{choice['value']}: {label}"
+        spanish = choice["name_localizations"]["es-ES"]
+        with speaking("es"):
+            assert spanish.endswith(tr(label)), (spanish, tr(label))
 
 
 # --- a member whose Discord speaks Spanish -------------------------------------------------------

@@ -60,6 +60,10 @@ class FakePort:
     can_manage_guild: bool = True
     calls: list[tuple] = field(default_factory=list)
     next_id: int = 9_000
+    languages: dict[int, str] = field(default_factory=dict)
+
+    def language(self, guild_id):
+        return self.languages.get(guild_id, "en")
 
     def bot_user_id(self):
         return ME
@@ -220,6 +224,31 @@ async def test_allowlist_and_settings_changes_patch_the_rule(env):
     assert len(env.port.named("edit")) == 1
     await env.set(hold_days=5)  # not part of the rule: no request at all
     assert len(env.port.named("edit")) == 1
+
+
+async def test_the_rule_speaks_the_servers_language_and_stays_steward_s_own(env):
+    await env.set(automod=True)
+    [rule] = env.port.owned()
+    assert rule["name"] == rule_domain.RULE_NAME
+    assert rule["actions"][0]["metadata"]["custom_message"] == rule_domain.CUSTOM_MESSAGE
+    env.port.languages[GUILD] = "es"
+
+    def spanish(config):
+        config.core.language = "es"
+
+    await env.settings.update(GUILD, spanish)
+    [reworded] = env.port.owned()  # the same rule, edited in place: no second rule
+    assert reworded["id"] == rule["id"] and len(env.port.named("create")) == 1
+    assert reworded["name"].startswith("Steward: ") and reworded["name"] != rule["name"]
+    message = reworded["actions"][0]["metadata"]["custom_message"]
+    assert "enlaces" in message and len(message) <= rule_domain.MAX_CUSTOM_MESSAGE
+    assert env.automod.is_ours(GUILD, rule_name=reworded["name"])
+    fresh = await build(env.db, env.clock, env.port)  # a restart finds it by its new name
+    await fresh.automod.start()
+    assert [r["id"] for r in env.port.owned()] == [rule["id"]]
+    assert await fresh.automod.sync_rule(GUILD) == "unchanged"
+    await fresh.scheduler.stop()
+    await fresh.tasks.drain(0.1)
 
 
 async def test_a_deleted_rule_is_recreated_and_an_edited_one_put_back(env):
