@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli_common import EXIT_FAILED, EXIT_OK, Command, fail
-from bot.i18n import N_
+from bot.i18n import N_, SOURCE, negotiate, speaking, tr, trn
 from config.settings import Settings
 
 if TYPE_CHECKING:
     from bot.app import StewardBot
     from bot.db import Database
+    from bot.services.guild_settings import GuildSettingsService
 
 
 COMMANDS: dict[str, Command] = {}
@@ -140,63 +141,83 @@ async def _forget(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("config")
 async def _config(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.clock import SystemClock
+    from bot.db.guild_settings import GuildSettingsRepository
+    from bot.services.guild_settings import GuildSettingsService
+
+    async with _database(settings) as db:
+        service = GuildSettingsService(GuildSettingsRepository(db), SystemClock())
+        await service.load_all()
+        with speaking(cli_language(settings, service.get(args.guild).core.language)):
+            return await _config_in_language(args, db, service)
+
+
+def cli_language(settings: Settings, server_language: str | None) -> str:
+    """The command line's language: STEWARD_LANGUAGE, else the server's setting, else English
+    (offline, the server's Discord locale is unknown)."""
+    return negotiate(settings.language or server_language or SOURCE)
+
+
+async def _config_in_language(args: argparse.Namespace, db: Database,
+                              service: GuildSettingsService) -> int:
+    """`steward config export|import`, speaking the command line's language."""
     from datetime import UTC, datetime
 
     from bot.clock import SystemClock
-    from bot.db.guild_settings import GuildSettingsRepository
     from bot.services.config_io import (
         ImportRejected,
         apply_import,
         describe_changes,
         export_toml,
     )
-    from bot.services.guild_settings import GuildSettingsService
 
-    async with _database(settings) as db:
-        service = GuildSettingsService(GuildSettingsRepository(db), SystemClock())
-        await service.load_all()
-        if args.config_command == "export":
-            text = export_toml(service.get(args.guild), args.guild, datetime.now(UTC))
-            if args.output:
-                args.output.write_text(text, encoding="utf-8")
-                print(f"Wrote the settings of server {args.guild} to {args.output}.",
-                      file=sys.stderr)
-            else:
-                sys.stdout.write(text)
-            return EXIT_OK
-        try:
-            text = (sys.stdin.read() if str(args.file) == "-"
-                    else args.file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            return fail(f"can't read {args.file}: {exc}", EXIT_FAILED)
-        try:
-            from bot.db.welcome import WelcomeRepository
+    if args.config_command == "export":
+        text = export_toml(service.get(args.guild), args.guild, datetime.now(UTC))
+        if args.output:
+            args.output.write_text(text, encoding="utf-8")
+            print(tr("Wrote the settings of server {guild} to {file}.", guild=args.guild,
+                     file=args.output), file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        text = (sys.stdin.read() if str(args.file) == "-"
+                else args.file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return fail(tr("can't read {file}: {error}", file=args.file, error=exc),
+                    EXIT_FAILED)
+    try:
+        from bot.db.welcome import WelcomeRepository
 
-            groups = [(g.name, g.role_id)
-                      for g in await WelcomeRepository(db).groups(args.guild)]
-            plan = await apply_import(service, args.guild, text, dry_run=args.dry_run,
-                                      groups=groups)
-        except ImportRejected as exc:
-            print(f"{args.file} was not imported; nothing changed:", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
-            return EXIT_FAILED
-        if plan.changes and not args.dry_run:
-            from bot.db.audit import AuditRepository
-            from bot.services.audit import AuditService
+        groups = [(g.name, g.role_id)
+                  for g in await WelcomeRepository(db).groups(args.guild)]
+        plan = await apply_import(service, args.guild, text, dry_run=args.dry_run,
+                                  groups=groups)
+    except ImportRejected as exc:
+        print(tr("{file} was not imported; nothing changed:", file=args.file),
+              file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    if plan.changes and not args.dry_run:
+        from bot.db.audit import AuditRepository
+        from bot.services.audit import AuditService
 
-            await AuditService(AuditRepository(db), SystemClock()).record(
-                args.guild, None, "settings.imported",
-                details={k: f"{old} → {new}" for k, (old, new) in plan.changes.items()},
-                post=False)
+        await AuditService(AuditRepository(db), SystemClock()).record(
+            args.guild, None, "settings.imported",
+            details={k: f"{old} → {new}" for k, (old, new) in plan.changes.items()},
+            post=False)
     for note in plan.notes:
         print(note)
     if not plan.changes:
-        print("No changes: the server already has these settings.")
+        print(tr("No changes: the server already has these settings."))
         return EXIT_OK
-    print(("Would change" if args.dry_run else "Changed") + f" {len(plan.changes)} setting(s):")
+    count = len(plan.changes)
+    print(trn("Would change {count} setting:", "Would change {count} settings:", count,
+              count=count) if args.dry_run else
+          trn("Changed {count} setting:", "Changed {count} settings:", count, count=count))
     for line in describe_changes(plan.changes):
         print(f"  {line}")
     if not args.dry_run:
-        print("A running Steward picks this up within a minute.")
+        print(tr("A running Steward picks this up within a minute."))
     return EXIT_OK

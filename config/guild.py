@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from bot.domain.audit import DEFAULT_MOD_LOG_EVENTS, EVENT_FAMILIES
 from bot.domain.holds import TEMPLATE_NAMES
 from bot.domain.templates import validate
+from bot.i18n import tr
 
 SERVER = {"server": True}
 
@@ -50,7 +51,8 @@ class CoreSettings(Section):
         if value is None:
             return None
         if value != PSEUDO and value not in shipped():
-            raise ValueError(f"unknown language {value!r} (Steward speaks {', '.join(shipped())})")
+            raise ValueError(tr("unknown language {value} (Steward speaks {languages})",
+                                value=repr(value), languages=", ".join(shipped())))
         return negotiate(value)
 
     @field_validator("mod_log_events")
@@ -58,8 +60,8 @@ class CoreSettings(Section):
     def _known_events(cls, value: list[str]) -> list[str]:
         unknown = [v for v in value if v not in EVENT_FAMILIES]
         if unknown:
-            raise ValueError(f"unknown mod-log events {unknown} (known: "
-                             f"{', '.join(EVENT_FAMILIES)})")
+            raise ValueError(tr("unknown mod-log events {unknown} (known: {known})",
+                                unknown=", ".join(unknown), known=", ".join(EVENT_FAMILIES)))
         return list(dict.fromkeys(value))
 
     @field_validator("timezone")
@@ -70,9 +72,8 @@ class CoreSettings(Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name like Europe/London)"
-            ) from None
+            raise ValueError(tr("unknown time zone {value} (use an IANA name like "
+                                "Europe/London)", value=repr(value))) from None
         return value
 
 
@@ -155,7 +156,7 @@ class FollowupSettings(Section):
     def _forum_days(cls, value: dict[int, int]) -> dict[int, int]:
         for days in value.values():
             if not 1 <= days <= 365:
-                raise ValueError("check-in days must be between 1 and 365")
+                raise ValueError(tr("check-in days must be between 1 and 365"))
         return value
 
 
@@ -194,8 +195,8 @@ class WelcomeSettings(Section):
 
         for language, template in value.items():
             if language not in shipped():
-                raise ValueError(f"unknown language {language!r} "
-                                 f"(Steward speaks {', '.join(shipped())})")
+                raise ValueError(tr("unknown language {value} (Steward speaks {languages})",
+                                    value=repr(language), languages=", ".join(shipped())))
             validate_template(template, burst=info.field_name == "language_burst_templates")
         return value
 

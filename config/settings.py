@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # data/steward.postgresql.key for PostgreSQL. Every process of one installation needs
     # the same key, so sharded processes on several hosts point this at a shared copy.
     key_file: Path | None = Field(default=None, validation_alias="STEWARD_KEY_FILE")
+    # The language of the command line's messages (`steward config import`), e.g. es; unset:
+    # the server's language setting, else English.
+    language: str | None = Field(default=None, validation_alias="STEWARD_LANGUAGE")
 
     @field_validator("discord_api_base", "discord_gateway_url")
     @classmethod

@@ -27,7 +27,8 @@ from bot.db.guild_settings import GuildSettingsRepository
 from bot.db.settings_stamps import SettingsStampRepository
 from bot.domain.authority import power_role_refusal
 from bot.domain.links import is_valid_domain
-from bot.services.guild_settings import GuildSettingsService, diff
+from bot.i18n import tr
+from bot.services.guild_settings import GuildSettingsService, diff, problem_in_words
 from config.guild import SERVER, GuildConfig
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class ImportProblem:
     message: str
 
     def __str__(self) -> str:
-        prefix = f"line {self.line}: " if self.line else ""
+        prefix = tr("line {line}: ", line=self.line) if self.line else ""
         return f"{prefix}{self.where}: {self.message}" if self.where else prefix + self.message
 
 
@@ -155,46 +156,48 @@ def _check_shape(data: dict[str, Any], lines: dict[tuple[str, ...], int]) -> lis
     for top in data:
         if top not in {"steward", "policy", "server"}:
             problems.append(ImportProblem(_line_of(lines, (top,)), top,
-                                          "unknown part (expected [policy] and [server])"))
+                                          tr("unknown part (expected [policy] and [server])")))
     header = data.get("steward", {})
     if not isinstance(header, dict):
         problems.append(ImportProblem(_line_of(lines, ("steward",)), "steward",
-                                      "must be a table ([steward] with format = 1)"))
+                                      tr("must be a table ([steward] with format = 1)")))
         header = {}
     fmt = header.get("format", FORMAT_VERSION)
     if type(fmt) is not int or fmt != FORMAT_VERSION:
         problems.append(ImportProblem(_line_of(lines, ("steward", "format")), "steward.format",
-                                      f"this Steward reads format {FORMAT_VERSION}, not {fmt}"))
+                                      tr("this Steward reads format {version}, not {found}",
+                                         version=FORMAT_VERSION, found=fmt)))
     for part in ("policy", "server"):
         block = data.get(part, {})
         if not isinstance(block, dict):
-            problems.append(ImportProblem(_line_of(lines, (part,)), part, "must be a table"))
+            problems.append(ImportProblem(_line_of(lines, (part,)), part,
+                                          tr("must be a table")))
             continue
         for section, values in block.items():
             if part == "server" and section == "guild_id":
                 if type(values) is not int:
                     problems.append(ImportProblem(_line_of(lines, (part, section)),
-                                                  "server.guild_id", "must be a server id"))
+                                                  "server.guild_id", tr("must be a server id")))
                 continue
             where = f"{part}.{section}"
             kind = sections.get(section)
             if kind is None:
                 problems.append(ImportProblem(_line_of(lines, (part, section)), where,
-                                              "unknown section"))
+                                              tr("unknown section")))
                 continue
             if not isinstance(values, dict):
                 problems.append(ImportProblem(_line_of(lines, (part, section)), where,
-                                              "must be a table"))
+                                              tr("must be a table")))
                 continue
             for name in values:
                 if name not in kind.model_fields:
                     problems.append(ImportProblem(_line_of(lines, (part, section, name)),
-                                                  f"{where}.{name}", "unknown setting"))
+                                                  f"{where}.{name}", tr("unknown setting")))
                 elif is_server_field(kind, name) != (part == "server"):
                     right = "server" if part == "policy" else "policy"
                     problems.append(ImportProblem(
                         _line_of(lines, (part, section, name)), f"{where}.{name}",
-                        f"belongs in [{right}.{section}]"))
+                        tr("belongs in [{part}.{section}]", part=right, section=section)))
     return problems
 
 
@@ -210,9 +213,10 @@ def plan_import(text: str, current: GuildConfig, guild_id: int,
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise ImportRejected([ImportProblem(int(match.group(1)) if match else None, "",
-                                            f"not valid TOML: {exc}")]) from None
+                                            tr("not valid TOML: {detail}",
+                                               detail=f"`{exc}`"))]) from None
     except RecursionError:
-        raise ImportRejected([ImportProblem(None, "", "not valid TOML: nested too deeply")]
+        raise ImportRejected([ImportProblem(None, "", tr("not valid TOML: nested too deeply"))]
                              ) from None
     lines = key_lines(text)
     problems = _check_shape(data, lines)
@@ -245,10 +249,9 @@ def plan_import(text: str, current: GuildConfig, guild_id: int,
         raise ImportRejected(_validation_problems(exc, lines, same_server)) from None
     notes: list[str] = []
     if not same_server and server:
-        notes.append(
-            f"The [server] part came from server {source_guild}, not this one, so it was "
-            "skipped: set channels and roles here with /steward setup."
-        )
+        notes.append(tr(
+            "The [server] part came from server {source}, not this one, so it was skipped: set "
+            "channels and roles here with /steward setup.", source=source_guild))
     return ImportPlan(new, diff(current, new), tuple(notes))
 
 
@@ -273,8 +276,8 @@ def _check_values(merged: dict[str, dict[str, Any]], guild_id: int,
                 problems.append(ImportProblem(
                     _line_of(lines, ("policy", "linkhold", "allowlist")),
                     "policy.linkhold.allowlist",
-                    f"{str(entry)[:100]!r} isn't a website address Steward can allow "
-                    "(like cancer.gov; not a bare ending like com)"))
+                    tr("{entry} isn't a website address Steward can allow (like cancer.gov; "
+                       "not a bare ending like com)", entry=repr(str(entry)[:100]))))
             else:
                 cleaned.append(normalized)
         merged["linkhold"]["allowlist"] = cleaned
@@ -286,11 +289,12 @@ def _check_values(merged: dict[str, dict[str, Any]], guild_id: int,
             where = _line_of(lines, ("server", section, name)), f"server.{section}.{name}"
             if guild_id in roles:
                 problems.append(ImportProblem(
-                    *where, "@everyone can't be given this: pick an ordinary role"))
+                    *where, tr("@everyone can't be given this: pick an ordinary role")))
             for role in roles:
                 refusal = power_role_refusal(role, groups) if isinstance(role, int) else None
                 if refusal:
-                    problems.append(ImportProblem(*where, f"role {role}: {refusal}"))
+                    problems.append(ImportProblem(*where, tr("role {role}: {refusal}",
+                                                             role=role, refusal=refusal)))
     return problems
 
 
@@ -314,7 +318,8 @@ def _validation_problems(exc: ValidationError, lines: dict[tuple[str, ...], int]
         if len(loc) >= 2 and loc[0] in sections and loc[1] in sections[loc[0]].model_fields:
             part = "server" if is_server_field(sections[loc[0]], loc[1]) else "policy"
         path = (part, *loc)
-        problems.append(ImportProblem(_line_of(lines, path), ".".join(path), error["msg"]))
+        problems.append(ImportProblem(_line_of(lines, path), ".".join(path),
+                                      problem_in_words(error)))
     return problems
 
 

@@ -8,7 +8,8 @@ new per setting; template wording is shown only as "changed").
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from bot.clock import Clock
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.errors import InvalidInput
+from bot.i18n import N_, tr
 from config.guild import GuildConfig
 
 log = logging.getLogger(__name__)
@@ -139,5 +141,46 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors(include_input=False, include_url=False):
         where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+        message = problem_in_words(error)
+        parts.append(f"`{where}`: {message}" if where else message)
     return "; ".join(parts)
+
+
+# pydantic's error types -> what the form check says, in the reader's language (pydantic's own
+# messages are English only).
+_PROBLEMS: dict[str, str] = {
+    "greater_than_equal": N_("must be at least {ge}"),
+    "greater_than": N_("must be more than {gt}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "less_than": N_("must be less than {lt}"),
+    "int_type": N_("must be a whole number"),
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "bool_type": N_("must be true or false"),
+    "bool_parsing": N_("must be true or false"),
+    "string_type": N_("must be text"),
+    "list_type": N_("must be a list"),
+    "dict_type": N_("must be a table"),
+    "model_type": N_("must be a table"),
+    "missing": N_("is required"),
+    "extra_forbidden": N_("unknown setting"),
+    "string_too_long": N_("is too long (at most {max_length} characters)"),
+    "too_long": N_("has too many entries (at most {max_length})"),
+}
+
+
+def problem_in_words(error: Mapping[str, Any]) -> str:
+    """One pydantic error as the form check says it, in the language being spoken: Steward's
+    own validators' messages (already translated when raised) as they are, pydantic's by its
+    error type."""
+    context = error.get("ctx") or {}
+    if error.get("type") == "value_error" and "error" in context:
+        return str(context["error"])
+    if error.get("type") == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(context.get("expected", "")))
+        return tr("must be one of {choices}", choices=", ".join(f"`{c}`" for c in choices))
+    known = _PROBLEMS.get(str(error.get("type")))
+    if known is None:
+        return tr("isn't a value this setting accepts")
+    return tr(known, **{key: value for key, value in context.items()
+                        if isinstance(value, str | int | float)})

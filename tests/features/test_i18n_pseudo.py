@@ -144,6 +144,11 @@ async def test_a_tour_of_commands_buttons_and_errors_in_the_pseudo_locale(stewar
     await run(owner, "care phrases add", phrase="ready to give up")
     await run(owner, "repost settings")
     await run(owner, "followup settings", timezone="Europe/Madrid")
+    # The form check's refusals (pydantic's, and Steward's own validators) from the catalog.
+    refused = await run(owner, "linkhold settings", hold_days=999)
+    assert "`hold_days`" in (refused.content or "") and "365" in refused.content
+    refused = await run(owner, "followup settings", timezone="Mars/Base")
+    assert "Mars/Base" in (refused.content or "")
     await run(server.member, "linkhold queue")  # not a moderator: an error
     await run(server.member, "preferences", followup_pings="off")
     await run(server.member, "groups")

@@ -230,6 +230,32 @@ async def test_cli_config_import_refuses_an_invalid_file_by_line(env, tmp_path, 
     assert config(env, server) == GuildConfig()
 
 
+async def test_cli_config_import_speaks_steward_language_else_the_servers(env, tmp_path, capsys):
+    server = await env.add_server()
+    path = tmp_path / "bad.toml"
+    path.write_text("[policy.linkhold]\nhold_days = 999\nnope = 1\n", encoding="utf-8")
+    args = argparse.Namespace(command="config", config_command="import", guild=server.id,
+                              file=path, dry_run=True)
+    spanish = env.bot.settings.model_copy(update={"language": "es"})
+    assert await run_command(args, spanish) == 1
+    err = capsys.readouterr().err
+    assert "no se importó" in err and "línea 3: policy.linkhold.nope: ajuste desconocido" in err
+    path.write_text("[policy.linkhold]\nhold_days = 999\n", encoding="utf-8")
+    assert await run_command(args, spanish) == 1
+    assert "línea 2: policy.linkhold.hold_days: tiene que ser como mucho 365" in (
+        capsys.readouterr().err)
+    # Unset: the server's own language setting; a server without one: English.
+    await env.bot.guild_settings.update(server.id, lambda c: setattr(c.core, "language", "es"))
+    assert await run_command(args, env.bot.settings) == 1
+    assert "tiene que ser como mucho 365" in capsys.readouterr().err
+    await env.bot.guild_settings.update(server.id, lambda c: setattr(c.core, "language", None))
+    assert await run_command(args, env.bot.settings) == 1
+    assert "line 2: policy.linkhold.hold_days: must be at most 365" in capsys.readouterr().err
+    path.write_text("[policy.linkhold]\nhold_days = 9\n", encoding="utf-8")
+    assert await run_command(args, spanish) == 0
+    assert "Cambiaría 1 ajuste:" in capsys.readouterr().out
+
+
 async def test_cli_config_import_refuses_a_support_group_role_as_a_moderator_role(
         env, tmp_path, capsys):
     server = await env.add_server()

@@ -11,6 +11,7 @@ from bot.clock import FakeClock
 from bot.db import Database, migrate
 from bot.db.guild_settings import GuildSettingsRepository
 from bot.domain.links import is_valid_domain
+from bot.i18n import PSEUDO, speaking
 from bot.services.config_io import (
     ImportRejected,
     apply_import,
@@ -99,20 +100,20 @@ async def test_dry_run_shows_the_diff_and_saves_nothing(service):
 @pytest.mark.parametrize(("text", "line", "where", "says"), [
     ("[policy.linkhold]\nhold_days = 3\nnotify = \n", 3, "", "not valid TOML"),
     ("[policy.linkhold]\nenabled = true\n\nhold_days = -1\n", 4, "policy.linkhold.hold_days",
-     "greater than or equal"),
+     "must be at least 0"),
     ("[policy.core]\ntimezone = \"Mars/Base\"\n", 2, "policy.core.timezone", "unknown time zone"),
     ("[policy.linkhold]\nhold_dayz = 3\n", 2, "policy.linkhold.hold_dayz", "unknown setting"),
     ("[policy.linkhold]\nqueue_channel = 5\n", 2, "policy.linkhold.queue_channel",
      "belongs in [server.linkhold]"),
     ("[policy]\n[policy.nope]\nx = 1\n", 2, "policy.nope", "unknown section"),
     ("[server]\nguild_id = 1\n[server.welcome]\nchannel = \"general\"\n", 4,
-     "server.welcome.channel", "integer"),
+     "server.welcome.channel", "must be a whole number"),
     ("[steward]\nformat = 9\n", 2, "steward.format", "format 1"),
     # As strict as the commands: the same validators, no type coercion, no crash.
     ("[policy.linkhold]\nhold_days = true\n", 2, "policy.linkhold.hold_days",
-     "valid integer"),
+     "must be a whole number"),
     ("[policy.linkhold]\nhold_days = \"3\"\n", 2, "policy.linkhold.hold_days",
-     "valid integer"),
+     "must be a whole number"),
     ("[policy.linkhold]\nallowlist = [\"cancer.org\", \"com\"]\n", 2,
      "policy.linkhold.allowlist", "isn't a website address"),
     ("[policy.welcome]\ntemplate = \"Hi {x}\"\n", 2, "policy.welcome.template",
@@ -231,3 +232,22 @@ def _tomlable(value):
     if isinstance(value, list):
         return [_tomlable(v) for v in value if v is not None]
     return value
+
+
+@pytest.mark.parametrize("text", [
+    "[policy.linkhold]\nhold_days = 999\n", "[policy.linkhold]\nhold_days = true\n",
+    "[policy.repost]\nmode = \"x\"\n", "[policy.core]\ntimezone = \"Mars/Base\"\n",
+    "[policy.nope]\nx = 1\n", "[policy.linkhold]\nqueue_channel = 5\n",
+    "[policy.linkhold]\nallowlist = [\"com\"]\n", "[steward]\nformat = 9\n",
+    "[policy.welcome]\nlanguage_templates = {fr = \"Salut\"}\n",
+])
+async def test_import_problems_come_from_the_catalog(service, text):
+    """Every problem in the pseudo-locale is inside its markers (no pydantic English)."""
+    with speaking(PSEUDO), pytest.raises(ImportRejected) as caught:
+        await apply_import(service, GUILD, text)
+    for problem in caught.value.problems:
+        assert problem.message.startswith("⟦") and problem.message.endswith("⟧"), problem
+    with speaking("es"):
+        with pytest.raises(ImportRejected) as caught:
+            await apply_import(service, GUILD, text)
+        assert str(caught.value.problems[0]).startswith("línea ")
