@@ -9,11 +9,16 @@ and play in the order of `CHAPTERS` (`module` runs its `chapter`, `module:name` 
 a chapter whose module does not exist is skipped). A
 chapter acts through `story.sb` (the sandbox scenario API: `post`, `join`, `slash`, `click`,
 `context_menu`, `submit_modal`, ...), waits with `await story.settle()`, moves time with
-`story.later(days=2, note="Two days later")`, and prints with `story.say(...)` and
+`story.later("Two days later", days=2)`, and prints with `story.say(...)` and
 `story.show()` (everything new in the server and in DMs since the last `show()`), or
 `story.show_reply(result)` for an ephemeral answer only the clicker sees. The cast is shared:
 `story.newcomer` is Sam, who joins in the welcome chapter (`await story.ensure_newcomer()`
 joins Sam if no earlier chapter did).
+
+The narration speaks the demo's language too (`--lang es`): `story.say`, `story.heading`,
+`story.later` and `story.voice` take literal English text with named placeholders
+(`story.say("Sam joins {server}.", server=name)`, never an f-string); `./dev i18n extract`
+collects it under the message context "demo".
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.clock import FakeClock
-from bot.i18n import PSEUDO, Translator, translator
+from bot.i18n import COMMAND_CONTEXT, DEMO_CONTEXT, PSEUDO, Translator, fill, translator
 from sandbox import Sandbox
 from sandbox.interactions import Modal
 from sandbox.models import Channel, Member, Message, Role, User
@@ -90,28 +95,31 @@ class NarratedSandbox:
                     options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         given = {**(options or {}), **kwargs}
         typed = " ".join(f"{key}: {self._value(value)}" for key, value in given.items())
-        self._act(f"{_name(user)} types: /{command}{' ' + typed if typed else ''}")
+        self._act(self._story.voice("{who} types: {command}", who=_name(user),
+                                    command=f"/{command}{' ' + typed if typed else ''}"))
         return await self._sb.slash(guild, user, command, *args, options=options, **kwargs)
 
     async def context_menu(self, guild: Any, user: Any, name: str, *, target: Any,
                            **kwargs: Any) -> Any:
-        whose = (f"{_name(target.author)}'s message" if isinstance(target, Message)
-                 else _name(target))
-        self._act(f"{_name(user)} right-clicks {whose} → Apps → {name}")
+        voice = self._story.voice
+        whose = (voice("{who}'s message", who=_name(target.author))
+                 if isinstance(target, Message) else _name(target))
+        self._act(voice("{who} right-clicks {whose} → Apps → {menu}", who=_name(user),
+                        whose=whose, menu=self._story.catalog.pgettext(COMMAND_CONTEXT, name)))
         return await self._sb.context_menu(guild, user, name, target=target, **kwargs)
 
     async def click(self, message: Message, label: str | None = None, *,
                     by: Any = None, **kwargs: Any) -> Any:
-        self._act(f"{_name(by) if by is not None else 'someone'} presses "
-                  f"[{label or kwargs.get('custom_id', '?')}]")
+        self._act(self._story.voice("{who} presses [{button}]", who=self._who(by),
+                                    button=label or kwargs.get("custom_id", "?")))
         return await self._sb.click(message, label, by=by, **kwargs)
 
     async def submit_modal(self, modal: Modal | None, *, by: Any = None,
                            values: dict[str, str] | None = None,
                            selects: dict[str, list[str]] | None = None) -> Any:
         if modal is not None:
-            self._act(f"{_name(by) if by is not None else 'they'} fills in the form "
-                      f"“{modal.title}”:")
+            self._act(self._story.voice("{who} fills in the form “{form}”:",
+                                        who=self._who(by), form=modal.title))
             for label, field in _labelled(modal):
                 answer = self._field(field, label, values or {}, selects or {})
                 self._story.out.write(f"      {label}: {answer}\n")
@@ -125,8 +133,12 @@ class NarratedSandbox:
             option = next((o for row in message.components for c in row.get("components", [])
                            for o in c.get("options") or [] if o.get("value") == value), None)
             names.append(option.get("label") if option else self._value(value))
-        self._act(f"{_name(by) if by is not None else 'someone'} picks: {', '.join(names)}")
+        self._act(self._story.voice("{who} picks: {choices}", who=self._who(by),
+                                    choices=", ".join(names)))
         return await self._sb.select(message, chosen, by=by, **kwargs)
+
+    def _who(self, by: Any) -> str:
+        return _name(by) if by is not None else self._story.voice("someone")
 
     def _field(self, field: dict[str, Any], label: str, values: dict[str, str],
                selects: dict[str, list[str]]) -> str:
@@ -135,11 +147,13 @@ class NarratedSandbox:
             typed = next((values[k] for k in keys if k in values), None)
             offered = field.get("value") or ""
             if typed is None:
-                return (f"{self._words(offered)} (as offered)" if offered else "(left empty)")
+                voice = self._story.voice
+                return (voice("{text} (as offered)", text=self._words(offered)) if offered
+                        else voice("(left empty)"))
             return self._words(typed)
         chosen = next((selects[k] for k in keys if k in selects), [])
         if not chosen:
-            return "(nothing picked)"
+            return self._story.voice("(nothing picked)")
         options = {o.get("value"): o.get("label") for o in field.get("options") or []}
         names = []
         for value in chosen:
@@ -192,13 +206,17 @@ class Story:
         """What Steward shows for the English `text` (a label to click) in the demo's language."""
         return self.catalog.gettext(text)
 
-    def heading(self, title: str) -> None:
-        """Start a chapter."""
-        self.out.write(f"\n{'=' * 72}\n{title}\n{'=' * 72}\n")
+    def voice(self, text: str, /, **values: Any) -> str:
+        """The demo's own words (English `text`, named placeholders) in the demo's language."""
+        return fill(self.catalog.pgettext(DEMO_CONTEXT, text), values)
 
-    def say(self, text: str) -> None:
-        """A narrator's line."""
-        self.out.write(f"\n  ~ {text}\n")
+    def heading(self, title: str, /, **values: Any) -> None:
+        """Start a chapter."""
+        self.out.write(f"\n{'=' * 72}\n{self.voice(title, **values)}\n{'=' * 72}\n")
+
+    def say(self, text: str, /, **values: Any) -> None:
+        """A narrator's line (literal English with named placeholders, see the module doc)."""
+        self.out.write(f"\n  ~ {self.voice(text, **values)}\n")
 
     async def settle(self, quiet: float = 0.15) -> None:
         """Wait until Steward has stopped talking to Discord for a moment."""
@@ -207,7 +225,11 @@ class Story:
     def later(self, note: str | None = None, **delta: float) -> None:
         """Move simulated time forward (e.g. `later("Two days later", days=2)`)."""
         self.clock.advance(timedelta(**delta))
-        self.say(f"({note or 'Later'}: {self.clock.now():%a %d %b, %H:%M} UTC)")
+        said = self.voice(note) if note else self.voice("Later")
+        self.out.write(f"\n  ~ ({said}: {self._when(self.clock.now())})\n")
+
+    def _when(self, when: datetime) -> str:
+        return self.voice("{when} UTC", when=self.catalog.datetime(when, UTC))
 
     async def ensure_newcomer(self) -> Member:
         """Sam, the newcomer; joins now unless an earlier chapter brought them in."""
@@ -218,7 +240,7 @@ class Story:
 
     def _where(self, channel: Channel) -> str:
         if channel.recipient is not None:
-            return f"DM to {channel.recipient.username}"
+            return self.voice("DM to {who}", who=channel.recipient.username)
         if channel.parent_id is not None:
             parent = self.sb.world.channels.get(channel.parent_id)
             return f"#{parent.name if parent else '?'} > {channel.name}"
@@ -227,11 +249,11 @@ class Story:
     def _author(self, message: Message) -> str:
         name = message.author.username
         if message.webhook_id == self.sb.application_id or message.interaction_id is not None:
-            return f"{self.sb.bot_user.username} [bot]"
+            return self.voice("{name} [bot]", name=self.sb.bot_user.username)
         if message.webhook_id is not None:
-            return f"{name} [via webhook]"
+            return self.voice("{name} [via webhook]", name=name)
         if message.author.id == self.sb.bot_user.id:
-            return f"{name} [bot]"
+            return self.voice("{name} [bot]", name=name)
         return name
 
     def _render_mentions(self, text: str) -> str:
@@ -249,8 +271,11 @@ class Story:
         when = datetime.fromtimestamp(int(match.group(1)), tz=UTC)
         if match.group(2) == "R":
             days = (self.clock.now() - when).days
-            return "today" if days == 0 else f"{days} days ago" if days > 0 else f"in {-days} days"
-        return f"{when:%a %d %b %Y, %H:%M} UTC"
+            if days == 0:
+                return self.voice("today")
+            return (self.voice("{days} days ago", days=days) if days > 0
+                    else self.voice("in {days} days", days=-days))
+        return self._when(when)
 
     def _format(self, message: Message) -> list[str]:
         lines = [f"[{self._where(message.channel)}] {self._author(message)}:"]
@@ -269,12 +294,14 @@ class Story:
             if line.strip():  # a Components V2 message (the queue card)
                 lines.append(f"    | {line.removeprefix('### ').removeprefix('-# ')}")
         for item in message.gallery:
-            hidden = " (behind a spoiler)" if item.get("spoiler") else ""
-            lines.append(f"    | [image preview{hidden}: {item.get('description') or 'image'}]")
+            what = item.get("description") or self.voice("image")
+            lines.append("    | " + (self.voice("[image preview (behind a spoiler): {what}]",
+                                                what=what) if item.get("spoiler")
+                                     else self.voice("[image preview: {what}]", what=what)))
         for attachment in message.attachments:
             if any(attachment.filename in str(i.get("media")) for i in message.gallery):
                 continue
-            lines.append(f"    (attachment: {attachment.filename})")
+            lines.append("    " + self.voice("(attachment: {file})", file=attachment.filename))
         buttons = [b.get("label") for b in message.buttons() if b.get("label")]
         if buttons:
             lines.append("    " + "  ".join(f"[{label}]" for label in buttons))
@@ -282,7 +309,7 @@ class Story:
         if pinged:
             names = sorted(self.sb.world.users[p].username if p in self.sb.world.users
                            else str(p) for p in pinged)
-            lines.append(f"    (pings: {', '.join(names)})")
+            lines.append("    " + self.voice("(pings: {names})", names=", ".join(names)))
         return lines
 
     def show(self) -> None:
@@ -295,18 +322,19 @@ class Story:
                 if message.deleted:
                     self._deleted_shown.add(message.id)
                     self.out.write("\n".join(self._format(message)) + "\n")
-                    self.out.write("    (removed by Steward moments later)\n")
+                    self.out.write("    " + self.voice("(removed by Steward moments later)")
+                                   + "\n")
                     continue
                 self.out.write("\n".join(self._format(message)) + "\n")
             elif message.deleted and message.id not in self._deleted_shown:
                 self._deleted_shown.add(message.id)
-                self.out.write(f"[{self._where(message.channel)}] "
-                               f"(a message by {message.author.username} was removed)\n")
+                self.out.write(f"[{self._where(message.channel)}] " + self.voice(
+                    "(a message by {who} was removed)", who=message.author.username) + "\n")
 
     def show_reply(self, result: Any, who: str = "") -> None:
         """Print an interaction's visible answer (ephemeral ones marked as private)."""
         for message in getattr(result, "messages", []) or []:
-            tag = "only you can see this" if message.ephemeral else "reply"
+            tag = self.voice("only you can see this") if message.ephemeral else self.voice("reply")
             lines = self._format(message)
             lines[0] = f"[{tag}{' — ' + who if who else ''}] {self._author(message)}:"
             self.out.write("\n".join(lines) + "\n")
@@ -324,13 +352,17 @@ async def _startup(story: Story) -> None:
     story.heading("Steward starts")
     bot = story.bot
     commands = story.sb.registered_commands()
-    story.say(f"Steward connected to the sandbox as {bot.user} and registered "
-              f"{len(commands)} application commands:")
+    story.say("Steward connected to the sandbox as {bot} and registered {count} application "
+              "commands:", bot=bot.user, count=len(commands))
     for command in sorted(commands, key=lambda c: (c.type, c.name)):
-        kind = {1: "/", 2: "user menu: ", 3: "message menu: "}.get(command.type, "")
-        story.out.write(f"    {kind}{command.name}\n")
+        kind = {1: "/", 2: story.voice("user menu: "),
+                3: story.voice("message menu: ")}.get(command.type, "")
+        name = command.name if command.type == 1 else story.catalog.pgettext(COMMAND_CONTEXT,
+                                                                             command.name)
+        story.out.write(f"    {kind}{name}\n")
     guild = bot.get_guild(story.server.guild.id)
-    story.say(f"A tour of {guild.name}: {guild.member_count} members.")
+    story.say("A tour of {server}: {count} members.", server=guild.name,
+              count=guild.member_count)
     for channel in sorted(guild.channels, key=lambda c: c.position):
         story.out.write(f"    #{channel.name} ({channel.type.name})\n")
     story.say("The admin has pointed Steward at #mod-queue, #mod-log, #welcome and #rules, "
@@ -370,7 +402,8 @@ async def play(out: TextIO, database: Path, language: str = "en") -> Sandbox:
                 story.show()
         finally:
             await harness.stop()
-    out.write("\nThe end. Everything above ran offline against Steward's built-in sandbox.\n")
+    out.write("\n" + story.voice("The end. Everything above ran offline against Steward's "
+                                  "built-in sandbox.") + "\n")
     return sb
 
 

@@ -51,8 +51,10 @@ async def chapter(story: Story) -> None:
         story.say("(The support message did not open; skipping the rest of this chapter.)")
         return
     (field,) = opened.modal.inputs()
-    story.out.write(f"[form — maria] {opened.modal.title}\n")
-    story.out.write(f"    {field.get('label')}: (pre-filled; Maria adds a line of her own)\n")
+    story.out.write(story.voice("[form — {who}] {form}", who="maria", form=opened.modal.title)
+                    + "\n")
+    story.out.write(f"    {field.get('label')}: "
+                    + story.voice("(pre-filled; Maria adds a line of her own)") + "\n")
     text = field["value"] + "\nI'm around tonight if you want to talk. Maria"
     sent = await sb.submit_modal(opened.modal, by=maria, values={field["custom_id"]: text})
     await sent.done()

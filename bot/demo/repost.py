@@ -83,5 +83,5 @@ async def chapter(story: Story) -> None:
     await story.settle()
     story.show_reply(saved, "anna")
     ending = posted.content[-150:].replace(f"<@{anna.id}>", f"@{anna.user.username}")
-    story.say(f"The post now ends (attribution kept): ...{ending}")
+    story.say("The post now ends (attribution kept): ...{ending}", ending=ending)
 

@@ -45,6 +45,7 @@ PSEUDO = "xx"
 PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 COMMAND_CONTEXT = "command"  # msgctxt of command, option and choice names
+DEMO_CONTEXT = "demo"  # msgctxt of the demo's narration (bot/demo: `story.say(...)` and co.)
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _speaking: ContextVar[str] = ContextVar("steward_language", default=SOURCE)

@@ -5,7 +5,8 @@ discord.py's decorators (`@group.command(name=..., description=...)`, `describe(
 `Literal["on", "off"]`, ...). discord.py hands each of them to our `app_commands.Translator`
 when it registers the commands, so they belong in the catalog too: names and choices under the
 message context "command" (so `settings` the command never collides with a sentence), and
-descriptions as plain messages.
+descriptions as plain messages. The demo's narration (`story.say("…")`, `heading`, `voice`,
+`later("…")` in bot/demo) goes in under the message context "demo".
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import IO, Any
 
 from babel.messages.extract import extract_python
 
-from bot.i18n import COMMAND_CONTEXT
+from bot.i18n import COMMAND_CONTEXT, DEMO_CONTEXT
 
 Result = tuple[int, Any, Any, Any]
 
 _COMMAND_FACTORIES = {"command", "Group", "ContextMenu", "context_menu"}
 _SKIPPED_PARAMETERS = {"self", "interaction", "message", "target", "current"}
+# The demo's narration (bot/demo): `story.say("…")`, `heading`, `voice`, `later("note")`.
+_DEMO_VOICES = {"say", "heading", "voice", "later"}
 
 
 def extract_steward(fileobj: IO[bytes], keywords: Mapping[str, Any] | Collection[str],
@@ -82,6 +85,11 @@ def _from_call(call: ast.Call) -> Iterator[Result]:
             text = _text(value)
             if text is not None:
                 yield call.lineno, "pgettext", (COMMAND_CONTEXT, text), []
+    elif name in _DEMO_VOICES:
+        first = call.args[0] if call.args else keywords.get("note")
+        text = _text(first)
+        if text is not None:
+            yield call.lineno, "pgettext", (DEMO_CONTEXT, text), []
     elif name == "Choice":
         text = _text(keywords.get("name"))
         if text is not None:

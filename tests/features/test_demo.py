@@ -70,7 +70,14 @@ async def test_the_demo_plays_in_spanish(tmp_path):
     assert "¡Te damos la bienvenida a Hope Together, @sam!" in transcript
     assert "[Encuentra tu grupo de apoyo]" in transcript
     assert "Elige los grupos que quieres seguir" in transcript
-    assert "[DM to sam] Steward [bot]:" in transcript and "lo he retenido" in transcript
+    assert "[MD a sam] Steward [bot]:" in transcript and "lo he retenido" in transcript
+    # The demo's own voice (narration, what people typed and pressed) speaks Spanish too.
+    assert "\n  ~ Sam llega tras un diagnóstico" in transcript
+    assert "\n  > olivia escribe: /steward setup\n" in transcript
+    assert "\n  > sam pulsa [Encuentra tu grupo de apoyo]\n" in transcript
+    assert "~ (Dos días después: 7 ene 2026" in transcript
+    assert "[solo tú puedes ver esto — olivia]" in transcript
+    assert transcript.rstrip().endswith("sandbox integrado de Steward.")
     assert "| Publicación retenida de un miembro nuevo" in transcript
     assert "[Aprobar]  [Editar y aprobar]  [Rechazar]" in transcript
     assert "— compartido para @sam por los moderadores" in transcript
@@ -78,7 +85,7 @@ async def test_the_demo_plays_in_spanish(tmp_path):
     assert "Hola, @susan159 👋" in transcript
     assert "Es el único recordatorio que enviaré" in transcript
     assert "Seguimiento respondido" in transcript
-    # Nothing Steward says is left in English (member posts and the narration are).
+    # Nothing Steward says is left in English (member posts are).
     steward_lines = [line for block in transcript.split("\n[") if "Steward [bot]:" in block
                      for line in block.splitlines()[1:]
                      if line.startswith("    ")]  # the narrator's lines start with "  ~"

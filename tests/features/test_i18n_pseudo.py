@@ -80,6 +80,15 @@ async def test_every_visible_string_in_the_demo_comes_from_the_catalog(tmp_path)
             leaks.append(f"{where}: {outside_markers(text)[:160]!r} -> {words[:8]}")
     assert not leaks, "hard-coded strings (outside the catalog):\n" + "\n".join(leaks)
     assert not _doctor_titles_with_codes(texts)
+    # The demo's own voice: chapter headings, the narrator's "~" lines and the "> olivia
+    # types: ..." lines come from the catalog too (context "demo").
+    lines = out.getvalue().splitlines()
+    voiced = [line for i, line in enumerate(lines)
+              if line.startswith(("  ~ ", "  > ")) or (i and lines[i - 1].startswith("====")
+                                                       and not line.startswith("===="))]
+    assert len(voiced) > 60 and any(line.startswith("  > ") for line in voiced)
+    unvoiced = [line for line in voiced if unmarked(line, people | {"Steward"})]
+    assert not unvoiced, "narration outside the catalog:\n" + "\n".join(unvoiced[:20])
 
 
 
