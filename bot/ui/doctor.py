@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.domain.doctor import Finding, Severity, title_of
+from bot.domain.doctor import Finding, Severity
+from bot.domain.doctor_titles import title_of
 from bot.i18n import tr, trn
 
 MAX_REPORTED = 15

@@ -217,6 +217,7 @@ def test_every_finding_steward_reports_has_a_title_in_words():
     from pathlib import Path
 
     from bot.domain import doctor as rules
+    from bot.domain.doctor_titles import code_of_title, title_of
     from bot.i18n import speaking
 
     codes = set()
@@ -231,11 +232,11 @@ def test_every_finding_steward_reports_has_a_title_in_words():
     assert len(codes) > 20
     for code in codes:
         finding = rules.Finding(code, "x", rules.Severity.WARNING, "m", "f")
-        assert rules.title_of(finding) != "Something needs attention", code
-        assert rules.code_of_title(rules.title_of(finding)) == code
+        assert title_of(finding) != "Something needs attention", code
+        assert code_of_title(title_of(finding)) == code
     queue = rules.Finding("channel.permission", "linkhold.queue_channel:1",
                           rules.Severity.PROBLEM, "m", "f")
-    assert rules.title_of(queue) == "Permissions missing in the queue channel"
-    assert rules.code_of_title("Permissions missing in the queue channel") == "channel.permission"
+    assert title_of(queue) == "Permissions missing in the queue channel"
+    assert code_of_title("Permissions missing in the queue channel") == "channel.permission"
     with speaking("es"):
-        assert "channel" not in rules.title_of(queue) and "." not in rules.title_of(queue)
+        assert "channel" not in title_of(queue) and "." not in title_of(queue)

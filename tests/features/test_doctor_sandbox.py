@@ -6,7 +6,8 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import build_parser, run_command
-from bot.domain.doctor import CONTENT_EMPTY_THRESHOLD, Finding, Severity, code_of_title
+from bot.domain.doctor import CONTENT_EMPTY_THRESHOLD, Finding, Severity
+from bot.domain.doctor_titles import code_of_title
 from tests.steward_env import Server, running_env
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]

@@ -14,7 +14,7 @@ from itertools import count
 import pytest
 
 from bot.db.holds import HeldLink, NewHold
-from bot.domain.doctor import code_of_title
+from bot.domain.doctor_titles import code_of_title
 from bot.domain.holds import duplicate_key
 from bot.services.linkhold import LinkHoldService
 from tests.waits import eventually as _eventually

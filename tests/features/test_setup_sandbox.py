@@ -11,7 +11,8 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import build_parser, run_command
-from bot.domain.doctor import Severity, code_of_title
+from bot.domain.doctor import Severity
+from bot.domain.doctor_titles import code_of_title
 from bot.services.config_io import export_toml
 from config.guild import GuildConfig
 from tests.steward_env import running_env
