@@ -171,6 +171,7 @@ _LABELS: Mapping[str, str] = {
     "member": N_("Member"), "members": N_("Members"), "outcome": N_("Outcome"),
     "error": N_("Error"), "days": N_("Days"),
     "cancelled": N_("Reminders cancelled"), "kind": N_("Kind"), "via": N_("Through"),
+    "failed": N_("Not finished"), "shared_posts_deleted": N_("Shared posts deleted"),
 }
 _LINK_WORDS: Mapping[str, str] = {
     "queue": N_("Open the card"), "result": N_("Open the post"),
