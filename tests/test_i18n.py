@@ -202,3 +202,19 @@ def test_recorded_words_read_in_the_readers_language_when_they_are_stewards_own(
         assert plain_value("reason", "the original poster answered") == (
             "⟦the original poster answered⟧")
         assert plain_value("reason", "Selling fake pills") == "Selling fake pills"
+
+
+def test_steward_s_own_sentences_in_the_audit_log_are_read_in_the_readers_language():
+    import json
+
+    from bot.domain.audit import detail_lines, plain_value, said
+
+    # Recorded as a catalog message and its values (as stored: JSON), not as English text.
+    why = json.loads(json.dumps(said(N_("Discord error {status}/{code}"), status=500, code=0)))
+    assert plain_value("problem", why) == "Discord error 500/0"
+    with speaking("es"):
+        assert plain_value("problem", why) == "Error de Discord 500/0"
+        assert detail_lines({"problem": why}) == ["**Problema:** Error de Discord 500/0"]
+        assert plain_value("via", "command line") == "la línea de comandos"
+    with speaking(PSEUDO):
+        assert plain_value("problem", why) == "⟦Discord error 500/0⟧"

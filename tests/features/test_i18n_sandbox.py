@@ -13,9 +13,10 @@ from itertools import count
 
 import pytest
 import pytest_asyncio
+from babel.messages.pofile import read_po
 
 from bot.domain.audit import EVENT_FAMILIES
-from bot.i18n import speaking, tr
+from bot.i18n import COMMAND_CONTEXT, LOCALE_DIR, shipped, speaking, tr
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.asyncio(loop_scope="session")]
 
@@ -100,6 +101,22 @@ async def test_every_command_is_registered_with_spanish_names_and_descriptions(e
         spanish = choice["name_localizations"]["es-ES"]
         with speaking("es"):
             assert spanish.endswith(tr(label)), (spanish, tr(label))
+
+
+async def test_every_command_choice_name_is_a_catalog_message(env):
+    """A choice named at run time (an f-string) can't be in the catalog, so Discord would show
+    it in English to everyone: every choice name is a message of the template (context
+    "command"), except a language's own name in the language picker."""
+    with (LOCALE_DIR / "steward.pot").open("rb") as pot:
+        known = {(m.context, m.id) for m in read_po(pot)}
+    choices = [(command.data["name"], option["name"], choice)
+               for command in env.sb.registered_commands() for option in _options(command.data)
+               for choice in option.get("choices") or []]
+    assert len(choices) > 20
+    for command, option, choice in choices:
+        if option == "language" and choice["value"] in shipped():
+            continue  # "Español" stays "Español" for everyone
+        assert (COMMAND_CONTEXT, choice["name"]) in known, (command, option, choice["name"])
 
 
 # --- a member whose Discord speaks Spanish -------------------------------------------------------
