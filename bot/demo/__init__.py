@@ -18,6 +18,7 @@ joins Sam if no earlier chapter did).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import re
@@ -222,6 +223,11 @@ class Story:
     async def settle(self, quiet: float = 0.15) -> None:
         """Wait until Steward has stopped talking to Discord for a moment."""
         await self.sb.idle(quiet=quiet)
+
+    async def settle_scheduled(self) -> None:
+        """Let Steward finish: its scheduler asleep and no request to Discord for a moment."""
+        await asyncio.wait_for(self.bot.services.scheduler.wait_idle(), 10)
+        await self.settle()
 
     def later(self, note: str | None = None, **delta: float) -> None:
         """Move simulated time forward (e.g. `later("Two days later", days=2)`)."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.demo.followups import _quiet
-
 if TYPE_CHECKING:
     from bot.demo import Story
 
@@ -52,7 +50,7 @@ async def chapter(story: Story) -> None:
               "be reminded on the day of his next scan, so she sets that reminder too.")
     asked = await sb.context_menu(server.guild, maria, "Ask original poster", target=question)
     await asked.done()
-    await _quiet(story)
+    await story.settle_scheduled()
     story.show_reply(asked, "maria")
     await _run(story, maria, "followup remind", member=peter, when="9d",
                note="Good luck with the scan today, Peter.", options={"channel": thread})
@@ -69,13 +67,13 @@ async def chapter(story: Story) -> None:
               "closes his open check-in and the reminder at once, quietly: nothing is posted "
               "in the thread his family reads.")
     await _run(story, maria, "care quiet add", member=peter, reason="in_memoriam")
-    await _quiet(story)
+    await story.settle_scheduled()
     story.show()
     story.say("The mod log has one plain entry for the mark. The closed check-in and reminder "
               "are kept in the audit history (/steward audit), not posted one by one.")
 
     story.later("A week later", days=7)
-    await _quiet(story)
+    await story.settle_scheduled()
     story.say("By now Steward would have checked in on Anna's question and posted Maria's "
               "reminder, both pinging Peter. Neither is posted. From now on Steward never "
               "tags, reminds, welcomes or suggests a group to him.")
@@ -85,7 +83,7 @@ async def chapter(story: Story) -> None:
     again = await sb.context_menu(server.guild, server.owner, "Ask original poster",
                                   target=question)
     await again.done()
-    await _quiet(story)
+    await story.settle_scheduled()
     story.show_reply(again, "olivia")
     story.show()
 
@@ -104,4 +102,4 @@ async def chapter(story: Story) -> None:
     story.show()
     story.say("Grace is back, so Maria takes her mark away. Peter's stays.")
     await _run(story, maria, "care quiet remove", member=grace)
-    await _quiet(story)
+    await story.settle_scheduled()
