@@ -244,7 +244,8 @@ async def test_a_blocked_forum_post_is_one_hold_and_approval_asks_for_its_title(
     hold = await hold_of(env, alert.id)
     assert hold.kind == "automod" and hold.title_unknown and hold.forum_title is None
     assert hold.channel_id == hold.parent_id == env.forum.id
-    assert len(await env.bot.services.linkhold.pending(env.guild.id)) == 1  # event + alert: one
+    pending = await env.bot.services.linkhold.pending(env.guild.id)
+    assert [h.id for h in pending if h.member_id == newbie.id] == [hold.id]  # event + alert
     card = card_of(env, hold.id)
     assert f"**Where:** <#{env.forum.id}>" in card.display_text
     assert "**Forum post title:** not known" in card.display_text
@@ -304,15 +305,19 @@ async def test_blocks_while_steward_was_down_become_one_hold_each_at_startup(env
     env.clock.advance(seconds=5)
     first = await sb.try_post(env.general, newbie, "first https://spam.example/one")
     second = await sb.try_post(env.resources, newbie, "second https://spam.example/two")
+    with pytest.raises(MessageBlocked) as caught:  # a forum post, recovered from its alert
+        await sb.forum_post(env.forum, newbie, "Hello", "third https://spam.example/three")
+    third = caught.value.blocked
     assert isinstance(first, Blocked) and isinstance(second, Blocked)
     await env.start()
-    for blocked in (first, second):
+    for blocked in (first, second, third):
         hold = await hold_of(env, blocked.alerts[0].id)
         assert hold.content == blocked.content
+        assert hold.title_unknown == (blocked is third)
     await env.restart()
     repo = env.bot.services.linkhold.holds
     mine = [h for h in await repo.pending(env.guild.id) if h.member_id == newbie.id]
-    assert len(mine) == 2
+    assert len(mine) == 3
 
 
 async def test_the_bot_side_detector_still_holds_what_the_patterns_miss(env):
