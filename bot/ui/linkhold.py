@@ -20,12 +20,7 @@ from bot.domain.text import truncate
 from bot.i18n import N_, current, tr
 from bot.interactions import StewardModal, StewardView, guarded
 from bot.messaging import reply_ephemeral
-from bot.permissions import (
-    may_ban,
-    may_timeout,
-    require_may_publish_hold,
-    standing,
-)
+from bot.permissions import may_ban, may_timeout, require_may_publish_hold, standing
 from bot.services.linkhold import Decision, LinkHoldService, QueueCard
 from bot.ui.access import checked_moderator, services
 from bot.ui.linkhold_previews import preview_name, previewed
@@ -368,11 +363,12 @@ class HoldButton(
         moderator = checked_moderator(interaction)
         service = _service(interaction)
         guild_id = moderator.guild.id
+        asks = self.action in ("edit", "reject", "timeout", "ban")  # approve checks for itself
+        hold = await (service.pending_for_review if asks else service.get_for_review)(
+            guild_id, self.hold_id)
         if self.action == "full":
-            hold = await service.get_for_review(guild_id, self.hold_id)
             await reply_ephemeral(interaction, embeds=[full_text_embed(hold)])
             return
-        hold = await service.pending_for_review(guild_id, self.hold_id)
         if self.action == "edit":
             # A modal can't wait for a fetch: cached channels now, the full check on submit.
             await require_may_publish_hold(moderator, hold.channel_id, hold.parent_id,
