@@ -389,7 +389,7 @@ class HoldButton(
                 view=ConfirmPunish(hold.id, self.action),  # type: ignore[arg-type]
             )
             return
-        if hold.title_unknown:  # a blocked forum post: the moderator gives its title
+        if hold.title_unknown and not hold.decided:  # a blocked forum post: ask its title
             modal = ForumTitleModal(hold, moderator.guild, self.action, describe)
             await interaction.response.send_modal(modal)
             return
