@@ -127,6 +127,8 @@ class AutomodAdapter:
         guild = self._client.get_guild(guild_id)
         channel = guild.get_channel_or_thread(channel_id) if guild is not None else None
         parent = channel.parent_id if isinstance(channel, discord.Thread) else None
+        if isinstance(channel, discord.ForumChannel):  # a blocked forum post: no thread was
+            parent = channel.id  # made, and the event does not carry the title they typed
         return BlockFacts(guild_id=guild_id, channel_id=channel_id, member_id=member_id,
                           content=content, key=key, matched=matched, parent_id=parent)
 

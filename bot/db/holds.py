@@ -108,6 +108,14 @@ class Hold:
         """True for a held forum starter post (its thread was the post)."""
         return self.kind == "forum_post"
 
+    @property
+    def title_unknown(self) -> bool:
+        """True for a forum post Discord's AutoMod blocked: no thread was made, the block names
+        the forum (channel and parent alike) and not the title the member typed, so approving
+        it asks for one."""
+        return self.kind == "automod" and self.parent_id is not None \
+            and self.parent_id == self.channel_id
+
 
 @dataclass(frozen=True, slots=True)
 class HeldAttachment:

@@ -23,6 +23,7 @@ collects it under the message context "demo".
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import re
@@ -46,7 +47,7 @@ from sandbox.world import (
 
 CHAPTERS = (
     "startup", "setup", "welcome", "linkhold", "welcome:later", "care", "repost", "followups",
-    "privacy",
+    "memoriam", "privacy",
 )
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,10 @@ def _name(who: Any) -> str:
 class NarratedSandbox:
     """The sandbox, printing what a moderator or member typed, chose and pressed.
 
-    Commands with their options, context menus, every field of a form (what was typed, what
-    was kept as offered, the label of each picked option) and buttons: a reader learns the
-    workflow from the transcript. Everything else goes straight to the sandbox.
+    Commands with their options (a fixed choice by its label in the picker), context menus,
+    every field of a form (what was typed, what was kept as offered, the label of each picked
+    option) and buttons: a reader learns the workflow from the transcript. Everything else
+    goes straight to the sandbox.
     """
 
     def __init__(self, sb: Sandbox, story: Story) -> None:
@@ -94,10 +96,28 @@ class NarratedSandbox:
     async def slash(self, guild: Any, user: Any, command: str, /, *args: Any,
                     options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         given = {**(options or {}), **kwargs}
-        typed = " ".join(f"{key}: {self._value(value)}" for key, value in given.items())
+        choices = self._choices(guild, command)
+        typed = " ".join(f"{key}: {self._picked(choices.get(key), value)}"
+                         for key, value in given.items())
         self._act(self._story.voice("{who} types: {command}", who=_name(user),
                                     command=f"/{command}{' ' + typed if typed else ''}"))
         return await self._sb.slash(guild, user, command, *args, options=options, **kwargs)
+
+    def _picked(self, choices: dict[Any, str] | None, value: Any) -> str:
+        if choices and isinstance(value, str | int | float) and value in choices:
+            return self._story.catalog.pgettext(COMMAND_CONTEXT, choices[value])
+        return self._value(value)
+
+    def _choices(self, guild: Any, command: str) -> dict[str, dict[Any, str]]:
+        """The picker's label of each fixed choice, by option: what the moderator picked."""
+        first, *path = command.split()
+        cmd = self._sb.world.find_command(first, guild.id if guild else None, 1)
+        options = cmd.data.get("options") or [] if cmd is not None else []
+        for name in path:
+            group: dict[str, Any] = next((o for o in options if o.get("name") == name), {})
+            options = group.get("options") or []
+        return {o["name"]: {c["value"]: c["name"] for c in o.get("choices") or []}
+                for o in options if o.get("choices")}
 
     async def context_menu(self, guild: Any, user: Any, name: str, *, target: Any,
                            **kwargs: Any) -> Any:
@@ -221,6 +241,11 @@ class Story:
     async def settle(self, quiet: float = 0.15) -> None:
         """Wait until Steward has stopped talking to Discord for a moment."""
         await self.sb.idle(quiet=quiet)
+
+    async def settle_scheduled(self) -> None:
+        """Let Steward finish: its scheduler asleep and no request to Discord for a moment."""
+        await asyncio.wait_for(self.bot.services.scheduler.wait_idle(), 10)
+        await self.settle()
 
     def later(self, note: str | None = None, **delta: float) -> None:
         """Move simulated time forward (e.g. `later("Two days later", days=2)`)."""

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.demo import Story
-
-
-async def _quiet(story: Story) -> None:
-    """Let Steward finish: its scheduler asleep and no request to Discord for a moment."""
-    await asyncio.wait_for(story.bot.services.scheduler.wait_idle(), 10)
-    await story.settle()
 
 
 async def chapter(story: Story) -> None:
@@ -39,7 +32,7 @@ async def chapter(story: Story) -> None:
               "right-clicks Anna's question: Apps > Ask original poster.")
     asked = await sb.context_menu(server.guild, maria, "Ask original poster", target=question)
     await asked.done()
-    await _quiet(story)
+    await story.settle_scheduled()
     story.show_reply(asked, "maria")
     story.show()
 
@@ -55,7 +48,7 @@ async def chapter(story: Story) -> None:
         story.show_reply(clicked, "grace")
 
     story.later("A week later, no answer yet", days=7)
-    await _quiet(story)
+    await story.settle_scheduled()
     story.say("Steward reads the thread first (Susan might have answered while it was "
               "offline), then posts its one and only check-in, pinging only Susan.")
     story.show()
@@ -66,13 +59,13 @@ async def chapter(story: Story) -> None:
     replied = story.t("{mention} replied to the question you were following: {jump}")
     marker = replied.split("{mention}")[1].split("{jump}")[0].strip(" ⟦⟧:")
     await sb.wait_for_message(thread, lambda m: marker in m.content)
-    await _quiet(story)
+    await story.settle_scheduled()
     story.say("Susan answered: the follow-up is closed, and Maria, Anna and Grace are told "
               "once, in the thread, with a link to her reply. The mod log has the whole story, "
               "as ids and links only.")
     story.show()
 
     story.later("A month later", days=30)
-    await _quiet(story)
+    await story.settle_scheduled()
     story.say("Nothing more: at most one check-in per question, and none after an answer.")
     story.show()

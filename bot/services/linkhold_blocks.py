@@ -26,7 +26,7 @@ class BlockFacts:
     content: str
     key: int
     matched: str = ""
-    parent_id: int | None = None
+    parent_id: int | None = None  # a forum post's block: the forum itself (= channel_id)
 
 
 class TrustHooks(Protocol):

@@ -94,8 +94,10 @@ class HoldReview(HoldCore):
         *,
         content: str | None = None,
         trust: bool = False,
+        title: str | None = None,
     ) -> Decision:
-        """Publish a held post through the publisher, exactly once."""
+        """Publish a held post through the publisher, exactly once. `title`: the forum post
+        title the moderator gave (a blocked forum post's is unknown; None: the neutral one)."""
         hold = await self._hold_for(guild_id, hold_id)
         decision = "trust" if trust else ("edit" if content is not None else "approve")
         if not await self.holds.begin_approval(hold_id, moderator_id, decision,
@@ -105,7 +107,7 @@ class HoldReview(HoldCore):
         files = await self.holds.attachments(hold_id)
         text = hold.content or "" if content is None else content
         settings = self.settings(guild_id)
-        forum = hold.is_forum_post and hold.parent_id is not None
+        forum = (hold.is_forum_post or hold.title_unknown) and hold.parent_id is not None
         with speaking(self._actions.member_language(guild_id, hold.member_id)):  # they read it
             notice = (tr(rules.PLAIN_APPROVED_NOTICE) if hold.member_told in rules.CARE_TOLD
                       else settings.approved_template or tr(rules.DEFAULT_APPROVED_NOTICE))
@@ -122,7 +124,7 @@ class HoldReview(HoldCore):
             not_kept=tuple(f.filename for f in files if f.data is None),
             reply_to_url=hold.reply_to_url,
             notice=notice,
-            forum_title=hold.forum_title if forum else None,
+            forum_title=(title or hold.forum_title) if forum else None,
             forum_tag_ids=hold.forum_tag_ids if forum else (),
         )
         try:

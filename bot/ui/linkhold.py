@@ -20,15 +20,11 @@ from bot.domain.text import truncate
 from bot.i18n import N_, current, tr
 from bot.interactions import StewardModal, StewardView, guarded
 from bot.messaging import reply_ephemeral
-from bot.permissions import (
-    may_ban,
-    may_timeout,
-    require_may_publish_hold,
-    standing,
-)
+from bot.permissions import may_ban, may_timeout, require_may_publish_hold, standing
 from bot.services.linkhold import Decision, LinkHoldService, QueueCard
 from bot.ui.access import checked_moderator, services
 from bot.ui.linkhold_previews import preview_name, previewed
+from bot.ui.linkhold_title import ForumTitleModal
 
 Action = Literal["approve", "edit", "reject", "trust", "timeout", "ban", "full"]
 
@@ -105,6 +101,8 @@ def _who(card: QueueCard, joined_at: datetime | None) -> list[str]:
     if hold.forum_title is not None:
         who.append(tr("**Forum post title:** {code_span}",
                       code_span=code_span(hold.forum_title, 200)))
+    elif hold.title_unknown:
+        who.append(tr("**Forum post title:** not known (AutoMod doesn't pass it on)"))
     if hold.repeat_count > 1:
         who.append(tr("**Posted {repeat_count} times** (repeats removed, told once)",
                       repeat_count=hold.repeat_count))
@@ -328,12 +326,8 @@ def describe(decision: Decision) -> str:
 # --- buttons and modals -------------------------------------------------------------------------
 
 
-
-
-
 def _service(interaction: discord.Interaction) -> LinkHoldService:
     return services(interaction).linkhold
-
 
 
 class HoldButton(
@@ -369,19 +363,22 @@ class HoldButton(
         moderator = checked_moderator(interaction)
         service = _service(interaction)
         guild_id = moderator.guild.id
+        asks = self.action in ("edit", "reject", "timeout", "ban")  # approve checks for itself
+        hold = await (service.pending_for_review if asks else service.get_for_review)(
+            guild_id, self.hold_id)
+        if self.action == "full":
+            await reply_ephemeral(interaction, embeds=[full_text_embed(hold)])
+            return
         if self.action == "edit":
-            hold = await service.pending_for_review(guild_id, self.hold_id)
             # A modal can't wait for a fetch: cached channels now, the full check on submit.
             await require_may_publish_hold(moderator, hold.channel_id, hold.parent_id,
                                            cached_only=True)
             await interaction.response.send_modal(EditApproveModal(hold))
             return
         if self.action == "reject":
-            hold = await service.pending_for_review(guild_id, self.hold_id)
             await interaction.response.send_modal(RejectModal(hold.id))
             return
         if self.action in ("timeout", "ban"):
-            hold = await service.pending_for_review(guild_id, self.hold_id)
             verb = tr("Time out") if self.action == "timeout" else tr("Ban")
             detail = (tr("for 7 days") if self.action == "timeout"
                       else tr("and delete their messages from the last day"))
@@ -392,13 +389,12 @@ class HoldButton(
                 view=ConfirmPunish(hold.id, self.action),  # type: ignore[arg-type]
             )
             return
-        if self.action == "full":
-            hold = await service.get_for_review(guild_id, self.hold_id)
-            await reply_ephemeral(interaction, embeds=[full_text_embed(hold)])
+        if hold.title_unknown and not hold.decided:  # a blocked forum post: ask its title
+            modal = ForumTitleModal(hold, moderator.guild, self.action, describe)
+            await interaction.response.send_modal(modal)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        held = await service.get_for_review(guild_id, self.hold_id)
-        await require_may_publish_hold(moderator, held.channel_id, held.parent_id)
+        await require_may_publish_hold(moderator, hold.channel_id, hold.parent_id)
         decision = await service.approve(guild_id, self.hold_id, moderator.id,
                                          trust=self.action == "trust")
         await reply_ephemeral(interaction, describe(decision))

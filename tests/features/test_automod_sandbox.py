@@ -16,7 +16,8 @@ from bot.clock import FakeClock
 from bot.domain import automod as rule_domain
 from bot.ui.care import TITLE as CARE_TITLE
 from sandbox import Sandbox
-from sandbox.automod import Blocked
+from sandbox.automod import Blocked, MessageBlocked
+from sandbox.errors import SandboxError
 from sandbox.world import StewardHarness
 from tests.waits import eventually
 
@@ -42,6 +43,7 @@ class Env(StewardHarness):
         self.owner = sb.member(g, "owner")
         self.general = sb.add_text_channel(g, "general")
         self.resources = sb.add_text_channel(g, "resources")
+        self.forum = sb.add_forum_channel(g, "our-stories")
         self.queue = sb.add_text_channel(g, "mod-queue")
         self.mod_log = sb.add_text_channel(g, "mod-log")
         self.mod_role = sb.add_role(g, "Moderators", ["manage_messages"])
@@ -225,6 +227,64 @@ async def test_a_blocked_post_becomes_a_hold_and_is_approved_under_the_members_n
     assert len(await env.bot.services.linkhold.pending(env.guild.id)) == 0
 
 
+async def test_a_blocked_forum_post_is_one_hold_and_approval_asks_for_its_title(env):
+    sb = env.sb
+    newbie = await sb.join(env.guild, fresh())
+    forum_before = {c.id for c in sb.world.channels.values() if c.parent_id == env.forum.id}
+    with pytest.raises(MessageBlocked) as caught:
+        await sb.forum_post(env.forum, newbie, "My first scan results",
+                            "Our clinic's page: https://clinic.example/scans")
+    result = caught.value.blocked
+    # Nothing was created; the event names the forum (there is no thread) and no title.
+    assert {c.id for c in sb.world.channels.values()
+            if c.parent_id == env.forum.id} == forum_before
+    assert [x["channel_id"] for x in result.executions] == [str(env.forum.id)] * 2
+    assert all("My first scan" not in x["content"] for x in result.executions)
+    [alert] = result.alerts
+    hold = await hold_of(env, alert.id)
+    assert hold.kind == "automod" and hold.title_unknown and hold.forum_title is None
+    assert hold.channel_id == hold.parent_id == env.forum.id
+    pending = await env.bot.services.linkhold.pending(env.guild.id)
+    assert [h.id for h in pending if h.member_id == newbie.id] == [hold.id]  # event + alert
+    card = card_of(env, hold.id)
+    assert f"**Where:** <#{env.forum.id}>" in card.display_text
+    assert "**Forum post title:** not known" in card.display_text
+    r = await sb.click(card, "Approve", by=env.moderator)
+    await r.responded()
+    assert r.modal is not None  # approving asks for the title first
+    [title_input] = r.modal.inputs()
+    name = newbie.nick or newbie.user.global_name or newbie.user.username
+    assert title_input["value"] == f"Shared for {name}"  # the neutral default
+    assert not sb.requests_matching("POST /webhooks/{webhook_id}/{webhook_token}")
+    s = await sb.submit_modal(r.modal, by=env.moderator,
+                              values={title_input["custom_id"]: "Scan results question"})
+    await s.done()
+    assert "Approved hold" in s.texts[-1], s.texts
+    posts = [c for c in sb.world.channels.values()
+             if c.parent_id == env.forum.id and c.id not in forum_before and not c.deleted]
+    assert [p.name for p in posts] == ["Scan results question"]
+    [execute] = [q for q in sb.requests_matching("POST /webhooks/{webhook_id}/{webhook_token}")
+                 if q.ok and q.params.get("webhook_id") != sb.application_id]
+    assert execute.json["username"] == newbie.user.username  # under the member's name
+    assert execute.json["thread_name"] == "Scan results question"
+    assert "clinic.example/scans" in sb.messages(posts[0])[0].content
+    # Decided: the card's Approve is gone, and there is still one post.
+    with pytest.raises(SandboxError, match="disabled"):
+        await sb.click(card_of(env, hold.id), "Approve", by=env.moderator)
+    assert len([c for c in sb.world.channels.values()
+                if c.parent_id == env.forum.id and c.id not in forum_before]) == 1
+
+
+async def test_an_established_members_forum_post_is_not_blocked(env):
+    blocks = len(env.sb.world.automod_blocks)
+    thread, starter = await env.sb.forum_post(env.forum, env.veteran, "Useful links",
+                                              "read https://example.org/guide")
+    await env.sb.idle()
+    assert not starter.deleted and not thread.deleted
+    assert len(env.sb.world.automod_blocks) == blocks
+    assert await env.bot.services.linkhold.holds.by_message(env.guild.id, starter.id) is None
+
+
 async def test_members_from_before_the_trusted_role_get_it_without_a_member_request(env):
     # The moderator joined 30 days ago, before the trusted role was set: promoted from the
     # member cache discord.py already has (Steward reads no member list for it).
@@ -245,15 +305,19 @@ async def test_blocks_while_steward_was_down_become_one_hold_each_at_startup(env
     env.clock.advance(seconds=5)
     first = await sb.try_post(env.general, newbie, "first https://spam.example/one")
     second = await sb.try_post(env.resources, newbie, "second https://spam.example/two")
+    with pytest.raises(MessageBlocked) as caught:  # a forum post, recovered from its alert
+        await sb.forum_post(env.forum, newbie, "Hello", "third https://spam.example/three")
+    third = caught.value.blocked
     assert isinstance(first, Blocked) and isinstance(second, Blocked)
     await env.start()
-    for blocked in (first, second):
+    for blocked in (first, second, third):
         hold = await hold_of(env, blocked.alerts[0].id)
         assert hold.content == blocked.content
+        assert hold.title_unknown == (blocked is third)
     await env.restart()
     repo = env.bot.services.linkhold.holds
     mine = [h for h in await repo.pending(env.guild.id) if h.member_id == newbie.id]
-    assert len(mine) == 2
+    assert len(mine) == 3
 
 
 async def test_the_bot_side_detector_still_holds_what_the_patterns_miss(env):

@@ -7,9 +7,17 @@ import io
 from bot.demo import play
 
 
+def _chapter(transcript: str, title: str) -> str:
+    """One chapter of the transcript: from its title to the next chapter's heading."""
+    start = transcript.index(title)
+    rule = transcript.index("=" * 72, start) + 72  # the rule under the title
+    end = transcript.find("=" * 72, rule)
+    return transcript[start:end if end != -1 else len(transcript)]
+
+
 async def test_demo_plays_offline_and_tells_the_story(tmp_path):
     out = io.StringIO()
-    await play(out, tmp_path / "demo.sqlite3")
+    sb = await play(out, tmp_path / "demo.sqlite3")
     transcript = out.getvalue()
     assert "registered" in transcript and "/steward" in transcript
     # A newcomer is welcomed (pinging only them) and pointed to a group.
@@ -58,6 +66,41 @@ async def test_demo_plays_offline_and_tells_the_story(tmp_path):
     assert "[#colorectal-cancer > Shared for anna] anna [via webhook]:" in transcript
     assert "Please allow me" not in transcript
     assert "🛡️ The moderators, about this post by @anna: Anna asked us" in transcript
+    # In memoriam: Peter dies with a follow-up and a reminder open. Maria marks him (the
+    # picker's label is printed); both close at once with no check-in in his family's thread,
+    # the mod log has one plain entry for it, the list shows the marks, Grace's is undone.
+    memoriam = _chapter(transcript, "In memoriam: leaving a member in peace")
+    marked = memoriam.index(
+        "  > maria types: /care quiet add member: @peter reason: In memoriam (they have died)")
+    before, after = memoriam[:marked], memoriam[marked:]
+    assert before.count("(pings: peter)") == 1  # the tag under Anna's question, before he died
+    assert "Scheduled reminder #" in before and "I'll tag @peter in #Starting FOLFOX" in before
+    assert ("I won't tag, remind, welcome or suggest groups to @peter any more (in memoriam). "
+            "I closed 2 follow-up items that would have tagged them, without a check-in."
+            in after)
+    assert "[#colorectal-cancer > Starting FOLFOX next week] Steward [bot]:" not in after
+    assert "(pings:" not in after and "This is the only reminder" not in after
+    modlog = [block for block in after.split("\n[") if block.startswith("#mod-log]")]
+    about_peter = [block for block in modlog if "**Member:** @peter" in block]
+    assert len(about_peter) == 1, about_peter
+    assert "| Member marked do-not-tag" in about_peter[0]
+    assert "| **Reason:** in memoriam" in about_peter[0]
+    assert "Follow-up closed" not in after and "Reminder cancelled" not in after
+    assert "  > olivia right-clicks anna's message → Apps → Ask original poster" in after
+    assert "Moderators asked me never to tag @peter (see `/care quiet list`)" in after
+    assert "  > maria types: /care quiet add member: @grace reason: They asked for quiet" in after
+    assert "@grace: they asked for quiet, " in after and "@peter: in memoriam, " in after
+    assert "Steward may tag @grace again." in after and "| Do-not-tag mark removed" in after
+    # On the wire: the tag is Steward's only message in Peter's thread, his daughter's post
+    # came after it, and the reminder's words were never posted anywhere.
+    thread = next(c for c in sb.world.channels.values()
+                  if c.name == "Starting FOLFOX next week")
+    steward = [m for m in sb.messages(thread) if m.author.id == sb.bot_user.id]
+    assert len(steward) == 1 and "Thinking of you" in steward[0].content
+    daughter = next(m for m in sb.messages(thread) if m.author.username == "ruth")
+    assert daughter.id > steward[0].id
+    assert not any("Good luck with the scan" in (m.content or "")
+                   for m in sb.world.messages.values())
     assert transcript.rstrip().endswith("built-in sandbox.")
 
 
@@ -85,6 +128,10 @@ async def test_the_demo_plays_in_spanish(tmp_path):
     assert "Hola, @susan159 👋" in transcript
     assert "Es el único recordatorio que enviaré" in transcript
     assert "Seguimiento respondido" in transcript
+    memoriam = _chapter(transcript, "In memoriam: dejar en paz a un miembro")
+    assert "a @peter (in memoriam). Cerré 2 seguimientos" in memoriam
+    assert memoriam.count("| Miembro marcado como no mencionar") == 2  # Peter, then Grace
+    assert "@peter: in memoriam, " in memoriam and "| Marca de no mencionar quitada" in memoriam
     # Nothing Steward says is left in English (member posts are).
     steward_lines = [line for block in transcript.split("\n[") if "Steward [bot]:" in block
                      for line in block.splitlines()[1:]

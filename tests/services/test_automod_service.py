@@ -483,6 +483,37 @@ async def test_a_block_with_dms_closed_gets_no_channel_notice(env):
     assert hold.member_told == "none" and not env.actions.named("notice")
 
 
+async def test_a_blocked_forum_post_is_approved_as_a_forum_post_with_the_given_title(env):
+    register(env, NEWBIE)
+    forum = 3_333  # the block names the forum twice: no thread was made
+    block = BlockFacts(guild_id=GUILD, channel_id=forum, member_id=NEWBIE, parent_id=forum,
+                       content="our page https://clinic.example/x", key=777_001)
+    assert await env.automod.blocked(block, None)
+    [hold] = await env.linkhold.pending(GUILD)
+    assert hold.title_unknown and not hold.is_forum_post and hold.forum_title is None
+    await env.linkhold.approve(GUILD, hold.id, 9, title="A question about scans")
+    [request] = env.linkhold._publish.requests
+    assert request.destination_id == forum and request.forum_title == "A question about scans"
+    # No title given (Edit & approve): the publisher falls back to the neutral one.
+    block2 = BlockFacts(guild_id=GUILD, channel_id=forum, member_id=NEWBIE, parent_id=forum,
+                        content="again https://clinic.example/y", key=777_002)
+    await env.automod.blocked(block2, None)
+    [second] = await env.linkhold.pending(GUILD)
+    await env.linkhold.approve(GUILD, second.id, 9, content="edited https://clinic.example/y")
+    assert env.linkhold._publish.requests[-1].forum_title is None
+
+
+async def test_a_block_in_a_thread_or_channel_is_not_a_forum_post(env):
+    register(env, NEWBIE)
+    for key, parent in ((777_010, None), (777_011, GENERAL)):  # a channel; a thread in it
+        await env.automod.blocked(BlockFacts(guild_id=GUILD, channel_id=key - 700_000,
+                                             member_id=NEWBIE, parent_id=parent,
+                                             content="see https://spam.example/z", key=key),
+                                  None)
+    holds = await env.linkhold.pending(GUILD)
+    assert len(holds) == 2 and not any(h.title_unknown for h in holds)
+
+
 async def test_blocks_are_recognised_by_rule_id_or_rule_name(env):
     await env.set(automod=True)
     [rule] = env.port.owned()
