@@ -45,7 +45,7 @@ PERMISSIONS: tuple[NeededPermission, ...] = (
                      N_("remove a new member's held link post from the channel")),
     NeededPermission("manage_webhooks", N_("Manage Webhooks"), N_("member channels"),
                      N_("repost in the member's own name and picture")),
-    NeededPermission("manage_threads", N_("Manage Threads"), "forums",
+    NeededPermission("manage_threads", N_("Manage Threads"), N_("forums"),
                      N_("remove held forum posts and post one check-in into an archived thread")),
     NeededPermission("manage_roles", N_("Manage Roles"), N_("server (support-group roles)"),
                      N_("give and remove the support-group roles members pick, and the trusted "
